@@ -1,0 +1,201 @@
+/* body.c — streaming one body from a buffer to a socket (see body.h).
+ * Owns only the framing state; the buffers and descriptors are the caller's. */
+#include "body.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+static const char last_chunk[] = "0\r\n\r\n";
+
+void body_init(struct body *b, enum http_framing in, uint64_t len, int chunk_out)
+{
+    memset(b, 0, sizeof(*b));
+    b->in = in;
+    b->left = len;
+    b->chunk_out = chunk_out;
+    if (in == HTTP_BODY_NONE || (in == HTTP_BODY_LENGTH && len == 0)) {
+        b->in_done = 1;
+        b->chunk_out = 0; /* an empty body is sent without framing */
+    }
+}
+
+/* Writes iov to fd; returns bytes written, or -1 with errno (EAGAIN kept). */
+static ssize_t out(int fd, struct iovec *iov, int n)
+{
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    ssize_t w;
+
+    if (fd < 0) { /* discarding: everything "written" */
+        size_t all = 0;
+        for (int i = 0; i < n; i++)
+            all += iov[i].iov_len;
+        return (ssize_t)all;
+    }
+    do
+        w = sendmsg(fd, &m, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    return w;
+}
+
+/* Records that n decoded data bytes left the source. */
+static void took(struct body *b, struct buf *src, size_t n)
+{
+    buf_consume(src, n);
+    b->moved += n;
+    if (b->in == HTTP_BODY_LENGTH)
+        b->left -= n;
+    else if (b->in == HTTP_BODY_CHUNKED)
+        http1_chunked_data(&b->ck, n);
+}
+
+/* How many data bytes are ready in src now; also advances the decoder over
+ * framing and notices the end of the body.  -1 on a framing error. */
+static long ready(struct body *b, struct buf *src, int src_eof)
+{
+    long n;
+
+    switch (b->in) {
+    case HTTP_BODY_LENGTH:
+        if (b->left == 0) {
+            b->in_done = 1;
+            return 0;
+        }
+        if (buf_len(src) == 0 && src_eof) {
+            b->error = "body truncated: connection closed before Content-Length bytes";
+            return -1;
+        }
+        return (long)GH_MIN((uint64_t)buf_len(src), b->left);
+    case HTTP_BODY_CHUNKED:
+        n = http1_chunked_parse(&b->ck, buf_head(src), buf_len(src));
+        if (n < 0) {
+            b->error = b->ck.error ? b->ck.error : "bad chunked framing";
+            return -1;
+        }
+        buf_consume(src, (size_t)n);
+        if (b->ck.state == CHUNK_DONE) {
+            b->in_done = 1;
+            return 0;
+        }
+        if (buf_len(src) == 0 && src_eof) {
+            b->error = "body truncated: connection closed inside chunked body";
+            return -1;
+        }
+        if (b->ck.state != CHUNK_DATA)
+            return 0;
+        return (long)GH_MIN((uint64_t)buf_len(src), b->ck.remaining);
+    case HTTP_BODY_CLOSE:
+        if (buf_len(src) == 0 && src_eof)
+            b->in_done = 1;
+        return (long)buf_len(src);
+    default:
+        b->in_done = 1;
+        return 0;
+    }
+}
+
+/* Settles a write of w bytes over the pending pieces of a chunked output. */
+static void settle_chunked(struct body *b, struct buf *src, size_t w)
+{
+    size_t k = GH_MIN(w, (size_t)(b->hdr_len - b->hdr_off));
+
+    b->hdr_off += (uint8_t)k;
+    w -= k;
+    k = (size_t)GH_MIN((uint64_t)w, b->chunk_left);
+    if (k) {
+        took(b, src, k);
+        b->chunk_left -= k;
+        w -= k;
+    }
+    k = GH_MIN(w, (size_t)b->crlf_left);
+    b->crlf_left -= (uint8_t)k;
+}
+
+int body_pump(struct body *b, struct buf *src, int src_eof, int fd, int *out_blocked)
+{
+    struct iovec iov[3];
+    ssize_t w;
+    long avail;
+    int n;
+
+    *out_blocked = 0;
+    while (!b->done) {
+        /* Finish the output chunk in progress before decoding more. */
+        if (b->chunk_out && (b->hdr_off < b->hdr_len || b->chunk_left || b->crlf_left)) {
+            size_t d = (size_t)GH_MIN((uint64_t)buf_len(src), b->chunk_left);
+
+            n = 0;
+            if (b->hdr_off < b->hdr_len)
+                iov[n++] = (struct iovec){b->hdr + b->hdr_off, (size_t)(b->hdr_len - b->hdr_off)};
+            if (d)
+                iov[n++] = (struct iovec){buf_head(src), d};
+            if (d == b->chunk_left && b->crlf_left)
+                iov[n++] = (struct iovec){(char *)"\r\n" + 2 - b->crlf_left, b->crlf_left};
+            if (n == 0) {
+                if (src_eof) {
+                    b->error = "body truncated: connection closed mid-body";
+                    return GH_ERROR;
+                }
+                goto need_input;
+            }
+            w = out(fd, iov, n);
+            if (w < 0)
+                goto write_failed;
+            settle_chunked(b, src, (size_t)w);
+            continue;
+        }
+        if (b->in_done) {
+            if (!b->chunk_out) {
+                b->done = 1;
+                break;
+            }
+            if (b->last_left == 0)
+                b->last_left = sizeof(last_chunk) - 1;
+            iov[0] = (struct iovec){(char *)last_chunk + sizeof(last_chunk) - 1 - b->last_left,
+                                    b->last_left};
+            w = out(fd, iov, 1);
+            if (w < 0)
+                goto write_failed;
+            b->last_left -= (uint8_t)w;
+            if (b->last_left == 0)
+                b->done = 1;
+            continue;
+        }
+        avail = ready(b, src, src_eof);
+        if (avail < 0)
+            return GH_ERROR;
+        if (avail == 0) {
+            if (b->in_done)
+                continue;
+            if (b->in == HTTP_BODY_CHUNKED && b->ck.state != CHUNK_DATA && buf_len(src) > 0)
+                continue; /* framing consumed, more framing to parse */
+            goto need_input;
+        }
+        if (b->chunk_out) {
+            b->hdr_len = (uint8_t)gh_fmt(b->hdr, sizeof(b->hdr), "%lx\r\n", (unsigned long)avail);
+            b->hdr_off = 0;
+            b->chunk_left = (uint64_t)avail;
+            b->crlf_left = 2;
+            continue;
+        }
+        iov[0] = (struct iovec){buf_head(src), (size_t)avail};
+        w = out(fd, iov, 1);
+        if (w < 0)
+            goto write_failed;
+        took(b, src, (size_t)w);
+    }
+    return GH_OK;
+
+need_input:
+    return GH_AGAIN;
+
+write_failed:
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        *out_blocked = 1;
+        return GH_AGAIN;
+    }
+    b->error = "write failed";
+    return GH_ERROR;
+}

@@ -1,0 +1,40 @@
+/* body.h — moving one message body from a buffer to a socket, decoding its
+ * framing on the way in and (optionally) chunk-encoding it on the way out.
+ *
+ * The body never sits in memory whole: bytes go from the source buffer to the
+ * destination as soon as they arrive, and when the destination blocks the
+ * caller stops reading the source (backpressure both ways). */
+#ifndef GH_BODY_H
+#define GH_BODY_H
+
+#include "buf.h"
+#include "http1.h"
+
+struct body {
+    enum http_framing in;   /* how the source delimits the body */
+    uint64_t left;          /* LENGTH: bytes still to come */
+    struct http_chunked ck; /* CHUNKED: decoder state */
+    int chunk_out;          /* re-encode as chunked on output */
+    char hdr[20];           /* pending chunk-size line of the output */
+    uint8_t hdr_len, hdr_off;
+    uint64_t chunk_left;    /* data bytes of the current output chunk left */
+    uint8_t crlf_left;      /* bytes of the CRLF after that chunk's data left */
+    uint8_t last_left;      /* bytes of the terminating "0\r\n\r\n" left */
+    unsigned in_done : 1;   /* the source's body has ended */
+    unsigned done : 1;      /* everything, terminator included, was written */
+    uint64_t moved;         /* body bytes (decoded) delivered */
+    const char *error;      /* static reason on GH_ERROR */
+};
+
+/* Starts a body of the given framing (`len` for HTTP_BODY_LENGTH). */
+void body_init(struct body *b, enum http_framing in, uint64_t len, int chunk_out);
+
+/* Moves what it can from src to fd; fd < 0 discards the bytes instead.
+ * `src_eof` says the source connection has ended.  Returns GH_OK once the
+ * whole body is delivered, GH_AGAIN when it needs more input (*out_blocked
+ * = 0) or the destination would block (*out_blocked = 1), or GH_ERROR with
+ * b->error set (bad framing, a truncated body, a failed write; errno from
+ * the write is kept). */
+int body_pump(struct body *b, struct buf *src, int src_eof, int fd, int *out_blocked);
+
+#endif

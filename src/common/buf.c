@@ -1,0 +1,111 @@
+/* buf.c — per-thread buffer free lists and the read/write helpers (buf.h). */
+#include "buf.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUF_SPARES_MAX 1024
+
+static __thread struct buf *free_list;
+static __thread unsigned free_count;
+
+struct buf *buf_get(void)
+{
+    struct buf *b = free_list;
+
+    if (b) {
+        free_list = b->next;
+        free_count--;
+    } else {
+        b = xmalloc(sizeof(*b));
+        b->data = xmalloc(BUF_SIZE);
+    }
+    b->start = b->end = 0;
+    b->next = NULL;
+    return b;
+}
+
+void buf_put(struct buf *b)
+{
+    if (!b)
+        return;
+    if (free_count >= BUF_SPARES_MAX) {
+        free(b->data);
+        free(b);
+        return;
+    }
+    b->next = free_list;
+    free_list = b;
+    free_count++;
+}
+
+void buf_trim(void)
+{
+    while (free_list) {
+        struct buf *b = free_list;
+        free_list = b->next;
+        free(b->data);
+        free(b);
+    }
+    free_count = 0;
+}
+
+void buf_consume(struct buf *b, size_t n)
+{
+    b->start += (uint32_t)n;
+    if (b->start >= b->end)
+        b->start = b->end = 0;
+}
+
+void buf_compact(struct buf *b)
+{
+    if (b->start == 0)
+        return;
+    memmove(b->data, b->data + b->start, buf_len(b));
+    b->end -= b->start;
+    b->start = 0;
+}
+
+size_t buf_append(struct buf *b, const void *p, size_t n)
+{
+    if (buf_room(b) < n)
+        buf_compact(b);
+    n = GH_MIN(n, buf_room(b));
+    memcpy(b->data + b->end, p, n);
+    b->end += (uint32_t)n;
+    return n;
+}
+
+ssize_t buf_read_fd(struct buf *b, int fd)
+{
+    ssize_t n;
+
+    if (buf_room(b) < BUF_SIZE / 4)
+        buf_compact(b);
+    do
+        n = read(fd, b->data + b->end, buf_room(b));
+    while (n < 0 && errno == EINTR);
+    if (n > 0)
+        b->end += (uint32_t)n;
+    else if (n < 0)
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? GH_AGAIN : GH_ERROR;
+    return n;
+}
+
+ssize_t buf_write_fd(struct buf *b, int fd)
+{
+    ssize_t n;
+
+    if (buf_len(b) == 0)
+        return 0;
+    do
+        n = send(fd, buf_head(b), buf_len(b), MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? GH_AGAIN : GH_ERROR;
+    buf_consume(b, (size_t)n);
+    return n;
+}

@@ -1,0 +1,496 @@
+/* exchange.c — what a front-end may ask of an exchange (exchange.h), and the
+ * core's serialising of heads and access-log lines for it.
+ * Owns the exchange's edit arena and local-answer memory; the buffers belong
+ * to the session. */
+#include "exchange.h"
+#include "log.h"
+#include "session.h"
+#include "util.h"
+#include "worker.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* ---- accessors ---- */
+
+const struct http_head *exchange_request(const struct exchange *ex)
+{
+    return &ex->req;
+}
+
+const char *exchange_base(const struct exchange *ex)
+{
+    return buf_head(ex->s->in);
+}
+
+const struct gh_config *exchange_config(const struct exchange *ex)
+{
+    return ex->cfg;
+}
+
+const struct listener_conf *exchange_listener(const struct exchange *ex)
+{
+    return ex->lst;
+}
+
+const struct sockaddr_storage *exchange_client(const struct exchange *ex)
+{
+    return &ex->s->peer;
+}
+
+const char *exchange_client_text(const struct exchange *ex)
+{
+    return ex->s->peer_text;
+}
+
+int exchange_status(const struct exchange *ex)
+{
+    return ex->status;
+}
+
+int exchange_field(const struct exchange *ex, const char *name, char *dst, size_t cap)
+{
+    int i = http1_find(&ex->req, exchange_base(ex), name, 0);
+    size_t n;
+
+    if (i < 0)
+        return -1;
+    n = GH_MIN((size_t)ex->req.fields[i].value.len, cap - 1);
+    memcpy(dst, exchange_str(ex, ex->req.fields[i].value), n);
+    dst[n] = '\0';
+    return (int)n;
+}
+
+const char *exchange_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+/* ---- edits ---- */
+
+static uint32_t arena_put(struct exchange *ex, const char *p, size_t n)
+{
+    uint32_t off = ex->arena_len;
+
+    if (ex->arena_len + n > ex->arena_cap) {
+        ex->arena_cap = (uint32_t)GH_MAX((size_t)ex->arena_cap * 2, ex->arena_len + n + 256);
+        ex->arena = xrealloc(ex->arena, ex->arena_cap);
+    }
+    memcpy(ex->arena + off, p, n);
+    ex->arena_len += (uint32_t)n;
+    return off;
+}
+
+static void add_edit(struct exchange *ex, int add, const char *name, const char *value, size_t len)
+{
+    struct field_edit *e;
+
+    if (ex->nedits == EXCHANGE_MAX_EDITS) {
+        log_error("exchange: more than %d header edits; '%s' ignored", EXCHANGE_MAX_EDITS, name);
+        return;
+    }
+    e = &ex->edits[ex->nedits++];
+    e->add = (uint8_t)add;
+    e->name_len = (uint32_t)strlen(name);
+    e->name_off = arena_put(ex, name, e->name_len);
+    e->value_len = (uint32_t)len;
+    e->value_off = add ? arena_put(ex, value, len) : 0;
+}
+
+void exchange_remove_field(struct exchange *ex, const char *name)
+{
+    add_edit(ex, 0, name, NULL, 0);
+}
+
+void exchange_add_field(struct exchange *ex, const char *name, const char *value, size_t len)
+{
+    add_edit(ex, 1, name, value, len);
+}
+
+void exchange_set_field(struct exchange *ex, const char *name, const char *value, size_t len)
+{
+    add_edit(ex, 0, name, NULL, 0);
+    add_edit(ex, 1, name, value, len);
+}
+
+void exchange_set_target(struct exchange *ex, const char *target, size_t len)
+{
+    ex->target_off = (int32_t)arena_put(ex, target, len);
+    ex->target_len = (int32_t)len;
+}
+
+/* ---- local answers ---- */
+
+/* Whether the client connection must close after a local answer: a request
+ * body we would rather not read through is the usual reason. */
+static int local_must_close(const struct exchange *ex)
+{
+    const struct http_head *r = &ex->req;
+
+    if (r->framing == HTTP_BODY_CHUNKED)
+        return 1;
+    return r->framing == HTTP_BODY_LENGTH && r->content_length > (1u << 20);
+}
+
+static void local_head(struct exchange *ex, int status, const char *ctype, const char *extra,
+                       uint64_t len)
+{
+    char head[2048];
+    size_t n;
+    struct session *s = ex->s;
+
+    ex->status = status;
+    ex->decision = DECIDE_LOCAL;
+    if (local_must_close(ex))
+        ex->client_close = 1;
+    n = gh_fmt(head, sizeof(head), "HTTP/1.1 %d %s\r\n", status, exchange_reason(status));
+    if (ctype)
+        n += gh_fmt(head + n, sizeof(head) - n, "Content-Type: %s\r\n", ctype);
+    if (status >= 200 && status != 204 && status != 304)
+        n += gh_fmt(head + n, sizeof(head) - n, "Content-Length: %llu\r\n", (unsigned long long)len);
+    if (extra)
+        n += gh_fmt(head + n, sizeof(head) - n, "%s", extra);
+    n += gh_fmt(head + n, sizeof(head) - n, "%s\r\n",
+                ex->client_close ? "Connection: close\r\n"
+                : ex->req.minor_version == 0 ? "Connection: keep-alive\r\n"
+                                             : "");
+    if (!s->out)
+        s->out = buf_get();
+    buf_append(s->out, head, n);
+}
+
+
+void exchange_respond(struct exchange *ex, int status, const char *content_type,
+                      const char *extra, const char *body, size_t len)
+{
+    size_t k;
+
+    if (ex->decision != DECIDE_NONE)
+        return;
+    local_head(ex, status, content_type, extra, len);
+    if (ex->req_is_head || status == 204 || status == 304)
+        return;
+    k = buf_append(ex->s->out, body, len);
+    ex->resp_body_bytes = len;
+    if (k < len) {
+        ex->local_mem_len = len - k;
+        ex->local_mem = xmalloc(ex->local_mem_len);
+        memcpy(ex->local_mem, body + k, ex->local_mem_len);
+        ex->local_mem_off = 0;
+    }
+}
+
+void exchange_respond_fd(struct exchange *ex, int status, const char *content_type,
+                         const char *extra, int fd, uint64_t size)
+{
+    if (ex->decision != DECIDE_NONE) {
+        close(fd);
+        return;
+    }
+    local_head(ex, status, content_type, extra, size);
+    if (ex->req_is_head) {
+        close(fd);
+        return;
+    }
+    ex->local_fd = fd;
+    ex->local_left = size;
+    ex->resp_body_bytes = size;
+}
+
+void exchange_error(struct exchange *ex, int status, const char *why)
+{
+    char body[1024];
+    size_t n;
+    const char *reason = exchange_reason(status);
+
+    if (why && !ex->why)
+        ex->why = why;
+    n = gh_fmt(body, sizeof(body),
+               "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
+               "<body><h1>%d %s</h1>\n<p>%s</p>\n<hr><p>gatehouse</p></body></html>\n",
+               status, reason, status, reason, why ? why : reason);
+    exchange_respond(ex, status, "text/html; charset=utf-8", NULL, body, n);
+}
+
+void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
+                      const char *label)
+{
+    if (ex->decision != DECIDE_NONE)
+        return;
+    if (hostlen == 0 || hostlen >= sizeof(ex->host)) {
+        exchange_error(ex, 400, "bad upstream host name");
+        return;
+    }
+    ex->decision = DECIDE_FORWARD;
+    memcpy(ex->host, host, hostlen);
+    ex->host[hostlen] = '\0';
+    ex->port = port;
+    gh_fmt(ex->label, sizeof(ex->label), "%s", label ? label : "");
+    if (memchr(host, ':', hostlen))
+        gh_fmt(ex->key, sizeof(ex->key), "[%s]:%u", ex->host, port);
+    else
+        gh_fmt(ex->key, sizeof(ex->key), "%s:%u", ex->host, port);
+}
+
+/* ---- serialising heads ---- */
+
+/* Whether the field name at (name, len) is listed in a Connection field. */
+static int listed_in_connection(const struct http_head *h, const char *base, const char *name,
+                                size_t len)
+{
+    char tmp[128];
+
+    if (len >= sizeof(tmp))
+        return 0;
+    memcpy(tmp, name, len);
+    tmp[len] = '\0';
+    for (int i = http1_find(h, base, "connection", 0); i >= 0;
+         i = http1_find(h, base, "connection", i + 1))
+        if (http1_list_has(base + h->fields[i].value.off, h->fields[i].value.len, tmp))
+            return 1;
+    return 0;
+}
+
+static int removed_by_edit(const struct exchange *ex, const char *name, size_t len)
+{
+    for (unsigned i = 0; i < ex->nedits; i++) {
+        const struct field_edit *e = &ex->edits[i];
+        if (!e->add && e->name_len == len && strncasecmp(ex->arena + e->name_off, name, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Copies the end-to-end fields of h (hop-by-hop, framing and Connection-listed
+ * fields are dropped). Returns 0, or -1 when out is full. */
+static int copy_fields(const struct exchange *ex, const struct http_head *h, const char *base,
+                       struct buf *out, int apply_edits)
+{
+    for (unsigned i = 0; i < h->nfields; i++) {
+        const struct http_field *f = &h->fields[i];
+        const char *name = base + f->name.off;
+        if (http1_is_hop_by_hop(name, f->name.len) || gh_strcaseeq(name, f->name.len, "content-length") ||
+            listed_in_connection(h, base, name, f->name.len) ||
+            (apply_edits && removed_by_edit(ex, name, f->name.len)))
+            continue;
+        if (buf_room(out) < (size_t)f->name.len + f->value.len + 4)
+            buf_compact(out);
+        if (buf_room(out) < (size_t)f->name.len + f->value.len + 4)
+            return -1;
+        buf_append(out, name, f->name.len);
+        buf_append(out, ": ", 2);
+        buf_append(out, base + f->value.off, f->value.len);
+        buf_append(out, "\r\n", 2);
+    }
+    return 0;
+}
+
+static int put(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int put(struct buf *out, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    buf_compact(out);
+    va_start(ap, fmt);
+    n = vsnprintf(buf_tail(out), buf_room(out), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= buf_room(out))
+        return -1;
+    out->end += (uint32_t)n;
+    return 0;
+}
+
+int exchange_write_request_head(struct exchange *ex, struct buf *out)
+{
+    const struct http_head *r = &ex->req;
+    const char *base = exchange_base(ex);
+    int rc;
+
+    if (ex->target_off >= 0)
+        rc = put(out, "%.*s %.*s HTTP/1.1\r\n", (int)r->method.len, base + r->method.off,
+                 (int)ex->target_len, ex->arena + ex->target_off);
+    else
+        rc = put(out, "%.*s %.*s HTTP/1.1\r\n", (int)r->method.len, base + r->method.off,
+                 (int)r->target.len, base + r->target.off);
+    if (rc < 0 || copy_fields(ex, r, base, out, 1) < 0)
+        return -1;
+    if (!(r->flags & HTTP_F_HAS_HOST) && !removed_by_edit(ex, "host", 4))
+        rc |= put(out, strchr(ex->host, ':') ? "Host: [%s]:%u\r\n" : "Host: %s:%u\r\n", ex->host,
+                  ex->port);
+    rc |= put(out, "Via: 1.%d %s\r\n", r->minor_version, ex->cfg->via_name);
+    for (unsigned i = 0; i < ex->nedits; i++) {
+        const struct field_edit *e = &ex->edits[i];
+        if (e->add)
+            rc |= put(out, "%.*s: %.*s\r\n", (int)e->name_len, ex->arena + e->name_off,
+                      (int)e->value_len, ex->arena + e->value_off);
+    }
+    if (r->framing == HTTP_BODY_LENGTH)
+        rc |= put(out, "Content-Length: %llu\r\n", (unsigned long long)r->content_length);
+    else if (r->framing == HTTP_BODY_CHUNKED)
+        rc |= put(out, "Transfer-Encoding: chunked\r\n");
+    rc |= put(out, "\r\n");
+    return rc ? -1 : 0;
+}
+
+int exchange_write_response_head(struct exchange *ex, struct buf *out, int client_close)
+{
+    const struct http_head *h = &ex->resp;
+    const char *base = buf_head(ex->up->in);
+    int chunk_out = 0, rc, cl;
+
+    /* Client framing: keep the connection where the body's end can be told. */
+    if (h->framing == HTTP_BODY_CHUNKED || h->framing == HTTP_BODY_CLOSE) {
+        if (ex->req.minor_version >= 1)
+            chunk_out = 1;
+        else
+            client_close = 1;
+    }
+    ex->client_close = client_close;
+    rc = put(out, "HTTP/1.1 %d %.*s\r\n", h->status, (int)h->reason.len, base + h->reason.off);
+    if (rc < 0 || copy_fields(ex, h, base, out, 0) < 0)
+        return -1;
+    rc |= put(out, "Via: 1.%d %s\r\n", h->minor_version, ex->cfg->via_name);
+    if (h->framing == HTTP_BODY_LENGTH)
+        rc |= put(out, "Content-Length: %llu\r\n", (unsigned long long)h->content_length);
+    else if (h->framing == HTTP_BODY_NONE && (cl = http1_find(h, base, "content-length", 0)) >= 0)
+        rc |= put(out, "Content-Length: %.*s\r\n", (int)h->fields[cl].value.len,
+                  base + h->fields[cl].value.off);
+    else if (chunk_out)
+        rc |= put(out, "Transfer-Encoding: chunked\r\n");
+    if (client_close)
+        rc |= put(out, "Connection: close\r\n");
+    else if (ex->req.minor_version == 0)
+        rc |= put(out, "Connection: keep-alive\r\n");
+    rc |= put(out, "\r\n");
+    body_init(&ex->respb, h->framing, h->content_length, chunk_out);
+    return rc ? -1 : 0;
+}
+
+/* ---- access log ---- */
+
+void exchange_log(struct exchange *ex)
+{
+    char line[2048], when[40];
+    size_t n;
+    const struct gh_config *c = ex->cfg;
+
+    if (!log_access_enabled() || !ex->log_req[0])
+        return;
+    log_clf_time(when, sizeof(when));
+    n = gh_fmt(line, sizeof(line), "%s - - [%s] \"%s\" %d ", ex->s->peer_text, when, ex->log_req,
+               ex->status ? ex->status : 0);
+    if (ex->resp_body_bytes)
+        n += gh_fmt(line + n, sizeof(line) - n, "%llu", (unsigned long long)ex->resp_body_bytes);
+    else
+        n += gh_fmt(line + n, sizeof(line) - n, "-");
+    if (c->log_format != LOG_FORMAT_COMMON)
+        n += gh_fmt(line + n, sizeof(line) - n, " \"%s\" \"%s\"",
+                    ex->log_referer[0] ? ex->log_referer : "-",
+                    ex->log_agent[0] ? ex->log_agent : "-");
+    if (c->log_format == LOG_FORMAT_GATEHOUSE)
+        n += gh_fmt(line + n, sizeof(line) - n,
+                    " listener=%s mode=%s in=%llu out=%llu ms=%llu upstream=%s why=%s",
+                    ex->lst ? ex->lst->name : "-", ex->lst ? ex->lst->fe->name : "-",
+                    (unsigned long long)ex->bytes_in, (unsigned long long)ex->bytes_out,
+                    (unsigned long long)(gh_now_ms() - ex->start_ms),
+                    ex->up_addr[0] ? ex->up_addr : ex->label[0] ? ex->label : "-",
+                    ex->why ? ex->why : "-");
+    if (n >= sizeof(line) - 1)
+        n = sizeof(line) - 2;
+    line[n++] = '\n';
+    log_access_write(line, n);
+}
+
+/* Keeps a printable copy of a request value for the log: quotes and
+ * control bytes are replaced so a line cannot be forged. */
+static void log_copy(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t n = GH_MIN(len, cap - 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[i] = (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\') ? '_' : (char)ch;
+    }
+    dst[n] = '\0';
+}
+
+void exchange_reset(struct exchange *ex)
+{
+    struct session *s = ex->s;
+    char *arena = ex->arena;
+    uint32_t cap = ex->arena_cap;
+
+    free(ex->local_mem);
+    if (ex->local_fd >= 0)
+        close(ex->local_fd);
+    buf_put(ex->uphead);
+    memset(ex, 0, sizeof(*ex));
+    ex->s = s;
+    ex->arena = arena;
+    ex->arena_cap = cap;
+    ex->target_off = ex->target_len = -1;
+    ex->local_fd = -1;
+}
+
+void exchange_free(struct exchange *ex)
+{
+    exchange_reset(ex);
+    free(ex->arena);
+    ex->arena = NULL;
+    ex->arena_cap = 0;
+}
+
+void exchange_note_request(struct exchange *ex)
+{
+    const struct http_head *r = &ex->req;
+    const char *base = exchange_base(ex);
+    char tmp[600];
+    int i;
+
+    ex->req_is_head = r->method.len == 4 && memcmp(base + r->method.off, "HEAD", 4) == 0;
+    gh_fmt(tmp, sizeof(tmp), "%.*s %.*s HTTP/1.%d", (int)r->method.len, base + r->method.off,
+           (int)GH_MIN(r->target.len, 500u), base + r->target.off, r->minor_version);
+    log_copy(ex->log_req, sizeof(ex->log_req), tmp, strlen(tmp));
+    if ((i = http1_find(r, base, "referer", 0)) >= 0)
+        log_copy(ex->log_referer, sizeof(ex->log_referer), base + r->fields[i].value.off,
+                 r->fields[i].value.len);
+    if ((i = http1_find(r, base, "user-agent", 0)) >= 0)
+        log_copy(ex->log_agent, sizeof(ex->log_agent), base + r->fields[i].value.off,
+                 r->fields[i].value.len);
+}

@@ -1,0 +1,77 @@
+/* exchange.h — one request and its response, as a front-end sees it.
+ *
+ * The core parses the request head and calls the listener's front-end
+ * (frontend.handle).  The front-end reads the request through the accessors
+ * below and decides, before returning, with exactly one of:
+ *   exchange_respond() / exchange_error()   answer locally;
+ *   static_serve() (static.h)               answer from a directory;
+ *   exchange_forward()                      send it to an upstream host:port.
+ * It may edit the header fields sent upstream first.  It never touches a
+ * socket: the core moves the bytes (session.c). */
+#ifndef GH_EXCHANGE_H
+#define GH_EXCHANGE_H
+
+#include "config.h"
+#include "http1.h"
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct exchange;
+
+/* The parsed request head and the buffer its slices point into. */
+const struct http_head *exchange_request(const struct exchange *ex);
+const char *exchange_base(const struct exchange *ex);
+/* A slice of the request head as a pointer (not NUL-terminated). */
+static inline const char *exchange_str(const struct exchange *ex, struct http_slice s)
+{
+    return exchange_base(ex) + s.off;
+}
+/* Copies a request field's value into dst (NUL-terminated, truncated);
+ * returns its length or -1 when absent. */
+int exchange_field(const struct exchange *ex, const char *name, char *dst, size_t cap);
+
+const struct gh_config *exchange_config(const struct exchange *ex);
+const struct listener_conf *exchange_listener(const struct exchange *ex);
+const struct sockaddr_storage *exchange_client(const struct exchange *ex);
+/* The client address as text ("127.0.0.1", "::1"). */
+const char *exchange_client_text(const struct exchange *ex);
+
+/* ---- answering locally ---- */
+
+/* Answers with a complete response. `extra` holds additional header lines,
+ * each ending in "\r\n" (may be NULL). The body is copied. */
+void exchange_respond(struct exchange *ex, int status, const char *content_type,
+                      const char *extra, const char *body, size_t len);
+/* Answers with the standard error page for `status`; `why` (static string)
+ * goes to the access log as the reason. */
+void exchange_error(struct exchange *ex, int status, const char *why);
+
+/* ---- forwarding ---- */
+
+/* Replaces the request target sent upstream (e.g. absolute-form to
+ * origin-form). The bytes are copied. */
+void exchange_set_target(struct exchange *ex, const char *target, size_t len);
+/* Header edits applied when the head is sent upstream: remove every field
+ * named `name`; set (remove, then add) or add a field. Values are copied. */
+void exchange_remove_field(struct exchange *ex, const char *name);
+void exchange_set_field(struct exchange *ex, const char *name, const char *value, size_t len);
+void exchange_add_field(struct exchange *ex, const char *name, const char *value, size_t len);
+
+/* Sends the request to host:port (a name, resolved asynchronously, or an IP
+ * literal), reusing a pooled keep-alive connection when one is idle.
+ * `label` names the upstream in the access log (copied). */
+void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
+                      const char *label);
+
+/* Answers with a file body streamed from fd (taken: closed by the core). */
+void exchange_respond_fd(struct exchange *ex, int status, const char *content_type,
+                         const char *extra, int fd, uint64_t size);
+
+/* The standard reason phrase of a status code ("Not Found"). */
+const char *exchange_reason(int status);
+
+/* The status the client will get or got, 0 if undecided. */
+int exchange_status(const struct exchange *ex);
+
+#endif

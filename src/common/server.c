@@ -1,0 +1,262 @@
+/* server.c — process lifecycle (see server.h).  The main thread owns the
+ * current configuration generation, the listening-socket table, the workers
+ * and the signals; it never handles a connection itself. */
+#include "server.h"
+#include "log.h"
+#include "sockets.h"
+#include "util.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+struct server {
+    const char *path;
+    const struct frontend *const *fes;
+    unsigned nfes;
+    int foreground;
+    struct gh_config *cfg;
+    struct socket_set *socks;
+    struct worker **workers;
+    unsigned nworkers;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: gatehouse [-c FILE] [-t] [-f] [-V] [-h]\n"
+            "  -c FILE  configuration file (default %s)\n"
+            "  -t       check the configuration and exit (0 valid, 1 not)\n"
+            "  -f       stay in the foreground and log to stderr\n"
+            "  -V       print the version and exit\n"
+            "  -h       this help\n",
+            GATEHOUSE_DEFAULT_CONFIG);
+}
+
+/* Opens the logs a generation names; foreground keeps errors on stderr. */
+static int apply_logs(const struct server *sv, const struct gh_config *c, char *err, size_t errlen)
+{
+    return log_configure(sv->foreground ? NULL : c->log_error, c->log_access,
+                         (enum log_level)c->log_level, err, errlen);
+}
+
+/* Drops root for the configured user; without one, "gatehouse" if that
+ * account exists, else "nobody". */
+static int drop_privileges(const struct gh_config *c, char *err, size_t errlen)
+{
+    const char *name = c->user;
+    struct passwd *pw;
+
+    if (geteuid() != 0) {
+        if (c->user && strcmp(c->user, "root") != 0 && !getpwnam(c->user))
+            log_warn("user '%s' does not exist (not running as root: ignored)", c->user);
+        return 0;
+    }
+    if (!name)
+        name = getpwnam("gatehouse") ? "gatehouse" : "nobody";
+    if (strcmp(name, "root") == 0) {
+        log_warn("running as root: user = \"root\" keeps all privileges");
+        return 0;
+    }
+    pw = getpwnam(name);
+    if (!pw) {
+        gh_fmt(err, errlen, "%s: user '%s' does not exist", c->path, name);
+        return -1;
+    }
+    if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+        gh_fmt(err, errlen, "cannot switch to user '%s': %s", name, strerror(errno));
+        return -1;
+    }
+    log_info("running as user %s", name);
+    return 0;
+}
+
+static void hand_out(struct server *sv)
+{
+    for (unsigned i = 0; i < sv->nworkers; i++)
+        worker_update(sv->workers[i], sockets_update(sv->socks, sv->cfg, i));
+}
+
+static void reload(struct server *sv)
+{
+    char err[CONFIG_ERRLEN];
+    struct gh_config *c = config_load(sv->path, sv->fes, sv->nfes, err, sizeof(err));
+
+    if (!c) {
+        log_error("reload failed, keeping the running configuration: %s", err);
+        return;
+    }
+    if (sockets_bind(sv->socks, c, err, sizeof(err)) < 0) {
+        log_error("reload failed, keeping the running configuration: %s", err);
+        config_unref(c);
+        return;
+    }
+    if (apply_logs(sv, c, err, sizeof(err)) < 0)
+        log_error("reload: %s (logs unchanged)", err);
+    if (c->workers != sv->cfg->workers)
+        log_warn("reload: 'workers' changes only at restart (%u running)", sv->nworkers);
+    config_unref(sv->cfg);
+    sv->cfg = c;
+    hand_out(sv);
+    log_info("configuration reloaded from %s", sv->path);
+}
+
+static int all_exited(const struct server *sv)
+{
+    for (unsigned i = 0; i < sv->nworkers; i++)
+        if (!atomic_load(&sv->workers[i]->exited))
+            return 0;
+    return 1;
+}
+
+static void shut_down(struct server *sv)
+{
+    uint64_t until = gh_now_ms() + sv->cfg->to.drain;
+
+    log_info("shutting down: finishing in-flight exchanges (up to %u ms)", sv->cfg->to.drain);
+    for (unsigned i = 0; i < sv->nworkers; i++)
+        worker_stop(sv->workers[i], 1);
+    while (!all_exited(sv) && gh_now_ms() < until)
+        poll(NULL, 0, 20);
+    if (!all_exited(sv)) {
+        log_warn("drain timeout: closing the remaining connections");
+        for (unsigned i = 0; i < sv->nworkers; i++)
+            worker_stop(sv->workers[i], 2);
+    }
+    for (unsigned i = 0; i < sv->nworkers; i++)
+        worker_free(sv->workers[i]);
+    free(sv->workers);
+    sockets_free(sv->socks);
+    config_unref(sv->cfg);
+    log_info("stopped");
+}
+
+static int signal_loop(struct server *sv, int sfd)
+{
+    for (;;) {
+        struct signalfd_siginfo si;
+        ssize_t n = read(sfd, &si, sizeof(si));
+        if (n != (ssize_t)sizeof(si)) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            log_error("signalfd: %s", strerror(errno));
+            return 1;
+        }
+        switch (si.ssi_signo) {
+        case SIGHUP:
+            reload(sv);
+            break;
+        case SIGUSR1:
+            log_reopen();
+            log_info("log files reopened");
+            break;
+        case SIGTERM:
+        case SIGINT:
+            shut_down(sv);
+            return 0;
+        }
+    }
+}
+
+static int daemonize(void)
+{
+    pid_t pid = fork();
+    int fd;
+
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        if (fd > 1)
+            close(fd);
+    }
+    return 0;
+}
+
+int server_main(int argc, char **argv, const struct frontend *const *fes, unsigned nfes)
+{
+    struct server sv = {.path = GATEHOUSE_DEFAULT_CONFIG, .fes = fes, .nfes = nfes};
+    char err[CONFIG_ERRLEN];
+    int check = 0, opt, sfd;
+    sigset_t mask;
+
+    while ((opt = getopt(argc, argv, "c:tfVh")) != -1) {
+        switch (opt) {
+        case 'c': sv.path = optarg; break;
+        case 't': check = 1; break;
+        case 'f': sv.foreground = 1; break;
+        case 'V': printf("gatehouse %s\n", GATEHOUSE_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return 1;
+    }
+    log_init(LOG_INFO);
+    sv.cfg = config_load(sv.path, fes, nfes, err, sizeof(err));
+    if (!sv.cfg) {
+        fprintf(stderr, "gatehouse: %s\n", err);
+        return 1;
+    }
+    if (check) {
+        printf("gatehouse: configuration %s is valid\n", sv.path);
+        config_unref(sv.cfg);
+        return 0;
+    }
+    /* Signals belong to the main thread's signalfd; workers inherit the mask. */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    sv.nworkers = sv.cfg->workers;
+    sv.socks = sockets_new(sv.nworkers);
+    if (sockets_bind(sv.socks, sv.cfg, err, sizeof(err)) < 0 ||
+        apply_logs(&sv, sv.cfg, err, sizeof(err)) < 0 ||
+        drop_privileges(sv.cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "gatehouse: %s\n", err);
+        return 1;
+    }
+    if (!sv.foreground && daemonize() < 0) {
+        fprintf(stderr, "gatehouse: fork: %s\n", strerror(errno));
+        return 1;
+    }
+    sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    if (sfd < 0) {
+        log_error("signalfd: %s", strerror(errno));
+        return 1;
+    }
+    sv.workers = xcalloc(sv.nworkers, sizeof(*sv.workers));
+    for (unsigned i = 0; i < sv.nworkers; i++) {
+        sv.workers[i] = worker_new(i);
+        if (worker_start(sv.workers[i], sockets_update(sv.socks, sv.cfg, i)) < 0)
+            log_fatal("cannot start worker %u", i);
+    }
+    for (unsigned i = 0; i < sv.cfg->nlisteners; i++) {
+        const struct listener_conf *l = &sv.cfg->listeners[i];
+        for (unsigned k = 0; k < l->naddrs; k++)
+            log_info("listener '%s' (%s) on %s", l->name, l->fe->name, l->addrs[k].text);
+    }
+    log_info("gatehouse %s started: %u workers, configuration %s", GATEHOUSE_VERSION,
+             sv.nworkers, sv.path);
+    return signal_loop(&sv, sfd);
+}

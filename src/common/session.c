@@ -1,0 +1,904 @@
+/* session.c — the client connection's state machine (see session.h).
+ *
+ * One function, session_drive(), advances a session as far as its sockets
+ * allow; every event (client, upstream, DNS, timer) lands there.  Owns the
+ * session, its buffers and its exchange's upstream connection while in use;
+ * the front-end only decides (exchange.h). */
+#include "session.h"
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LINGER_MS 2000
+#define DISCARD_MAX (1u << 20)
+
+static void start_connect(struct session *s);
+static void close_session(struct session *s, const char *why);
+
+/* ---- reading ---- */
+
+/* Reads from fd into *bp (taken on demand).  Returns > 0, 0 at EOF,
+ * GH_AGAIN (readable flag cleared) or GH_ERROR. */
+static ssize_t fill(struct buf **bp, int fd, uint8_t *readable)
+{
+    ssize_t n;
+
+    if (!*bp)
+        *bp = buf_get();
+    if (buf_room(*bp) == 0 && (*bp)->start == 0)
+        return GH_AGAIN; /* full: the consumer must make room first */
+    n = buf_read_fd(*bp, fd);
+    if (n == GH_AGAIN)
+        *readable = 0;
+    return n;
+}
+
+static void drop_empty(struct buf **bp)
+{
+    if (*bp && buf_len(*bp) == 0) {
+        buf_put(*bp);
+        *bp = NULL;
+    }
+}
+
+/* ---- timers ---- */
+
+static uint64_t deadline(const struct session *s)
+{
+    const struct timeouts *t = &s->w->cfg->to;
+    const struct exchange *ex = &s->ex;
+
+    switch (s->state) {
+    case S_READ_HEAD:
+        if (s->in && buf_len(s->in))
+            return s->head_start + t->client_header;
+        return s->last_io + (s->nexchanges ? t->keepalive : t->client_header);
+    case S_RESOLVE:
+    case S_CONNECT:
+        return s->last_io + t->upstream_connect;
+    case S_PROXY:
+        if (!ex->req_done && ex->req_head_sent)
+            return s->last_io + GH_MAX(t->client_body, t->upstream_read);
+        return s->last_io + t->upstream_read;
+    case S_LOCAL:
+        return s->last_io + t->send;
+    case S_LINGER:
+        return s->last_io + LINGER_MS;
+    default:
+        return UINT64_MAX;
+    }
+}
+
+static void arm(struct session *s)
+{
+    if (s->state != S_CLOSED)
+        loop_timer_at(s->w->loop, &s->timer, deadline(s));
+}
+
+static void on_timer(struct timer *t)
+{
+    struct session *s = (struct session *)((char *)t - offsetof(struct session, timer));
+    struct exchange *ex = &s->ex;
+    uint64_t now = loop_now(s->w->loop), d = deadline(s);
+
+    if (d > now) {
+        loop_timer_at(s->w->loop, t, d);
+        return;
+    }
+    switch (s->state) {
+    case S_READ_HEAD:
+        if (s->in && buf_len(s->in)) {
+            ex->start_ms = s->head_start;
+            gh_fmt(ex->log_req, sizeof(ex->log_req), "-");
+            ex->cfg = config_ref(s->w->cfg);
+            ex->client_close = 1;
+            exchange_error(ex, 408, "client sent no complete request head in time");
+            s->state = S_LOCAL;
+            session_drive(s);
+        } else {
+            close_session(s, NULL);
+        }
+        return;
+    case S_RESOLVE:
+    case S_CONNECT:
+        ex->why = "upstream connect timeout";
+        if (ex->up) {
+            upstream_release(s->w->pool, ex->up, 0, 0);
+            ex->up = NULL;
+        }
+        resolver_cancel(ex->rq);
+        ex->rq = NULL;
+        if (ex->addr_next < ex->naddrs) {
+            start_connect(s);
+            return;
+        }
+        exchange_error(ex, 504, "upstream connect timed out");
+        s->state = S_LOCAL;
+        session_drive(s);
+        return;
+    case S_PROXY:
+        if (!ex->resp_head_done && !(s->out && buf_len(s->out))) {
+            upstream_release(s->w->pool, ex->up, 0, 0);
+            ex->up = NULL;
+            ex->client_close = 1;
+            exchange_error(ex, 504, "upstream response timed out");
+            s->state = S_LOCAL;
+            session_drive(s);
+            return;
+        }
+        close_session(s, ex->req_done ? "upstream idle timeout" : "client body idle timeout");
+        return;
+    default:
+        close_session(s, s->state == S_LOCAL ? "client send timeout" : NULL);
+        return;
+    }
+}
+
+/* ---- life and death ---- */
+
+static void free_session(void *arg)
+{
+    struct session *s = arg;
+
+    buf_put(s->in);
+    buf_put(s->out);
+    exchange_free(&s->ex);
+    free(s);
+}
+
+static void close_session(struct session *s, const char *why)
+{
+    struct worker *w = s->w;
+    struct exchange *ex = &s->ex;
+
+    if (s->state == S_CLOSED)
+        return;
+    if (why && !ex->why)
+        ex->why = why;
+    if (ex->cfg) {
+        exchange_log(ex);
+        config_unref(ex->cfg);
+        ex->cfg = NULL;
+    }
+    resolver_cancel(ex->rq);
+    ex->rq = NULL;
+    if (ex->up) {
+        upstream_release(w->pool, ex->up, 0, 0);
+        ex->up = NULL;
+    }
+    s->state = S_CLOSED;
+    loop_timer_cancel(w->loop, &s->timer);
+    loop_del(w->loop, &s->io);
+    close(s->io.fd);
+    s->io.fd = -1;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        w->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    atomic_fetch_sub_explicit(&w->stats.active, 1, memory_order_relaxed);
+    loop_defer(w->loop, free_session, s);
+    if (w->draining && !w->sessions)
+        loop_stop(w->loop);
+}
+
+/* The exchange is over: log it and wait for the next request, or close. */
+static void finish_exchange(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+    struct worker *w = s->w;
+
+    if (ex->up) {
+        int reuse = ex->resp_done && ex->req_done && ex->resp.framing != HTTP_BODY_CLOSE &&
+                    !(ex->resp.flags & HTTP_F_CONN_CLOSE) &&
+                    (ex->resp.minor_version >= 1 || (ex->resp.flags & HTTP_F_CONN_KEEPALIVE));
+        upstream_release(w->pool, ex->up, reuse, w->cfg->to.upstream_keepalive);
+        ex->up = NULL;
+    }
+    exchange_log(ex);
+    config_unref(ex->cfg);
+    ex->cfg = NULL;
+    atomic_fetch_add_explicit(&w->stats.exchanges, 1, memory_order_relaxed);
+    if (ex->client_close || w->draining || s->peer_eof) {
+        if (s->state == S_LOCAL && ex->decision == DECIDE_LOCAL && !ex->reqb.done) {
+            /* Unread request bytes: close gently so the answer is not lost to a RST. */
+            shutdown(s->io.fd, SHUT_WR);
+            s->state = S_LINGER;
+            s->last_io = loop_now(w->loop);
+            arm(s);
+            return;
+        }
+        close_session(s, NULL);
+        return;
+    }
+    exchange_reset(ex);
+    s->state = S_READ_HEAD;
+    s->nexchanges++;
+    s->last_io = loop_now(w->loop);
+    drop_empty(&s->out);
+    if (s->in && buf_len(s->in))
+        s->head_start = s->last_io; /* a pipelined request is already here */
+    else
+        drop_empty(&s->in);
+    arm(s);
+}
+
+/* ---- reading a request head ---- */
+
+static int client_wants_close(const struct http_head *r)
+{
+    if (r->flags & HTTP_F_CONN_CLOSE)
+        return 1;
+    return r->minor_version == 0 && !(r->flags & HTTP_F_CONN_KEEPALIVE);
+}
+
+/* Runs the front-end on a complete head. */
+static void decide(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+    struct worker *w = s->w;
+    const struct listener_conf *l;
+
+    ex->cfg = config_ref(w->cfg);
+    l = config_listener(ex->cfg, s->lname);
+    ex->lst = l;
+    exchange_note_request(ex);
+    ex->client_close = client_wants_close(&ex->req);
+    body_init(&ex->reqb, ex->req.framing, ex->req.content_length, 0);
+    if (!l) {
+        ex->client_close = 1;
+        exchange_error(ex, 503, "listener removed by reload");
+    } else if (ex->cfg->max_body && ex->req.framing == HTTP_BODY_LENGTH &&
+               ex->req.content_length > ex->cfg->max_body) {
+        ex->client_close = 1;
+        exchange_error(ex, 413, "request body larger than max_body_bytes");
+    } else {
+        l->fe->handle(ex);
+        if (ex->decision == DECIDE_NONE)
+            exchange_error(ex, 500, "front-end made no decision");
+    }
+    if (ex->decision == DECIDE_FORWARD) {
+        ex->uphead = buf_get();
+        if (exchange_write_request_head(ex, ex->uphead) < 0) {
+            ex->decision = DECIDE_NONE;
+            exchange_error(ex, 431, "request head too large to forward");
+        }
+    }
+    /* The head has been read, decided and copied: what follows in the
+     * buffer is the body, or the next request. */
+    buf_consume(s->in, ex->req.head_len);
+    if (ex->decision == DECIDE_LOCAL) {
+        s->state = S_LOCAL;
+        s->last_io = loop_now(w->loop);
+        arm(s);
+        return;
+    }
+    /* Forwarding: answer "100 Continue" ourselves so the client sends the body
+     * while we connect; the upstream never sees the expectation. */
+    if ((ex->req.flags & HTTP_F_EXPECT_CONTINUE) && ex->req.framing != HTTP_BODY_NONE &&
+        ex->req.minor_version >= 1) {
+        if (!s->out)
+            s->out = buf_get();
+        buf_append(s->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        exchange_remove_field(ex, "expect");
+    }
+    s->state = S_RESOLVE;
+    s->last_io = loop_now(w->loop);
+    arm(s);
+    start_connect(s);
+}
+
+/* Returns 1 when a head was parsed and handled, 0 to wait. */
+static int read_head(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+    const struct http1_limits *lim = &s->w->cfg->limits;
+    int rc;
+
+    for (;;) {
+        if (s->in && buf_len(s->in)) {
+            buf_compact(s->in);
+            rc = http1_parse_request(buf_head(s->in), buf_len(s->in), lim, &ex->req);
+            if (rc > 0) {
+                ex->start_ms = s->head_start;
+                ex->bytes_in += (uint64_t)rc;
+                decide(s);
+                return 1;
+            }
+            if (rc == HTTP1_ERROR || buf_room(s->in) == 0) {
+                ex->start_ms = s->head_start;
+                ex->cfg = config_ref(s->w->cfg);
+                ex->lst = config_listener(ex->cfg, s->lname);
+                gh_fmt(ex->log_req, sizeof(ex->log_req), "-");
+                ex->client_close = 1;
+                if (rc == HTTP1_ERROR)
+                    exchange_error(ex, ex->req.error_status ? ex->req.error_status : 400,
+                                   ex->req.error ? ex->req.error : "malformed request");
+                else
+                    exchange_error(ex, 431, "request head too large");
+                ex->reqb.done = 0;
+                s->state = S_LOCAL;
+                s->last_io = loop_now(s->w->loop);
+                arm(s);
+                return 1;
+            }
+        }
+        if (!s->readable)
+            return 0;
+        size_t had = s->in ? buf_len(s->in) : 0;
+        ssize_t n = fill(&s->in, s->io.fd, &s->readable);
+        if (n == GH_AGAIN) {
+            drop_empty(&s->in);
+            return 0;
+        }
+        if (n <= 0) {
+            /* EOF or error between requests is a normal end. */
+            close_session(s, had ? "client closed mid-head" : NULL);
+            return 0;
+        }
+        if (had == 0) {
+            s->head_start = loop_now(s->w->loop);
+            arm(s);
+        }
+        s->last_io = loop_now(s->w->loop);
+    }
+}
+
+/* ---- connecting ---- */
+
+static void on_upstream(void *owner, struct upconn *u, uint32_t events);
+
+static void on_resolved(void *arg, const struct sockaddr_storage *addrs, unsigned n,
+                        const char *error)
+{
+    struct session *s = arg;
+    struct exchange *ex = &s->ex;
+
+    ex->rq = NULL;
+    if (n == 0) {
+        char msg[400];
+        ex->why = error;
+        gh_fmt(msg, sizeof(msg), "%s: %s", error ? error : "cannot resolve", ex->host);
+        ex->decision = DECIDE_NONE;
+        exchange_error(ex, 502, error ? error : "cannot resolve");
+        /* exchange_error copied a static why; the page names the host: */
+        (void)msg;
+        s->state = S_LOCAL;
+        arm(s);
+        return;
+    }
+    memcpy(ex->addrs, addrs, n * sizeof(*addrs));
+    ex->naddrs = n;
+    ex->addr_next = 0;
+    start_connect(s);
+}
+
+/* The upstream connection is ready: stream the exchange. */
+static void begin_proxy(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+
+    ex->up->connected = 1;
+    ex->uphead_sent = 0;
+    gh_fmt(ex->up_addr, sizeof(ex->up_addr), "%s", ex->up->addr_text);
+    s->state = S_PROXY;
+    s->last_io = loop_now(s->w->loop);
+    arm(s);
+    session_drive(s);
+}
+
+static void start_connect(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+    struct worker *w = s->w;
+
+    /* A pooled connection to the same destination first. */
+    if (!ex->up && !ex->retried && ex->naddrs == 0) {
+        ex->up = upstream_take(w->pool, ex->key);
+        if (ex->up) {
+            ex->up_reused = 1;
+            atomic_fetch_add_explicit(&w->stats.upstream_reuses, 1, memory_order_relaxed);
+            upstream_own(ex->up, s, on_upstream);
+            goto connected;
+        }
+    }
+    if (ex->naddrs == 0) {
+        s->state = S_RESOLVE;
+        ex->rq = resolver_lookup(w->resolver, ex->host, ex->port, on_resolved, s);
+        return; /* on_resolved may already have run */
+    }
+    while (ex->addr_next < ex->naddrs) {
+        ex->up = upstream_connect(w, &ex->addrs[ex->addr_next++], ex->key);
+        if (ex->up)
+            break;
+    }
+    if (!ex->up) {
+        ex->why = "upstream connect failed";
+        exchange_error(ex, 502, "cannot connect to the upstream server");
+        s->state = S_LOCAL;
+        arm(s);
+        session_drive(s);
+        return;
+    }
+    ex->up_reused = 0;
+    upstream_own(ex->up, s, on_upstream);
+    s->state = S_CONNECT;
+    s->last_io = loop_now(w->loop);
+    arm(s);
+    return;
+
+connected:
+    ex->up->writable = 1;
+    begin_proxy(s);
+}
+
+static void connect_done(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+    int err = upstream_connect_result(ex->up);
+
+    if (err) {
+        log_debug("connect %s (%s): %s", ex->key, ex->up->addr_text, strerror(err));
+        upstream_release(s->w->pool, ex->up, 0, 0);
+        ex->up = NULL;
+        if (ex->addr_next < ex->naddrs) {
+            start_connect(s);
+            return;
+        }
+        ex->why = err == ECONNREFUSED ? "upstream connection refused" : "upstream connect failed";
+        exchange_error(ex, 502, err == ECONNREFUSED ? "the upstream server refused the connection"
+                                                    : "cannot connect to the upstream server");
+        s->state = S_LOCAL;
+        arm(s);
+        session_drive(s);
+        return;
+    }
+    begin_proxy(s);
+}
+
+static void on_upstream(void *owner, struct upconn *u, uint32_t events)
+{
+    struct session *s = owner;
+
+    if (events & (EPOLLRDHUP | EPOLLHUP))
+        u->readable = 1; /* read() will report the EOF */
+    if (s->state == S_CONNECT && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+        connect_done(s);
+    else
+        session_drive(s);
+}
+
+/* ---- proxying ---- */
+
+/* An upstream connection that was idle in the pool died before answering:
+ * try once more on a fresh connection if nothing of the body was sent. */
+static int retry_fresh(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+
+    if (!ex->up_reused || ex->retried || ex->reqb.moved > 0 || ex->resp_head_done ||
+        (ex->up->in && buf_len(ex->up->in)))
+        return 0;
+    upstream_release(s->w->pool, ex->up, 0, 0);
+    ex->up = NULL;
+    ex->retried = 1;
+    ex->req_head_sent = 0;
+    ex->req_done = 0;
+    s->state = S_RESOLVE;
+    start_connect(s);
+    return 1;
+}
+
+static void proxy_fail(struct session *s, int status, const char *why)
+{
+    struct exchange *ex = &s->ex;
+
+    upstream_release(s->w->pool, ex->up, 0, 0);
+    ex->up = NULL;
+    if (!ex->resp_head_done && !(s->out && buf_len(s->out) > 0 && ex->status)) {
+        ex->decision = DECIDE_NONE;
+        ex->client_close = 1;
+        exchange_error(ex, status, why);
+        ex->why = why;
+        s->state = S_LOCAL;
+        arm(s);
+        session_drive(s);
+        return;
+    }
+    close_session(s, why);
+}
+
+/* Reads and parses the response head.  Returns 1 on progress, 0 to wait,
+ * -1 when the session moved on (failed, retried). */
+static int read_response_head(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+    struct upconn *u = ex->up;
+    int rc;
+
+    for (;;) {
+        if (u->in && buf_len(u->in)) {
+            rc = http1_parse_response(buf_head(u->in), buf_len(u->in), &s->w->cfg->limits,
+                                      ex->req.method.len == 4 &&
+                                          memcmp(exchange_base(ex) + ex->req.method.off, "HEAD", 4) == 0,
+                                      &ex->resp);
+            if (rc == HTTP1_ERROR || (rc == HTTP1_PARTIAL && buf_room(u->in) == 0 && u->in->start == 0)) {
+                proxy_fail(s, 502, rc == HTTP1_ERROR ? "invalid response from upstream"
+                                                     : "upstream response head too large");
+                return -1;
+            }
+            if (rc > 0) {
+                if (ex->resp.status < 200) {
+                    /* Interim responses: our own 100 went out already. */
+                    buf_consume(u->in, (size_t)rc);
+                    if (ex->resp.status == 101) {
+                        proxy_fail(s, 502, "upstream switched protocols unasked");
+                        return -1;
+                    }
+                    continue;
+                }
+                ex->status = ex->resp.status;
+                if (!s->out)
+                    s->out = buf_get();
+                if (exchange_write_response_head(ex, s->out,
+                                                 ex->client_close || !ex->req_done) < 0) {
+                    proxy_fail(s, 502, "upstream response head too large");
+                    return -1;
+                }
+                buf_consume(u->in, (size_t)rc);
+                ex->resp_head_done = 1;
+                buf_put(ex->uphead);
+                ex->uphead = NULL;
+                return 1;
+            }
+        }
+        if (!u->readable)
+            return 0;
+        ssize_t n = fill(&u->in, u->io.fd, &u->readable);
+        if (n == GH_AGAIN)
+            return 0;
+        if (n <= 0) {
+            u->eof = 1;
+            if (retry_fresh(s))
+                return -1;
+            proxy_fail(s, 502, n == 0 ? "upstream closed before responding" : "upstream read error");
+            return -1;
+        }
+        s->last_io = loop_now(s->w->loop);
+    }
+}
+
+/* Flushes s->out to the client.  Returns 1 when empty, 0 to wait, -1 closed. */
+static int flush_client(struct session *s)
+{
+    while (s->out && buf_len(s->out)) {
+        ssize_t n;
+        if (!s->writable)
+            return 0;
+        n = buf_write_fd(s->out, s->io.fd);
+        if (n == GH_AGAIN) {
+            s->writable = 0;
+            return 0;
+        }
+        if (n < 0) {
+            close_session(s, "client write failed");
+            return -1;
+        }
+        s->ex.bytes_out += (uint64_t)n;
+        s->last_io = loop_now(s->w->loop);
+    }
+    return 1;
+}
+
+/* One pass over a body: pump, then refill the source.  Returns 1 on
+ * progress, 0 to wait, GH_OK (2) when the body is complete, -1 on error. */
+#define PUMP_DONE 2
+static int pump(struct session *s, struct body *b, struct buf **src, int src_fd,
+                uint8_t *src_readable, int *src_eof, int dst_fd, uint8_t *dst_writable,
+                uint64_t *counted_in, uint64_t *counted_out)
+{
+    int progress = 0;
+
+    for (;;) {
+        int blocked = 0, rc;
+        uint64_t before = b->moved;
+        size_t had = *src ? buf_len(*src) : 0;
+
+        if (!*src)
+            *src = buf_get();
+        if (dst_fd >= 0 && !*dst_writable && !b->in_done && buf_len(*src))
+            return progress;
+        rc = body_pump(b, *src, *src_eof, dst_fd, &blocked);
+        if (counted_out)
+            *counted_out += b->moved - before;
+        if (b->moved != before || (*src && buf_len(*src) != had))
+            progress = 1;
+        if (rc == GH_OK)
+            return PUMP_DONE;
+        if (rc == GH_ERROR)
+            return -1;
+        if (blocked) {
+            *dst_writable = 0;
+            return progress;
+        }
+        /* needs input */
+        if (*src_eof || !*src_readable)
+            return progress;
+        ssize_t n = fill(src, src_fd, src_readable);
+        if (n == GH_AGAIN)
+            return progress;
+        if (n == 0 || n == GH_ERROR)
+            *src_eof = 1;
+        else if (counted_in)
+            *counted_in += (uint64_t)n;
+        progress = 1;
+        s->last_io = loop_now(s->w->loop);
+    }
+}
+
+static void drive_proxy(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+    int progress = 1, rc;
+
+    while (progress && s->state == S_PROXY) {
+        struct upconn *u = ex->up;
+        int up_eof = u->eof, peer_eof = s->peer_eof;
+        progress = 0;
+
+        /* 1. the request head */
+        if (!ex->req_head_sent) {
+            while (ex->uphead_sent < buf_len(ex->uphead) && u->writable) {
+                ssize_t n = send(u->io.fd, buf_head(ex->uphead) + ex->uphead_sent,
+                                 buf_len(ex->uphead) - ex->uphead_sent, MSG_NOSIGNAL);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                    u->writable = 0;
+                } else if (n < 0 && errno != EINTR) {
+                    if (retry_fresh(s))
+                        return;
+                    proxy_fail(s, 502, "upstream write failed");
+                    return;
+                } else if (n > 0) {
+                    ex->uphead_sent += (uint32_t)n;
+                    progress = 1;
+                }
+            }
+            if (ex->uphead_sent == buf_len(ex->uphead)) {
+                ex->req_head_sent = 1;
+                if (ex->reqb.in_done)
+                    ex->req_done = 1;
+            }
+        }
+        /* 2. the request body */
+        if (ex->req_head_sent && !ex->req_done) {
+            rc = pump(s, &ex->reqb, &s->in, s->io.fd, &s->readable, &peer_eof, u->io.fd,
+                      &u->writable, &ex->bytes_in, NULL);
+            s->peer_eof = (uint8_t)peer_eof;
+            if (rc < 0) {
+                if (ex->reqb.error && strcmp(ex->reqb.error, "write failed") == 0)
+                    proxy_fail(s, 502, "upstream write failed");
+                else {
+                    ex->client_close = 1;
+                    proxy_fail(s, 400, ex->reqb.error ? ex->reqb.error : "bad request body");
+                }
+                return;
+            }
+            if (rc == PUMP_DONE)
+                ex->req_done = 1;
+            if (rc)
+                progress = 1;
+            if (ex->cfg->max_body && ex->reqb.moved > ex->cfg->max_body) {
+                proxy_fail(s, 413, "request body larger than max_body_bytes");
+                return;
+            }
+        }
+        /* 3. the response head */
+        if (!ex->resp_head_done) {
+            rc = read_response_head(s);
+            if (rc < 0)
+                return;
+            if (rc)
+                progress = 1;
+        }
+        /* 4. heads (ours and the response's) to the client */
+        rc = flush_client(s);
+        if (rc < 0)
+            return;
+        /* 5. the response body */
+        if (ex->resp_head_done && rc == 1 && !ex->resp_done) {
+            uint64_t out_before = ex->respb.moved;
+            rc = pump(s, &ex->respb, &u->in, u->io.fd, &u->readable, &up_eof, s->io.fd,
+                      &s->writable, NULL, NULL);
+            u->eof = (uint8_t)up_eof;
+            ex->resp_body_bytes += ex->respb.moved - out_before;
+            ex->bytes_out += ex->respb.moved - out_before;
+            if (rc < 0) {
+                close_session(s, ex->respb.error && strcmp(ex->respb.error, "write failed") == 0
+                                     ? "client write failed"
+                                     : ex->respb.error);
+                return;
+            }
+            if (rc)
+                progress = 1;
+            if (rc == PUMP_DONE)
+                ex->resp_done = 1;
+        }
+        if (ex->resp_done) {
+            if (!ex->req_done)
+                ex->client_close = 1;
+            finish_exchange(s);
+            return;
+        }
+        if (s->peer_eof && !ex->req_done) {
+            close_session(s, "client closed mid-request");
+            return;
+        }
+    }
+}
+
+/* ---- local answers ---- */
+
+static void drive_local(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+    int peer_eof = s->peer_eof;
+
+    for (;;) {
+        int rc = flush_client(s);
+        if (rc < 0)
+            return;
+        if (rc == 1 && ex->local_mem && ex->local_mem_off < ex->local_mem_len) {
+            ex->local_mem_off += buf_append(s->out, ex->local_mem + ex->local_mem_off,
+                                            ex->local_mem_len - ex->local_mem_off);
+            continue;
+        }
+        if (rc == 1 && ex->local_fd >= 0 && ex->local_left > 0) {
+            ssize_t n;
+            buf_compact(s->out);
+            n = read(ex->local_fd, buf_tail(s->out),
+                     (size_t)GH_MIN((uint64_t)buf_room(s->out), ex->local_left));
+            if (n <= 0) {
+                close_session(s, "static file read failed");
+                return;
+            }
+            s->out->end += (uint32_t)n;
+            ex->local_left -= (uint64_t)n;
+            continue;
+        }
+        break;
+    }
+    /* Discard a small request body so the connection can be reused. */
+    if (!ex->client_close && !ex->reqb.done) {
+        int rc = pump(s, &ex->reqb, &s->in, s->io.fd, &s->readable, &peer_eof, -1, NULL,
+                      &ex->bytes_in, NULL);
+        s->peer_eof = (uint8_t)peer_eof;
+        if (rc < 0 || ex->reqb.moved > DISCARD_MAX)
+            ex->client_close = 1;
+    } else if (ex->reqb.in_done) {
+        ex->reqb.done = 1;
+    }
+    if (s->out && buf_len(s->out) == 0 && (!ex->local_mem || ex->local_mem_off == ex->local_mem_len) &&
+        ex->local_left == 0 && (ex->reqb.done || ex->client_close))
+        finish_exchange(s);
+}
+
+static void drive_linger(struct session *s)
+{
+    char junk[4096];
+
+    for (;;) {
+        ssize_t n = read(s->io.fd, junk, sizeof(junk));
+        if (n > 0)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        close_session(s, NULL);
+        return;
+    }
+}
+
+/* ---- the driver ---- */
+
+void session_drive(struct session *s)
+{
+    for (;;) {
+        enum session_state before = s->state;
+
+        switch (s->state) {
+        case S_READ_HEAD:
+            if (!read_head(s))
+                return;
+            break;
+        case S_RESOLVE:
+        case S_CONNECT:
+            return;
+        case S_PROXY:
+            drive_proxy(s);
+            break;
+        case S_LOCAL:
+            drive_local(s);
+            break;
+        case S_LINGER:
+            drive_linger(s);
+            return;
+        case S_CLOSED:
+            return;
+        }
+        if (s->state == before)
+            return;
+    }
+}
+
+static void on_client(struct ioh *h, uint32_t events)
+{
+    struct session *s = (struct session *)h;
+
+    if (s->state == S_CLOSED)
+        return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        s->readable = 1;
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+        s->writable = 1;
+    session_drive(s);
+}
+
+void session_new(struct worker *w, int fd, const struct sockaddr_storage *peer, const char *lname)
+{
+    struct session *s = xcalloc(1, sizeof(*s));
+    int one = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    s->io.fd = fd;
+    s->io.on_event = on_client;
+    s->w = w;
+    s->peer = *peer;
+    gh_fmt(s->lname, sizeof(s->lname), "%s", lname);
+    if (peer->ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, s->peer_text,
+                  sizeof(s->peer_text));
+    else
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, s->peer_text,
+                  sizeof(s->peer_text));
+    s->timer.on_fire = on_timer;
+    s->ex.s = s;
+    s->ex.local_fd = -1;
+    exchange_reset(&s->ex);
+    s->state = S_READ_HEAD;
+    s->last_io = loop_now(w->loop);
+    if (loop_add(w->loop, &s->io) < 0) {
+        log_error("cannot watch client socket: %s", strerror(errno));
+        close(fd);
+        free(s);
+        return;
+    }
+    s->next = w->sessions;
+    if (s->next)
+        s->next->prev = s;
+    w->sessions = s;
+    atomic_fetch_add_explicit(&w->stats.active, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->stats.accepted, 1, memory_order_relaxed);
+    arm(s);
+}
+
+void session_drain_all(struct worker *w, int now)
+{
+    struct session *s = w->sessions, *next;
+
+    for (; s; s = next) {
+        next = s->next;
+        if (now || (s->state == S_READ_HEAD && !(s->in && buf_len(s->in))))
+            close_session(s, now ? "shutdown" : NULL);
+    }
+    if (!w->sessions)
+        loop_stop(w->loop);
+}

@@ -1,0 +1,134 @@
+/* session.h — a client connection and the exchange it is carrying: the
+ * core's private view (front-ends see only exchange.h).
+ *
+ * A session lives on one worker.  It is driven by one function, session_drive(),
+ * from the events of its client socket, of its upstream connection, of DNS
+ * and of its timer; every state below says what it waits for. */
+#ifndef GH_SESSION_H
+#define GH_SESSION_H
+
+#include "body.h"
+#include "buf.h"
+#include "config.h"
+#include "exchange.h"
+#include "http1.h"
+#include "loop.h"
+#include "resolver.h"
+#include "upstream.h"
+
+#include <netinet/in.h>
+
+enum session_state {
+    S_READ_HEAD, /* idle between exchanges or reading a request head */
+    S_RESOLVE,   /* transient: waiting for DNS to name the upstream */
+    S_CONNECT,   /* transient: waiting for the upstream connect to finish */
+    S_PROXY,     /* request and response bodies streaming both ways */
+    S_LOCAL,     /* writing an answer of our own (error page, static file) */
+    S_LINGER,    /* answered; discarding input before closing (no RST) */
+    S_CLOSED,    /* closed; freed after this loop iteration */
+};
+
+enum exchange_decision { DECIDE_NONE, DECIDE_LOCAL, DECIDE_FORWARD };
+
+#define EXCHANGE_MAX_EDITS 32
+
+struct field_edit {
+    uint8_t add;       /* 0: remove the name; 1: add name: value */
+    uint32_t name_off, name_len, value_off, value_len; /* in the arena */
+};
+
+/* One request and its response.  Embedded in its session; reset between
+ * exchanges (the arena and edit table are kept and reused). */
+struct exchange {
+    struct session *s;
+    struct gh_config *cfg;              /* generation this exchange runs on */
+    const struct listener_conf *lst;
+    struct http_head req;
+    struct http_head resp;
+    uint64_t start_ms;
+    int status;
+    uint64_t bytes_in, bytes_out;       /* raw bytes from / to the client */
+    uint64_t resp_body_bytes;
+    const char *why;                    /* why it ended abnormally (access log) */
+    enum exchange_decision decision;
+    /* copies for the access log: the request head does not outlive the
+     * head-serialising step */
+    char log_req[600];
+    char log_referer[200];
+    char log_agent[200];
+    /* edits for the upstream head */
+    char *arena;
+    uint32_t arena_len, arena_cap;
+    struct field_edit edits[EXCHANGE_MAX_EDITS];
+    unsigned nedits;
+    int32_t target_off, target_len;     /* replacement target in the arena, -1 none */
+    /* upstream */
+    char host[256];
+    uint16_t port;
+    char label[128];
+    char key[UPSTREAM_KEY_MAX];
+    struct resolve_req *rq;
+    struct sockaddr_storage addrs[RESOLVE_MAX_ADDRS];
+    unsigned naddrs, addr_next;
+    struct upconn *up;
+    char up_addr[64];                   /* address of the upstream used, for the log */
+    struct buf *uphead;                 /* the request head for the upstream, kept
+                                           until answered so a retry can resend it */
+    uint32_t uphead_sent;
+    unsigned up_reused : 1, retried : 1, req_is_head : 1;
+    unsigned req_head_sent : 1, req_done : 1;
+    unsigned resp_head_done : 1, resp_done : 1, client_close : 1;
+    struct body reqb;
+    struct body respb;
+    /* local answer: head and small bodies go to the session's out buffer */
+    char *local_mem;                    /* rest of a large in-memory body */
+    size_t local_mem_len, local_mem_off;
+    int local_fd;                       /* file body, -1 none */
+    uint64_t local_left;
+};
+
+struct session {
+    struct ioh io;
+    struct worker *w;
+    struct session *prev, *next;        /* worker's list */
+    char lname[64];                     /* listener name, followed across reloads */
+    struct sockaddr_storage peer;
+    char peer_text[INET6_ADDRSTRLEN];
+    struct buf *in;                     /* bytes from the client */
+    struct buf *out;                    /* heads and local answers to the client */
+    uint8_t readable, writable, peer_eof; /* edge-triggered readiness, remembered */
+    enum session_state state;
+    struct timer timer;
+    uint64_t head_start;                /* first byte of the current head */
+    uint64_t last_io;                   /* last byte moved, for idle timeouts */
+    uint32_t nexchanges;
+    struct exchange ex;
+};
+
+/* Takes an accepted, non-blocking client socket on worker w. */
+void session_new(struct worker *w, int fd, const struct sockaddr_storage *peer, const char *lname);
+
+/* Advances the session as far as it can without blocking. */
+void session_drive(struct session *s);
+
+/* Closes idle sessions now and the others after their exchange (drain);
+ * with `now`, closes everything. */
+void session_drain_all(struct worker *w, int now);
+
+/* ---- exchange internals shared by session.c and exchange.c ---- */
+
+void exchange_reset(struct exchange *ex);
+/* Writes the request head for the upstream into out; returns 0 or -1.
+ * Must run while the request head is still in the session's buffer. */
+int exchange_write_request_head(struct exchange *ex, struct buf *out);
+/* Writes the response head for the client into out; returns 0 or -1.
+ * Decides the client framing (sets respb) and whether to close. */
+int exchange_write_response_head(struct exchange *ex, struct buf *out, int client_close);
+/* Records the request line and the log's fields while the head is intact. */
+void exchange_note_request(struct exchange *ex);
+/* Writes the access-log line of a finished exchange. */
+void exchange_log(struct exchange *ex);
+/* Frees what an exchange allocated (at session end). */
+void exchange_free(struct exchange *ex);
+
+#endif

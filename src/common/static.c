@@ -1,0 +1,120 @@
+/* static.c — the static-directory backend (see static.h).  Owns nothing: the
+ * file descriptor it opens is handed to the exchange, which closes it. */
+#include "static.h"
+#include "exchange.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const struct {
+    const char *ext;
+    const char *type;
+} mime[] = {
+    {"html", "text/html; charset=utf-8"},  {"htm", "text/html; charset=utf-8"},
+    {"css", "text/css"},                   {"js", "text/javascript"},
+    {"json", "application/json"},          {"txt", "text/plain; charset=utf-8"},
+    {"svg", "image/svg+xml"},              {"png", "image/png"},
+    {"jpg", "image/jpeg"},                 {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},                  {"ico", "image/x-icon"},
+    {"webp", "image/webp"},                {"woff2", "font/woff2"},
+    {"pdf", "application/pdf"},            {"xml", "application/xml"},
+    {"pac", "application/x-ns-proxy-autoconfig"},
+    {"deb", "application/vnd.debian.binary-package"},
+};
+
+const char *static_mime_type(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+
+    if (dot && !strchr(dot, '/'))
+        for (unsigned i = 0; i < GH_ARRAY_LEN(mime); i++)
+            if (strcasecmp(dot + 1, mime[i].ext) == 0)
+                return mime[i].type;
+    return "application/octet-stream";
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decodes the path of a target into dst, stopping at '?'; refuses NUL,
+ * backslashes and ".." segments.  Returns 0 or -1. */
+static int decode_path(const char *p, size_t len, char *dst, size_t cap)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len && p[i] != '?'; i++) {
+        char c = p[i];
+        if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= len + 0 || (hi = hexval(p[i + 1])) < 0 || (lo = hexval(p[i + 2])) < 0)
+                return -1;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (c == '\0' || c == '\\' || o + 1 >= cap)
+            return -1;
+        dst[o++] = c;
+    }
+    dst[o] = '\0';
+    if (dst[0] != '/')
+        return -1;
+    /* no "." or ".." segment may remain */
+    for (char *s = dst; (s = strstr(s, "/.")) != NULL; s++)
+        if (s[2] == '/' || s[2] == '\0' || (s[2] == '.' && (s[3] == '/' || s[3] == '\0')))
+            return -1;
+    return 0;
+}
+
+void static_serve(struct exchange *ex, const char *root)
+{
+    const struct http_head *r = exchange_request(ex);
+    const char *method = exchange_str(ex, r->method);
+    struct http_slice path = r->form == HTTP_TARGET_ABSOLUTE ? r->path : r->target;
+    char rel[2048], full[4096], extra[128];
+    struct stat st;
+    struct tm tm;
+    int fd;
+
+    if (!(r->method.len == 3 && memcmp(method, "GET", 3) == 0) &&
+        !(r->method.len == 4 && memcmp(method, "HEAD", 4) == 0)) {
+        exchange_respond(ex, 405, "text/plain; charset=utf-8", "Allow: GET, HEAD\r\n",
+                         "method not allowed\n", 19);
+        return;
+    }
+    if (path.len == 0) {
+        strcpy(rel, "/");
+    } else if (decode_path(exchange_str(ex, path), path.len, rel, sizeof(rel)) < 0) {
+        exchange_error(ex, 403, "path not allowed");
+        return;
+    }
+    gh_fmt(full, sizeof(full), "%s%s", root, rel);
+    fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        gh_fmt(full, sizeof(full), "%s%s%sindex.html", root, rel,
+               rel[strlen(rel) - 1] == '/' ? "" : "/");
+        fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    }
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        exchange_error(ex, e == EACCES ? 403 : 404,
+                       e == EACCES ? "file not readable" : "no such file");
+        return;
+    }
+    gmtime_r(&st.st_mtime, &tm);
+    strftime(extra, sizeof(extra), "Last-Modified: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    exchange_respond_fd(ex, 200, static_mime_type(full), extra, fd, (uint64_t)st.st_size);
+}

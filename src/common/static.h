@@ -1,0 +1,17 @@
+/* static.h — answering an exchange from a directory of files: the built-in
+ * backend kind behind demo sites, error pages and status pages.
+ * Only GET and HEAD; paths are confined to the directory. */
+#ifndef GH_STATIC_H
+#define GH_STATIC_H
+
+struct exchange;
+
+/* Answers ex from the directory `root` (an absolute path): the file named by
+ * the request path, "index.html" for a directory, 404 when missing, 403 for
+ * a path that tries to leave root, 405 for other methods. */
+void static_serve(struct exchange *ex, const char *root);
+
+/* The Content-Type for a file name, by its extension. */
+const char *static_mime_type(const char *name);
+
+#endif

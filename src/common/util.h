@@ -1,0 +1,41 @@
+/* util.h — the small vocabulary every module shares: return codes, allocation
+ * that aborts on exhaustion, monotonic time, and string helpers.  Nothing here
+ * knows about sockets, HTTP or configuration. */
+#ifndef GH_UTIL_H
+#define GH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Non-blocking calls answer with a count or one of these. */
+#define GH_OK 0
+#define GH_ERROR (-1)
+#define GH_AGAIN (-2)
+
+#define GH_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define GH_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define GH_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define GH_UNUSED(x) ((void)(x))
+
+/* Allocation: out-of-memory aborts with a message, so callers never check. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Monotonic milliseconds, for timers and durations. */
+uint64_t gh_now_ms(void);
+/* Wall-clock microseconds since the epoch, for log timestamps. */
+uint64_t gh_wall_us(void);
+
+/* ASCII case-insensitive comparison of a counted string with a C string;
+ * returns 1 when they are equal. */
+int gh_strcaseeq(const char *a, size_t alen, const char *b);
+
+/* snprintf that always terminates and never reports more than it wrote:
+ * returns the number of bytes written (excluding the NUL). */
+size_t gh_fmt(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,99 @@
+/* policy.c — parsing and finding forward-mode policies (see policy.h). */
+#include "policy.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+static const char *const policy_keys[] = {"clients", NULL};
+
+/* Without a rule, only this machine and private networks may use the proxy:
+ * never an open proxy by default. */
+static const char *const private_nets[] = {"127.0.0.0/8", "::1/128",    "10.0.0.0/8",
+                                           "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
+                                           "fe80::/10", NULL};
+
+static int load_clients(struct policy *p, config_setting_t *list, char *err, size_t errlen)
+{
+    p->clients = acl_new();
+    if (!list) {
+        for (const char *const *n = private_nets; *n; n++)
+            acl_add(p->clients, *n, err, errlen);
+        return 0;
+    }
+    if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
+        config_error(err, errlen, list, "'clients' must be a list of networks [ \"10.0.0.0/8\" ]");
+        return -1;
+    }
+    for (int i = 0; i < config_setting_length(list); i++) {
+        const char *s = config_setting_get_string_elem(list, i);
+        char msg[256];
+        if (!s) {
+            config_error(err, errlen, list, "'clients' entries must be strings");
+            return -1;
+        }
+        if (acl_add(p->clients, s, msg, sizeof(msg)) < 0) {
+            config_error(err, errlen, list, "%s", msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct policy_set *policy_load(const struct gh_config *cfg, config_t *file, char *err,
+                               size_t errlen)
+{
+    struct policy_set *ps = xcalloc(1, sizeof(*ps));
+    config_setting_t *g = config_lookup(file, "policies");
+
+    GH_UNUSED(cfg);
+    ps->builtin.name = xstrdup("default");
+    load_clients(&ps->builtin, NULL, err, errlen);
+    if (!g)
+        return ps;
+    if (!config_setting_is_group(g)) {
+        config_error(err, errlen, g, "'policies' must be a group { name = { ... }; }");
+        policy_free(ps);
+        return NULL;
+    }
+    ps->n = (unsigned)config_setting_length(g);
+    ps->p = xcalloc(ps->n ? ps->n : 1, sizeof(*ps->p));
+    for (unsigned i = 0; i < ps->n; i++) {
+        config_setting_t *pg = config_setting_get_elem(g, i);
+        struct policy *p = &ps->p[i];
+        p->name = xstrdup(config_setting_name(pg));
+        p->line = (int)config_setting_source_line(pg);
+        if (!config_setting_is_group(pg)) {
+            config_error(err, errlen, pg, "policy '%s' must be a group { ... }", p->name);
+            policy_free(ps);
+            return NULL;
+        }
+        if (config_check_keys(pg, policy_keys, NULL, err, errlen) < 0 ||
+            load_clients(p, config_setting_get_member(pg, "clients"), err, errlen) < 0) {
+            policy_free(ps);
+            return NULL;
+        }
+    }
+    return ps;
+}
+
+void policy_free(struct policy_set *ps)
+{
+    if (!ps)
+        return;
+    for (unsigned i = 0; i < ps->n; i++) {
+        free(ps->p[i].name);
+        acl_free(ps->p[i].clients);
+    }
+    free(ps->p);
+    free(ps->builtin.name);
+    acl_free(ps->builtin.clients);
+    free(ps);
+}
+
+const struct policy *policy_find(const struct policy_set *ps, const char *name)
+{
+    for (unsigned i = 0; i < ps->n; i++)
+        if (strcmp(ps->p[i].name, name) == 0)
+            return &ps->p[i];
+    return strcmp(name, "default") == 0 ? &ps->builtin : NULL;
+}

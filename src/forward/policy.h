@@ -1,0 +1,30 @@
+/* policy.h — forward-mode policies: named rule sets a listener refers to.
+ * Today a policy says which clients may use the proxy; filtering, ports and
+ * authentication join it in later issues. */
+#ifndef GH_POLICY_H
+#define GH_POLICY_H
+
+#include "acl.h"
+#include "config.h"
+
+struct policy {
+    char *name;
+    struct acl *clients;   /* who may use the proxy */
+    int line;
+};
+
+struct policy_set {
+    struct policy *p;
+    unsigned n;
+    struct policy builtin; /* "default": loopback and private ranges */
+};
+
+/* Parses the top-level `policies` group; NULL with err on a bad one. */
+struct policy_set *policy_load(const struct gh_config *cfg, config_t *file, char *err,
+                               size_t errlen);
+void policy_free(struct policy_set *ps);
+
+/* The named policy, or NULL. "default" is always there unless redefined. */
+const struct policy *policy_find(const struct policy_set *ps, const char *name);
+
+#endif

@@ -1,0 +1,121 @@
+/* reverse.c — the reverse front-end's decisions (see reverse.h): route the
+ * request by host and path to a pool, pick a server, and name it to the
+ * core, or answer from a static directory. */
+#include "reverse.h"
+#include "exchange.h"
+#include "pool.h"
+#include "route.h"
+#include "static.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+struct reverse_state {
+    struct pool_set *pools;
+    struct route_set *routes;
+};
+
+static const char *const sections[] = {"pools", "routes", NULL};
+static const char *const listener_keys[] = {"routes", NULL};
+
+static void unload(void *state)
+{
+    struct reverse_state *st = state;
+
+    route_free(st->routes);
+    pool_free(st->pools);
+    free(st);
+}
+
+static void *load(const struct gh_config *cfg, config_t *file, char *err, size_t errlen)
+{
+    struct reverse_state *st = xcalloc(1, sizeof(*st));
+
+    st->pools = pool_load(cfg, file, err, errlen);
+    if (st->pools)
+        st->routes = route_load(cfg, file, st->pools, err, errlen);
+    if (!st->routes) {
+        unload(st);
+        return NULL;
+    }
+    return st;
+}
+
+static void *listener(const struct gh_config *cfg, void *state, config_setting_t *ls, char *err,
+                      size_t errlen)
+{
+    struct reverse_state *st = state;
+    const char *name = NULL;
+    struct route_table *t;
+
+    GH_UNUSED(cfg);
+    if (config_get_string(ls, "routes", &name, err, errlen) < 0)
+        return NULL;
+    if (!name) {
+        config_error(err, errlen, ls, "a reverse listener needs 'routes' (the name of a route table)");
+        return NULL;
+    }
+    t = route_table_find(st->routes, name);
+    if (!t)
+        config_error(err, errlen, config_setting_get_member(ls, "routes"),
+                     "listener uses routes '%s', which is not defined in 'routes'", name);
+    return t;
+}
+
+static void handle(struct exchange *ex)
+{
+    const struct route_table *t = exchange_listener(ex)->fe_conf;
+    const struct http_head *r = exchange_request(ex);
+    struct http_slice path = r->target;
+    const char *host = "";
+    size_t hostlen = 0;
+    const struct route *rt;
+    const struct server *sv;
+    int i;
+
+    if (r->form == HTTP_TARGET_ABSOLUTE) {
+        host = exchange_str(ex, r->host);
+        hostlen = r->host.len;
+        path = r->path;
+        if (path.len)
+            exchange_set_target(ex, exchange_str(ex, path), path.len);
+        else
+            exchange_set_target(ex, "/", 1);
+    } else if (r->form != HTTP_TARGET_ORIGIN) {
+        exchange_error(ex, 400, "a site does not accept this request-target form");
+        return;
+    } else if ((i = http1_find(r, exchange_base(ex), "host", 0)) >= 0) {
+        host = exchange_str(ex, r->fields[i].value);
+        hostlen = r->fields[i].value.len;
+        /* drop the port; keep an IPv6 literal's brackets out of the way */
+        if (hostlen && host[0] == '[') {
+            const char *rb = memchr(host, ']', hostlen);
+            hostlen = rb ? (size_t)(rb - host) + 1 : hostlen;
+        } else {
+            const char *colon = memchr(host, ':', hostlen);
+            if (colon)
+                hostlen = (size_t)(colon - host);
+        }
+    }
+    rt = route_match(t, host, hostlen, path.len ? exchange_str(ex, path) : "/",
+                     path.len ? path.len : 1);
+    if (!rt) {
+        exchange_error(ex, 404, "no route for this host and path");
+        return;
+    }
+    sv = pool_pick(rt->pool);
+    if (sv->root)
+        static_serve(ex, sv->root);
+    else
+        exchange_forward(ex, sv->host, strlen(sv->host), sv->port, sv->label);
+}
+
+const struct frontend reverse_frontend = {
+    .name = "reverse",
+    .sections = sections,
+    .listener_keys = listener_keys,
+    .load = load,
+    .listener = listener,
+    .free = unload,
+    .handle = handle,
+};

@@ -1,0 +1,957 @@
+/*
+ * gh-origin — a small, real HTTP/1.1 origin server for Gatehouse integration
+ * tests.  It plays the web server behind the proxy.
+ *
+ *   gh-origin -p PORT [-n NAME] [-a ADDR] [-i IDLE_MS]
+ *
+ * -p PORT     port to listen on; 0 picks an ephemeral port.
+ * -n NAME     name reported in X-Origin and in bodies (default "origin").
+ * -a ADDR     numeric address to bind (default 127.0.0.1; "::1" or "[::1]"
+ *             for IPv6).
+ * -i IDLE_MS  optional: close a connection that sends nothing for IDLE_MS
+ *             milliseconds (default 0 = never).
+ *
+ * After listen() it prints "PORT <n>\n" to stdout and flushes it, then serves
+ * until SIGTERM or SIGINT (exit status 0).  Blocking sockets, one detached
+ * thread per connection.
+ *
+ * Every response carries X-Origin, X-Conn-Id (a process-wide sequential
+ * connection id starting at 1) and X-Conn-Requests (1-based request count on
+ * that connection).  One line per request goes to stderr:
+ *   origin NAME conn=<id> req=<n> <METHOD> <target>
+ *
+ * Request bodies (Content-Length or chunked) are always read in full, by
+ * streaming, before the response is sent.  Malformed requests get a 400 (or
+ * 501 for an unsupported transfer coding) with a one-line reason in the body,
+ * and the connection is closed.  HTTP/1.1 requests without Host get a 400.
+ * A request carrying both Content-Length and Transfer-Encoding gets a 400; a
+ * head over 60 KiB gets a 431.  "Expect: 100-continue" is answered with an
+ * interim 100 response when no body bytes have arrived yet.  Absolute-form
+ * targets (http://host/path) are routed by their path.  Every response has
+ * Server: gh-origin, and Connection: close whenever the origin will close.
+ *
+ * Endpoints (path only; the query string is ignored):
+ *   /hello         200 "hello from NAME\n"
+ *   /bytes/N       200, N pattern bytes (byte[i] = 'a' + i % 26), Content-Length
+ *   /chunked/N     200, N pattern bytes, chunked (chunk sizes cycle 1,7,4096,65536)
+ *   /close/N       200, N pattern bytes, no framing, delimited by close
+ *   /truncate/N    200, Content-Length N, only N/2 bytes, then close
+ *   /slow/MS       sleep MS milliseconds, then 200 "slow done\n"
+ *   /sink          200 "bytes=<count> sum=<u64 sum of body bytes>\n"
+ *   /headers       200, body = the exact request head as received
+ *   /status/CODE   CODE (200..599) with body "status CODE\n" (none for 204/304)
+ *   anything else  404 "not found\n"
+ * HEAD gets the same head as GET and no body.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RD_CAP (64 * 1024)      /* per-connection read buffer */
+#define MAX_HEAD (60 * 1024)    /* largest request head accepted */
+#define MAX_LINE 8192           /* largest chunk-size or trailer line */
+#define PAT_LEN (64 * 1024)     /* bytes per send when streaming the pattern */
+#define MAX_N 1000000000000000ULL /* upper bound for /bytes/N and friends */
+
+static const char *g_name = "origin";
+static long g_idle_ms;
+static atomic_uint_fast64_t g_next_conn_id = 1;
+static char g_pattern[PAT_LEN + 26];
+
+struct conn {
+    int fd;
+    uint64_t id;
+    uint64_t nreq;
+    size_t start, end;          /* unread bytes are buf[start, end) */
+    char buf[RD_CAP];
+};
+
+/* What we learnt from one request head. */
+struct request {
+    char *head;                 /* copy of the raw head, NUL-terminated */
+    size_t head_len;
+    char method[32];
+    char target[4096];
+    int http_minor;             /* 0 or 1 (HTTP/1.x) */
+    int keep_alive;
+    int has_cl;
+    uint64_t content_length;
+    int chunked;
+    int expect_continue;
+    const char *error;          /* set when the head is bad */
+    int error_status;
+};
+
+/* ---------------------------------------------------------------- I/O ---- */
+
+static int send_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Read more bytes into the connection buffer.  1 = got bytes, 0 = EOF,
+ * -1 = error or timeout.  Compacts the buffer first. */
+static int conn_fill(struct conn *c)
+{
+    if (c->start > 0) {
+        memmove(c->buf, c->buf + c->start, c->end - c->start);
+        c->end -= c->start;
+        c->start = 0;
+    }
+    if (c->end == sizeof(c->buf))
+        return -1;
+    for (;;) {
+        ssize_t n = recv(c->fd, c->buf + c->end, sizeof(c->buf) - c->end, 0);
+        if (n > 0) {
+            c->end += (size_t)n;
+            return 1;
+        }
+        if (n == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        return -1;
+    }
+}
+
+/* Shut down our side, drain what the peer still sends for a short while (so
+ * unread input does not turn our FIN into a RST that destroys the data we
+ * sent), then close. */
+static void close_gracefully(int fd)
+{
+    struct timeval tv = { 0, 200 * 1000 };
+    char tmp[16384];
+    size_t total = 0;
+    struct timespec t0, now;
+
+    shutdown(fd, SHUT_WR);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        ssize_t n = recv(fd, tmp, sizeof(tmp), 0);
+        if (n == 0)
+            break;
+        if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            break;
+        if (n > 0)
+            total += (size_t)n;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec >= 2 || total > 64u * 1024 * 1024)
+            break;
+    }
+    close(fd);
+}
+
+/* Find the end of the request head in buf[0, len): index just past the blank
+ * line, or 0 if not complete.  Accepts CRLF and bare LF line endings. */
+static size_t find_head_end(const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] != '\n')
+            continue;
+        if (i + 1 < len && buf[i + 1] == '\n')
+            return i + 2;
+        if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n')
+            return i + 3;
+    }
+    return 0;
+}
+
+/* Read one line (ending in LF) of at most MAX_LINE bytes into out (without
+ * the line ending, NUL-terminated).  0 ok, -1 on EOF/error/too long. */
+static int read_line(struct conn *c, char *out, size_t outsz)
+{
+    for (;;) {
+        char *nl = memchr(c->buf + c->start, '\n', c->end - c->start);
+        if (nl) {
+            size_t n = (size_t)(nl - (c->buf + c->start));
+            size_t keep = n;
+            if (keep > 0 && c->buf[c->start + keep - 1] == '\r')
+                keep--;
+            if (keep >= outsz)
+                return -1;
+            memcpy(out, c->buf + c->start, keep);
+            out[keep] = '\0';
+            c->start += n + 1;
+            return 0;
+        }
+        if (c->end - c->start >= MAX_LINE)
+            return -1;
+        if (conn_fill(c) <= 0)
+            return -1;
+    }
+}
+
+/* ------------------------------------------------------------ parsing ---- */
+
+static int token_in_list(const char *list, size_t len, const char *token)
+{
+    size_t tl = strlen(token);
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (list[i] == ' ' || list[i] == '\t' || list[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < len && list[i] != ',')
+            i++;
+        size_t e = i;
+        while (e > s && (list[e - 1] == ' ' || list[e - 1] == '\t'))
+            e--;
+        if (e - s == tl && strncasecmp(list + s, token, tl) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void bad(struct request *rq, int status, const char *why)
+{
+    if (!rq->error) {
+        rq->error = why;
+        rq->error_status = status;
+    }
+}
+
+/* Parse rq->head.  Sets rq->error on malformed input. */
+static void parse_head(struct request *rq)
+{
+    char *p = rq->head;
+    char *end = rq->head + rq->head_len;
+    int conn_close = 0, conn_keep = 0, has_host = 0, has_te = 0;
+    char *te_val = NULL;
+    size_t te_len = 0;
+    int te_count = 0;
+
+    rq->http_minor = 1;
+
+    /* request line */
+    char *eol = memchr(p, '\n', (size_t)(end - p));
+    if (!eol) {
+        bad(rq, 400, "no request line");
+        return;
+    }
+    char *le = eol;
+    if (le > p && le[-1] == '\r')
+        le--;
+    char *sp1 = memchr(p, ' ', (size_t)(le - p));
+    char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(le - sp1 - 1)) : NULL;
+    if (!sp1 || !sp2 || sp1 == p || sp2 == sp1 + 1) {
+        bad(rq, 400, "malformed request line");
+        return;
+    }
+    if ((size_t)(sp1 - p) >= sizeof(rq->method) ||
+        (size_t)(sp2 - sp1 - 1) >= sizeof(rq->target)) {
+        bad(rq, 400, "method or target too long");
+        return;
+    }
+    memcpy(rq->method, p, (size_t)(sp1 - p));
+    rq->method[sp1 - p] = '\0';
+    memcpy(rq->target, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+    rq->target[sp2 - sp1 - 1] = '\0';
+    for (char *q = p; q < le; q++) {
+        if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+            bad(rq, 400, "control character in request line");
+            return;
+        }
+    }
+    size_t vlen = (size_t)(le - sp2 - 1);
+    if (vlen == 8 && memcmp(sp2 + 1, "HTTP/1.1", 8) == 0)
+        rq->http_minor = 1;
+    else if (vlen == 8 && memcmp(sp2 + 1, "HTTP/1.0", 8) == 0)
+        rq->http_minor = 0;
+    else {
+        bad(rq, 400, "unsupported HTTP version");
+        return;
+    }
+
+    /* header fields */
+    p = eol + 1;
+    while (p < end) {
+        eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            break;
+        le = eol;
+        if (le > p && le[-1] == '\r')
+            le--;
+        if (le == p)
+            break;              /* blank line: end of head */
+        if (*p == ' ' || *p == '\t') {
+            bad(rq, 400, "obsolete line folding");
+            return;
+        }
+        char *colon = memchr(p, ':', (size_t)(le - p));
+        if (!colon || colon == p) {
+            bad(rq, 400, "malformed header field");
+            return;
+        }
+        for (char *q = p; q < colon; q++) {
+            if (*q == ' ' || *q == '\t' || (unsigned char)*q < 0x21) {
+                bad(rq, 400, "whitespace in header field name");
+                return;
+            }
+        }
+        size_t nlen = (size_t)(colon - p);
+        char *v = colon + 1;
+        char *ve = le;
+        while (v < ve && (*v == ' ' || *v == '\t'))
+            v++;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+            ve--;
+        size_t vl = (size_t)(ve - v);
+
+        if (nlen == 14 && strncasecmp(p, "Content-Length", 14) == 0) {
+            uint64_t n = 0;
+            if (vl == 0 || vl > 18) {
+                bad(rq, 400, "bad Content-Length");
+                return;
+            }
+            for (size_t i = 0; i < vl; i++) {
+                if (!isdigit((unsigned char)v[i])) {
+                    bad(rq, 400, "bad Content-Length");
+                    return;
+                }
+                n = n * 10 + (uint64_t)(v[i] - '0');
+            }
+            if (rq->has_cl && rq->content_length != n) {
+                bad(rq, 400, "conflicting Content-Length");
+                return;
+            }
+            rq->has_cl = 1;
+            rq->content_length = n;
+        } else if (nlen == 17 && strncasecmp(p, "Transfer-Encoding", 17) == 0) {
+            has_te = 1;
+            te_count++;
+            te_val = v;
+            te_len = vl;
+        } else if (nlen == 10 && strncasecmp(p, "Connection", 10) == 0) {
+            if (token_in_list(v, vl, "close"))
+                conn_close = 1;
+            if (token_in_list(v, vl, "keep-alive"))
+                conn_keep = 1;
+        } else if (nlen == 4 && strncasecmp(p, "Host", 4) == 0) {
+            has_host = 1;
+        } else if (nlen == 6 && strncasecmp(p, "Expect", 6) == 0) {
+            if (vl == 12 && strncasecmp(v, "100-continue", 12) == 0)
+                rq->expect_continue = 1;
+        }
+        p = eol + 1;
+    }
+
+    if (rq->http_minor == 1)
+        rq->keep_alive = !conn_close;
+    else
+        rq->keep_alive = conn_keep && !conn_close;
+
+    if (has_te) {
+        if (rq->has_cl) {
+            bad(rq, 400, "both Content-Length and Transfer-Encoding");
+            return;
+        }
+        if (te_count != 1 || te_len != 7 || strncasecmp(te_val, "chunked", 7) != 0) {
+            bad(rq, 501, "unsupported Transfer-Encoding");
+            return;
+        }
+        rq->chunked = 1;
+    }
+    if (rq->http_minor == 1 && !has_host)
+        bad(rq, 400, "missing Host");
+}
+
+/* Parse a decimal number that makes up all of s.  -1 if not. */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t n = 0;
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        if (!isdigit((unsigned char)*s))
+            return -1;
+        if (n > (max - (uint64_t)(*s - '0')) / 10)
+            return -1;
+        n = n * 10 + (uint64_t)(*s - '0');
+    }
+    *out = n;
+    return 0;
+}
+
+/* ------------------------------------------------------ request bodies ---- */
+
+static void account(const char *p, size_t n, uint64_t *count, uint64_t *sum)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    uint64_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += u[i];
+    *sum += s;
+    *count += n;
+}
+
+/* Consume exactly n body bytes.  0 ok, -1 on EOF/error. */
+static int consume_bytes(struct conn *c, uint64_t n, uint64_t *count, uint64_t *sum)
+{
+    while (n > 0) {
+        if (c->start == c->end) {
+            c->start = c->end = 0;
+            if (conn_fill(c) <= 0)
+                return -1;
+        }
+        size_t avail = c->end - c->start;
+        size_t take = avail < n ? avail : (size_t)n;
+        account(c->buf + c->start, take, count, sum);
+        c->start += take;
+        n -= take;
+    }
+    return 0;
+}
+
+/* Read a chunked body, decoding it; trailers are skipped.  0 ok, -1 bad. */
+static int consume_chunked(struct conn *c, uint64_t *count, uint64_t *sum)
+{
+    char line[MAX_LINE];
+    for (;;) {
+        if (read_line(c, line, sizeof(line)) < 0)
+            return -1;
+        uint64_t size = 0;
+        int digits = 0;
+        char *q = line;
+        for (; isxdigit((unsigned char)*q); q++) {
+            if (++digits > 15)
+                return -1;
+            int d = isdigit((unsigned char)*q) ? *q - '0'
+                                               : (tolower((unsigned char)*q) - 'a' + 10);
+            size = size * 16 + (uint64_t)d;
+        }
+        if (digits == 0)
+            return -1;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q != '\0' && *q != ';')
+            return -1;
+        if (size == 0)
+            break;
+        if (consume_bytes(c, size, count, sum) < 0)
+            return -1;
+        if (read_line(c, line, sizeof(line)) < 0 || line[0] != '\0')
+            return -1;
+    }
+    /* trailer section: skip fields up to the blank line */
+    for (int i = 0; i < 1000; i++) {
+        if (read_line(c, line, sizeof(line)) < 0)
+            return -1;
+        if (line[0] == '\0')
+            return 0;
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------ responses ---- */
+
+static const char *reason(int code)
+{
+    switch (code) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Status";
+    }
+}
+
+enum framing { FR_LENGTH, FR_CHUNKED, FR_CLOSE, FR_NONE };
+
+/* Format the response head into out.  Returns its length. */
+static size_t format_head(char *out, size_t outsz, const struct conn *c, int code,
+                          const char *ctype, enum framing fr, uint64_t clen, int keep_alive,
+                          int http_minor)
+{
+    int n = snprintf(out, outsz,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Server: gh-origin\r\n"
+                     "X-Origin: %s\r\n"
+                     "X-Conn-Id: %" PRIu64 "\r\n"
+                     "X-Conn-Requests: %" PRIu64 "\r\n",
+                     code, reason(code), g_name, c->id, c->nreq);
+    size_t len = (size_t)n;
+    if (len < outsz && ctype)
+        len += (size_t)snprintf(out + len, outsz - len, "Content-Type: %s\r\n", ctype);
+    if (len < outsz && fr == FR_LENGTH)
+        len += (size_t)snprintf(out + len, outsz - len, "Content-Length: %" PRIu64 "\r\n", clen);
+    if (len < outsz && fr == FR_CHUNKED)
+        len += (size_t)snprintf(out + len, outsz - len, "Transfer-Encoding: chunked\r\n");
+    if (len < outsz) {
+        const char *ch = NULL;
+        if (!keep_alive)
+            ch = "Connection: close\r\n";
+        else if (http_minor == 0)
+            ch = "Connection: keep-alive\r\n";
+        if (ch)
+            len += (size_t)snprintf(out + len, outsz - len, "%s", ch);
+    }
+    if (len < outsz)
+        len += (size_t)snprintf(out + len, outsz - len, "\r\n");
+    return len < outsz ? len : outsz - 1;
+}
+
+/* Send a complete response with an in-memory body (may be NULL/0). */
+static int send_simple(const struct conn *c, const struct request *rq, int code,
+                       const char *body, size_t body_len, int is_head, int keep_alive)
+{
+    char head[1024];
+    int nobody = (code == 204 || code == 304);
+    size_t hl = format_head(head, sizeof(head), c, code, nobody ? NULL : "text/plain",
+                            nobody ? FR_NONE : FR_LENGTH, body_len, keep_alive, rq->http_minor);
+    if (is_head || nobody || body_len == 0)
+        return send_all(c->fd, head, hl);
+    if (body_len <= 16384) {
+        char one[1024 + 16384];
+        memcpy(one, head, hl);
+        memcpy(one + hl, body, body_len);
+        return send_all(c->fd, one, hl + body_len);
+    }
+    if (send_all(c->fd, head, hl) < 0)
+        return -1;
+    return send_all(c->fd, body, body_len);
+}
+
+/* Stream n pattern bytes, starting at pattern offset 0. */
+static int send_pattern(int fd, uint64_t n)
+{
+    uint64_t off = 0;
+    while (off < n) {
+        uint64_t left = n - off;
+        size_t take = left < PAT_LEN ? (size_t)left : PAT_LEN;
+        if (send_all(fd, g_pattern + off % 26, take) < 0)
+            return -1;
+        off += take;
+    }
+    return 0;
+}
+
+static int send_pattern_chunked(int fd, uint64_t n)
+{
+    static const size_t sizes[] = { 1, 7, 4096, 65536 };
+    char *out = malloc(65536 + 64);
+    uint64_t off = 0;
+    unsigned k = 0;
+    if (!out)
+        return -1;
+    while (off < n) {
+        uint64_t left = n - off;
+        size_t take = sizes[k++ % 4];
+        if (take > left)
+            take = (size_t)left;
+        int hl = snprintf(out, 32, "%zx\r\n", take);
+        memcpy(out + hl, g_pattern + off % 26, take);
+        memcpy(out + (size_t)hl + take, "\r\n", 2);
+        if (send_all(fd, out, (size_t)hl + take + 2) < 0) {
+            free(out);
+            return -1;
+        }
+        off += take;
+    }
+    free(out);
+    return send_all(fd, "0\r\n\r\n", 5);
+}
+
+static void sleep_ms(uint64_t ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Extract the path from the request target: drop scheme://authority if the
+ * target is in absolute form, and drop query and fragment. */
+static void target_path(const char *target, char *out, size_t outsz)
+{
+    const char *p = target;
+    if (strncasecmp(p, "http://", 7) == 0 || strncasecmp(p, "https://", 8) == 0) {
+        p = strstr(p, "://") + 3;
+        p += strcspn(p, "/?#");
+        if (*p != '/') {
+            snprintf(out, outsz, "/");
+            return;
+        }
+    }
+    size_t n = strcspn(p, "?#");
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* Handle one parsed request whose body has been consumed.  Returns 1 to keep
+ * the connection, 0 to close it. */
+static int respond(struct conn *c, const struct request *rq, uint64_t body_count,
+                   uint64_t body_sum)
+{
+    char path[4096];
+    char body[256];
+    int is_head = strcmp(rq->method, "HEAD") == 0;
+    int keep = rq->keep_alive;
+    uint64_t n;
+
+    target_path(rq->target, path, sizeof(path));
+
+    if (strcmp(path, "/hello") == 0) {
+        int bl = snprintf(body, sizeof(body), "hello from %s\n", g_name);
+        if (send_simple(c, rq, 200, body, (size_t)bl, is_head, keep) < 0)
+            return 0;
+        return keep;
+    }
+    if (strncmp(path, "/bytes/", 7) == 0 && parse_u64(path + 7, MAX_N, &n) == 0) {
+        char head[1024];
+        size_t hl = format_head(head, sizeof(head), c, 200, "application/octet-stream",
+                                FR_LENGTH, n, keep, rq->http_minor);
+        if (send_all(c->fd, head, hl) < 0)
+            return 0;
+        if (!is_head && send_pattern(c->fd, n) < 0)
+            return 0;
+        return keep;
+    }
+    if (strncmp(path, "/chunked/", 9) == 0 && parse_u64(path + 9, MAX_N, &n) == 0) {
+        char head[1024];
+        size_t hl = format_head(head, sizeof(head), c, 200, "application/octet-stream",
+                                FR_CHUNKED, 0, keep, rq->http_minor);
+        if (send_all(c->fd, head, hl) < 0)
+            return 0;
+        if (!is_head && send_pattern_chunked(c->fd, n) < 0)
+            return 0;
+        return keep;
+    }
+    if (strncmp(path, "/close/", 7) == 0 && parse_u64(path + 7, MAX_N, &n) == 0) {
+        char head[1024];
+        size_t hl = format_head(head, sizeof(head), c, 200, "application/octet-stream",
+                                FR_CLOSE, 0, 0, rq->http_minor);
+        if (send_all(c->fd, head, hl) < 0)
+            return 0;
+        if (!is_head)
+            send_pattern(c->fd, n);
+        return 0;
+    }
+    if (strncmp(path, "/truncate/", 10) == 0 && parse_u64(path + 10, MAX_N, &n) == 0) {
+        char head[1024];
+        size_t hl = format_head(head, sizeof(head), c, 200, "application/octet-stream",
+                                FR_LENGTH, n, keep, rq->http_minor);
+        if (send_all(c->fd, head, hl) < 0)
+            return 0;
+        if (!is_head)
+            send_pattern(c->fd, n / 2);
+        return 0;               /* the origin "dies": always close */
+    }
+    if (strncmp(path, "/slow/", 6) == 0 && parse_u64(path + 6, 24ULL * 3600 * 1000, &n) == 0) {
+        sleep_ms(n);
+        if (send_simple(c, rq, 200, "slow done\n", 10, is_head, keep) < 0)
+            return 0;
+        return keep;
+    }
+    if (strcmp(path, "/sink") == 0) {
+        int bl = snprintf(body, sizeof(body), "bytes=%" PRIu64 " sum=%" PRIu64 "\n", body_count,
+                          body_sum);
+        if (send_simple(c, rq, 200, body, (size_t)bl, is_head, keep) < 0)
+            return 0;
+        return keep;
+    }
+    if (strcmp(path, "/headers") == 0) {
+        if (send_simple(c, rq, 200, rq->head, rq->head_len, is_head, keep) < 0)
+            return 0;
+        return keep;
+    }
+    if (strncmp(path, "/status/", 8) == 0 && parse_u64(path + 8, 999, &n) == 0 && n >= 200 &&
+        n <= 599) {
+        int code = (int)n;
+        int bl = snprintf(body, sizeof(body), "status %d\n", code);
+        if (send_simple(c, rq, code, body, (size_t)bl, is_head, keep) < 0)
+            return 0;
+        return keep;
+    }
+    if (send_simple(c, rq, 404, "not found\n", 10, is_head, keep) < 0)
+        return 0;
+    return keep;
+}
+
+static void send_error(struct conn *c, const struct request *rq, int code, const char *why)
+{
+    char body[256];
+    int bl = snprintf(body, sizeof(body), "bad request: %s\n", why);
+    send_simple(c, rq, code, body, (size_t)bl, 0, 0);
+}
+
+/* --------------------------------------------------------- connections ---- */
+
+static void *conn_main(void *arg)
+{
+    struct conn *c = arg;
+    size_t scanned = 0;
+
+    for (;;) {
+        /* read a request head */
+        size_t hend = 0;
+        for (;;) {
+            /* tolerate stray CRLFs before a request (RFC 9112 section 2.2) */
+            while (scanned == 0 && c->start < c->end &&
+                   (c->buf[c->start] == '\r' || c->buf[c->start] == '\n'))
+                c->start++;
+            size_t avail = c->end - c->start;
+            if (avail > 0) {
+                /* re-scan a little before where we stopped, for split CRLFs */
+                size_t from = scanned > 3 ? scanned - 3 : 0;
+                size_t e = find_head_end(c->buf + c->start + from, avail - from);
+                if (e) {
+                    hend = from + e;
+                    break;
+                }
+                scanned = avail;
+            }
+            if (avail >= MAX_HEAD) {
+                struct request rq = { .http_minor = 1 };
+                send_error(c, &rq, 431, "request head too large");
+                goto out;
+            }
+            int r = conn_fill(c);
+            if (r <= 0)
+                goto out;       /* EOF, idle timeout, or error */
+        }
+        scanned = 0;
+
+        struct request rq;
+        memset(&rq, 0, sizeof(rq));
+        rq.head = malloc(hend + 1);
+        if (!rq.head)
+            goto out;
+        memcpy(rq.head, c->buf + c->start, hend);
+        rq.head[hend] = '\0';
+        rq.head_len = hend;
+        c->start += hend;
+        c->nreq++;
+
+        parse_head(&rq);
+        fprintf(stderr, "origin %s conn=%" PRIu64 " req=%" PRIu64 " %s %s\n", g_name, c->id,
+                c->nreq, rq.method[0] ? rq.method : "-", rq.target[0] ? rq.target : "-");
+        if (rq.error) {
+            send_error(c, &rq, rq.error_status, rq.error);
+            free(rq.head);
+            goto out;
+        }
+
+        uint64_t count = 0, sum = 0;
+        int has_body = rq.chunked || (rq.has_cl && rq.content_length > 0);
+        if (has_body && rq.expect_continue && rq.http_minor == 1 &&
+            c->start == c->end) {
+            if (send_all(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0) {
+                free(rq.head);
+                goto out;
+            }
+        }
+        int br = 0;
+        if (rq.chunked)
+            br = consume_chunked(c, &count, &sum);
+        else if (rq.has_cl)
+            br = consume_bytes(c, rq.content_length, &count, &sum);
+        if (br < 0) {
+            send_error(c, &rq, 400, "bad or incomplete request body");
+            free(rq.head);
+            goto out;
+        }
+
+        int keep = respond(c, &rq, count, sum);
+        free(rq.head);
+        if (!keep)
+            goto out;
+    }
+out:
+    close_gracefully(c->fd);
+    free(c);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- main ---- */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    _exit(0);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: gh-origin -p PORT [-n NAME] [-a ADDR] [-i IDLE_MS]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *addr = "127.0.0.1";
+    const char *port = NULL;
+    const char *idle = NULL;
+    char addrbuf[256];
+    int opt;
+
+    while ((opt = getopt(argc, argv, "p:n:a:i:h")) != -1) {
+        switch (opt) {
+        case 'p': port = optarg; break;
+        case 'n': g_name = optarg; break;
+        case 'a': addr = optarg; break;
+        case 'i': idle = optarg; break;
+        default: usage();
+        }
+    }
+    if (!port || optind != argc)
+        usage();
+    uint64_t portnum;
+    if (parse_u64(port, 65535, &portnum) < 0) {
+        fprintf(stderr, "gh-origin: bad port %s\n", port);
+        return 2;
+    }
+    uint64_t idle_ms = 0;
+    if (idle && parse_u64(idle, 86400000, &idle_ms) < 0) {
+        fprintf(stderr, "gh-origin: bad idle timeout %s\n", idle);
+        return 2;
+    }
+    g_idle_ms = (long)idle_ms;
+
+    if (strlen(g_name) > 200 || strpbrk(g_name, "\r\n")) {
+        fprintf(stderr, "gh-origin: bad name\n");
+        return 2;
+    }
+
+    /* strip [brackets] around an IPv6 literal */
+    size_t al = strlen(addr);
+    if (al >= 2 && addr[0] == '[' && addr[al - 1] == ']' && al - 2 < sizeof(addrbuf)) {
+        memcpy(addrbuf, addr + 1, al - 2);
+        addrbuf[al - 2] = '\0';
+        addr = addrbuf;
+    }
+
+    for (size_t i = 0; i < sizeof(g_pattern); i++)
+        g_pattern[i] = (char)('a' + i % 26);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+    int gai = getaddrinfo(addr, port, &hints, &res);
+    if (gai != 0) {
+        fprintf(stderr, "gh-origin: bad address %s port %s: %s\n", addr, port, gai_strerror(gai));
+        return 1;
+    }
+    int lfd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0) {
+        perror("gh-origin: socket");
+        return 1;
+    }
+    int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(lfd, res->ai_addr, res->ai_addrlen) < 0) {
+        perror("gh-origin: bind");
+        return 1;
+    }
+    freeaddrinfo(res);
+    if (listen(lfd, 1024) < 0) {
+        perror("gh-origin: listen");
+        return 1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(lfd, (struct sockaddr *)&ss, &sl) < 0) {
+        perror("gh-origin: getsockname");
+        return 1;
+    }
+    int bound = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    printf("PORT %d\n", bound);
+    fflush(stdout);
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                sleep_ms(10);
+            continue;
+        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (g_idle_ms > 0) {
+            struct timeval tv = { g_idle_ms / 1000, (g_idle_ms % 1000) * 1000 };
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        }
+        struct conn *c = malloc(sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->id = atomic_fetch_add(&g_next_conn_id, 1);
+        c->nreq = 0;
+        c->start = c->end = 0;
+        pthread_t th;
+        if (pthread_create(&th, &attr, conn_main, c) != 0) {
+            close(fd);
+            free(c);
+        }
+    }
+}

@@ -1,0 +1,17 @@
+/* runner.c — runs every unit suite.  CK_RUN_SUITE=name runs one;
+ * CK_FORK=no keeps everything in one process for gdb. */
+#include "suites.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+int main(void)
+{
+    SRunner *sr = srunner_create(http1_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,12 @@
+/* suites.h — the unit suites, one per module (tests/unit/check_<module>.c). */
+#ifndef GH_SUITES_H
+#define GH_SUITES_H
+
+#include <check.h>
+
+Suite *http1_suite(void);
+Suite *buf_suite(void);
+Suite *config_suite(void);
+Suite *acl_suite(void);
+
+#endif
