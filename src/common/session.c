@@ -23,6 +23,7 @@
 
 static void start_connect(struct session *s);
 static void close_session(struct session *s, const char *why);
+static void answer_error(struct session *s, int status, const char *why);
 
 /* ---- reading ---- */
 
@@ -121,8 +122,7 @@ static void on_timer(struct timer *t)
             start_connect(s);
             return;
         }
-        exchange_error(ex, 504, "upstream connect timed out");
-        s->state = S_LOCAL;
+        answer_error(s, 504, "upstream connect timed out");
         session_drive(s);
         return;
     case S_PROXY:
@@ -130,8 +130,7 @@ static void on_timer(struct timer *t)
             upstream_release(s->w->pool, ex->up, 0, 0);
             ex->up = NULL;
             ex->client_close = 1;
-            exchange_error(ex, 504, "upstream response timed out");
-            s->state = S_LOCAL;
+            answer_error(s, 504, "upstream response timed out");
             session_drive(s);
             return;
         }
@@ -141,6 +140,19 @@ static void on_timer(struct timer *t)
         close_session(s, s->state == S_LOCAL ? "client send timeout" : NULL);
         return;
     }
+}
+
+/* Turns the exchange into a local error answer (the decision to forward
+ * is void).  The caller drives the session on. */
+static void answer_error(struct session *s, int status, const char *why)
+{
+    struct exchange *ex = &s->ex;
+
+    ex->decision = DECIDE_NONE;
+    exchange_error(ex, status, why);
+    s->state = S_LOCAL;
+    s->last_io = loop_now(s->w->loop);
+    arm(s);
 }
 
 /* ---- life and death ---- */
@@ -254,7 +266,8 @@ static void decide(struct session *s)
     ex->lst = l;
     exchange_note_request(ex);
     ex->client_close = client_wants_close(&ex->req);
-    body_init(&ex->reqb, ex->req.framing, ex->req.content_length, 0);
+    body_init(&ex->reqb, ex->req.framing, ex->req.content_length,
+              ex->req.framing == HTTP_BODY_CHUNKED);
     if (!l) {
         ex->client_close = 1;
         exchange_error(ex, 503, "listener removed by reload");
@@ -366,15 +379,8 @@ static void on_resolved(void *arg, const struct sockaddr_storage *addrs, unsigne
 
     ex->rq = NULL;
     if (n == 0) {
-        char msg[400];
-        ex->why = error;
-        gh_fmt(msg, sizeof(msg), "%s: %s", error ? error : "cannot resolve", ex->host);
-        ex->decision = DECIDE_NONE;
-        exchange_error(ex, 502, error ? error : "cannot resolve");
-        /* exchange_error copied a static why; the page names the host: */
-        (void)msg;
-        s->state = S_LOCAL;
-        arm(s);
+        answer_error(s, 502, error ? error : "cannot resolve the upstream host");
+        session_drive(s);
         return;
     }
     memcpy(ex->addrs, addrs, n * sizeof(*addrs));
@@ -423,10 +429,7 @@ static void start_connect(struct session *s)
             break;
     }
     if (!ex->up) {
-        ex->why = "upstream connect failed";
-        exchange_error(ex, 502, "cannot connect to the upstream server");
-        s->state = S_LOCAL;
-        arm(s);
+        answer_error(s, 502, "upstream connect failed");
         session_drive(s);
         return;
     }
@@ -455,11 +458,8 @@ static void connect_done(struct session *s)
             start_connect(s);
             return;
         }
-        ex->why = err == ECONNREFUSED ? "upstream connection refused" : "upstream connect failed";
-        exchange_error(ex, 502, err == ECONNREFUSED ? "the upstream server refused the connection"
-                                                    : "cannot connect to the upstream server");
-        s->state = S_LOCAL;
-        arm(s);
+        answer_error(s, 502, err == ECONNREFUSED ? "upstream connection refused"
+                                                 : "upstream connect failed");
         session_drive(s);
         return;
     }
@@ -505,13 +505,9 @@ static void proxy_fail(struct session *s, int status, const char *why)
 
     upstream_release(s->w->pool, ex->up, 0, 0);
     ex->up = NULL;
-    if (!ex->resp_head_done && !(s->out && buf_len(s->out) > 0 && ex->status)) {
-        ex->decision = DECIDE_NONE;
+    if (!ex->resp_head_done) {
         ex->client_close = 1;
-        exchange_error(ex, status, why);
-        ex->why = why;
-        s->state = S_LOCAL;
-        arm(s);
+        answer_error(s, status, why);
         session_drive(s);
         return;
     }

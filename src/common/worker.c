@@ -37,8 +37,9 @@ static void on_accept(struct ioh *h, uint32_t events)
 
 static void remove_listener(struct worker *w, unsigned i)
 {
-    loop_del(w->loop, &w->ls[i].io);
-    close(w->ls[i].io.fd);
+    loop_del(w->loop, &w->ls[i]->io);
+    close(w->ls[i]->io.fd);
+    free(w->ls[i]);
     w->ls[i] = w->ls[--w->nls];
 }
 
@@ -48,13 +49,13 @@ static void apply_update(struct worker *w, struct worker_update *u)
 
     /* Sockets that stay get their (possibly new) listener name; the others close. */
     for (i = 0; i < w->nls;) {
-        for (j = 0; j < u->nsocks && u->socks[j].fd != w->ls[i].io.fd; j++)
+        for (j = 0; j < u->nsocks && u->socks[j].fd != w->ls[i]->io.fd; j++)
             ;
         if (j == u->nsocks) {
             remove_listener(w, i);
             continue;
         }
-        gh_fmt(w->ls[i].name, sizeof(w->ls[i].name), "%s", u->socks[j].name);
+        gh_fmt(w->ls[i]->name, sizeof(w->ls[i]->name), "%s", u->socks[j].name);
         u->socks[j].fd = -1; /* handled */
         i++;
     }
@@ -62,9 +63,7 @@ static void apply_update(struct worker *w, struct worker_update *u)
         struct wlistener *l;
         if (u->socks[j].fd < 0)
             continue;
-        w->ls = xrealloc(w->ls, (w->nls + 1) * sizeof(*w->ls));
-        l = &w->ls[w->nls];
-        memset(l, 0, sizeof(*l));
+        l = xcalloc(1, sizeof(*l));
         l->io.fd = u->socks[j].fd;
         l->io.on_event = on_accept;
         l->w = w;
@@ -73,9 +72,11 @@ static void apply_update(struct worker *w, struct worker_update *u)
         if (loop_add_reader(w->loop, &l->io) < 0) {
             log_error("worker %u: cannot watch %s: %s", w->id, l->addr, strerror(errno));
             close(l->io.fd);
+            free(l);
             continue;
         }
-        w->nls++;
+        w->ls = xrealloc(w->ls, (w->nls + 1) * sizeof(*w->ls));
+        w->ls[w->nls++] = l;
     }
     if (w->cfg)
         config_unref(w->cfg);
@@ -192,8 +193,10 @@ void worker_free(struct worker *w)
         config_unref(w->pending->cfg);
         free(w->pending);
     }
-    for (unsigned i = 0; i < w->nls; i++)
-        close(w->ls[i].io.fd);
+    for (unsigned i = 0; i < w->nls; i++) {
+        close(w->ls[i]->io.fd);
+        free(w->ls[i]);
+    }
     free(w->ls);
     if (w->cfg)
         config_unref(w->cfg);

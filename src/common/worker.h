@@ -49,7 +49,7 @@ struct worker {
     pthread_t thread;
     struct loop *loop;
     struct gh_config *cfg;          /* current generation (a reference) */
-    struct wlistener *ls;
+    struct wlistener **ls;          /* each allocated alone: epoll holds pointers */
     unsigned nls;
     struct session *sessions;       /* all open client sessions */
     struct upstream_pool *pool;

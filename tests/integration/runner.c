@@ -1,4 +1,17 @@
-/* placeholder until the integration suites land */
-#include <check.h>
+/* runner.c — runs the integration suites against real processes on
+ * loopback.  GH_BIN and GH_ORIGIN name the binaries (the Makefile sets them). */
+#include "common.h"
+
 #include <stdlib.h>
-int main(void) { return EXIT_SUCCESS; }
+
+int main(void)
+{
+    SRunner *sr = srunner_create(proxy_suite());
+    int failed;
+
+    srunner_add_suite(sr, lifecycle_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

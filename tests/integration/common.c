@@ -1,0 +1,45 @@
+/* common.c — the rig both integration suites start (see common.h). */
+#include "common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void rig_conf(char *dst, size_t cap, int fwd, int rev, int origin_port)
+{
+    snprintf(dst, cap,
+             "workers = 2;\n"
+             "log = { level = \"info\"; access = \"@ACCESS@\"; };\n"
+             "timeouts = { drain = 5; };\n"
+             "listeners = (\n"
+             "  { name = \"gw\"; mode = \"forward\"; listen = [ \"127.0.0.1:%d\" ]; },\n"
+             "  { name = \"site\"; mode = \"reverse\"; listen = [ \"127.0.0.1:%d\" ]; routes = \"site\"; }\n"
+             ");\n"
+             "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+             "routes = { site = ( { host = \"*\"; path = \"/\"; pool = \"app\"; } ); };\n",
+             fwd, rev, origin_port);
+}
+
+void rig_up(struct rig *r)
+{
+    char conf[2048];
+
+    ck_assert_int_eq(th_origin_start(&r->o, "o1"), 0);
+    r->fwd = th_free_port();
+    r->rev = th_free_port();
+    rig_conf(conf, sizeof(conf), r->fwd, r->rev, r->o.port);
+    ck_assert_msg(th_gatehouse_start(&r->g, conf) == 0, "gatehouse did not start (see %s)",
+                  r->g.errlog);
+}
+
+void rig_down(struct rig *r)
+{
+    th_gatehouse_stop(&r->g, SIGTERM, 10000);
+    th_origin_stop(&r->o);
+}
+
+void rig_exchange(int fd, const char *raw, struct tc_response *r)
+{
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tc_send_all(fd, raw, strlen(raw)), 0);
+    ck_assert_int_eq(tc_read_response(fd, strncmp(raw, "HEAD ", 5) == 0, r), 0);
+}

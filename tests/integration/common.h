@@ -1,0 +1,31 @@
+/* common.h — shared set-up for the integration suites: one origin, one
+ * gatehouse with a forward and a reverse listener in front of it. */
+#ifndef GH_ITEST_COMMON_H
+#define GH_ITEST_COMMON_H
+
+#include "client.h"
+#include "harness.h"
+
+#include <check.h>
+#include <signal.h>
+
+struct rig {
+    struct th_origin o;
+    struct th_gatehouse g;
+    int fwd;   /* forward listener port */
+    int rev;   /* reverse listener port */
+};
+
+/* A configuration with both listeners and a pool of `origin_port`. */
+void rig_conf(char *dst, size_t cap, int fwd, int rev, int origin_port);
+/* Starts an origin named "o1" and gatehouse in front of it. */
+void rig_up(struct rig *r);
+void rig_down(struct rig *r);
+
+/* Sends raw bytes on fd and reads one response into r (asserting success). */
+void rig_exchange(int fd, const char *raw, struct tc_response *r);
+
+Suite *proxy_suite(void);
+Suite *lifecycle_suite(void);
+
+#endif
