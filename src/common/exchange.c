@@ -177,7 +177,7 @@ static void local_head(struct exchange *ex, int status, const char *ctype, const
 
     ex->status = status;
     ex->decision = DECIDE_LOCAL;
-    if (local_must_close(ex))
+    if (local_must_close(ex) || s->w->draining)
         ex->client_close = 1;
     n = gh_fmt(head, sizeof(head), "HTTP/1.1 %d %s\r\n", status, exchange_reason(status));
     if (ctype)

@@ -547,7 +547,8 @@ static int read_response_head(struct session *s)
                 if (!s->out)
                     s->out = buf_get();
                 if (exchange_write_response_head(ex, s->out,
-                                                 ex->client_close || !ex->req_done) < 0) {
+                                                 ex->client_close || !ex->req_done ||
+                                                     s->w->draining) < 0) {
                     proxy_fail(s, 502, "upstream response head too large");
                     return -1;
                 }
