@@ -46,6 +46,11 @@ const char *exchange_client_text(const struct exchange *ex)
     return ex->s->peer_text;
 }
 
+void exchange_set_label(struct exchange *ex, const char *label)
+{
+    gh_fmt(ex->label, sizeof(ex->label), "%s", label);
+}
+
 int exchange_status(const struct exchange *ex)
 {
     return ex->status;
@@ -261,7 +266,8 @@ void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uin
     memcpy(ex->host, host, hostlen);
     ex->host[hostlen] = '\0';
     ex->port = port;
-    gh_fmt(ex->label, sizeof(ex->label), "%s", label ? label : "");
+    if (label)
+        exchange_set_label(ex, label);
     if (memchr(host, ':', hostlen))
         gh_fmt(ex->key, sizeof(ex->key), "[%s]:%u", ex->host, port);
     else

@@ -71,6 +71,9 @@ void exchange_respond_fd(struct exchange *ex, int status, const char *content_ty
 /* The standard reason phrase of a status code ("Not Found"). */
 const char *exchange_reason(int status);
 
+/* Names what answered, for the access log's upstream field (copied). */
+void exchange_set_label(struct exchange *ex, const char *label);
+
 /* The status the client will get or got, 0 if undecided. */
 int exchange_status(const struct exchange *ex);
 

@@ -104,6 +104,7 @@ static void handle(struct exchange *ex)
         return;
     }
     sv = pool_pick(rt->pool);
+    exchange_set_label(ex, sv->label);
     if (sv->root)
         static_serve(ex, sv->root);
     else
