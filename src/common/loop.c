@@ -46,6 +46,7 @@ void loop_free(struct loop *l)
 {
     if (!l)
         return;
+    loop_flush(l); /* frees scheduled after the last iteration */
     close(l->epfd);
     free(l->heap);
     free(l->defer);
@@ -190,7 +191,7 @@ void loop_defer(struct loop *l, void (*fn)(void *), void *arg)
     l->ndefer++;
 }
 
-static void run_deferred(struct loop *l)
+void loop_flush(struct loop *l)
 {
     /* A deferred call may defer more; they run in this same pass. */
     for (uint32_t i = 0; i < l->ndefer; i++)
@@ -230,9 +231,9 @@ int loop_run(struct loop *l)
                 h->on_event(h, l->events[i].events);
         }
         l->nevents = 0;
-        run_deferred(l);
+        loop_flush(l);
         run_timers(l);
-        run_deferred(l);
+        loop_flush(l);
     }
     return GH_OK;
 }

@@ -27,6 +27,7 @@ struct timer {
 
 /* Creates a loop; aborts on failure (only at start-up). */
 struct loop *loop_new(void);
+/* Runs the deferred calls still pending, then frees the loop. */
 void loop_free(struct loop *l);
 
 /* Registers h->fd for EPOLLIN|EPOLLOUT|EPOLLRDHUP, edge-triggered.
@@ -51,6 +52,9 @@ static inline int loop_timer_armed(const struct timer *t) { return t->slot != 0;
 
 /* Calls fn(arg) once the current batch of events has been handled. */
 void loop_defer(struct loop *l, void (*fn)(void *), void *arg);
+
+/* Runs the deferred calls now (at a worker's exit). */
+void loop_flush(struct loop *l);
 
 /* The loop's cached clock (ms), refreshed once per iteration. */
 uint64_t loop_now(const struct loop *l);

@@ -125,6 +125,7 @@ static void *worker_main(void *arg)
     w->pool = NULL;
     resolver_free(w->resolver);
     w->resolver = NULL;
+    loop_flush(w->loop);
     buf_trim();
     atomic_store(&w->exited, 1);
     return NULL;
