@@ -289,6 +289,32 @@ START_TEST(forward_refuses_outsiders_and_origin_form)
 }
 END_TEST
 
+/* A name goes through the resolver (c-ares reads /etc/hosts); "localhost"
+ * may also give ::1, where nothing listens: the next address is tried. */
+START_TEST(forward_resolves_names)
+{
+    char target[128];
+    struct tc_response r = {0};
+
+    snprintf(target, sizeof(target), "http://localhost:%d/hello", rig.o.port);
+    get(rig.fwd, target, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "hello from o1\n");
+    tc_response_free(&r);
+}
+END_TEST
+
+START_TEST(privileges_are_dropped)
+{
+    char out[256];
+
+    if (geteuid() != 0)
+        return; /* nothing to drop */
+    th_sh(out, sizeof(out), "awk '/^Uid:/ {print $2}' /proc/%d/status", (int)rig.g.pid);
+    ck_assert_msg(atoi(out) != 0, "gatehouse still runs as uid %s", out);
+}
+END_TEST
+
 Suite *proxy_suite(void)
 {
     Suite *s = suite_create("proxy");
@@ -307,6 +333,8 @@ Suite *proxy_suite(void)
     tcase_add_test(tc, unreachable_origin_is_502);
     tcase_add_test(tc, smuggling_attempt_is_400);
     tcase_add_test(tc, forward_refuses_outsiders_and_origin_form);
+    tcase_add_test(tc, forward_resolves_names);
+    tcase_add_test(tc, privileges_are_dropped);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -33,8 +33,15 @@ void rig_up(struct rig *r)
 
 void rig_down(struct rig *r)
 {
-    th_gatehouse_stop(&r->g, SIGTERM, 10000);
+    int status = th_gatehouse_stop(&r->g, SIGTERM, 10000);
+
     th_origin_stop(&r->o);
+    /* a sanitizer build reports into the error log: any report fails the test */
+    ck_assert_msg(th_log_lines(r->g.errlog, 0, "Sanitizer", NULL) == 0 &&
+                      th_log_lines(r->g.errlog, 0, "runtime error:", NULL) == 0,
+                  "sanitizer report in %s", r->g.errlog);
+    ck_assert_msg(status == 0, "gatehouse exited with %d (see %s)", status, r->g.errlog);
+    th_sh(NULL, 0, "rm -rf %s %s", r->g.dir, r->o.log);
 }
 
 void rig_exchange(int fd, const char *raw, struct tc_response *r)
