@@ -238,19 +238,42 @@ void exchange_respond_fd(struct exchange *ex, int status, const char *content_ty
     ex->resp_body_bytes = size;
 }
 
-void exchange_error(struct exchange *ex, int status, const char *why)
+/* Copies text into dst with HTML's special characters escaped. */
+static void html_escape(char *dst, size_t cap, const char *src)
 {
-    char body[1024];
+    size_t o = 0;
+
+    for (; *src && o + 7 < cap; src++) {
+        const char *rep = *src == '<' ? "&lt;" : *src == '>' ? "&gt;" : *src == '&' ? "&amp;"
+                          : *src == '"' ? "&quot;" : NULL;
+        if (rep)
+            o += gh_fmt(dst + o, cap - o, "%s", rep);
+        else
+            dst[o++] = *src;
+    }
+    dst[o] = '\0';
+}
+
+void exchange_error_detail(struct exchange *ex, int status, const char *why, const char *detail)
+{
+    char body[1536], esc[512] = "";
     size_t n;
     const char *reason = exchange_reason(status);
 
     if (why && !ex->why)
         ex->why = why;
+    if (detail)
+        html_escape(esc, sizeof(esc), detail);
     n = gh_fmt(body, sizeof(body),
                "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
-               "<body><h1>%d %s</h1>\n<p>%s</p>\n<hr><p>gatehouse</p></body></html>\n",
-               status, reason, status, reason, why ? why : reason);
+               "<body><h1>%d %s</h1>\n<p>%s%s%s</p>\n<hr><p>gatehouse</p></body></html>\n",
+               status, reason, status, reason, why ? why : reason, detail ? ": " : "", esc);
     exchange_respond(ex, status, "text/html; charset=utf-8", NULL, body, n);
+}
+
+void exchange_error(struct exchange *ex, int status, const char *why)
+{
+    exchange_error_detail(ex, status, why, NULL);
 }
 
 void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,

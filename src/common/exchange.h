@@ -46,6 +46,9 @@ void exchange_respond(struct exchange *ex, int status, const char *content_type,
 /* Answers with the standard error page for `status`; `why` (static string)
  * goes to the access log as the reason. */
 void exchange_error(struct exchange *ex, int status, const char *why);
+/* The same, with `detail` (copied, HTML-escaped) shown on the page after
+ * the reason, e.g. the host that could not be resolved. */
+void exchange_error_detail(struct exchange *ex, int status, const char *why, const char *detail);
 
 /* ---- forwarding ---- */
 

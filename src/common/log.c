@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +59,8 @@ static int retarget(atomic_int *fd, const char *path, char *saved, char *err, si
         *fd = path[3] == 'e' ? 2 : 1;
         return 0;
     }
+    if (saved[0] && strcmp(saved, path) == 0)
+        return 0; /* unchanged by a reload: keep the open file (no privileges needed) */
     nfd = open_log(path);
     if (nfd < 0) {
         gh_fmt(err, errlen, "cannot open log file %s: %s", path, strerror(errno));
@@ -84,14 +87,42 @@ int log_configure(const char *epath, const char *apath, enum log_level level, ch
     return 0;
 }
 
+/* Opens path again and moves it over *fd (logrotate renamed the old one). */
+static void reopen_one(atomic_int *fd, const char *path)
+{
+    int nfd = open_log(path);
+
+    if (nfd < 0) {
+        log_error("cannot reopen log file %s: %s", path, strerror(errno));
+        return;
+    }
+    dup2(nfd, *fd);
+    close(nfd);
+}
+
 void log_reopen(void)
 {
-    char err[512];
+    if (error_path[0])
+        reopen_one(&error_fd, error_path);
+    if (access_path[0])
+        reopen_one(&access_fd, access_path);
+}
 
-    if (error_path[0] && retarget(&error_fd, error_path, error_path, err, sizeof(err)) < 0)
-        log_error("reopen: %s", err);
-    if (access_path[0] && retarget(&access_fd, access_path, access_path, err, sizeof(err)) < 0)
-        log_error("reopen: %s", err);
+static void chown_file(const char *path, unsigned uid, unsigned gid)
+{
+    struct stat st;
+
+    /* only regular files: never hand /dev/null or a fifo to the service user */
+    if (!path[0] || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return;
+    if (chown(path, uid, gid) < 0)
+        log_warn("cannot hand %s to the service user: %s", path, strerror(errno));
+}
+
+void log_chown(unsigned uid, unsigned gid)
+{
+    chown_file(error_path, uid, gid);
+    chown_file(access_path, uid, gid);
 }
 
 static void vlog(enum log_level level, const char *fmt, va_list ap)

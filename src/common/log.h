@@ -28,6 +28,10 @@ int log_configure(const char *error_path, const char *access_path, enum log_leve
  * cannot be reopened keeps its old descriptor and the error is logged. */
 void log_reopen(void);
 
+/* Gives the log files to the user the daemon is about to become, so it can
+ * reopen them after rotation. */
+void log_chown(unsigned uid, unsigned gid);
+
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

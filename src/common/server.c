@@ -72,6 +72,7 @@ static int drop_privileges(const struct gh_config *c, char *err, size_t errlen)
         gh_fmt(err, errlen, "%s: user '%s' does not exist", c->path, name);
         return -1;
     }
+    log_chown(pw->pw_uid, pw->pw_gid);
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
         gh_fmt(err, errlen, "cannot switch to user '%s': %s", name, strerror(errno));
         return -1;

@@ -23,7 +23,7 @@
 
 static void start_connect(struct session *s);
 static void close_session(struct session *s, const char *why);
-static void answer_error(struct session *s, int status, const char *why);
+static void answer_error(struct session *s, int status, const char *why, const char *detail);
 
 /* ---- reading ---- */
 
@@ -122,7 +122,7 @@ static void on_timer(struct timer *t)
             start_connect(s);
             return;
         }
-        answer_error(s, 504, "upstream connect timed out");
+        answer_error(s, 504, "upstream connect timed out", NULL);
         session_drive(s);
         return;
     case S_PROXY:
@@ -130,7 +130,7 @@ static void on_timer(struct timer *t)
             upstream_release(s->w->pool, ex->up, 0, 0);
             ex->up = NULL;
             ex->client_close = 1;
-            answer_error(s, 504, "upstream response timed out");
+            answer_error(s, 504, "upstream response timed out", NULL);
             session_drive(s);
             return;
         }
@@ -144,12 +144,12 @@ static void on_timer(struct timer *t)
 
 /* Turns the exchange into a local error answer (the decision to forward
  * is void).  The caller drives the session on. */
-static void answer_error(struct session *s, int status, const char *why)
+static void answer_error(struct session *s, int status, const char *why, const char *detail)
 {
     struct exchange *ex = &s->ex;
 
     ex->decision = DECIDE_NONE;
-    exchange_error(ex, status, why);
+    exchange_error_detail(ex, status, why, detail);
     s->state = S_LOCAL;
     s->last_io = loop_now(s->w->loop);
     arm(s);
@@ -379,7 +379,8 @@ static void on_resolved(void *arg, const struct sockaddr_storage *addrs, unsigne
 
     ex->rq = NULL;
     if (n == 0) {
-        answer_error(s, 502, error ? error : "cannot resolve the upstream host");
+        /* the page names the host the client asked for */
+        answer_error(s, 502, error ? error : "cannot resolve the upstream host", ex->host);
         session_drive(s);
         return;
     }
@@ -429,7 +430,7 @@ static void start_connect(struct session *s)
             break;
     }
     if (!ex->up) {
-        answer_error(s, 502, "upstream connect failed");
+        answer_error(s, 502, "upstream connect failed", NULL);
         session_drive(s);
         return;
     }
@@ -459,7 +460,7 @@ static void connect_done(struct session *s)
             return;
         }
         answer_error(s, 502, err == ECONNREFUSED ? "upstream connection refused"
-                                                 : "upstream connect failed");
+                                                 : "upstream connect failed", NULL);
         session_drive(s);
         return;
     }
@@ -507,7 +508,7 @@ static void proxy_fail(struct session *s, int status, const char *why)
     ex->up = NULL;
     if (!ex->resp_head_done) {
         ex->client_close = 1;
-        answer_error(s, status, why);
+        answer_error(s, status, why, NULL);
         session_drive(s);
         return;
     }
