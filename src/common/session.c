@@ -6,6 +6,7 @@
  * the front-end only decides (exchange.h). */
 #include "session.h"
 #include "log.h"
+#include "relay.h"
 #include "util.h"
 #include "worker.h"
 
@@ -24,32 +25,6 @@
 static void start_connect(struct session *s);
 static void close_session(struct session *s, const char *why);
 static void answer_error(struct session *s, int status, const char *why, const char *detail);
-
-/* ---- reading ---- */
-
-/* Reads from fd into *bp (taken on demand).  Returns > 0, 0 at EOF,
- * GH_AGAIN (readable flag cleared) or GH_ERROR. */
-static ssize_t fill(struct buf **bp, int fd, uint8_t *readable)
-{
-    ssize_t n;
-
-    if (!*bp)
-        *bp = buf_get();
-    if (buf_room(*bp) == 0 && (*bp)->start == 0)
-        return GH_AGAIN; /* full: the consumer must make room first */
-    n = buf_read_fd(*bp, fd);
-    if (n == GH_AGAIN)
-        *readable = 0;
-    return n;
-}
-
-static void drop_empty(struct buf **bp)
-{
-    if (*bp && buf_len(*bp) == 0) {
-        buf_put(*bp);
-        *bp = NULL;
-    }
-}
 
 /* ---- timers ---- */
 
@@ -237,11 +212,11 @@ static void finish_exchange(struct session *s)
     s->state = S_READ_HEAD;
     s->nexchanges++;
     s->last_io = loop_now(w->loop);
-    drop_empty(&s->out);
+    relay_drop_empty(&s->out);
     if (s->in && buf_len(s->in))
         s->head_start = s->last_io; /* a pipelined request is already here */
     else
-        drop_empty(&s->in);
+        relay_drop_empty(&s->in);
     arm(s);
 }
 
@@ -349,9 +324,9 @@ static int read_head(struct session *s)
         if (!s->readable)
             return 0;
         size_t had = s->in ? buf_len(s->in) : 0;
-        ssize_t n = fill(&s->in, s->io.fd, &s->readable);
+        ssize_t n = relay_fill(&s->in, s->io.fd, &s->readable);
         if (n == GH_AGAIN) {
-            drop_empty(&s->in);
+            relay_drop_empty(&s->in);
             return 0;
         }
         if (n <= 0) {
@@ -562,7 +537,7 @@ static int read_response_head(struct session *s)
         }
         if (!u->readable)
             return 0;
-        ssize_t n = fill(&u->in, u->io.fd, &u->readable);
+        ssize_t n = relay_fill(&u->in, u->io.fd, &u->readable);
         if (n == GH_AGAIN)
             return 0;
         if (n <= 0) {
@@ -598,50 +573,18 @@ static int flush_client(struct session *s)
     return 1;
 }
 
-/* One pass over a body: pump, then refill the source.  Returns 1 on
- * progress, 0 to wait, GH_OK (2) when the body is complete, -1 on error. */
-#define PUMP_DONE 2
+/* Pumps a body and notes activity for the idle timers. */
 static int pump(struct session *s, struct body *b, struct buf **src, int src_fd,
                 uint8_t *src_readable, int *src_eof, int dst_fd, uint8_t *dst_writable,
-                uint64_t *counted_in, uint64_t *counted_out)
+                uint64_t *counted_in)
 {
-    int progress = 0;
+    int active = 0;
+    int rc = relay_pump(b, src, src_fd, src_readable, src_eof, dst_fd, dst_writable, counted_in,
+                        &active);
 
-    for (;;) {
-        int blocked = 0, rc;
-        uint64_t before = b->moved;
-        size_t had = *src ? buf_len(*src) : 0;
-
-        if (!*src)
-            *src = buf_get();
-        if (dst_fd >= 0 && !*dst_writable && !b->in_done && buf_len(*src))
-            return progress;
-        rc = body_pump(b, *src, *src_eof, dst_fd, &blocked);
-        if (counted_out)
-            *counted_out += b->moved - before;
-        if (b->moved != before || (*src && buf_len(*src) != had))
-            progress = 1;
-        if (rc == GH_OK)
-            return PUMP_DONE;
-        if (rc == GH_ERROR)
-            return -1;
-        if (blocked) {
-            *dst_writable = 0;
-            return progress;
-        }
-        /* needs input */
-        if (*src_eof || !*src_readable)
-            return progress;
-        ssize_t n = fill(src, src_fd, src_readable);
-        if (n == GH_AGAIN)
-            return progress;
-        if (n == 0 || n == GH_ERROR)
-            *src_eof = 1;
-        else if (counted_in)
-            *counted_in += (uint64_t)n;
-        progress = 1;
+    if (active)
         s->last_io = loop_now(s->w->loop);
-    }
+    return rc;
 }
 
 static void drive_proxy(struct session *s)
@@ -680,7 +623,7 @@ static void drive_proxy(struct session *s)
         /* 2. the request body */
         if (ex->req_head_sent && !ex->req_done) {
             rc = pump(s, &ex->reqb, &s->in, s->io.fd, &s->readable, &peer_eof, u->io.fd,
-                      &u->writable, &ex->bytes_in, NULL);
+                      &u->writable, &ex->bytes_in);
             s->peer_eof = (uint8_t)peer_eof;
             if (rc < 0) {
                 if (ex->reqb.error && strcmp(ex->reqb.error, "write failed") == 0)
@@ -691,7 +634,7 @@ static void drive_proxy(struct session *s)
                 }
                 return;
             }
-            if (rc == PUMP_DONE)
+            if (rc == RELAY_DONE)
                 ex->req_done = 1;
             if (rc)
                 progress = 1;
@@ -716,7 +659,7 @@ static void drive_proxy(struct session *s)
         if (ex->resp_head_done && rc == 1 && !ex->resp_done) {
             uint64_t out_before = ex->respb.moved;
             rc = pump(s, &ex->respb, &u->in, u->io.fd, &u->readable, &up_eof, s->io.fd,
-                      &s->writable, NULL, NULL);
+                      &s->writable, NULL);
             u->eof = (uint8_t)up_eof;
             ex->resp_body_bytes += ex->respb.moved - out_before;
             ex->bytes_out += ex->respb.moved - out_before;
@@ -728,7 +671,7 @@ static void drive_proxy(struct session *s)
             }
             if (rc)
                 progress = 1;
-            if (rc == PUMP_DONE)
+            if (rc == RELAY_DONE)
                 ex->resp_done = 1;
         }
         if (ex->resp_done) {
@@ -778,7 +721,7 @@ static void drive_local(struct session *s)
     /* Discard a small request body so the connection can be reused. */
     if (!ex->client_close && !ex->reqb.done) {
         int rc = pump(s, &ex->reqb, &s->in, s->io.fd, &s->readable, &peer_eof, -1, NULL,
-                      &ex->bytes_in, NULL);
+                      &ex->bytes_in);
         s->peer_eof = (uint8_t)peer_eof;
         if (rc < 0 || ex->reqb.moved > DISCARD_MAX)
             ex->client_close = 1;

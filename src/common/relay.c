@@ -1,0 +1,65 @@
+/* relay.c — buffer-to-socket moving for bodies and tunnels (see relay.h). */
+#include "relay.h"
+#include "util.h"
+
+ssize_t relay_fill(struct buf **bp, int fd, uint8_t *readable)
+{
+    ssize_t n;
+
+    if (!*bp)
+        *bp = buf_get();
+    if (buf_room(*bp) == 0 && (*bp)->start == 0)
+        return GH_AGAIN; /* full: the consumer must make room first */
+    n = buf_read_fd(*bp, fd);
+    if (n == GH_AGAIN)
+        *readable = 0;
+    return n;
+}
+
+void relay_drop_empty(struct buf **bp)
+{
+    if (*bp && buf_len(*bp) == 0) {
+        buf_put(*bp);
+        *bp = NULL;
+    }
+}
+
+int relay_pump(struct body *b, struct buf **src, int src_fd, uint8_t *src_readable, int *src_eof,
+               int dst_fd, uint8_t *dst_writable, uint64_t *counted_in, int *active)
+{
+    int progress = 0;
+
+    for (;;) {
+        int blocked = 0, rc;
+        uint64_t before = b->moved;
+        size_t had;
+
+        if (!*src)
+            *src = buf_get();
+        had = buf_len(*src);
+        if (dst_fd >= 0 && !*dst_writable && !b->in_done && had)
+            return progress;
+        rc = body_pump(b, *src, *src_eof, dst_fd, &blocked);
+        if (b->moved != before || buf_len(*src) != had)
+            progress = *active = 1;
+        if (rc == GH_OK)
+            return RELAY_DONE;
+        if (rc == GH_ERROR)
+            return -1;
+        if (blocked) {
+            *dst_writable = 0;
+            return progress;
+        }
+        /* it needs input */
+        if (*src_eof || !*src_readable)
+            return progress;
+        ssize_t n = relay_fill(src, src_fd, src_readable);
+        if (n == GH_AGAIN)
+            return progress;
+        if (n == 0 || n == GH_ERROR)
+            *src_eof = 1;
+        else if (counted_in)
+            *counted_in += (uint64_t)n;
+        progress = *active = 1;
+    }
+}
