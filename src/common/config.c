@@ -22,7 +22,8 @@ static const char *const http_keys[] = {"max_request_line", "max_header_bytes", 
 static const char *const timeout_keys[] = {"client_header", "client_body", "keepalive",
                                            "send",          "upstream_connect",
                                            "upstream_read", "upstream_keepalive",
-                                           "drain",         NULL};
+                                           "tunnel",        "drain",
+                                           NULL};
 static const char *const listener_keys[] = {"name", "mode", "listen", NULL};
 
 void config_error(char *err, size_t errlen, const config_setting_t *s, const char *fmt, ...)
@@ -316,6 +317,7 @@ static int load_timeouts(struct gh_config *c, config_setting_t *g, char *err, si
         config_get_seconds(g, "upstream_read", 0.01, day, &t->upstream_read, err, errlen) < 0 ||
         config_get_seconds(g, "upstream_keepalive", 0.0, day, &t->upstream_keepalive, err,
                            errlen) < 0 ||
+        config_get_seconds(g, "tunnel", 0.01, 7 * day, &t->tunnel, err, errlen) < 0 ||
         config_get_seconds(g, "drain", 0.0, day, &t->drain, err, errlen) < 0)
         return -1;
     return 0;
@@ -480,6 +482,7 @@ static void set_defaults(struct gh_config *c)
     c->to.upstream_connect = 5000;
     c->to.upstream_read = 60000;
     c->to.upstream_keepalive = 30000;
+    c->to.tunnel = 600000;
     c->to.drain = 10000;
 }
 

@@ -45,6 +45,7 @@ struct timeouts {
     uint32_t upstream_connect;
     uint32_t upstream_read;     /* first byte of the response, and idle after */
     uint32_t upstream_keepalive;/* idle pooled upstream connection */
+    uint32_t tunnel;            /* idle CONNECT or upgraded connection */
     uint32_t drain;             /* SIGTERM: in-flight exchanges may finish */
 };
 

@@ -276,6 +276,14 @@ void exchange_error(struct exchange *ex, int status, const char *why)
     exchange_error_detail(ex, status, why, NULL);
 }
 
+void exchange_tunnel(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
+                     const char *label)
+{
+    exchange_forward(ex, host, hostlen, port, label);
+    if (ex->decision == DECIDE_FORWARD)
+        ex->decision = DECIDE_TUNNEL;
+}
+
 void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
                       const char *label)
 {
@@ -370,7 +378,7 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out)
 {
     const struct http_head *r = &ex->req;
     const char *base = exchange_base(ex);
-    int rc;
+    int rc, up;
 
     if (ex->target_off >= 0)
         rc = put(out, "%.*s %.*s HTTP/1.1\r\n", (int)r->method.len, base + r->method.off,
@@ -384,6 +392,13 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out)
         rc |= put(out, strchr(ex->host, ':') ? "Host: [%s]:%u\r\n" : "Host: %s:%u\r\n", ex->host,
                   ex->port);
     rc |= put(out, "Via: 1.%d %s\r\n", r->minor_version, ex->cfg->via_name);
+    /* A protocol upgrade (WebSocket) is asked for again, hop by hop. */
+    if ((r->flags & HTTP_F_CONN_UPGRADE) && (r->flags & HTTP_F_HAS_UPGRADE) &&
+        r->minor_version >= 1 && (up = http1_find(r, base, "upgrade", 0)) >= 0) {
+        rc |= put(out, "Connection: upgrade\r\nUpgrade: %.*s\r\n", (int)r->fields[up].value.len,
+                  base + r->fields[up].value.off);
+        ex->upgrade = 1;
+    }
     for (unsigned i = 0; i < ex->nedits; i++) {
         const struct field_edit *e = &ex->edits[i];
         if (e->add)
@@ -429,6 +444,22 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
         rc |= put(out, "Connection: keep-alive\r\n");
     rc |= put(out, "\r\n");
     body_init(&ex->respb, h->framing, h->content_length, chunk_out);
+    return rc ? -1 : 0;
+}
+
+int exchange_write_switch_head(struct exchange *ex, struct buf *out)
+{
+    const struct http_head *h = &ex->resp;
+    const char *base = buf_head(ex->up->in);
+    int rc, up = http1_find(h, base, "upgrade", 0);
+
+    if (up < 0)
+        return -1;
+    rc = put(out, "HTTP/1.1 101 %.*s\r\n", (int)h->reason.len, base + h->reason.off);
+    if (rc < 0 || copy_fields(ex, h, base, out, 0) < 0)
+        return -1;
+    rc |= put(out, "Via: 1.1 %s\r\nConnection: upgrade\r\nUpgrade: %.*s\r\n\r\n",
+              ex->cfg->via_name, (int)h->fields[up].value.len, base + h->fields[up].value.off);
     return rc ? -1 : 0;
 }
 

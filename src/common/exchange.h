@@ -67,6 +67,11 @@ void exchange_add_field(struct exchange *ex, const char *name, const char *value
 void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
                       const char *label);
 
+/* Opens a byte tunnel to host:port (CONNECT): the core connects, answers
+ * "200 Connection established" and relays both ways. */
+void exchange_tunnel(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
+                     const char *label);
+
 /* Answers with a file body streamed from fd (taken: closed by the core). */
 void exchange_respond_fd(struct exchange *ex, int status, const char *content_type,
                          const char *extra, int fd, uint64_t size);

@@ -7,6 +7,7 @@
 #include "session.h"
 #include "log.h"
 #include "relay.h"
+#include "tunnel.h"
 #include "util.h"
 #include "worker.h"
 
@@ -23,7 +24,6 @@
 #define DISCARD_MAX (1u << 20)
 
 static void start_connect(struct session *s);
-static void close_session(struct session *s, const char *why);
 static void answer_error(struct session *s, int status, const char *why, const char *detail);
 
 /* ---- timers ---- */
@@ -47,6 +47,8 @@ static uint64_t deadline(const struct session *s)
         return s->last_io + t->upstream_read;
     case S_LOCAL:
         return s->last_io + t->send;
+    case S_TUNNEL:
+        return s->last_io + t->tunnel;
     case S_LINGER:
         return s->last_io + LINGER_MS;
     default:
@@ -81,7 +83,7 @@ static void on_timer(struct timer *t)
             s->state = S_LOCAL;
             session_drive(s);
         } else {
-            close_session(s, NULL);
+            session_close(s, NULL);
         }
         return;
     case S_RESOLVE:
@@ -109,10 +111,13 @@ static void on_timer(struct timer *t)
             session_drive(s);
             return;
         }
-        close_session(s, ex->req_done ? "upstream idle timeout" : "client body idle timeout");
+        session_close(s, ex->req_done ? "upstream idle timeout" : "client body idle timeout");
+        return;
+    case S_TUNNEL:
+        session_close(s, "tunnel idle timeout");
         return;
     default:
-        close_session(s, s->state == S_LOCAL ? "client send timeout" : NULL);
+        session_close(s, s->state == S_LOCAL ? "client send timeout" : NULL);
         return;
     }
 }
@@ -142,7 +147,7 @@ static void free_session(void *arg)
     free(s);
 }
 
-static void close_session(struct session *s, const char *why)
+void session_close(struct session *s, const char *why)
 {
     struct worker *w = s->w;
     struct exchange *ex = &s->ex;
@@ -205,7 +210,7 @@ static void finish_exchange(struct session *s)
             arm(s);
             return;
         }
-        close_session(s, NULL);
+        session_close(s, NULL);
         return;
     }
     exchange_reset(ex);
@@ -271,6 +276,13 @@ static void decide(struct session *s)
         arm(s);
         return;
     }
+    if (ex->decision == DECIDE_TUNNEL) {
+        s->state = S_RESOLVE;
+        s->last_io = loop_now(w->loop);
+        arm(s);
+        start_connect(s);
+        return;
+    }
     /* Forwarding: answer "100 Continue" ourselves so the client sends the body
      * while we connect; the upstream never sees the expectation. */
     if ((ex->req.flags & HTTP_F_EXPECT_CONTINUE) && ex->req.framing != HTTP_BODY_NONE &&
@@ -331,7 +343,7 @@ static int read_head(struct session *s)
         }
         if (n <= 0) {
             /* EOF or error between requests is a normal end. */
-            close_session(s, had ? "client closed mid-head" : NULL);
+            session_close(s, had ? "client closed mid-head" : NULL);
             return 0;
         }
         if (had == 0) {
@@ -373,6 +385,15 @@ static void begin_proxy(struct session *s)
     ex->up->connected = 1;
     ex->uphead_sent = 0;
     gh_fmt(ex->up_addr, sizeof(ex->up_addr), "%s", ex->up->addr_text);
+    if (ex->decision == DECIDE_TUNNEL) {
+        static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+        if (!s->out)
+            s->out = buf_get();
+        buf_append(s->out, established, sizeof(established) - 1);
+        ex->status = 200;
+        tunnel_begin(s);
+        return;
+    }
     s->state = S_PROXY;
     s->last_io = loop_now(s->w->loop);
     arm(s);
@@ -385,7 +406,7 @@ static void start_connect(struct session *s)
     struct worker *w = s->w;
 
     /* A pooled connection to the same destination first. */
-    if (!ex->up && !ex->retried && ex->naddrs == 0) {
+    if (!ex->up && !ex->retried && ex->naddrs == 0 && ex->decision == DECIDE_FORWARD) {
         ex->up = upstream_take(w->pool, ex->key);
         if (ex->up) {
             ex->up_reused = 1;
@@ -487,7 +508,7 @@ static void proxy_fail(struct session *s, int status, const char *why)
         session_drive(s);
         return;
     }
-    close_session(s, why);
+    session_close(s, why);
 }
 
 /* Reads and parses the response head.  Returns 1 on progress, 0 to wait,
@@ -512,11 +533,25 @@ static int read_response_head(struct session *s)
             if (rc > 0) {
                 if (ex->resp.status < 200) {
                     /* Interim responses: our own 100 went out already. */
-                    buf_consume(u->in, (size_t)rc);
                     if (ex->resp.status == 101) {
-                        proxy_fail(s, 502, "upstream switched protocols unasked");
+                        if (!ex->upgrade) {
+                            proxy_fail(s, 502, "upstream switched protocols unasked");
+                            return -1;
+                        }
+                        ex->status = 101;
+                        if (!s->out)
+                            s->out = buf_get();
+                        if (exchange_write_switch_head(ex, s->out) < 0) {
+                            proxy_fail(s, 502, "upstream response head too large");
+                            return -1;
+                        }
+                        buf_consume(u->in, (size_t)rc);
+                        buf_put(ex->uphead);
+                        ex->uphead = NULL;
+                        tunnel_begin(s);
                         return -1;
                     }
+                    buf_consume(u->in, (size_t)rc);
                     continue;
                 }
                 ex->status = ex->resp.status;
@@ -551,8 +586,7 @@ static int read_response_head(struct session *s)
     }
 }
 
-/* Flushes s->out to the client.  Returns 1 when empty, 0 to wait, -1 closed. */
-static int flush_client(struct session *s)
+int session_flush(struct session *s)
 {
     while (s->out && buf_len(s->out)) {
         ssize_t n;
@@ -564,7 +598,7 @@ static int flush_client(struct session *s)
             return 0;
         }
         if (n < 0) {
-            close_session(s, "client write failed");
+            session_close(s, "client write failed");
             return -1;
         }
         s->ex.bytes_out += (uint64_t)n;
@@ -652,7 +686,7 @@ static void drive_proxy(struct session *s)
                 progress = 1;
         }
         /* 4. heads (ours and the response's) to the client */
-        rc = flush_client(s);
+        rc = session_flush(s);
         if (rc < 0)
             return;
         /* 5. the response body */
@@ -664,7 +698,7 @@ static void drive_proxy(struct session *s)
             ex->resp_body_bytes += ex->respb.moved - out_before;
             ex->bytes_out += ex->respb.moved - out_before;
             if (rc < 0) {
-                close_session(s, ex->respb.error && strcmp(ex->respb.error, "write failed") == 0
+                session_close(s, ex->respb.error && strcmp(ex->respb.error, "write failed") == 0
                                      ? "client write failed"
                                      : ex->respb.error);
                 return;
@@ -681,7 +715,7 @@ static void drive_proxy(struct session *s)
             return;
         }
         if (s->peer_eof && !ex->req_done) {
-            close_session(s, "client closed mid-request");
+            session_close(s, "client closed mid-request");
             return;
         }
     }
@@ -695,7 +729,7 @@ static void drive_local(struct session *s)
     int peer_eof = s->peer_eof;
 
     for (;;) {
-        int rc = flush_client(s);
+        int rc = session_flush(s);
         if (rc < 0)
             return;
         if (rc == 1 && ex->local_mem && ex->local_mem_off < ex->local_mem_len) {
@@ -709,7 +743,7 @@ static void drive_local(struct session *s)
             n = read(ex->local_fd, buf_tail(s->out),
                      (size_t)GH_MIN((uint64_t)buf_room(s->out), ex->local_left));
             if (n <= 0) {
-                close_session(s, "static file read failed");
+                session_close(s, "static file read failed");
                 return;
             }
             s->out->end += (uint32_t)n;
@@ -743,7 +777,7 @@ static void drive_linger(struct session *s)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
-        close_session(s, NULL);
+        session_close(s, NULL);
         return;
     }
 }
@@ -769,6 +803,9 @@ void session_drive(struct session *s)
         case S_LOCAL:
             drive_local(s);
             break;
+        case S_TUNNEL:
+            tunnel_drive(s);
+            return;
         case S_LINGER:
             drive_linger(s);
             return;
@@ -838,7 +875,7 @@ void session_drain_all(struct worker *w, int now)
     for (; s; s = next) {
         next = s->next;
         if (now || (s->state == S_READ_HEAD && !(s->in && buf_len(s->in))))
-            close_session(s, now ? "shutdown" : NULL);
+            session_close(s, now ? "shutdown" : NULL);
     }
     if (!w->sessions)
         loop_stop(w->loop);

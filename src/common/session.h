@@ -24,11 +24,12 @@ enum session_state {
     S_CONNECT,   /* transient: waiting for the upstream connect to finish */
     S_PROXY,     /* request and response bodies streaming both ways */
     S_LOCAL,     /* writing an answer of our own (error page, static file) */
+    S_TUNNEL,    /* CONNECT or 101: bytes both ways until both sides end */
     S_LINGER,    /* answered; discarding input before closing (no RST) */
     S_CLOSED,    /* closed; freed after this loop iteration */
 };
 
-enum exchange_decision { DECIDE_NONE, DECIDE_LOCAL, DECIDE_FORWARD };
+enum exchange_decision { DECIDE_NONE, DECIDE_LOCAL, DECIDE_FORWARD, DECIDE_TUNNEL };
 
 #define EXCHANGE_MAX_EDITS 32
 
@@ -76,6 +77,8 @@ struct exchange {
                                            until answered so a retry can resend it */
     uint32_t uphead_sent;
     unsigned up_reused : 1, retried : 1, req_is_head : 1;
+    unsigned upgrade : 1;               /* asked the upstream to switch protocols */
+    uint8_t up_shut, down_shut;         /* tunnel: write side shut towards upstream / client */
     unsigned req_head_sent : 1, req_done : 1;
     unsigned resp_head_done : 1, resp_done : 1, client_close : 1;
     struct body reqb;
@@ -108,6 +111,14 @@ struct session {
 /* Takes an accepted, non-blocking client socket on worker w. */
 void session_new(struct worker *w, int fd, const struct sockaddr_storage *peer, const char *lname);
 
+/* Closes the session now (logging the exchange, releasing its upstream);
+ * the memory goes after this loop iteration. `why` may be NULL. */
+void session_close(struct session *s, const char *why);
+
+/* Writes s->out to the client.  Returns 1 when it is empty, 0 to wait for
+ * the socket, -1 when the session was closed. */
+int session_flush(struct session *s);
+
 /* Advances the session as far as it can without blocking. */
 void session_drive(struct session *s);
 
@@ -124,6 +135,9 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out);
 /* Writes the response head for the client into out; returns 0 or -1.
  * Decides the client framing (sets respb) and whether to close. */
 int exchange_write_response_head(struct exchange *ex, struct buf *out, int client_close);
+/* Writes the 101 head for the client from the response head still in the
+ * upstream buffer, with Upgrade and Connection restored. */
+int exchange_write_switch_head(struct exchange *ex, struct buf *out);
 /* Records the request line and the log's fields while the head is intact. */
 void exchange_note_request(struct exchange *ex);
 /* Writes the access-log line of a finished exchange. */

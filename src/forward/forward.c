@@ -49,7 +49,11 @@ static void handle(struct exchange *ex)
         return;
     }
     if (r->form == HTTP_TARGET_AUTHORITY) {
-        exchange_error(ex, 501, "CONNECT is not supported yet");
+        if (!policy_connect_allowed(p, r->port)) {
+            exchange_error(ex, 403, "CONNECT to this port is not allowed by policy");
+            return;
+        }
+        exchange_tunnel(ex, exchange_str(ex, r->host), r->host.len, r->port, NULL);
         return;
     }
     if (r->form != HTTP_TARGET_ABSOLUTE) {

@@ -7,9 +7,15 @@
 #include "acl.h"
 #include "config.h"
 
+struct port_range {
+    uint16_t lo, hi;
+};
+
 struct policy {
     char *name;
     struct acl *clients;   /* who may use the proxy */
+    struct port_range *connect_ports; /* where CONNECT may go */
+    unsigned nconnect_ports;
     int line;
 };
 
@@ -23,6 +29,9 @@ struct policy_set {
 struct policy_set *policy_load(const struct gh_config *cfg, config_t *file, char *err,
                                size_t errlen);
 void policy_free(struct policy_set *ps);
+
+/* 1 when CONNECT to `port` is allowed by the policy. */
+int policy_connect_allowed(const struct policy *p, uint16_t port);
 
 /* The named policy, or NULL. "default" is always there unless redefined. */
 const struct policy *policy_find(const struct policy_set *ps, const char *name);

@@ -11,9 +11,10 @@ void rig_conf(char *dst, size_t cap, int fwd, int rev, int origin_port)
              "log = { level = \"info\"; access = \"@ACCESS@\"; };\n"
              "timeouts = { drain = 5; };\n"
              "listeners = (\n"
-             "  { name = \"gw\"; mode = \"forward\"; listen = [ \"127.0.0.1:%d\" ]; },\n"
+             "  { name = \"gw\"; mode = \"forward\"; listen = [ \"127.0.0.1:%d\" ]; policy = \"lan\"; },\n"
              "  { name = \"site\"; mode = \"reverse\"; listen = [ \"127.0.0.1:%d\" ]; routes = \"site\"; }\n"
              ");\n"
+             "policies = { lan = { connect_ports = ( 443, \"1024-65535\" ); }; };\n"
              "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
              "routes = { site = ( { host = \"*\"; path = \"/\"; pool = \"app\"; } ); };\n",
              fwd, rev, origin_port);

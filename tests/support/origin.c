@@ -39,6 +39,7 @@
  *   /slow/MS       sleep MS milliseconds, then 200 "slow done\n"
  *   /sink          200 "bytes=<count> sum=<u64 sum of body bytes>\n"
  *   /headers       200, body = the exact request head as received
+ *   /upgrade       101 to an echo protocol when asked with Upgrade: echo
  *   /status/CODE   CODE (200..599) with body "status CODE\n" (none for 204/304)
  *   anything else  404 "not found\n"
  * HEAD gets the same head as GET and no body.
@@ -643,6 +644,23 @@ static int respond(struct conn *c, const struct request *rq, uint64_t body_count
 
     target_path(rq->target, path, sizeof(path));
 
+    if (strcmp(path, "/upgrade") == 0) {
+        /* switches to an echo protocol only when asked properly, hop by hop */
+        char buf[4096];
+        ssize_t got;
+        if (!strcasestr(rq->head, "\r\nUpgrade: echo\r\n") ||
+            !strcasestr(rq->head, "\r\nConnection: upgrade\r\n")) {
+            send_simple(c, rq, 400, "upgrade not asked\n", 18, is_head, 0);
+            return 0;
+        }
+        if (send_all(c->fd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n"
+                            "Connection: upgrade\r\n\r\n", 72) < 0)
+            return 0;
+        while ((got = recv(c->fd, buf, sizeof(buf), 0)) > 0)
+            if (send_all(c->fd, buf, (size_t)got) < 0)
+                break;
+        return 0;
+    }
     if (strcmp(path, "/hello") == 0) {
         int bl = snprintf(body, sizeof(body), "hello from %s\n", g_name);
         if (send_simple(c, rq, 200, body, (size_t)bl, is_head, keep) < 0)
