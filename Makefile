@@ -1,12 +1,21 @@
 # Gatehouse — one non-recursive Makefile.
 #   make run     install dependencies, build, run on etc/gatehouse.conf
-#   make check   install dependencies, build, run every test suite
-#   make         build only;  make sanitize  the suites under ASan + UBSan
+#   make check   install dependencies, build, run every test suite and a
+#                bounded fuzzing run (FUZZ_SECONDS per target)
+#   make check SANITIZE=1   the same suites built with ASan + UBSan
+#   make fuzz    fuzz the parsers longer (FUZZ_SECONDS=600 make fuzz)
+#   make         build only
 #   V=1          show full command lines;  CI=1  warnings are errors
 
 PKGS      := openssl libmaxminddb zlib libconfig libcares libpcre2-8 libcrypt
 TEST_PKGS := check
 BUILD     ?= build
+FUZZ_SECONDS ?= 30
+ifneq ($(SANITIZE),)
+BUILD     := build-asan
+OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=address,undefined
+endif
 
 CC        ?= cc
 OPT       ?= -O2 -g
@@ -47,7 +56,7 @@ UNIT      := $(BUILD)/check_unit
 INTEG     := $(BUILD)/check_integration
 ORIGIN    := $(BUILD)/gh-origin
 
-.PHONY: all deps run check test unit integration sanitize format clean install
+.PHONY: all deps run check test unit integration sanitize fuzz fuzz-build format clean install
 
 all: $(GATEHOUSE)
 
@@ -63,7 +72,13 @@ check:
 	$(Q)$(MAKE) --no-print-directory deps
 	$(Q)$(MAKE) --no-print-directory test
 
+# The fuzzing run belongs to the plain check; the sanitizer check skips it
+# (the fuzz targets are built with ASan and UBSan anyway).
+ifeq ($(SANITIZE),)
+test: unit integration fuzz
+else
 test: unit integration
+endif
 
 unit: $(UNIT)
 	$(Q)./$(UNIT)
@@ -72,8 +87,31 @@ integration: $(INTEG) $(GATEHOUSE) $(ORIGIN)
 	$(Q)GH_BIN=./$(GATEHOUSE) GH_ORIGIN=./$(ORIGIN) ./$(INTEG)
 
 sanitize:
-	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" \
-		LDFLAGS="-fsanitize=address,undefined" test
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test
+
+# libFuzzer targets (clang) for the request parser, the response parser and
+# the chunked decoder; each runs FUZZ_SECONDS on a copy of its seed corpus
+# and the run fails on any crash or broken invariant.
+FUZZ_TARGETS := request response chunked
+FUZZ_BIN     := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc/common
+
+fuzz-build: $(FUZZ_BIN)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h src/common/http1.c src/common/http1.h src/common/util.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< src/common/http1.c src/common/util.c
+
+fuzz: $(FUZZ_BIN)
+	$(Q)for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus-$$t && \
+		echo "fuzzing $$t for $(FUZZ_SECONDS) s" && \
+		./build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+			-artifact_prefix=build/fuzz/crash-$$t- build/fuzz/corpus-$$t tests/fuzz/corpus/$$t \
+			> build/fuzz/$$t.log 2>&1 || { tail -40 build/fuzz/$$t.log; exit 1; }; \
+		grep -E "^stat::number_of_executed_units" build/fuzz/$$t.log; \
+	done
 
 $(GATEHOUSE): $(MAIN_OBJ) $(LIB_OBJ)
 	@echo "  LD      $@"

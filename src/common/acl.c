@@ -61,7 +61,11 @@ int acl_add(struct acl *a, const char *cidr, char *err, size_t errlen)
     }
     p.bits = max;
     if (slash) {
-        unsigned long b = strtoul(slash + 1, &end, 10);
+        unsigned long b;
+        for (const char *d = slash + 1; *d; d++)
+            if (*d < '0' || *d > '9')
+                goto bad; /* digits only: "/-0" must not mean "/0" */
+        b = strtoul(slash + 1, &end, 10);
         if (*end || end == slash + 1 || b > max)
             goto bad;
         p.bits = (unsigned)b;

@@ -18,7 +18,8 @@ static const char *const root_keys[] = {"workers", "user", "log", "http", "timeo
 static const char *const log_keys[] = {"level", "error", "access", "format", NULL};
 static const char *const http_keys[] = {"max_request_line", "max_header_bytes", "max_headers",
                                         "max_body_bytes",  "underscores_in_headers",
-                                        "via",             NULL};
+                                        "via",             "allow_trace",
+                                        NULL};
 static const char *const timeout_keys[] = {"client_header", "client_body", "keepalive",
                                            "send",          "upstream_connect",
                                            "upstream_read", "upstream_keepalive",
@@ -179,9 +180,12 @@ int config_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *
         return -1;
     memcpy(host, hs, hl);
     host[hl] = '\0';
+    for (const char *d = colon + 1; *d; d++)
+        if (*d < '0' || *d > '9')
+            return -1; /* digits only: no sign, no space */
     errno = 0;
     port = strtol(colon + 1, &end, 10);
-    if (errno || *end || end == colon + 1 || port < 0 || port > 65535)
+    if (errno || *end || end == colon + 1 || port < 1 || port > 65535)
         return -1;
     if (text[0] == '[') {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
@@ -276,6 +280,7 @@ static int load_http(struct gh_config *c, config_setting_t *g, char *err, size_t
         config_get_int(g, "max_body_bytes", 0, (long)(((unsigned long)-1) >> 1), &body, err,
                        errlen) < 0 ||
         config_get_bool(g, "underscores_in_headers", &us, err, errlen) < 0 ||
+        config_get_bool(g, "allow_trace", &c->allow_trace, err, errlen) < 0 ||
         config_get_string(g, "via", &via, err, errlen) < 0)
         return -1;
     c->limits.max_line = (uint32_t)line;
@@ -358,9 +363,9 @@ static int load_listen(struct listener_conf *l, config_setting_t *s, char *err, 
         struct listen_addr *a = &l->addrs[i];
         if (!text || strlen(text) >= sizeof(a->text) ||
             config_parse_addr(text, &a->ss, &a->len) < 0) {
-            config_error(err, errlen, s,
+            config_error(err, errlen, e,
                          "listener '%s': bad listen address '%s' (want \"ip:port\" or "
-                         "\"[ipv6]:port\")",
+                         "\"[ipv6]:port\", port 1-65535)",
                          l->name, text ? text : "(not a string)");
             return -1;
         }
@@ -417,6 +422,21 @@ static int load_listener(struct gh_config *c, struct listener_conf *l, config_se
     return l->fe_conf ? 0 : -1;
 }
 
+/* Whether two listen addresses name the same socket ("*:80" is "0.0.0.0:80",
+ * "[0:0::1]:80" is "[::1]:80"). */
+static int same_addr(const struct listen_addr *x, const struct listen_addr *y)
+{
+    if (x->ss.ss_family != y->ss.ss_family)
+        return 0;
+    if (x->ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const void *)&x->ss, *b = (const void *)&y->ss;
+        return a->sin6_port == b->sin6_port &&
+               memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0;
+    }
+    const struct sockaddr_in *a = (const void *)&x->ss, *b = (const void *)&y->ss;
+    return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+}
+
 static int load_listeners(struct gh_config *c, config_setting_t *g, char *err, size_t errlen)
 {
     int n;
@@ -448,8 +468,7 @@ static int load_listeners(struct gh_config *c, config_setting_t *g, char *err, s
                 for (unsigned b = 0; b < c->listeners[j].naddrs; b++) {
                     if (i == j && b >= a)
                         break;
-                    if (strcmp(c->listeners[i].addrs[a].text, c->listeners[j].addrs[b].text) ==
-                        0) {
+                    if (same_addr(&c->listeners[i].addrs[a], &c->listeners[j].addrs[b])) {
                         config_error(err, errlen, config_setting_get_elem(g, i),
                                      "address %s is used by listeners '%s' and '%s'",
                                      c->listeners[i].addrs[a].text, c->listeners[j].name,

@@ -63,6 +63,7 @@ struct gh_config {
     char *via_name;      /* pseudonym in Via */
     struct http1_limits limits;
     uint64_t max_body;   /* request body bytes; 0 = unlimited */
+    int allow_trace;     /* forward TRACE (off: 405) */
     struct timeouts to;
     struct listener_conf *listeners;
     unsigned nlisteners;

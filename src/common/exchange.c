@@ -305,6 +305,51 @@ void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uin
         gh_fmt(ex->key, sizeof(ex->key), "%s:%u", ex->host, port);
 }
 
+/* ---- the core's own rules ---- */
+
+static int method_is(const struct exchange *ex, const char *m)
+{
+    /* methods are case-sensitive (RFC 9110 9.1) */
+    return ex->req.method.len == strlen(m) &&
+           memcmp(exchange_str(ex, ex->req.method), m, ex->req.method.len) == 0;
+}
+
+int exchange_preflight(struct exchange *ex)
+{
+    int trace = method_is(ex, "TRACE"), options = method_is(ex, "OPTIONS"), i;
+    char v[32];
+    unsigned long n;
+    char *end;
+
+    if (trace && !ex->cfg->allow_trace) {
+        exchange_respond(ex, 405, "text/plain; charset=utf-8",
+                         "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n",
+                         "TRACE is disabled\n", 18);
+        ex->why = "TRACE is disabled";
+        return 1;
+    }
+    if ((!trace && !options) || (i = exchange_field(ex, "max-forwards", v, sizeof(v))) < 0)
+        return 0;
+    n = strtoul(v, &end, 10);
+    if (i == 0 || *end || v[0] < '0' || v[0] > '9') {
+        exchange_error(ex, 400, "bad Max-Forwards");
+        return 1;
+    }
+    if (n > 0) {
+        char dec[24];
+        size_t len = gh_fmt(dec, sizeof(dec), "%lu", n - 1);
+        exchange_set_field(ex, "Max-Forwards", dec, len);
+        return 0;
+    }
+    /* the last hop answers (RFC 9110 7.6.2) */
+    if (options)
+        exchange_respond(ex, 200, NULL, "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n",
+                         "", 0);
+    else
+        exchange_respond(ex, 200, "message/http", NULL, exchange_base(ex), ex->req.head_len);
+    return 1;
+}
+
 /* ---- serialising heads ---- */
 
 /* Whether the field name at (name, len) is listed in a Connection field. */

@@ -255,7 +255,7 @@ static void decide(struct session *s)
                ex->req.content_length > ex->cfg->max_body) {
         ex->client_close = 1;
         exchange_error(ex, 413, "request body larger than max_body_bytes");
-    } else {
+    } else if (!exchange_preflight(ex)) {
         l->fe->handle(ex);
         if (ex->decision == DECIDE_NONE)
             exchange_error(ex, 500, "front-end made no decision");

@@ -138,6 +138,10 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
 /* Writes the 101 head for the client from the response head still in the
  * upstream buffer, with Upgrade and Connection restored. */
 int exchange_write_switch_head(struct exchange *ex, struct buf *out);
+/* The core's own rules before any front-end: TRACE refused unless allowed,
+ * Max-Forwards on OPTIONS and TRACE answered at 0 and decremented otherwise.
+ * Returns 1 when it answered the exchange. */
+int exchange_preflight(struct exchange *ex);
 /* Records the request line and the log's fields while the head is intact. */
 void exchange_note_request(struct exchange *ex);
 /* Writes the access-log line of a finished exchange. */

@@ -26,14 +26,15 @@ static int load_clients(struct policy *p, config_setting_t *list, char *err, siz
         return -1;
     }
     for (int i = 0; i < config_setting_length(list); i++) {
-        const char *s = config_setting_get_string_elem(list, i);
+        config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+        const char *s = config_setting_get_string(e);
         char msg[256];
         if (!s) {
-            config_error(err, errlen, list, "'clients' entries must be strings");
+            config_error(err, errlen, e, "'clients' entries must be strings");
             return -1;
         }
         if (acl_add(p->clients, s, msg, sizeof(msg)) < 0) {
-            config_error(err, errlen, list, "%s", msg);
+            config_error(err, errlen, e, "%s", msg);
             return -1;
         }
     }

@@ -40,6 +40,13 @@ static int split_hostport(const char *a, char **host, uint16_t *port)
     return 0;
 }
 
+/* The errno of stat(path), or 0 when it succeeds. */
+static int errno_of_stat(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) < 0 ? errno : 0;
+}
+
 static int load_server(const struct gh_config *cfg, struct pool *p, struct server *sv,
                        config_setting_t *g, char *err, size_t errlen)
 {
@@ -75,9 +82,10 @@ static int load_server(const struct gh_config *cfg, struct pool *p, struct serve
     }
     sv->root = config_path(cfg, root);
     if (stat(sv->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        int missing = errno_of_stat(sv->root);
         config_error(err, errlen, config_setting_get_member(g, "static"),
                      "pool '%s': static directory %s: %s", p->name, sv->root,
-                     errno && !S_ISDIR(st.st_mode) ? strerror(errno ? errno : ENOTDIR) : "not a directory");
+                     missing ? strerror(missing) : "not a directory");
         return -1;
     }
     gh_fmt(label, sizeof(label), "static:%s", root);

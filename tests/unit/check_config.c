@@ -1,13 +1,16 @@
 /* check_config.c — tests of configuration loading (config.h) through the
  * real front-end table, as gatehouse itself loads it.
  *
- * Every file is written to a fresh directory under /tmp, made and removed
- * around each test by the parent process, so a failing test leaves nothing
- * behind.  A bad file must be refused with the message a user reads:
- * "file:line: message", naming the file and the line of the mistake.  In the
- * error tables the expected line carries the comment marker "#<", so the
- * line number is never counted by hand.  Good files are checked setting by
- * setting against the values a user wrote, or the documented defaults. */
+ * Every file is written with mkstemp into a directory under /tmp that the
+ * parent process makes before a test case and removes after it, so a failing
+ * or crashing test leaves nothing behind.  A bad file must be refused with
+ * the message a user reads, "file:line: message", naming the file and the
+ * line of the mistake.  In the error table the expected line carries the
+ * comment marker "#<", so no line number is counted by hand.  Good files are
+ * checked setting by setting against the values written, or the defaults of
+ * config.c set_defaults().
+ *
+ * Tests marked BUG pinned bugs this suite found; they are fixed and run. */
 #include <check.h>
 #include <errno.h>
 #include <ftw.h>
@@ -35,7 +38,7 @@ static const struct frontend *const fes[] = {&forward_frontend, &reverse_fronten
 
 /* ---- files ---- */
 
-static char tmpdir[PATH_MAX];
+static char tmpdir[64]; /* /tmp/gh-check-config-XXXXXX */
 
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -46,8 +49,8 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
     return 0;
 }
 
-/* Unchecked fixture: runs in the parent, so teardown runs even when a test
- * fails or crashes in its child. */
+/* Unchecked fixture: runs in the parent, once per test case, so teardown
+ * runs even when a test fails or crashes in its child. */
 static void dir_setup(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/gh-check-config-XXXXXX");
@@ -131,12 +134,18 @@ static struct gh_config *load_ok(const struct conf *cf)
     return c;
 }
 
+/* The message of the last load_fails_at. */
+static char last_err[CONFIG_ERRLEN];
+
 /* Loading must fail with "<file>:<line>: ..." holding phrase. */
 static void load_fails_at(const char *path, const char *file, int line, const char *phrase)
 {
-    char err[CONFIG_ERRLEN] = "", want[PATH_MAX + 32];
-    struct gh_config *c = config_load(path, fes, NFES, err, sizeof(err));
+    char *err = last_err, want[PATH_MAX + 32];
+    const size_t errlen = sizeof(last_err);
+    struct gh_config *c;
 
+    err[0] = '\0';
+    c = config_load(path, fes, NFES, err, errlen);
     if (c)
         config_unref(c);
     ck_assert_msg(c == NULL, "%s: accepted, want an error with \"%s\"", path, phrase);
@@ -161,26 +170,30 @@ struct error_case {
 
 static const struct error_case error_cases[] = {
     /* libconfig's own parse errors keep their line */
-    {"syntax error", "workers = 2;\n"
-                     "timeouts = { keepalive = 5 s; };  #<\n" LISTENERS,
+    {"syntax error",
+     "workers = 2;\n"
+     "timeouts = { keepalive = 5 s; };  #<\n" LISTENERS,
      "syntax error"},
-    {"syntax error in a listener", "listeners = (\n"
-                                   "  { name = \"a\"; mode = \"forward\";\n"
-                                   "    listen = \"127.0.0.1:3128\" \"x\" = 1; }  #<\n"
-                                   ");\n",
+    {"syntax error in a listener",
+     "listeners = (\n"
+     "  { name = \"a\"; mode = \"forward\";\n"
+     "    listen = \"127.0.0.1:3128\" \"x\" = 1; }  #<\n"
+     ");\n",
      "syntax error"},
 
     /* unknown keys, wherever they are */
     {"unknown top-level key", "listners = ( " FWD("a", "127.0.0.1:3128") " );  #<\n",
      "unknown setting 'listners'"},
-    {"unknown top-level key after good ones", LISTENERS "workers = 2;\n"
-                                                        "wokers = 2;  #<\n",
+    {"unknown top-level key after good ones",
+     LISTENERS "workers = 2;\n"
+               "wokers = 2;  #<\n",
      "unknown setting 'wokers'"},
-    {"unknown key in a listener", "listeners = (\n"
-                                  "  { name = \"a\"; mode = \"forward\";\n"
-                                  "    listen = \"127.0.0.1:3128\";\n"
-                                  "    polcy = \"default\"; }  #<\n"
-                                  ");\n",
+    {"unknown key in a listener",
+     "listeners = (\n"
+     "  { name = \"a\"; mode = \"forward\";\n"
+     "    listen = \"127.0.0.1:3128\";\n"
+     "    polcy = \"default\"; }  #<\n"
+     ");\n",
      "unknown setting 'polcy'"},
     {"reverse key in a forward listener",
      "listeners = (\n"
@@ -188,38 +201,44 @@ static const struct error_case error_cases[] = {
      "    routes = \"site\"; }  #<\n"
      ");\n",
      "unknown setting 'routes'"},
-    {"unknown key in log", "log = {\n"
-                           "  level = \"info\";\n"
-                           "  acess = \"off\";  #<\n"
-                           "};\n" LISTENERS,
+    {"unknown key in log",
+     "log = {\n"
+     "  level = \"info\";\n"
+     "  acess = \"off\";  #<\n"
+     "};\n" LISTENERS,
      "unknown setting 'acess'"},
-    {"unknown key in http", LISTENERS "http = { max_headers = 50;\n"
-                                      "  max_header = 100; };  #<\n",
+    {"unknown key in http",
+     LISTENERS "http = { max_headers = 50;\n"
+               "  max_header = 100; };  #<\n",
      "unknown setting 'max_header'"},
-    {"unknown key in timeouts", LISTENERS "timeouts = {\n"
-                                          "  keep_alive = 5;  #<\n"
-                                          "};\n",
+    {"unknown key in timeouts",
+     LISTENERS "timeouts = {\n"
+               "  keep_alive = 5;  #<\n"
+               "};\n",
      "unknown setting 'keep_alive'"},
 
     /* wrong types */
     {"workers is a string", "workers = \"two\";  #<\n" LISTENERS, "'workers' must be an integer"},
     {"workers is a float", "workers = 2.0;  #<\n" LISTENERS, "'workers' must be an integer"},
-    {"listen is a number", "listeners = (\n"
-                           "  { name = \"a\"; mode = \"forward\";\n"
-                           "    listen = 5; }  #<\n"
-                           ");\n",
+    {"listen is a number",
+     "listeners = (\n"
+     "  { name = \"a\"; mode = \"forward\";\n"
+     "    listen = 5; }  #<\n"
+     ");\n",
      "'listen' must be an address string or a list of them"},
-    {"listen holds a number", "listeners = (\n"
-                              "  { name = \"a\"; mode = \"forward\";\n"
-                              "    listen = [ \"127.0.0.1:1\", \"127.0.0.1:2\" ]; },\n"
-                              "  { name = \"b\"; mode = \"forward\";\n"
-                              "    listen = ( \"127.0.0.1:3\", 3128 ); }  #<\n"
-                              ");\n",
+    {"listen holds a number",
+     "listeners = (\n"
+     "  { name = \"a\"; mode = \"forward\";\n"
+     "    listen = [ \"127.0.0.1:1\", \"127.0.0.1:2\" ]; },\n"
+     "  { name = \"b\"; mode = \"forward\";\n"
+     "    listen = ( \"127.0.0.1:3\", 3128 ); }  #<\n"
+     ");\n",
      "listener 'b': bad listen address '(not a string)'"},
-    {"name is a number", "listeners = (\n"
-                         "  { name = 1;  #<\n"
-                         "    mode = \"forward\"; listen = \"127.0.0.1:3128\"; }\n"
-                         ");\n",
+    {"name is a number",
+     "listeners = (\n"
+     "  { name = 1;  #<\n"
+     "    mode = \"forward\"; listen = \"127.0.0.1:3128\"; }\n"
+     ");\n",
      "'name' must be a string"},
     {"timeout is a string", LISTENERS "timeouts = { send = \"5s\"; };  #<\n",
      "'send' must be a number of seconds"},
@@ -234,10 +253,11 @@ static const struct error_case error_cases[] = {
      "'workers' must be between 0 and 256, not 1000"},
     {"negative workers", "workers = -1;  #<\n" LISTENERS,
      "'workers' must be between 0 and 256, not -1"},
-    {"negative keepalive", LISTENERS "timeouts = {\n"
-                                     "  client_header = 5;\n"
-                                     "  keepalive = -1;  #<\n"
-                                     "};\n",
+    {"negative keepalive",
+     LISTENERS "timeouts = {\n"
+               "  client_header = 5;\n"
+               "  keepalive = -1;  #<\n"
+               "};\n",
      "'keepalive' must be between 0 and 86400 seconds"},
     {"zero client_header", LISTENERS "timeouts = { client_header = 0; };  #<\n",
      "'client_header' must be between 0.01 and 86400 seconds"},
@@ -249,51 +269,59 @@ static const struct error_case error_cases[] = {
      "'max_header_bytes' must be between 1024 and 16384, not 65536"},
     {"negative max_body_bytes", LISTENERS "http = { max_body_bytes = -1; };  #<\n",
      "'max_body_bytes' must be between 0 and"},
-    {"server weight zero", "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = "
-                           "\"127.0.0.1:8080\"; routes = \"r\"; } );\n"
-                           "pools = { web = { servers = (\n"
-                           "  { address = \"127.0.0.1:9000\"; weight = 0; }  #<\n"
-                           "); }; };\n"
-                           "routes = { r = ( { pool = \"web\"; } ); };\n",
+    {"server weight zero",
+     "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = "
+     "\"127.0.0.1:8080\"; routes = \"r\"; } );\n"
+     "pools = { web = { servers = (\n"
+     "  { address = \"127.0.0.1:9000\"; weight = 0; }  #<\n"
+     "); }; };\n"
+     "routes = { r = ( { pool = \"web\"; } ); };\n",
      "'weight' must be between 1 and 1000, not 0"},
 
     /* listeners */
-    {"unknown mode", "listeners = (\n"
-                     "  { name = \"a\";\n"
-                     "    mode = \"fwd\";  #<\n"
-                     "    listen = \"127.0.0.1:3128\"; }\n"
-                     ");\n",
+    {"unknown mode",
+     "listeners = (\n"
+     "  { name = \"a\";\n"
+     "    mode = \"fwd\";  #<\n"
+     "    listen = \"127.0.0.1:3128\"; }\n"
+     ");\n",
      "listener 'a': unknown mode 'fwd' (forward or reverse)"},
-    {"listener without name", "listeners = (\n"
-                              "  " FWD("a", "127.0.0.1:1") ",\n"
-                              "  { mode = \"forward\";  #<\n"
-                              "    listen = \"127.0.0.1:3128\"; }\n"
-                              ");\n",
+    {"listener without name",
+     "listeners = (\n"
+     "  " FWD("a", "127.0.0.1:1") ",\n"
+                                  "  { mode = \"forward\";  #<\n"
+                                  "    listen = \"127.0.0.1:3128\"; }\n"
+                                  ");\n",
      "listener without a 'name'"},
-    {"listener with empty name", "listeners = (\n"
-                                 "  { name = \"\"; mode = \"forward\"; listen = \"127.0.0.1:1\"; }  #<\n"
-                                 ");\n",
+    {"listener with empty name",
+     "listeners = (\n"
+     "  { name = \"\"; mode = \"forward\"; listen = \"127.0.0.1:1\"; }  #<\n"
+     ");\n",
      "listener without a 'name'"},
-    {"listener without mode", "listeners = (\n"
-                              "  { name = \"a\";  #<\n"
-                              "    listen = \"127.0.0.1:3128\"; }\n"
-                              ");\n",
+    {"listener without mode",
+     "listeners = (\n"
+     "  { name = \"a\";  #<\n"
+     "    listen = \"127.0.0.1:3128\"; }\n"
+     ");\n",
      "listener 'a' has no 'mode' (forward or reverse)"},
-    {"listener without listen", "listeners = (\n"
-                                "  { name = \"a\";  #<\n"
-                                "    mode = \"forward\"; }\n"
-                                ");\n",
+    {"listener without listen",
+     "listeners = (\n"
+     "  { name = \"a\";  #<\n"
+     "    mode = \"forward\"; }\n"
+     ");\n",
      "listener 'a' has no 'listen' address"},
-    {"listen list empty", "listeners = (\n"
-                          "  { name = \"a\"; mode = \"forward\";\n"
-                          "    listen = [ ]; }  #<\n"
-                          ");\n",
+    {"listen list empty",
+     "listeners = (\n"
+     "  { name = \"a\"; mode = \"forward\";\n"
+     "    listen = [ ]; }  #<\n"
+     ");\n",
      "'listen' is empty"},
-    {"duplicate listener name", "listeners = (\n"
-                                "  " FWD("a", "127.0.0.1:1") ",\n"
-                                "  " FWD("b", "127.0.0.1:2") ",\n"
-                                "  " FWD("a", "127.0.0.1:3") "  #<\n"
-                                ");\n",
+    {"duplicate listener name",
+     "listeners = (\n"
+     "  " FWD("a", "127.0.0.1:1") ",\n"
+                                  "  " FWD("b", "127.0.0.1:2") ",\n"
+                                                               "  " FWD("a", "127.0.0.1:3") "  #<\n"
+                                                                                            ");\n",
      "listener name 'a' is used twice"},
     {"same address on two listeners",
      "listeners = (\n"
@@ -307,114 +335,126 @@ static const struct error_case error_cases[] = {
      "    listen = [ \"127.0.0.1:3128\", \"127.0.0.2:3128\", \"127.0.0.1:3128\" ]; }\n"
      ");\n",
      "address 127.0.0.1:3128 is used by listeners 'a' and 'a'"},
-    {"listen address is a name", "listeners = (\n"
-                                 "  { name = \"a\"; mode = \"forward\";\n"
-                                 "    listen = \"localhost:3128\"; }  #<\n"
-                                 ");\n",
-     "listener 'a': bad listen address 'localhost:3128' (want \"ip:port\" or \"[ipv6]:port\")"},
-    {"listen address without port", "listeners = ( { name = \"a\"; mode = \"forward\";\n"
-                                     "  listen = \"127.0.0.1\"; } );  #<\n",
+    {"listen address is a name",
+     "listeners = (\n"
+     "  { name = \"a\"; mode = \"forward\";\n"
+     "    listen = \"localhost:3128\"; }  #<\n"
+     ");\n",
+     "listener 'a': bad listen address 'localhost:3128' (want \"ip:port\" or \"[ipv6]:port\", port 1-65535)"},
+    {"listen address without port",
+     "listeners = ( { name = \"a\"; mode = \"forward\";\n"
+     "  listen = \"127.0.0.1\"; } );  #<\n",
      "listener 'a': bad listen address '127.0.0.1'"},
-    {"listen port too large", "listeners = ( { name = \"a\"; mode = \"forward\";\n"
-                              "  listen = \"127.0.0.1:65536\"; } );  #<\n",
+    {"listen port too large",
+     "listeners = ( { name = \"a\"; mode = \"forward\";\n"
+     "  listen = \"127.0.0.1:65536\"; } );  #<\n",
      "listener 'a': bad listen address '127.0.0.1:65536'"},
-    {"listen IPv6 without brackets", "listeners = ( { name = \"a\"; mode = \"forward\";\n"
-                                     "  listen = \"::1:3128\"; } );  #<\n",
+    {"listen IPv6 without brackets",
+     "listeners = ( { name = \"a\"; mode = \"forward\";\n"
+     "  listen = \"::1:3128\"; } );  #<\n",
      "listener 'a': bad listen address '::1:3128'"},
-    {"listen IPv6 without colon", "listeners = ( { name = \"a\"; mode = \"forward\";\n"
-                                  "  listen = \"[::1]3128\"; } );  #<\n",
+    {"listen IPv6 without colon",
+     "listeners = ( { name = \"a\"; mode = \"forward\";\n"
+     "  listen = \"[::1]3128\"; } );  #<\n",
      "listener 'a': bad listen address '[::1]3128'"},
-    {"listen address in a list", "listeners = ( { name = \"a\"; mode = \"forward\";\n"
-                                 "  listen = [ \"127.0.0.1:1\",\n"
-                                 "             \"127.0.0.300:2\" ]; } );  #<\n",
+    {"listen address in a list",
+     "listeners = ( { name = \"a\"; mode = \"forward\";\n"
+     "  listen = [ \"127.0.0.1:1\", \"127.0.0.300:2\" ]; } );  #<\n",
      "listener 'a': bad listen address '127.0.0.300:2'"},
 
     /* forward: policies */
-    {"unknown policy", "listeners = (\n"
-                       "  { name = \"a\"; mode = \"forward\"; listen = \"127.0.0.1:3128\";\n"
-                       "    policy = \"lan\"; }  #<\n"
-                       ");\n",
+    {"unknown policy",
+     "listeners = (\n"
+     "  { name = \"a\"; mode = \"forward\"; listen = \"127.0.0.1:3128\";\n"
+     "    policy = \"lan\"; }  #<\n"
+     ");\n",
      "listener uses policy 'lan', which is not defined in 'policies'"},
-    {"unknown policy among others", LISTENERS "policies = { lan = { }; };\n"
-                                              "listeners2 = 1;  #<\n",
-     "unknown setting 'listeners2'"},
-    {"bad client network", LISTENERS "policies = {\n"
-                                     "  lan = { clients = [ \"10.0.0.0/8\", \"10.0.0.0/33\" ]; };  #<\n"
-                                     "};\n",
+    {"bad client network",
+     LISTENERS "policies = {\n"
+               "  lan = { clients = [ \"10.0.0.0/8\", \"10.0.0.0/33\" ]; };  #<\n"
+               "};\n",
      "bad network '10.0.0.0/33'"},
-    {"unknown key in a policy", LISTENERS "policies = {\n"
-                                          "  lan = { client = [ \"10.0.0.0/8\" ]; };  #<\n"
-                                          "};\n",
+    {"unknown key in a policy",
+     LISTENERS "policies = {\n"
+               "  lan = { client = [ \"10.0.0.0/8\" ]; };  #<\n"
+               "};\n",
      "unknown setting 'client'"},
 
     /* reverse: routes and pools */
-    {"unknown routes name", "listeners = (\n"
-                            "  { name = \"s\"; mode = \"reverse\"; listen = \"127.0.0.1:8080\";\n"
-                            "    routes = \"web\"; }  #<\n"
-                            ");\n" POOL_WWW "routes = { site = ( { pool = \"web\"; } ); };\n",
+    {"unknown routes name",
+     "listeners = (\n"
+     "  { name = \"s\"; mode = \"reverse\"; listen = \"127.0.0.1:8080\";\n"
+     "    routes = \"web\"; }  #<\n"
+     ");\n" POOL_WWW "routes = { site = ( { pool = \"web\"; } ); };\n",
      "listener uses routes 'web', which is not defined in 'routes'"},
-    {"reverse listener without routes", "listeners = (\n"
-                                        "  { name = \"s\"; mode = \"reverse\";  #<\n"
-                                        "    listen = \"127.0.0.1:8080\"; }\n"
-                                        ");\n",
+    {"reverse listener without routes",
+     "listeners = (\n"
+     "  { name = \"s\"; mode = \"reverse\";  #<\n"
+     "    listen = \"127.0.0.1:8080\"; }\n"
+     ");\n",
      "a reverse listener needs 'routes'"},
-    {"route to an unknown pool", "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = "
-                                 "\"127.0.0.1:8080\"; routes = \"site\"; } );\n" POOL_WWW
-                                 "routes = {\n"
-                                 "  site = (\n"
-                                 "    { host = \"a.example\"; pool = \"web\"; },\n"
-                                 "    { host = \"b.example\";\n"
-                                 "      pool = \"wbe\"; }  #<\n"
-                                 "  );\n"
-                                 "};\n",
+    {"route to an unknown pool",
+     "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = "
+     "\"127.0.0.1:8080\"; routes = \"site\"; } );\n" POOL_WWW "routes = {\n"
+     "  site = (\n"
+     "    { host = \"a.example\"; pool = \"web\"; },\n"
+     "    { host = \"b.example\";\n"
+     "      pool = \"wbe\"; }  #<\n"
+     "  );\n"
+     "};\n",
      "routes 'site': pool 'wbe' is not defined in 'pools'"},
-    {"route without a pool", "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = "
-                             "\"127.0.0.1:8080\"; routes = \"site\"; } );\n" POOL_WWW
-                             "routes = { site = (\n"
-                             "  { host = \"a.example\"; }  #<\n"
-                             "); };\n",
+    {"route without a pool",
+     "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = "
+     "\"127.0.0.1:8080\"; routes = \"site\"; } );\n" POOL_WWW "routes = { site = (\n"
+     "  { host = \"a.example\"; }  #<\n"
+     "); };\n",
      "routes 'site': a route needs a 'pool'"},
-    {"route path without slash", "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = "
-                                 "\"127.0.0.1:8080\"; routes = \"site\"; } );\n" POOL_WWW
-                                 "routes = { site = (\n"
-                                 "  { path = \"api\"; pool = \"web\"; }  #<\n"
-                                 "); };\n",
+    {"route path without slash",
+     "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = "
+     "\"127.0.0.1:8080\"; routes = \"site\"; } );\n" POOL_WWW "routes = { site = (\n"
+     "  { path = \"api\"; pool = \"web\"; }  #<\n"
+     "); };\n",
      "routes 'site': path 'api' must start with '/'"},
-    {"pool with empty servers", LISTENERS "pools = {\n"
-                                          "  web = {\n"
-                                          "    servers = ( );  #<\n"
-                                          "  };\n"
-                                          "};\n",
+    {"pool with empty servers",
+     LISTENERS "pools = {\n"
+               "  web = {\n"
+               "    servers = ( );  #<\n"
+               "  };\n"
+               "};\n",
      "pool 'web' needs 'servers', a non-empty list"},
-    {"pool without servers", LISTENERS "pools = {\n"
-                                       "  web = { };  #<\n"
-                                       "};\n",
+    {"pool without servers",
+     LISTENERS "pools = {\n"
+               "  web = { };  #<\n"
+               "};\n",
      "pool 'web' needs 'servers', a non-empty list"},
-    {"server with address and static", LISTENERS "pools = { web = { servers = (\n"
-                                                 "  { address = \"127.0.0.1:9000\"; },\n"
-                                                 "  { address = \"127.0.0.1:9001\";  #<\n"
-                                                 "    static = \"/tmp\"; }\n"
-                                                 "); }; };\n",
+    {"server with address and static",
+     LISTENERS "pools = { web = { servers = (\n"
+               "  { address = \"127.0.0.1:9000\"; },\n"
+               "  { address = \"127.0.0.1:9001\";  #<\n"
+               "    static = \"/tmp\"; }\n"
+               "); }; };\n",
      "pool 'web': a server needs exactly one of 'address' or 'static'"},
-    {"server with neither address nor static", LISTENERS "pools = { web = { servers = (\n"
-                                                         "  { weight = 2; }  #<\n"
-                                                         "); }; };\n",
+    {"server with neither address nor static",
+     LISTENERS "pools = { web = { servers = (\n"
+               "  { weight = 2; }  #<\n"
+               "); }; };\n",
      "pool 'web': a server needs exactly one of 'address' or 'static'"},
-    {"server address without port", LISTENERS "pools = { web = { servers = (\n"
-                                              "  { address = \"10.0.0.1\"; }  #<\n"
-                                              "); }; };\n",
+    {"server address without port",
+     LISTENERS "pools = { web = { servers = (\n"
+               "  { address = \"10.0.0.1\"; }  #<\n"
+               "); }; };\n",
      "pool 'web': bad server address '10.0.0.1' (want host:port)"},
 
     /* log */
-    {"bad log level", "log = {\n"
-                      "  error = \"stderr\";\n"
-                      "  level = \"loud\";  #<\n"
-                      "};\n" LISTENERS,
+    {"bad log level",
+     "log = {\n"
+     "  error = \"stderr\";\n"
+     "  level = \"loud\";  #<\n"
+     "};\n" LISTENERS,
      "unknown log level 'loud' (error, warn, info, debug)"},
     {"bad access log format", "log = { format = \"json\"; };  #<\n" LISTENERS,
      "unknown access log format 'json' (gatehouse, combined, common)"},
-    {"bad via", LISTENERS "http = { via = \"my proxy\"; };  #<\n",
-     "'via' must be a single token"},
+    {"bad via", LISTENERS "http = { via = \"my proxy\"; };  #<\n", "'via' must be a single token"},
 };
 
 START_TEST(test_error_table)
@@ -452,17 +492,14 @@ START_TEST(test_static_dir_is_a_file)
 
     conf_write(&file, "not a directory\n");
     base = strrchr(file.path, '/') + 1;
-    conf_write(&cf, LISTENERS "pools = {\n"
-                              "  files = { servers = ( { static = \"%s\"; } ); };  #<\n"
-                              "};\n",
+    conf_write(&cf,
+               LISTENERS "pools = {\n"
+                         "  files = { servers = ( { static = \"%s\"; } ); };  #<\n"
+                         "};\n",
                base);
     snprintf(want, sizeof(want), "pool 'files': static directory %s: ", file.path);
     load_fails_at(cf.path, cf.path, cf.line, want);
-    {
-        char err[CONFIG_ERRLEN];
-        ck_assert_ptr_null(config_load(cf.path, fes, NFES, err, sizeof(err)));
-        ck_assert_msg(strcasestr(err, "not a directory") != NULL, "error \"%s\"", err);
-    }
+    ck_assert_msg(strcasestr(last_err, "not a directory") != NULL, "error \"%s\"", last_err);
 }
 END_TEST
 
@@ -512,7 +549,7 @@ END_TEST
  * address text, so the same socket address written two ways is accepted and
  * only fails later at bind time ("cannot listen on ...: Address already in
  * use"), after `gatehouse -t` has called the file good.  Expected: the
- * "address ... is used by listeners" error.  Run with GH_KNOWN_BUGS=1. */
+ * "address ... is used by listeners" error.  Fixed; the test guards it. */
 START_TEST(test_same_address_spelled_twice)
 {
     static const char *const pairs[][2] = {
@@ -523,28 +560,46 @@ START_TEST(test_same_address_spelled_twice)
     struct conf cf;
 
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-        conf_write(&cf, "listeners = (\n"
-                        "  { name = \"a\"; mode = \"forward\"; listen = \"%s\"; },\n"
-                        "  { name = \"b\"; mode = \"forward\"; listen = \"%s\"; }  #<\n"
-                        ");\n",
+        conf_write(&cf,
+                   "listeners = (\n"
+                   "  { name = \"a\"; mode = \"forward\"; listen = \"%s\"; },\n"
+                   "  { name = \"b\"; mode = \"forward\"; listen = \"%s\"; }  #<\n"
+                   ");\n",
                    pairs[i][0], pairs[i][1]);
         load_fails_at(cf.path, cf.path, cf.line, "is used by listeners 'a' and 'b'");
     }
 }
 END_TEST
 
+/* BUG (config.c, load_listen): a bad address in a list written over several
+ * lines is reported at the line of "listen =", not at its own line, though
+ * libconfig knows each element's line (config_error is given the list `s`,
+ * not the element `e`).  Expected ":3:", actual ":2:".  Run with
+ * Fixed; the test guards it. */
+START_TEST(test_listen_error_at_element_line)
+{
+    struct conf cf;
+
+    conf_write(&cf, "listeners = ( { name = \"a\"; mode = \"forward\";\n"
+                    "  listen = [ \"127.0.0.1:1\",\n"
+                    "             \"127.0.0.300:2\" ]; } );  #<\n");
+    load_fails_at(cf.path, cf.path, cf.line, "listener 'a': bad listen address '127.0.0.300:2'");
+}
+END_TEST
+
 /* BUG (config.c, config_parse_addr): port 0 is accepted for a listener (each
  * worker's socket would get a different random port), and the port is read
  * with strtol, which takes " 80" and "+80".  Expected: a bad listen address.
- * Run with GH_KNOWN_BUGS=1. */
+ * Fixed; the test guards it. */
 START_TEST(test_listen_port_strict)
 {
     static const char *const bad[] = {"127.0.0.1:0", "127.0.0.1: 80", "127.0.0.1:+80"};
     struct conf cf;
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        conf_write(&cf, "listeners = ( { name = \"a\"; mode = \"forward\";\n"
-                        "  listen = \"%s\"; } );  #<\n",
+        conf_write(&cf,
+                   "listeners = ( { name = \"a\"; mode = \"forward\";\n"
+                   "  listen = \"%s\"; } );  #<\n",
                    bad[i]);
         load_fails_at(cf.path, cf.path, cf.line, "bad listen address");
     }
@@ -553,7 +608,8 @@ END_TEST
 
 /* ---- good files ---- */
 
-static struct sockaddr_storage v4(const char *text)
+/* A socket address from "ip:port" text. */
+static struct sockaddr_storage addr_of(const char *text)
 {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -623,11 +679,11 @@ START_TEST(test_minimal_defaults)
     ck_assert_ptr_nonnull(config_fe_state(c, &reverse_frontend));
     p = l->fe_conf;
     ck_assert_ptr_eq(p, policy_find(config_fe_state(c, &forward_frontend), "default"));
-    ss = v4("127.0.0.1:1");
+    ss = addr_of("127.0.0.1:1");
     ck_assert_int_eq(acl_match(p->clients, &ss), 1);
-    ss = v4("192.168.1.20:1");
+    ss = addr_of("192.168.1.20:1");
     ck_assert_int_eq(acl_match(p->clients, &ss), 1);
-    ss = v4("8.8.8.8:1");
+    ss = addr_of("8.8.8.8:1");
     ck_assert_int_eq(acl_match(p->clients, &ss), 0);
     config_unref(c);
 }
@@ -661,45 +717,46 @@ START_TEST(test_all_settings)
     char www[PATH_MAX];
 
     make_dir("www", www, sizeof(www));
-    conf_write(&cf,
-               "workers = 3;\n"
-               "user = \"gatehouse\";\n"
-               "log = { level = \"debug\"; error = \"/var/log/gh/error.log\"; access = \"off\";\n"
-               "        format = \"combined\"; };\n"
-               "http = {\n"
-               "  max_request_line = 1024;\n"
-               "  max_header_bytes = 4096;\n"
-               "  max_headers = 50;\n"
-               "  max_body_bytes = 10737418240L;\n"
-               "  underscores_in_headers = true;\n"
-               "  via = \"edge-1\";\n"
-               "};\n"
-               "timeouts = {\n"
-               "  client_header = 2.5;\n"
-               "  client_body = 30;\n"
-               "  keepalive = 0;\n"
-               "  send = 1.25;\n"
-               "  upstream_connect = 0.5;\n"
-               "  upstream_read = 120;\n"
-               "  upstream_keepalive = 0.0015;\n"
-               "  drain = 86400;\n"
-               "};\n"
-               "listeners = (\n"
-               "  { name = \"gw\"; mode = \"forward\"; listen = [ \"127.0.0.1:3128\", "
-               "\"[::1]:3128\" ];\n"
-               "    policy = \"office\"; },\n"
-               "  { name = \"site\"; mode = \"reverse\"; listen = \"*:8080\"; routes = \"web\"; }\n"
-               ");\n"
-               "policies = { office = { clients = [ \"10.0.0.0/8\", \"2001:db8::/32\" ]; }; };\n"
-               "pools = {\n"
-               "  app = { servers = ( { address = \"10.0.1.11:8080\"; weight = 3; },\n"
-               "                      { address = \"[2001:db8::5]:80\"; } ); };\n"
-               "  files = { servers = ( { static = \"www\"; } ); };\n"
-               "};\n"
-               "routes = {\n"
-               "  web = ( { host = \"Static.Example.COM\"; path = \"/assets/\"; pool = \"files\"; },\n"
-               "          { pool = \"app\"; } );\n"
-               "};\n");
+    conf_write(
+        &cf,
+        "workers = 3;\n"
+        "user = \"gatehouse\";\n"
+        "log = { level = \"debug\"; error = \"/var/log/gh/error.log\"; access = \"off\";\n"
+        "        format = \"combined\"; };\n"
+        "http = {\n"
+        "  max_request_line = 1024;\n"
+        "  max_header_bytes = 4096;\n"
+        "  max_headers = 50;\n"
+        "  max_body_bytes = 10737418240L;\n"
+        "  underscores_in_headers = true;\n"
+        "  via = \"edge-1\";\n"
+        "};\n"
+        "timeouts = {\n"
+        "  client_header = 2.5;\n"
+        "  client_body = 30;\n"
+        "  keepalive = 0;\n"
+        "  send = 1.25;\n"
+        "  upstream_connect = 0.5;\n"
+        "  upstream_read = 120;\n"
+        "  upstream_keepalive = 0.0015;\n"
+        "  drain = 86400;\n"
+        "};\n"
+        "listeners = (\n"
+        "  { name = \"gw\"; mode = \"forward\"; listen = [ \"127.0.0.1:3128\", "
+        "\"[::1]:3128\" ];\n"
+        "    policy = \"office\"; },\n"
+        "  { name = \"site\"; mode = \"reverse\"; listen = \"*:8080\"; routes = \"web\"; }\n"
+        ");\n"
+        "policies = { office = { clients = [ \"10.0.0.0/8\", \"2001:db8::/32\" ]; }; };\n"
+        "pools = {\n"
+        "  app = { servers = ( { address = \"10.0.1.11:8080\"; weight = 3; },\n"
+        "                      { address = \"[2001:db8::5]:80\"; } ); };\n"
+        "  files = { servers = ( { static = \"www\"; } ); };\n"
+        "};\n"
+        "routes = {\n"
+        "  web = ( { host = \"Static.Example.COM\"; path = \"/assets/\"; pool = \"files\"; },\n"
+        "          { pool = \"app\"; } );\n"
+        "};\n");
     c = load_ok(&cf);
 
     ck_assert_uint_eq(c->workers, 3);
@@ -741,9 +798,9 @@ START_TEST(test_all_settings)
     p = l->fe_conf;
     ck_assert_str_eq(p->name, "office");
     ck_assert_uint_eq(acl_count(p->clients), 2);
-    ss = v4("10.9.8.7:1");
+    ss = addr_of("10.9.8.7:1");
     ck_assert_int_eq(acl_match(p->clients, &ss), 1);
-    ss = v4("127.0.0.1:1"); /* the office policy replaces the default */
+    ss = addr_of("127.0.0.1:1"); /* the office policy replaces the default */
     ck_assert_int_eq(acl_match(p->clients, &ss), 0);
 
     l = config_listener(c, "site");
@@ -840,9 +897,9 @@ START_TEST(test_repo_config)
     ck_assert_str_eq(gw->addrs[0].text, "127.0.0.1:3128");
     p = gw->fe_conf;
     ck_assert_str_eq(p->name, "lan");
-    ss = v4("192.168.0.10:1");
+    ss = addr_of("192.168.0.10:1");
     ck_assert_int_eq(acl_match(p->clients, &ss), 1);
-    ss = v4("8.8.8.8:1");
+    ss = addr_of("8.8.8.8:1");
     ck_assert_int_eq(acl_match(p->clients, &ss), 0);
 
     site = config_listener(c, "site");
@@ -884,8 +941,8 @@ END_TEST
 START_TEST(test_include_error_location)
 {
     struct conf inc, cf;
-    char err[CONFIG_ERRLEN] = "", want[PATH_MAX];
-    const char *base, *colon;
+    char err[CONFIG_ERRLEN] = "", full[PATH_MAX + 64], rel[PATH_MAX + 64];
+    const char *base;
 
     conf_write(&inc, "# included\n"
                      "workers = 2;\n"
@@ -893,15 +950,12 @@ START_TEST(test_include_error_location)
     base = strrchr(inc.path, '/') + 1;
     conf_write(&cf, LISTENERS "@include \"%s\"\n", base);
     ck_assert_ptr_null(config_load(cf.path, fes, NFES, err, sizeof(err)));
-    /* the file as libconfig names it (with or without the directory), then
-     * its line */
-    snprintf(want, sizeof(want), "%s:%d: unknown setting 'wrokers'", base, inc.line);
-    colon = strstr(err, want);
-    ck_assert_msg(colon != NULL, "error \"%s\" lacks \"%s\"", err, want);
-    ck_assert_msg(colon == err || colon[-1] == '/', "error \"%s\"", err);
-    ck_assert_msg(strncmp(err, inc.path, (size_t)(colon - err)) == 0 ||
-                      strncmp(err, base, 1) == 0,
-                  "error \"%s\"", err);
+    /* the included file as libconfig names it: libconfig 1.5 gives the name
+     * as written in @include, later versions the path it opened */
+    snprintf(full, sizeof(full), "%s:%d: unknown setting 'wrokers'", inc.path, inc.line);
+    snprintf(rel, sizeof(rel), "%s:%d: unknown setting 'wrokers'", base, inc.line);
+    ck_assert_msg(strcmp(err, full) == 0 || strcmp(err, rel) == 0,
+                  "error \"%s\", want \"%s\" or \"%s\"", err, full, rel);
 
     /* an include that is not there: the including line */
     conf_write(&cf, LISTENERS "@include \"absent.conf\"  #<\n");
@@ -961,10 +1015,9 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_static_dir_is_a_file_stale_errno);
     tcase_add_test(tc, test_no_listeners);
     tcase_add_test(tc, test_missing_file);
-    if (getenv("GH_KNOWN_BUGS")) {
-        tcase_add_test(tc, test_same_address_spelled_twice);
-        tcase_add_test(tc, test_listen_port_strict);
-    }
+    tcase_add_test(tc, test_same_address_spelled_twice);
+    tcase_add_test(tc, test_listen_port_strict);
+    tcase_add_test(tc, test_listen_error_at_element_line);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("good");

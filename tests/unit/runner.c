@@ -10,6 +10,10 @@ int main(void)
     SRunner *sr = srunner_create(http1_suite());
     int failed;
 
+    srunner_add_suite(sr, buf_suite());
+    srunner_add_suite(sr, acl_suite());
+    srunner_add_suite(sr, config_suite());
+
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
