@@ -74,14 +74,17 @@ static void handle(struct exchange *ex)
     int i;
 
     if (r->form == HTTP_TARGET_ABSOLUTE) {
+        /* the URL's authority overrides Host (RFC 9112 3.2.2): route and
+         * forward by the same name, or a route could be bypassed */
         host = exchange_str(ex, r->host);
         hostlen = r->host.len;
         path = r->path;
+        exchange_set_field(ex, "Host", exchange_str(ex, r->authority), r->authority.len);
         if (path.len)
             exchange_set_target(ex, exchange_str(ex, path), path.len);
         else
             exchange_set_target(ex, "/", 1);
-    } else if (r->form != HTTP_TARGET_ORIGIN) {
+    } else if (r->form != HTTP_TARGET_ORIGIN && r->form != HTTP_TARGET_ASTERISK) {
         exchange_error(ex, 400, "a site does not accept this request-target form");
         return;
     } else if ((i = http1_find(r, exchange_base(ex), "host", 0)) >= 0) {
@@ -97,6 +100,8 @@ static void handle(struct exchange *ex)
                 hostlen = (size_t)(colon - host);
         }
     }
+    if (r->form == HTTP_TARGET_ASTERISK)
+        path.len = 0; /* OPTIONS *: the server as a whole, routed as "/" */
     rt = route_match(t, host, hostlen, path.len ? exchange_str(ex, path) : "/",
                      path.len ? path.len : 1);
     if (!rt) {

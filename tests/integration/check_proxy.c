@@ -83,7 +83,7 @@ static void keepalive_through(int port, const char *target)
         struct tc_response r = {0};
         size_t n;
         const char *id, *count;
-        char want[8];
+        char want[16];
 
         rig_exchange(fd, req, &r);
         ck_assert_int_eq(r.status, 200);

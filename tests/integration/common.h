@@ -28,5 +28,6 @@ void rig_exchange(int fd, const char *raw, struct tc_response *r);
 Suite *proxy_suite(void);
 Suite *lifecycle_suite(void);
 Suite *tunnel_suite(void);
+Suite *strict_suite(void);
 
 #endif

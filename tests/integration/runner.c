@@ -9,6 +9,7 @@ int main(void)
     SRunner *sr = srunner_create(proxy_suite());
     int failed;
 
+    srunner_add_suite(sr, strict_suite());
     srunner_add_suite(sr, tunnel_suite());
     srunner_add_suite(sr, lifecycle_suite());
     srunner_run_all(sr, CK_NORMAL);
