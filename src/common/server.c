@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -168,6 +169,18 @@ static int signal_loop(struct server *sv, int sfd)
     }
 }
 
+/* Every connection costs a descriptor or two: take all the kernel allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            log_warn("cannot raise the descriptor limit: %s", strerror(errno));
+    }
+}
+
 static int daemonize(void)
 {
     pid_t pid = fork();
@@ -229,6 +242,7 @@ int server_main(int argc, char **argv, const struct frontend *const *fes, unsign
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    raise_fd_limit();
     sv.nworkers = sv.cfg->workers;
     sv.socks = sockets_new(sv.nworkers);
     if (sockets_bind(sv.socks, sv.cfg, err, sizeof(err)) < 0 ||

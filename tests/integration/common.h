@@ -29,5 +29,6 @@ Suite *proxy_suite(void);
 Suite *lifecycle_suite(void);
 Suite *tunnel_suite(void);
 Suite *strict_suite(void);
+Suite *limits_suite(void);
 
 #endif

@@ -10,6 +10,7 @@ int main(void)
     int failed;
 
     srunner_add_suite(sr, strict_suite());
+    srunner_add_suite(sr, limits_suite());
     srunner_add_suite(sr, tunnel_suite());
     srunner_add_suite(sr, lifecycle_suite());
     srunner_run_all(sr, CK_NORMAL);
