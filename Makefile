@@ -84,7 +84,7 @@ unit: $(UNIT)
 	$(Q)./$(UNIT)
 
 integration: $(INTEG) $(GATEHOUSE) $(ORIGIN)
-	$(Q)GH_BIN=./$(GATEHOUSE) GH_ORIGIN=./$(ORIGIN) ./$(INTEG)
+	$(Q)GH_BIN=./$(GATEHOUSE) GH_ORIGIN=./$(ORIGIN) GH_SANITIZED=$(SANITIZE) ./$(INTEG)
 
 sanitize:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test
