@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static const char *const root_keys[] = {"workers", "user", "log", "http", "timeouts", "listeners",
-                                        NULL};
+static const char *const root_keys[] = {"workers", "user",      "log",      "http",
+                                        "timeouts", "resolver", "listeners", NULL};
+static const char *const resolver_keys[] = {"nameservers", "timeout", "attempts", "cache_max_ttl",
+                                            "negative_ttl", NULL};
 static const char *const log_keys[] = {"level", "error", "access", "format", NULL};
 static const char *const http_keys[] = {"max_request_line", "max_header_bytes", "max_headers",
                                         "max_body_bytes",  "underscores_in_headers",
@@ -328,6 +330,64 @@ static int load_timeouts(struct gh_config *c, config_setting_t *g, char *err, si
     return 0;
 }
 
+static int load_resolver(struct gh_config *c, config_setting_t *g, char *err, size_t errlen)
+{
+    struct resolver_conf *r = &c->dns;
+    config_setting_t *ns;
+    long attempts = r->attempts, max_ttl = r->cache_max_ttl, neg = r->negative_ttl;
+    char csv[1024] = "";
+    size_t n = 0;
+
+    if (!g)
+        return 0;
+    if (!config_setting_is_group(g)) {
+        config_error(err, errlen, g, "'resolver' must be a group { ... }");
+        return -1;
+    }
+    if (config_check_keys(g, resolver_keys, NULL, err, errlen) < 0 ||
+        config_get_seconds(g, "timeout", 0.1, 60, &r->timeout, err, errlen) < 0 ||
+        config_get_int(g, "attempts", 1, 10, &attempts, err, errlen) < 0 ||
+        config_get_int(g, "cache_max_ttl", 0, 86400, &max_ttl, err, errlen) < 0 ||
+        config_get_int(g, "negative_ttl", 0, 3600, &neg, err, errlen) < 0)
+        return -1;
+    r->attempts = (uint32_t)attempts;
+    r->cache_max_ttl = (uint32_t)max_ttl;
+    r->negative_ttl = (uint32_t)neg;
+    ns = config_setting_get_member(g, "nameservers");
+    if (!ns)
+        return 0;
+    if (!config_setting_is_array(ns) && !config_setting_is_list(ns)) {
+        config_error(err, errlen, ns, "'nameservers' must be a list [ \"10.0.0.53\", \"[::1]:53\" ]");
+        return -1;
+    }
+    for (int i = 0; i < config_setting_length(ns); i++) {
+        config_setting_t *e = config_setting_get_elem(ns, (unsigned)i);
+        const char *a = config_setting_get_string(e);
+        struct sockaddr_storage ss;
+        socklen_t len;
+        unsigned char bin[16];
+        char with_port[80];
+        if (!a || strlen(a) > 64) {
+            config_error(err, errlen, e, "'nameservers' entries are addresses");
+            return -1;
+        }
+        if (inet_pton(AF_INET, a, bin) == 1) /* a bare address means port 53 */
+            gh_fmt(with_port, sizeof(with_port), "%s:53", a);
+        else if (inet_pton(AF_INET6, a, bin) == 1)
+            gh_fmt(with_port, sizeof(with_port), "[%s]:53", a);
+        else
+            gh_fmt(with_port, sizeof(with_port), "%s", a);
+        if (config_parse_addr(with_port, &ss, &len) < 0) {
+            config_error(err, errlen, e, "bad nameserver '%s' (an IP address, with :port if not 53)", a);
+            return -1;
+        }
+        n += gh_fmt(csv + n, sizeof(csv) - n, "%s%s", n ? "," : "", with_port);
+    }
+    free(r->nameservers);
+    r->nameservers = n ? xstrdup(csv) : NULL;
+    return 0;
+}
+
 static const struct frontend *find_fe(const struct gh_config *c, const char *name)
 {
     for (unsigned i = 0; i < c->nfes; i++)
@@ -502,6 +562,10 @@ static void set_defaults(struct gh_config *c)
     c->to.upstream_read = 60000;
     c->to.upstream_keepalive = 30000;
     c->to.tunnel = 600000;
+    c->dns.timeout = 2000;
+    c->dns.attempts = 2;
+    c->dns.cache_max_ttl = 3600;
+    c->dns.negative_ttl = 5;
     c->to.drain = 10000;
 }
 
@@ -533,7 +597,8 @@ static int load_root(struct gh_config *c, config_t *file, char *err, size_t errl
         c->user = xstrdup(user);
     if (load_log(c, config_setting_get_member(root, "log"), err, errlen) < 0 ||
         load_http(c, config_setting_get_member(root, "http"), err, errlen) < 0 ||
-        load_timeouts(c, config_setting_get_member(root, "timeouts"), err, errlen) < 0)
+        load_timeouts(c, config_setting_get_member(root, "timeouts"), err, errlen) < 0 ||
+        load_resolver(c, config_setting_get_member(root, "resolver"), err, errlen) < 0)
         return -1;
     c->fe_state = xcalloc(c->nfes, sizeof(void *));
     for (i = 0; i < c->nfes; i++) {
@@ -607,6 +672,7 @@ void config_unref(struct gh_config *c)
     free(c->log_error);
     free(c->log_access);
     free(c->via_name);
+    free(c->dns.nameservers);
     free(c);
 }
 

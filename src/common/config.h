@@ -49,6 +49,15 @@ struct timeouts {
     uint32_t drain;             /* SIGTERM: in-flight exchanges may finish */
 };
 
+/* Name resolution (c-ares). */
+struct resolver_conf {
+    char *nameservers;      /* "1.2.3.4:53,[::1]:53" or NULL for /etc/resolv.conf */
+    uint32_t timeout;       /* per attempt, ms */
+    uint32_t attempts;
+    uint32_t cache_max_ttl; /* seconds an answer may be reused at most */
+    uint32_t negative_ttl;  /* seconds a failure is remembered */
+};
+
 struct gh_config {
     atomic_int refs;
     char *path;          /* the file loaded */
@@ -65,6 +74,7 @@ struct gh_config {
     uint64_t max_body;   /* request body bytes; 0 = unlimited */
     int allow_trace;     /* forward TRACE (off: 405) */
     struct timeouts to;
+    struct resolver_conf dns;
     struct listener_conf *listeners;
     unsigned nlisteners;
     void **fe_state;     /* per front-end, indexed like the table given to load */

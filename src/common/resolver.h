@@ -2,7 +2,8 @@
  *
  * Lookups never block the loop: c-ares's sockets are watched by the loop and
  * its timeouts run on a loop timer.  /etc/hosts is honoured.  IP literals are
- * answered at once without a query. */
+ * answered at once without a query, and so are names in the cache: answers
+ * are kept for their DNS TTL (capped), failures for a short negative TTL. */
 #ifndef GH_RESOLVER_H
 #define GH_RESOLVER_H
 
@@ -20,13 +21,20 @@ struct resolve_req;
 typedef void (*resolve_cb)(void *arg, const struct sockaddr_storage *addrs, unsigned n,
                            const char *error);
 
-/* Creates a resolver on a loop; NULL with a logged error if c-ares fails. */
-struct resolver *resolver_new(struct loop *l);
+struct resolver_conf;
+
+/* Creates a resolver on a loop with the attempt timeout and count of conf;
+ * NULL with a logged error if c-ares fails. */
+struct resolver *resolver_new(struct loop *l, const struct resolver_conf *conf);
+
+/* Applies a (re)loaded configuration: name servers and cache lifetimes.
+ * The attempt timeout and count change only with a new resolver. */
+void resolver_configure(struct resolver *r, const struct resolver_conf *conf);
 /* Frees it; pending callbacks are not called. */
 void resolver_free(struct resolver *r);
 
-/* Starts a lookup of host (NUL-terminated) for port.  IP literals call back
- * before returning and give NULL.  Otherwise returns a handle that stays
+/* Starts a lookup of host (NUL-terminated) for port.  IP literals and cached
+ * names call back before returning and give NULL.  Otherwise returns a handle that stays
  * valid until the callback runs or resolver_cancel() is called. */
 struct resolve_req *resolver_lookup(struct resolver *r, const char *host, uint16_t port,
                                     resolve_cb cb, void *arg);

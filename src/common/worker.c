@@ -82,6 +82,10 @@ static void apply_update(struct worker *w, struct worker_update *u)
         config_unref(w->cfg);
     w->cfg = u->cfg;
     free(u);
+    if (!w->resolver)
+        w->resolver = resolver_new(w->loop, &w->cfg->dns);
+    else
+        resolver_configure(w->resolver, &w->cfg->dns);
 }
 
 static void begin_drain(struct worker *w, int how)
@@ -143,7 +147,6 @@ struct worker *worker_new(unsigned id)
     if (w->wake.fd < 0 || loop_add_reader(w->loop, &w->wake) < 0)
         log_fatal("worker %u: eventfd: %s", id, strerror(errno));
     w->pool = upstream_pool_new(w);
-    w->resolver = resolver_new(w->loop);
     return w;
 }
 
