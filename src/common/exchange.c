@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+static void log_copy(char *dst, size_t cap, const char *src, size_t len);
+
 /* ---- accessors ---- */
 
 const struct http_head *exchange_request(const struct exchange *ex)
@@ -284,6 +286,33 @@ void exchange_tunnel(struct exchange *ex, const char *host, size_t hostlen, uint
         ex->decision = DECIDE_TUNNEL;
 }
 
+void exchange_tunnel_via(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
+                         const char *label)
+{
+    exchange_tunnel(ex, host, hostlen, port, label);
+    if (ex->decision == DECIDE_TUNNEL)
+        ex->handshake = 1;
+}
+
+void exchange_delay(struct exchange *ex, uint32_t ms)
+{
+    ex->answer_at = loop_now(ex->s->w->loop) + ms;
+}
+
+void exchange_error_reason(struct exchange *ex, const char *why)
+{
+    if (!ex->why)
+        ex->why = why;
+}
+
+void exchange_set_user(struct exchange *ex, const char *user)
+{
+    log_copy(ex->user, sizeof(ex->user), user, strlen(user));
+    for (char *c = ex->user; *c; c++)
+        if (*c == ' ')
+            *c = '_'; /* one field in the log */
+}
+
 void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
                       const char *label)
 {
@@ -519,7 +548,8 @@ void exchange_log(struct exchange *ex)
     if (!log_access_enabled() || !ex->log_req[0])
         return;
     log_clf_time(when, sizeof(when));
-    n = gh_fmt(line, sizeof(line), "%s - - [%s] \"%s\" %d ", ex->s->peer_text, when, ex->log_req,
+    n = gh_fmt(line, sizeof(line), "%s - %s [%s] \"%s\" %d ", ex->s->peer_text,
+               ex->user[0] ? ex->user : "-", when, ex->log_req,
                ex->status ? ex->status : 0);
     if (ex->resp_body_bytes)
         n += gh_fmt(line + n, sizeof(line) - n, "%llu", (unsigned long long)ex->resp_body_bytes);

@@ -72,6 +72,23 @@ void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uin
 void exchange_tunnel(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
                      const char *label);
 
+/* Opens a tunnel to the request's authority through a parent proxy at
+ * host:port: the core sends the (edited) CONNECT there and, when the parent
+ * answers 2xx, answers the client 200 and relays; otherwise 502. */
+void exchange_tunnel_via(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
+                         const char *label);
+
+/* Holds a local answer back for ms milliseconds (slowing down password
+ * guessing) without holding up the worker. */
+void exchange_delay(struct exchange *ex, uint32_t ms);
+
+/* Records why an exchange got the answer it got, for the access log
+ * (a static string), when the answer itself was not exchange_error(). */
+void exchange_error_reason(struct exchange *ex, const char *why);
+
+/* Names the authenticated user for the access log (copied). */
+void exchange_set_user(struct exchange *ex, const char *user);
+
 /* Answers with a file body streamed from fd (taken: closed by the core). */
 void exchange_respond_fd(struct exchange *ex, int status, const char *content_type,
                          const char *extra, int fd, uint64_t size);

@@ -46,6 +46,8 @@ static uint64_t deadline(const struct session *s)
             return s->last_io + GH_MAX(t->client_body, t->upstream_read);
         return s->last_io + t->upstream_read;
     case S_LOCAL:
+        if (ex->answer_at > s->last_io)
+            return ex->answer_at; /* a held-back answer */
         return s->last_io + t->send;
     case S_TUNNEL:
         return s->last_io + t->tunnel;
@@ -115,6 +117,13 @@ static void on_timer(struct timer *t)
         return;
     case S_TUNNEL:
         session_close(s, "tunnel idle timeout");
+        return;
+    case S_LOCAL:
+        if (ex->answer_at) { /* the held-back answer may go now */
+            session_drive(s);
+            return;
+        }
+        session_close(s, "client send timeout");
         return;
     default:
         session_close(s, s->state == S_LOCAL ? "client send timeout" : NULL);
@@ -260,7 +269,7 @@ static void decide(struct session *s)
         if (ex->decision == DECIDE_NONE)
             exchange_error(ex, 500, "front-end made no decision");
     }
-    if (ex->decision == DECIDE_FORWARD) {
+    if (ex->decision == DECIDE_FORWARD || ex->handshake) {
         ex->uphead = buf_get();
         if (exchange_write_request_head(ex, ex->uphead) < 0) {
             ex->decision = DECIDE_NONE;
@@ -276,7 +285,7 @@ static void decide(struct session *s)
         arm(s);
         return;
     }
-    if (ex->decision == DECIDE_TUNNEL) {
+    if (ex->decision == DECIDE_TUNNEL && !ex->handshake) {
         s->state = S_RESOLVE;
         s->last_io = loop_now(w->loop);
         arm(s);
@@ -385,7 +394,7 @@ static void begin_proxy(struct session *s)
     ex->up->connected = 1;
     ex->uphead_sent = 0;
     gh_fmt(ex->up_addr, sizeof(ex->up_addr), "%s", ex->up->addr_text);
-    if (ex->decision == DECIDE_TUNNEL) {
+    if (ex->decision == DECIDE_TUNNEL && !ex->handshake) {
         static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
         if (!s->out)
             s->out = buf_get();
@@ -553,6 +562,24 @@ static int read_response_head(struct session *s)
                     }
                     buf_consume(u->in, (size_t)rc);
                     continue;
+                }
+                if (ex->handshake) {
+                    /* the parent proxy's answer to our CONNECT */
+                    static const char established[] =
+                        "HTTP/1.1 200 Connection established\r\n\r\n";
+                    if (ex->resp.status / 100 != 2) {
+                        proxy_fail(s, 502, "the parent proxy refused the tunnel");
+                        return -1;
+                    }
+                    buf_consume(u->in, (size_t)rc);
+                    buf_put(ex->uphead);
+                    ex->uphead = NULL;
+                    if (!s->out)
+                        s->out = buf_get();
+                    buf_append(s->out, established, sizeof(established) - 1);
+                    ex->status = 200;
+                    tunnel_begin(s);
+                    return -1;
                 }
                 ex->status = ex->resp.status;
                 if (!s->out)
@@ -727,6 +754,15 @@ static void drive_local(struct session *s)
 {
     struct exchange *ex = &s->ex;
     int peer_eof = s->peer_eof;
+
+    if (ex->answer_at) {
+        if (loop_now(s->w->loop) < ex->answer_at) {
+            arm(s);
+            return;
+        }
+        ex->answer_at = 0;
+        s->last_io = loop_now(s->w->loop);
+    }
 
     for (;;) {
         int rc = session_flush(s);

@@ -55,6 +55,8 @@ struct exchange {
     /* copies for the access log: the request head does not outlive the
      * head-serialising step */
     char log_req[600];
+    char user[64];                      /* authenticated user, for the log */
+    uint64_t answer_at;                 /* a local answer waits until then (loop ms) */
     char log_referer[200];
     char log_agent[200];
     /* edits for the upstream head */
@@ -78,6 +80,7 @@ struct exchange {
     uint32_t uphead_sent;
     unsigned up_reused : 1, retried : 1, req_is_head : 1;
     unsigned upgrade : 1;               /* asked the upstream to switch protocols */
+    unsigned handshake : 1;             /* tunnel through a parent: its CONNECT answer first */
     uint8_t up_shut, down_shut;         /* tunnel: write side shut towards upstream / client */
     unsigned req_head_sent : 1, req_done : 1;
     unsigned resp_head_done : 1, resp_done : 1, client_close : 1;

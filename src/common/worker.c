@@ -147,6 +147,7 @@ struct worker *worker_new(unsigned id)
     if (w->wake.fd < 0 || loop_add_reader(w->loop, &w->wake) < 0)
         log_fatal("worker %u: eventfd: %s", id, strerror(errno));
     w->pool = upstream_pool_new(w);
+    stats_register(&w->stats);
     return w;
 }
 

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "loop.h"
+#include "stats.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -34,14 +35,6 @@ struct worker_update {
         char name[64];
         char addr[64];
     } socks[64];
-};
-
-struct worker_stats {
-    atomic_ullong accepted;
-    atomic_ullong exchanges;
-    atomic_ullong upstream_connects;
-    atomic_ullong upstream_reuses;
-    atomic_uint active;
 };
 
 struct worker {

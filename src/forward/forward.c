@@ -4,6 +4,7 @@
 #include "forward.h"
 #include "exchange.h"
 #include "log.h"
+#include "pages.h"
 #include "policy.h"
 #include "util.h"
 
@@ -38,44 +39,92 @@ static void unload(void *state)
     policy_free(state);
 }
 
+/* Checks the client's proxy credentials.  Returns 1 when the request may go
+ * on, 0 when it was answered (407, held back after repeated failures). */
+static int authenticate(struct exchange *ex, const struct policy *p)
+{
+    const struct http_head *r = exchange_request(ex);
+    int i = http1_find(r, exchange_base(ex), "proxy-authorization", 0);
+    char user[128], challenge[256];
+
+    if (i >= 0 && auth_check(p->users, exchange_str(ex, r->fields[i].value), r->fields[i].value.len,
+                             user, sizeof(user))) {
+        auth_succeeded(exchange_client(ex));
+        exchange_set_user(ex, user);
+        return 1;
+    }
+    gh_fmt(challenge, sizeof(challenge), "Proxy-Authenticate: Basic realm=\"%s\", charset=\"UTF-8\"\r\n",
+           p->realm);
+    exchange_respond(ex, 407, "text/plain; charset=utf-8", challenge,
+                     "proxy authentication required\n", 30);
+    if (i >= 0) { /* a wrong password, not a first challenge */
+        uint32_t hold = auth_failed(exchange_client(ex));
+        if (hold)
+            exchange_delay(ex, hold);
+        exchange_error_reason(ex, "proxy authentication failed");
+    } else {
+        exchange_error_reason(ex, "proxy authentication required");
+    }
+    return 0;
+}
+
 static void handle(struct exchange *ex)
 {
     const struct policy *p = exchange_listener(ex)->fe_conf;
     const struct http_head *r = exchange_request(ex);
-    char host[256];
+    const char *host;
+    char target[8200];
 
-    if (!acl_match(p->clients, exchange_client(ex))) {
+    if (!policy_client_allowed(p, exchange_client(ex))) {
         exchange_error(ex, 403, "client address not allowed by policy");
         return;
     }
+    if (r->form == HTTP_TARGET_ORIGIN || r->form == HTTP_TARGET_ASTERISK) {
+        pages_serve(ex); /* asked about the proxy itself: no credentials needed */
+        return;
+    }
+    if (p->users && !authenticate(ex, p))
+        return;
+    host = exchange_str(ex, r->host);
     if (r->form == HTTP_TARGET_AUTHORITY) {
         if (!policy_connect_allowed(p, r->port)) {
             exchange_error(ex, 403, "CONNECT to this port is not allowed by policy");
             return;
         }
-        exchange_tunnel(ex, exchange_str(ex, r->host), r->host.len, r->port, NULL);
-        return;
-    }
-    if (r->form != HTTP_TARGET_ABSOLUTE) {
-        exchange_error(ex, 400, "this is a proxy: ask for an absolute URL (http://host/path)");
+        if (policy_uses_parent(p, host, r->host.len)) {
+            if (p->parent->authorization)
+                exchange_set_field(ex, "Proxy-Authorization", p->parent->authorization,
+                                   strlen(p->parent->authorization));
+            exchange_tunnel_via(ex, p->parent->host, strlen(p->parent->host), p->parent->port,
+                                p->parent->label);
+            return;
+        }
+        exchange_tunnel(ex, host, r->host.len, r->port, NULL);
         return;
     }
     if (!gh_strcaseeq(exchange_str(ex, r->scheme), r->scheme.len, "http")) {
         exchange_error(ex, 501, "only http:// URLs are forwarded; use CONNECT for https");
         return;
     }
-    if (r->host.len >= sizeof(host)) {
-        exchange_error(ex, 400, "host name too long");
-        return;
-    }
-    memcpy(host, exchange_str(ex, r->host), r->host.len);
-    host[r->host.len] = '\0';
     /* The absolute URL's authority overrides any Host field (RFC 9112 3.2.2). */
     exchange_set_field(ex, "Host", exchange_str(ex, r->authority), r->authority.len);
-    if (r->path.len)
-        exchange_set_target(ex, exchange_str(ex, r->path), r->path.len);
-    else
+    if (policy_uses_parent(p, host, r->host.len)) {
+        /* a parent proxy gets the absolute form, and our credentials */
+        if (p->parent->authorization)
+            exchange_set_field(ex, "Proxy-Authorization", p->parent->authorization,
+                               strlen(p->parent->authorization));
+        exchange_forward(ex, p->parent->host, strlen(p->parent->host), p->parent->port,
+                         p->parent->label);
+        return;
+    }
+    if (r->path.len == 0)
         exchange_set_target(ex, "/", 1);
+    else if (exchange_str(ex, r->path)[0] == '?') { /* "http://h?q" means "/?q" */
+        size_t n = gh_fmt(target, sizeof(target), "/%.*s", (int)r->path.len, exchange_str(ex, r->path));
+        exchange_set_target(ex, target, n);
+    } else {
+        exchange_set_target(ex, exchange_str(ex, r->path), r->path.len);
+    }
     exchange_forward(ex, host, r->host.len, r->port, NULL);
 }
 

@@ -2,10 +2,15 @@
 #include "policy.h"
 #include "util.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 
-static const char *const policy_keys[] = {"clients", "connect_ports", NULL};
+static const char *const policy_keys[] = {"clients", "deny", "connect_ports", "auth", "parent",
+                                          NULL};
+static const char *const auth_keys[] = {"file", "realm", NULL};
+static const char *const parent_keys[] = {"address", "user", "password", "domains", NULL};
 
 /* Without a rule, only this machine and private networks may use the proxy:
  * never an open proxy by default. */
@@ -13,16 +18,17 @@ static const char *const private_nets[] = {"127.0.0.0/8", "::1/128",    "10.0.0.
                                            "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
                                            "fe80::/10", NULL};
 
-static int load_clients(struct policy *p, config_setting_t *list, char *err, size_t errlen)
+/* Reads a list of networks into acl; `dflt` (NULL-terminated) when absent. */
+static int load_nets(struct acl *acl, config_setting_t *list, const char *const *dflt,
+                     const char *what, char *err, size_t errlen)
 {
-    p->clients = acl_new();
     if (!list) {
-        for (const char *const *n = private_nets; *n; n++)
-            acl_add(p->clients, *n, err, errlen);
+        for (const char *const *n = dflt; n && *n; n++)
+            acl_add(acl, *n, err, errlen);
         return 0;
     }
     if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
-        config_error(err, errlen, list, "'clients' must be a list of networks [ \"10.0.0.0/8\" ]");
+        config_error(err, errlen, list, "'%s' must be a list of networks [ \"10.0.0.0/8\" ]", what);
         return -1;
     }
     for (int i = 0; i < config_setting_length(list); i++) {
@@ -30,13 +36,133 @@ static int load_clients(struct policy *p, config_setting_t *list, char *err, siz
         const char *s = config_setting_get_string(e);
         char msg[256];
         if (!s) {
-            config_error(err, errlen, e, "'clients' entries must be strings");
+            config_error(err, errlen, e, "'%s' entries must be strings", what);
             return -1;
         }
-        if (acl_add(p->clients, s, msg, sizeof(msg)) < 0) {
+        if (acl_add(acl, s, msg, sizeof(msg)) < 0) {
             config_error(err, errlen, e, "%s", msg);
             return -1;
         }
+    }
+    return 0;
+}
+
+static int load_auth(const struct gh_config *cfg, struct policy *p, config_setting_t *g,
+                     char *err, size_t errlen)
+{
+    const char *file = NULL, *realm = "Gatehouse";
+    char *path, msg[512];
+
+    if (!g)
+        return 0;
+    if (!config_setting_is_group(g)) {
+        config_error(err, errlen, g, "'auth' must be a group { file = \"users.htpasswd\"; }");
+        return -1;
+    }
+    if (config_check_keys(g, auth_keys, NULL, err, errlen) < 0 ||
+        config_get_string(g, "file", &file, err, errlen) < 0 ||
+        config_get_string(g, "realm", &realm, err, errlen) < 0)
+        return -1;
+    if (!file) {
+        config_error(err, errlen, g, "'auth' needs 'file', an htpasswd file");
+        return -1;
+    }
+    for (const char *c = realm; *c; c++)
+        if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) {
+            config_error(err, errlen, g, "'realm' must not hold quotes, backslashes or control bytes");
+            return -1;
+        }
+    path = config_path(cfg, file);
+    p->users = auth_load(path, msg, sizeof(msg));
+    free(path);
+    if (!p->users) {
+        config_error(err, errlen, config_setting_get_member(g, "file"), "%s", msg);
+        return -1;
+    }
+    p->realm = xstrdup(realm);
+    return 0;
+}
+
+static int load_parent(struct policy *p, config_setting_t *g, char *err, size_t errlen)
+{
+    const char *address = NULL, *user = NULL, *password = NULL;
+    config_setting_t *domains;
+    struct parent *pa;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char label[128];
+
+    if (!g)
+        return 0;
+    if (!config_setting_is_group(g)) {
+        config_error(err, errlen, g, "'parent' must be a group { address = \"host:port\"; }");
+        return -1;
+    }
+    if (config_check_keys(g, parent_keys, NULL, err, errlen) < 0 ||
+        config_get_string(g, "address", &address, err, errlen) < 0 ||
+        config_get_string(g, "user", &user, err, errlen) < 0 ||
+        config_get_string(g, "password", &password, err, errlen) < 0)
+        return -1;
+    if (!address || config_parse_addr(address, &ss, &len) < 0 || !strchr(address, ':')) {
+        config_error(err, errlen, g, "'parent' needs 'address' = \"ip:port\"");
+        return -1;
+    }
+    pa = p->parent = xcalloc(1, sizeof(*pa));
+    if (address[0] == '[') {
+        const char *rb = strchr(address, ']');
+        pa->host = xstrndup(address + 1, (size_t)(rb - address - 1));
+    } else {
+        pa->host = xstrndup(address, (size_t)(strrchr(address, ':') - address));
+    }
+    pa->port = (uint16_t)atoi(strrchr(address, ':') + 1);
+    gh_fmt(label, sizeof(label), "parent %s", address);
+    pa->label = xstrdup(label);
+    if (user || password) {
+        char plain[512];
+        unsigned char b64[700];
+        int n = (int)gh_fmt(plain, sizeof(plain), "%s:%s", user ? user : "", password ? password : "");
+        EVP_EncodeBlock(b64, (const unsigned char *)plain, n);
+        gh_fmt(label, sizeof(label), "Basic %s", (const char *)b64);
+        pa->authorization = xstrdup(label);
+    }
+    domains = config_setting_get_member(g, "domains");
+    if (domains) {
+        if (!config_setting_is_array(domains) && !config_setting_is_list(domains)) {
+            config_error(err, errlen, domains, "'domains' must be a list [ \"example.com\" ]");
+            return -1;
+        }
+        pa->ndomains = (unsigned)config_setting_length(domains);
+        pa->domains = xcalloc(pa->ndomains ? pa->ndomains : 1, sizeof(char *));
+        for (unsigned i = 0; i < pa->ndomains; i++) {
+            const char *d = config_setting_get_string_elem(domains, (int)i);
+            if (!d || !*d) {
+                config_error(err, errlen, domains, "'domains' entries are domain names");
+                return -1;
+            }
+            pa->domains[i] = xstrdup(d[0] == '.' ? d + 1 : d);
+        }
+    }
+    return 0;
+}
+
+int policy_client_allowed(const struct policy *p, const struct sockaddr_storage *client)
+{
+    return acl_match(p->clients, client) && !acl_match(p->deny, client);
+}
+
+int policy_uses_parent(const struct policy *p, const char *host, size_t len)
+{
+    if (!p->parent)
+        return 0;
+    if (!p->parent->domains)
+        return 1;
+    for (unsigned i = 0; i < p->parent->ndomains; i++) {
+        const char *d = p->parent->domains[i];
+        size_t dl = strlen(d);
+        /* the domain itself or any name below it */
+        if (len >= dl && strncasecmp(host + len - dl, d, dl) == 0 &&
+            (len == dl || host[len - dl - 1] == '.'))
+            return 1;
     }
     return 0;
 }
@@ -101,9 +227,10 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file, char
     struct policy_set *ps = xcalloc(1, sizeof(*ps));
     config_setting_t *g = config_lookup(file, "policies");
 
-    GH_UNUSED(cfg);
     ps->builtin.name = xstrdup("default");
-    load_clients(&ps->builtin, NULL, err, errlen);
+    ps->builtin.clients = acl_new();
+    ps->builtin.deny = acl_new();
+    load_nets(ps->builtin.clients, NULL, private_nets, "clients", err, errlen);
     load_ports(&ps->builtin, NULL, err, errlen);
     if (!g)
         return ps;
@@ -125,7 +252,12 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file, char
             return NULL;
         }
         if (config_check_keys(pg, policy_keys, NULL, err, errlen) < 0 ||
-            load_clients(p, config_setting_get_member(pg, "clients"), err, errlen) < 0 ||
+            load_nets(p->clients = acl_new(), config_setting_get_member(pg, "clients"),
+                      private_nets, "clients", err, errlen) < 0 ||
+            load_nets(p->deny = acl_new(), config_setting_get_member(pg, "deny"), NULL, "deny", err,
+                      errlen) < 0 ||
+            load_auth(cfg, p, config_setting_get_member(pg, "auth"), err, errlen) < 0 ||
+            load_parent(p, config_setting_get_member(pg, "parent"), err, errlen) < 0 ||
             load_ports(p, config_setting_get_member(pg, "connect_ports"), err, errlen) < 0) {
             policy_free(ps);
             return NULL;
@@ -134,19 +266,33 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file, char
     return ps;
 }
 
+static void free_policy(struct policy *p)
+{
+    free(p->name);
+    acl_free(p->clients);
+    acl_free(p->deny);
+    free(p->connect_ports);
+    auth_free(p->users);
+    free(p->realm);
+    if (p->parent) {
+        for (unsigned i = 0; i < p->parent->ndomains; i++)
+            free(p->parent->domains[i]);
+        free(p->parent->domains);
+        free(p->parent->host);
+        free(p->parent->label);
+        free(p->parent->authorization);
+        free(p->parent);
+    }
+}
+
 void policy_free(struct policy_set *ps)
 {
     if (!ps)
         return;
-    for (unsigned i = 0; i < ps->n; i++) {
-        free(ps->p[i].name);
-        acl_free(ps->p[i].clients);
-        free(ps->p[i].connect_ports);
-    }
+    for (unsigned i = 0; i < ps->n; i++)
+        free_policy(&ps->p[i]);
     free(ps->p);
-    free(ps->builtin.name);
-    acl_free(ps->builtin.clients);
-    free(ps->builtin.connect_ports);
+    free_policy(&ps->builtin);
     free(ps);
 }
 

@@ -5,15 +5,30 @@
 #define GH_POLICY_H
 
 #include "acl.h"
+#include "auth.h"
 #include "config.h"
 
 struct port_range {
     uint16_t lo, hi;
 };
 
+/* An upstream proxy to chain to. */
+struct parent {
+    char *host;
+    uint16_t port;
+    char *label;           /* "parent host:port" for the log */
+    char *authorization;   /* "Basic ..." or NULL */
+    char **domains;        /* only these (and subdomains); NULL: everything */
+    unsigned ndomains;
+};
+
 struct policy {
     char *name;
     struct acl *clients;   /* who may use the proxy */
+    struct acl *deny;      /* refused even when in clients */
+    struct auth_users *users; /* proxy authentication, NULL: none */
+    char *realm;
+    struct parent *parent; /* NULL: go direct */
     struct port_range *connect_ports; /* where CONNECT may go */
     unsigned nconnect_ports;
     int line;
@@ -29,6 +44,12 @@ struct policy_set {
 struct policy_set *policy_load(const struct gh_config *cfg, config_t *file, char *err,
                                size_t errlen);
 void policy_free(struct policy_set *ps);
+
+/* 1 when the client may use the proxy under this policy. */
+int policy_client_allowed(const struct policy *p, const struct sockaddr_storage *client);
+
+/* 1 when requests for host go through the policy's parent proxy. */
+int policy_uses_parent(const struct policy *p, const char *host, size_t len);
 
 /* 1 when CONNECT to `port` is allowed by the policy. */
 int policy_connect_allowed(const struct policy *p, uint16_t port);

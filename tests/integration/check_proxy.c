@@ -279,12 +279,30 @@ START_TEST(smuggling_attempt_is_400)
 }
 END_TEST
 
-START_TEST(forward_refuses_outsiders_and_origin_form)
+/* Asked about itself, the forward proxy answers with its own pages. */
+START_TEST(forward_serves_its_own_pages)
 {
     struct tc_response r = {0};
+    char want[64];
 
     get(rig.fwd, "/", NULL, &r);
-    ck_assert_int_eq(r.status, 400);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "<h1>gatehouse "));
+    ck_assert_ptr_nonnull(strstr(r.body, "upstream connections reused"));
+    tc_response_free(&r);
+    get(rig.fwd, "/proxy.pac", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(header_is(&r, "Content-Type", "application/x-ns-proxy-autoconfig"));
+    /* the PAC names the proxy as the client reached it (its Host field) */
+    snprintf(want, sizeof(want), "return \"PROXY example.test\";");
+    ck_assert_msg(strstr(r.body, "function FindProxyForURL(url, host)") && strstr(r.body, want),
+                  "pac: %s", r.body);
+    tc_response_free(&r);
+    get(rig.fwd, "/wpad.dat", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    tc_response_free(&r);
+    get(rig.fwd, "/elsewhere", NULL, &r);
+    ck_assert_int_eq(r.status, 404);
     tc_response_free(&r);
 }
 END_TEST
@@ -332,7 +350,7 @@ Suite *proxy_suite(void)
     tcase_add_test(tc, origin_dies_mid_response);
     tcase_add_test(tc, unreachable_origin_is_502);
     tcase_add_test(tc, smuggling_attempt_is_400);
-    tcase_add_test(tc, forward_refuses_outsiders_and_origin_form);
+    tcase_add_test(tc, forward_serves_its_own_pages);
     tcase_add_test(tc, forward_resolves_names);
     tcase_add_test(tc, privileges_are_dropped);
     suite_add_tcase(s, tc);

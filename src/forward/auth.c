@@ -1,0 +1,260 @@
+/* auth.c — htpasswd files and Basic proxy credentials (see auth.h).
+ * Owns the loaded user table (immutable, shared by workers); the caches of
+ * verified credentials and of failures are per worker thread. */
+#include "auth.h"
+#include "log.h"
+#include "util.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+struct user {
+    char *name;
+    char *hash;
+};
+
+struct auth_users {
+    struct user *u;
+    unsigned n;
+};
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct user *)a)->name, ((const struct user *)b)->name);
+}
+
+/* Whether libcrypt knows how to verify this hash. */
+static int verifiable(const char *hash)
+{
+#ifdef CRYPT_CHECKSALT_OK
+    return crypt_checksalt(hash) == CRYPT_SALT_OK;
+#else
+    return hash[0] == '$';
+#endif
+}
+
+struct auth_users *auth_load(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    struct auth_users *u;
+    char line[1024];
+    int lineno = 0;
+
+    if (!f) {
+        gh_fmt(err, errlen, "cannot read password file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    u = xcalloc(1, sizeof(*u));
+    while (fgets(line, sizeof(line), f)) {
+        char *colon, *end = line + strcspn(line, "\r\n");
+        lineno++;
+        *end = '\0';
+        if (line[0] == '\0' || line[0] == '#')
+            continue;
+        colon = strchr(line, ':');
+        if (!colon || colon == line || !verifiable(colon + 1)) {
+            log_warn("%s:%d: skipped: not \"user:hash\" with a hash libcrypt verifies "
+                     "(use htpasswd -B)", path, lineno);
+            continue;
+        }
+        *colon = '\0';
+        u->u = xrealloc(u->u, (u->n + 1) * sizeof(*u->u));
+        u->u[u->n].name = xstrdup(line);
+        u->u[u->n].hash = xstrdup(colon + 1);
+        u->n++;
+    }
+    fclose(f);
+    qsort(u->u, u->n, sizeof(*u->u), by_name);
+    return u;
+}
+
+void auth_free(struct auth_users *u)
+{
+    if (!u)
+        return;
+    for (unsigned i = 0; i < u->n; i++) {
+        free(u->u[i].name);
+        free(u->u[i].hash);
+    }
+    free(u->u);
+    free(u);
+}
+
+unsigned auth_count(const struct auth_users *u)
+{
+    return u->n;
+}
+
+/* ---- the per-worker cache of verified credentials ----
+ * bcrypt costs tens of milliseconds by design; a browser sends credentials
+ * with every request.  A verified pair is remembered (as a SHA-256 of the
+ * pair and the stored hash, never the password) for a few minutes. */
+
+#define GOOD_SLOTS 1024
+#define GOOD_TTL_MS (5 * 60 * 1000)
+
+struct good {
+    unsigned char key[SHA256_DIGEST_LENGTH];
+    uint64_t until;
+};
+
+/* Per-thread tables, freed when the worker thread ends. */
+static pthread_key_t good_key, fail_key;
+static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
+
+static void make_keys(void)
+{
+    pthread_key_create(&good_key, free);
+    pthread_key_create(&fail_key, free);
+}
+
+static void *thread_table(pthread_key_t *key, size_t size)
+{
+    void *t;
+
+    pthread_once(&keys_once, make_keys);
+    t = pthread_getspecific(*key);
+    if (!t) {
+        t = xcalloc(1, size);
+        pthread_setspecific(*key, t);
+    }
+    return t;
+}
+
+static void cache_key(const char *user, const char *password, const char *hash,
+                      unsigned char *key)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int len;
+
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, user, strlen(user) + 1);
+    EVP_DigestUpdate(ctx, password, strlen(password) + 1);
+    EVP_DigestUpdate(ctx, hash, strlen(hash));
+    EVP_DigestFinal_ex(ctx, key, &len);
+    EVP_MD_CTX_free(ctx);
+}
+
+static int verify(const char *user, const char *password, const char *hash)
+{
+    unsigned char key[SHA256_DIGEST_LENGTH];
+    struct good *slot, *good_cache;
+    struct crypt_data *cd;
+    const char *out;
+    int ok;
+    uint64_t now = gh_now_ms();
+
+    good_cache = thread_table(&good_key, GOOD_SLOTS * sizeof(*good_cache));
+    cache_key(user, password, hash, key);
+    slot = &good_cache[(key[0] | key[1] << 8) % GOOD_SLOTS];
+    if (slot->until > now && memcmp(slot->key, key, sizeof(key)) == 0)
+        return 1;
+    cd = xcalloc(1, sizeof(*cd));
+    out = crypt_r(password, hash, cd);
+    ok = out && out[0] != '*' && strlen(out) == strlen(hash) &&
+         CRYPTO_memcmp(out, hash, strlen(hash)) == 0;
+    free(cd);
+    if (ok) {
+        memcpy(slot->key, key, sizeof(key));
+        slot->until = now + GOOD_TTL_MS;
+    }
+    return ok;
+}
+
+int auth_check(const struct auth_users *u, const char *value, size_t len, char *user,
+               size_t cap)
+{
+    unsigned char decoded[512];
+    char *colon;
+    int n;
+    struct user key, *found;
+
+    if (len < 6 || strncasecmp(value, "Basic ", 6) != 0)
+        return 0;
+    value += 6;
+    len -= 6;
+    while (len && *value == ' ')
+        value++, len--;
+    if (len == 0 || len > 4 * (sizeof(decoded) - 1) / 3)
+        return 0;
+    n = EVP_DecodeBlock(decoded, (const unsigned char *)value, (int)len);
+    if (n < 0)
+        return 0;
+    /* EVP_DecodeBlock counts padding as zero bytes */
+    while (n > 0 && len > 0 && value[len - 1] == '=')
+        n--, len--;
+    decoded[n] = '\0';
+    if (memchr(decoded, '\0', (size_t)n))
+        return 0;
+    colon = strchr((char *)decoded, ':');
+    if (!colon)
+        return 0;
+    *colon = '\0';
+    key.name = (char *)decoded;
+    found = bsearch(&key, u->u, u->n, sizeof(*u->u), by_name);
+    if (!found || !verify(found->name, colon + 1, found->hash))
+        return 0;
+    gh_fmt(user, cap, "%s", found->name);
+    return 1;
+}
+
+/* ---- failures per client, per worker ---- */
+
+#define FAIL_SLOTS 4096
+#define FAIL_FORGET_MS (10 * 60 * 1000)
+
+struct failure {
+    unsigned char addr[16];
+    uint32_t count;
+    uint64_t last;
+};
+
+
+static struct failure *failure_slot(const struct sockaddr_storage *c, unsigned char *addr)
+{
+    unsigned h = 0;
+    struct failure *failures = thread_table(&fail_key, FAIL_SLOTS * sizeof(*failures));
+
+    memset(addr, 0, 16);
+    if (c->ss_family == AF_INET)
+        memcpy(addr, &((const struct sockaddr_in *)c)->sin_addr, 4);
+    else
+        memcpy(addr, &((const struct sockaddr_in6 *)c)->sin6_addr, 16);
+    for (int i = 0; i < 16; i++)
+        h = h * 31 + addr[i];
+    return &failures[h % FAIL_SLOTS];
+}
+
+uint32_t auth_failed(const struct sockaddr_storage *client)
+{
+    unsigned char addr[16];
+    struct failure *f = failure_slot(client, addr);
+    uint64_t now = gh_now_ms();
+
+    if (memcmp(f->addr, addr, 16) != 0 || now - f->last > FAIL_FORGET_MS) {
+        memcpy(f->addr, addr, 16);
+        f->count = 0;
+    }
+    f->count++;
+    f->last = now;
+    /* three free tries, then 250 ms doubling up to 8 s per answer */
+    if (f->count <= 3)
+        return 0;
+    return f->count >= 9 ? 8000 : 250u << (f->count - 4);
+}
+
+void auth_succeeded(const struct sockaddr_storage *client)
+{
+    unsigned char addr[16];
+    struct failure *f = failure_slot(client, addr);
+
+    if (memcmp(f->addr, addr, 16) == 0)
+        f->count = 0;
+}

@@ -1,0 +1,30 @@
+/* auth.h — proxy authentication: Basic credentials checked against an
+ * htpasswd file (bcrypt, SHA-crypt, yescrypt: whatever libcrypt verifies, so
+ * `htpasswd -B` files work), with a per-worker cache of good credentials and
+ * a per-client count of failures to slow guessing down. */
+#ifndef GH_AUTH_H
+#define GH_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct auth_users;
+
+/* Reads an htpasswd file.  Lines whose hash libcrypt cannot verify are
+ * skipped with a warning naming file:line.  NULL with err when unreadable. */
+struct auth_users *auth_load(const char *path, char *err, size_t errlen);
+void auth_free(struct auth_users *u);
+unsigned auth_count(const struct auth_users *u);
+
+/* Checks a Proxy-Authorization value ("Basic base64(user:password)").
+ * Returns 1 and copies the user name when valid, 0 when absent or wrong. */
+int auth_check(const struct auth_users *u, const char *value, size_t len, char *user,
+               size_t cap);
+
+/* Failures from a client address: recording one returns how long (ms) to
+ * hold back the next 407; success forgets the client. */
+uint32_t auth_failed(const struct sockaddr_storage *client);
+void auth_succeeded(const struct sockaddr_storage *client);
+
+#endif

@@ -1,0 +1,12 @@
+/* pages.h — what the forward proxy answers about itself when a client asks
+ * it directly (origin-form): proxy auto-configuration and a status page. */
+#ifndef GH_PAGES_H
+#define GH_PAGES_H
+
+struct exchange;
+
+/* Answers /proxy.pac and /wpad.dat (a PAC file naming this proxy as the
+ * client reached it), / and /status (a small status page), 404 otherwise. */
+void pages_serve(struct exchange *ex);
+
+#endif
