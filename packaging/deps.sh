@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="gcc make libc6-dev pkg-config libssl-dev libmaxminddb-dev zlib1g-dev \
 libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev check curl openssl procps clang libclang-rt-14-dev \
-apache2-utils apt-utils dpkg-dev"
+apache2-utils apt-utils dpkg-dev stunnel4"
 
 missing=""
 for p in $PACKAGES; do

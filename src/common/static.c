@@ -47,32 +47,54 @@ static int hexval(char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Decodes the path of a target into dst, stopping at '?'; refuses NUL,
- * backslashes and ".." segments.  Returns 0 or -1. */
-static int decode_path(const char *p, size_t len, char *dst, size_t cap)
+/* Decodes the path of a target into dst, stopping at '?', and normalises
+ * it: "." segments and empty ones go, ".." removes the previous segment
+ * (never above the root).  Refuses NUL and backslashes.  Returns 0 or -1. */
+int static_normalize_path(const char *p, size_t len, char *dst, size_t cap)
 {
-    size_t o = 0;
+    size_t o = 0, seg;
 
-    for (size_t i = 0; i < len && p[i] != '?'; i++) {
-        char c = p[i];
+    if (len == 0 || p[0] != '/')
+        return -1;
+    dst[o++] = '/';
+    for (size_t i = 1; i <= len; i++) {
+        char c = i < len ? p[i] : '/';
+        if (c == '?')
+            c = '/', len = i; /* the query ends the path */
         if (c == '%') {
             int hi, lo;
-            if (i + 2 >= len + 0 || (hi = hexval(p[i + 1])) < 0 || (lo = hexval(p[i + 2])) < 0)
+            if (i + 2 >= len || (hi = hexval(p[i + 1])) < 0 || (lo = hexval(p[i + 2])) < 0)
                 return -1;
             c = (char)(hi * 16 + lo);
             i += 2;
+            if (c == '/')
+                return -1; /* an encoded slash is not a separator: refuse it */
         }
         if (c == '\0' || c == '\\' || o + 1 >= cap)
             return -1;
-        dst[o++] = c;
+        if (c != '/') {
+            dst[o++] = c;
+            continue;
+        }
+        /* end of a segment: look at it */
+        seg = o;
+        while (seg > 0 && dst[seg - 1] != '/')
+            seg--;
+        if (o == seg) {
+            /* empty segment: nothing to add */
+        } else if (o - seg == 1 && dst[seg] == '.') {
+            o = seg;
+        } else if (o - seg == 2 && dst[seg] == '.' && dst[seg + 1] == '.') {
+            if (seg <= 1)
+                return -1; /* above the root */
+            o = seg - 1;
+            while (o > 0 && dst[o - 1] != '/')
+                o--;
+        } else if (i < len) {
+            dst[o++] = '/';
+        }
     }
     dst[o] = '\0';
-    if (dst[0] != '/')
-        return -1;
-    /* no "." or ".." segment may remain */
-    for (char *s = dst; (s = strstr(s, "/.")) != NULL; s++)
-        if (s[2] == '/' || s[2] == '\0' || (s[2] == '.' && (s[3] == '/' || s[3] == '\0')))
-            return -1;
     return 0;
 }
 
@@ -94,7 +116,7 @@ void static_serve(struct exchange *ex, const char *root)
     }
     if (path.len == 0) {
         strcpy(rel, "/");
-    } else if (decode_path(exchange_str(ex, path), path.len, rel, sizeof(rel)) < 0) {
+    } else if (static_normalize_path(exchange_str(ex, path), path.len, rel, sizeof(rel)) < 0) {
         exchange_error(ex, 403, "path not allowed");
         return;
     }

@@ -48,7 +48,7 @@ static void rig_start(void)
 
 static void rig_stop(void)
 {
-    th_gatehouse_stop(&gh, SIGTERM, 10000);
+    rig_stop_clean(&gh);
     th_origin_stop(&origin);
 }
 

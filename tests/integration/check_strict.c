@@ -281,7 +281,7 @@ static void rig_stop(void)
 {
     int st;
 
-    th_gatehouse_stop(&gh, SIGTERM, 10000);
+    rig_stop_clean(&gh);
     th_origin_stop(&origin);
     kill(raw_pid, SIGKILL);
     waitpid(raw_pid, &st, 0);

@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void rig_conf(char *dst, size_t cap, int fwd, int rev, int origin_port)
@@ -43,6 +44,19 @@ void rig_down(struct rig *r)
                   "sanitizer report in %s", r->g.errlog);
     ck_assert_msg(status == 0, "gatehouse exited with %d (see %s)", status, r->g.errlog);
     th_sh(NULL, 0, "rm -rf %s %s", r->g.dir, r->o.log);
+}
+
+void rig_stop_clean(struct th_gatehouse *g)
+{
+    int status = th_gatehouse_stop(g, SIGTERM, 10000);
+
+    if (status != 0 || th_log_lines(g->errlog, 0, "Sanitizer", NULL) ||
+        th_log_lines(g->errlog, 0, "runtime error:", NULL)) {
+        fprintf(stderr, "gatehouse exited with %d or reported a sanitizer error: see %s\n", status,
+                g->errlog);
+        exit(1);
+    }
+    th_sh(NULL, 0, "rm -rf %s", g->dir);
 }
 
 void rig_exchange(int fd, const char *raw, struct tc_response *r)

@@ -22,6 +22,10 @@ void rig_conf(char *dst, size_t cap, int fwd, int rev, int origin_port);
 void rig_up(struct rig *r);
 void rig_down(struct rig *r);
 
+/* Stops g and makes the whole run fail (exit 1) on a non-zero exit or a
+ * sanitizer report in its error log: for suites whose rig outlives a test. */
+void rig_stop_clean(struct th_gatehouse *g);
+
 /* Sends raw bytes on fd and reads one response into r (asserting success). */
 void rig_exchange(int fd, const char *raw, struct tc_response *r);
 
@@ -30,5 +34,6 @@ Suite *lifecycle_suite(void);
 Suite *tunnel_suite(void);
 Suite *strict_suite(void);
 Suite *limits_suite(void);
+Suite *gateway_suite(void);
 
 #endif

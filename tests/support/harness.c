@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -181,6 +182,57 @@ int th_gatehouse_check(const char *conf_text, char *out, size_t cap)
 
 int th_origin_start(struct th_origin *o, const char *name)
 {
+    return th_origin_start_at(o, name, "127.0.0.1");
+}
+
+pid_t th_spawn(const char *log, char *const argv[])
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+int th_wait_port(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons((uint16_t)port)};
+
+    for (int i = 0; i < 500; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+        ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(fd);
+        if (ok)
+            return 0;
+        th_sleep_ms(10);
+    }
+    return -1;
+}
+
+void th_reap(pid_t pid)
+{
+    int st;
+
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 200; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return;
+        th_sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+}
+
+int th_origin_start_at(struct th_origin *o, const char *name, const char *addr)
+{
     int pipefd[2];
     char line[64];
     ssize_t n;
@@ -196,8 +248,8 @@ int th_origin_start(struct th_origin *o, const char *name)
         dup2(pipefd[1], 1);
         dup2(fd, 2);
         close(pipefd[0]);
-        execl(env_or("GH_ORIGIN", "./build/gh-origin"), "gh-origin", "-p", "0", "-n", name,
-              (char *)NULL);
+        execl(env_or("GH_ORIGIN", "./build/gh-origin"), "gh-origin", "-p", "0", "-n", name, "-a",
+              addr, (char *)NULL);
         _exit(127);
     }
     close(pipefd[1]);

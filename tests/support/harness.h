@@ -39,6 +39,16 @@ int th_gatehouse_check(const char *conf_text, char *out, size_t cap);
 
 /* Starts `$GH_ORIGIN -p 0 -n name`; returns 0 with the port filled. */
 int th_origin_start(struct th_origin *o, const char *name);
+/* The same on another address ("::1"). */
+int th_origin_start_at(struct th_origin *o, const char *name, const char *addr);
+
+/* Starts a program (argv NULL-terminated) with stdout and stderr to `log`;
+ * returns its pid or -1. */
+pid_t th_spawn(const char *log, char *const argv[]);
+/* Waits up to 5 s until something accepts on 127.0.0.1:port; 0 or -1. */
+int th_wait_port(int port);
+/* Stops a spawned process (SIGTERM, then SIGKILL). */
+void th_reap(pid_t pid);
 void th_origin_stop(struct th_origin *o);
 
 /* Peak resident set (VmHWM) of a process in KiB, or -1. */

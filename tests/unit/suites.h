@@ -8,5 +8,6 @@ Suite *http1_suite(void);
 Suite *buf_suite(void);
 Suite *config_suite(void);
 Suite *acl_suite(void);
+Suite *static_suite(void);
 
 #endif
