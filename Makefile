@@ -56,12 +56,15 @@ UNIT      := $(BUILD)/check_unit
 INTEG     := $(BUILD)/check_integration
 ORIGIN    := $(BUILD)/gh-origin
 
-.PHONY: all deps run check test unit integration sanitize fuzz fuzz-build format clean install
+.PHONY: all deps test-deps run check test unit integration sanitize fuzz fuzz-build format clean install
 
 all: $(GATEHOUSE)
 
 deps:
 	$(Q)sh packaging/deps.sh
+
+test-deps:
+	$(Q)sh packaging/deps.sh --test
 
 run:
 	$(Q)$(MAKE) --no-print-directory deps
@@ -69,7 +72,7 @@ run:
 	./$(GATEHOUSE) -f -c etc/gatehouse.conf
 
 check:
-	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory test-deps
 	$(Q)$(MAKE) --no-print-directory test
 
 # The fuzzing run belongs to the plain check; the sanitizer check skips it

@@ -1,15 +1,25 @@
 #!/bin/sh
-# Installs what Gatehouse needs to build and test, from Debian's packages.
-# Idempotent and quick when everything is there; as a non-root user it only
-# prints the command to run.
+# Installs what Gatehouse needs from Debian's packages: to build (and run),
+# or with --test also what the test suites drive (real clients and servers,
+# the fuzzer's compiler).  Idempotent and quick when everything is there; as
+# a non-root user it only prints the command to run.
 set -eu
 
-PACKAGES="gcc make libc6-dev pkg-config libssl-dev libmaxminddb-dev zlib1g-dev \
-libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev check curl openssl procps clang libclang-rt-14-dev \
-apache2-utils apt-utils dpkg-dev stunnel4"
+BUILD="gcc make libc6-dev pkg-config libssl-dev libmaxminddb-dev zlib1g-dev \
+libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev"
+# check: the test framework; curl, apt-utils, dpkg-dev, apache2-utils
+# (htpasswd), openssl and stunnel4: the real clients, repositories, password
+# files and TLS servers the integration suites use; clang and
+# libclang-rt-14-dev: libFuzzer; procps: ps for the tests' process checks;
+# chromium: a real browser through the gateway (headless).
+TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
+chromium"
+
+want=$BUILD
+[ "${1:-}" = "--test" ] && want="$BUILD $TEST"
 
 missing=""
-for p in $PACKAGES; do
+for p in $want; do
     if ! dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $p"
     fi
@@ -17,7 +27,7 @@ done
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then
-    echo "gatehouse: missing build dependencies. Run as root:" >&2
+    echo "gatehouse: missing packages. Run as root:" >&2
     echo "  apt-get update && apt-get install -y$missing" >&2
     exit 1
 fi

@@ -1,8 +1,8 @@
 /* check_gateway.c — the forward mode with real clients: curl for http and
  * https (CONNECT to a TLS server), apt over http and https, proxy
  * authentication with an `htpasswd -B` file, client rules, a parent proxy
- * (a second gatehouse), a name that does not resolve, IPv6 loopback, and a
- * 1 GB tunnel in bounded memory. */
+ * (a second gatehouse), a name that does not resolve, IPv6 loopback, a 1 GB
+ * tunnel in bounded memory, and headless Chromium. */
 #include "common.h"
 
 #include <stdio.h>
@@ -257,6 +257,25 @@ START_TEST(gigabyte_through_a_tunnel)
 }
 END_TEST
 
+/* A real browser, headless, through the gateway.  Loopback is normally
+ * exempt from proxies in Chromium: "<-loopback>" takes the exemption away.
+ * The browser's own calls home fail at this gateway's dead resolver. */
+START_TEST(chromium_through_the_gateway)
+{
+    static char out[4096];
+
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic "
+                           "--no-first-run --disable-background-networking --disable-component-update "
+                           "--disable-sync --user-data-dir=%s/chromium --proxy-server=http://127.0.0.1:%d "
+                           "'--proxy-bypass-list=<-loopback>' --dump-dom http://127.0.0.1:%d/hello 2>/dev/null",
+                           dir, gw_port, o4.port), 0);
+    ck_assert_msg(strstr(out, "hello from gw4") != NULL, "page: %s", out);
+    ck_assert_int_eq(th_log_lines(gw.access, 1, "\"GET http://127.0.0.1:", "/hello HTTP/1.1\" 200 ",
+                                  "HeadlessChrome", NULL), 1);
+}
+END_TEST
+
 Suite *gateway_suite(void)
 {
     Suite *s = suite_create("gateway");
@@ -275,6 +294,7 @@ Suite *gateway_suite(void)
     tcase_add_test(tc, unresolvable_host_is_502_naming_it);
     tcase_add_test(tc, ipv6_loopback);
     tcase_add_test(tc, gigabyte_through_a_tunnel);
+    tcase_add_test(tc, chromium_through_the_gateway);
     suite_add_tcase(s, tc);
     return s;
 }
