@@ -594,6 +594,10 @@ void exchange_reset(struct exchange *ex)
     free(ex->local_mem);
     if (ex->local_fd >= 0)
         close(ex->local_fd);
+    for (int d = 0; d < 2; d++)
+        for (int e = 0; e < 2; e++)
+            if (ex->tpipe[d][e] > 0)
+                close(ex->tpipe[d][e]);
     buf_put(ex->uphead);
     memset(ex, 0, sizeof(*ex));
     ex->s = s;
@@ -601,6 +605,7 @@ void exchange_reset(struct exchange *ex)
     ex->arena_cap = cap;
     ex->target_off = ex->target_len = -1;
     ex->local_fd = -1;
+    memset(ex->tpipe, -1, sizeof(ex->tpipe));
 }
 
 void exchange_free(struct exchange *ex)

@@ -886,6 +886,7 @@ void session_new(struct worker *w, int fd, const struct sockaddr_storage *peer, 
     s->timer.on_fire = on_timer;
     s->ex.s = s;
     s->ex.local_fd = -1;
+    memset(s->ex.tpipe, -1, sizeof(s->ex.tpipe));
     exchange_reset(&s->ex);
     s->state = S_READ_HEAD;
     s->last_io = loop_now(w->loop);

@@ -82,6 +82,8 @@ struct exchange {
     unsigned upgrade : 1;               /* asked the upstream to switch protocols */
     unsigned handshake : 1;             /* tunnel through a parent: its CONNECT answer first */
     uint8_t up_shut, down_shut;         /* tunnel: write side shut towards upstream / client */
+    int tpipe[2][2];                    /* tunnel: a pipe per direction for splice(2), -1 none */
+    uint32_t tpiped[2];                 /* bytes waiting in each pipe */
     unsigned req_head_sent : 1, req_done : 1;
     unsigned resp_head_done : 1, resp_done : 1, client_close : 1;
     struct body reqb;

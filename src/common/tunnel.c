@@ -1,21 +1,35 @@
 /* tunnel.c — relaying a CONNECT or upgraded connection (see tunnel.h).
- * Owns nothing: the session's buffers and the upstream connection carry the
- * bytes, the exchange's two bodies (close-delimited) count them. */
+ *
+ * Bytes that arrived before the tunnel opened (a TLS ClientHello sent
+ * early, what followed a 101 head) are written from the session's buffers
+ * first; after that each direction moves through a pipe with splice(2), so
+ * tunnelled bytes never enter user space.  Owns the two pipes (kept in the
+ * exchange, closed with it). */
 #include "tunnel.h"
-#include "relay.h"
 #include "session.h"
 #include "util.h"
 #include "worker.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#define PIPE_BYTES 65536u /* Linux's default pipe capacity */
+
+enum { UP, DOWN }; /* client to upstream, upstream to client */
 
 void tunnel_begin(struct session *s)
 {
     struct exchange *ex = &s->ex;
 
-    /* A tunnel's streams end when their sender closes. */
-    body_init(&ex->reqb, HTTP_BODY_CLOSE, 0, 0);
-    body_init(&ex->respb, HTTP_BODY_CLOSE, 0, 0);
+    for (int d = UP; d <= DOWN; d++) {
+        if (pipe2(ex->tpipe[d], O_NONBLOCK | O_CLOEXEC) < 0) {
+            session_close(s, "tunnel: no pipe (out of descriptors)");
+            return;
+        }
+        ex->tpiped[d] = 0;
+    }
     ex->up_shut = ex->down_shut = 0;
     s->state = S_TUNNEL;
     s->last_io = loop_now(s->w->loop);
@@ -23,51 +37,101 @@ void tunnel_begin(struct session *s)
     session_drive(s);
 }
 
+/* One direction's ends, as pointers into the session and its upstream. */
+struct way {
+    struct buf **early;   /* bytes buffered before the tunnel */
+    int src, dst;
+    uint8_t *readable, *writable, *eof, *shut;
+    uint64_t *count;
+};
+
+/* Moves what one direction can.  Returns 1 if bytes moved, 0 if not, -1 on
+ * a write error (the caller closes). */
+static int move(struct exchange *ex, int d, struct way *w)
+{
+    int moved = 0;
+    ssize_t n;
+
+    if (*w->shut)
+        return 0;
+    while (*w->early && buf_len(*w->early)) {
+        if (!*w->writable)
+            return moved;
+        n = buf_write_fd(*w->early, w->dst);
+        if (n == GH_AGAIN) {
+            *w->writable = 0;
+            return moved;
+        }
+        if (n < 0)
+            return -1;
+        *w->count += (uint64_t)n;
+        moved = 1;
+    }
+    for (;;) {
+        if (ex->tpiped[d] && *w->writable) {
+            n = splice(ex->tpipe[d][0], NULL, w->dst, NULL, ex->tpiped[d],
+                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (n > 0) {
+                ex->tpiped[d] -= (uint32_t)n;
+                *w->count += (uint64_t)n;
+                moved = 1;
+                continue;
+            }
+            if (n < 0 && errno != EAGAIN && errno != EINTR)
+                return -1;
+            if (n < 0 && errno == EAGAIN)
+                *w->writable = 0;
+        }
+        if (ex->tpiped[d] < PIPE_BYTES && *w->readable && !*w->eof) {
+            n = splice(w->src, NULL, ex->tpipe[d][1], NULL, PIPE_BYTES - ex->tpiped[d],
+                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (n > 0) {
+                ex->tpiped[d] += (uint32_t)n;
+                moved = 1;
+                continue;
+            }
+            if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                *w->eof = 1; /* the sender finished (or failed): pass the end on */
+            else if (errno == EAGAIN)
+                *w->readable = 0;
+        }
+        break;
+    }
+    if (*w->eof && ex->tpiped[d] == 0) {
+        shutdown(w->dst, SHUT_WR);
+        *w->shut = 1;
+    }
+    return moved;
+}
+
 void tunnel_drive(struct session *s)
 {
     struct exchange *ex = &s->ex;
     struct upconn *u = ex->up;
-    int active = 0, rc, peer_eof, up_eof;
+    struct way up = {&s->in, s->io.fd, u->io.fd, &s->readable, &u->writable, &s->peer_eof,
+                     &ex->up_shut, &ex->bytes_in};
+    struct way down = {&u->in, u->io.fd, s->io.fd, &u->readable, &s->writable, &u->eof,
+                       &ex->down_shut, &ex->bytes_out};
+    uint64_t out_before;
+    int rc, r1, r2;
 
     /* whatever answer head is pending goes first */
     rc = session_flush(s);
     if (rc < 0)
         return;
-    if (rc == 0 && !ex->down_shut)
-        goto upward;
-    if (!ex->down_shut) {
-        uint64_t before = ex->respb.moved;
-        up_eof = u->eof;
-        rc = relay_pump(&ex->respb, &u->in, u->io.fd, &u->readable, &up_eof, s->io.fd,
-                        &s->writable, NULL, &active);
-        u->eof = (uint8_t)up_eof;
-        ex->bytes_out += ex->respb.moved - before;
-        ex->resp_body_bytes += ex->respb.moved - before;
-        if (rc < 0) {
-            session_close(s, "tunnel: cannot write to the client");
-            return;
-        }
-        if (rc == RELAY_DONE) {
-            shutdown(s->io.fd, SHUT_WR);
-            ex->down_shut = 1;
-        }
+    out_before = ex->bytes_out;
+    r1 = move(ex, UP, &up);
+    if (r1 < 0) {
+        session_close(s, "tunnel: cannot write to the upstream");
+        return;
     }
-upward:
-    if (!ex->up_shut) {
-        peer_eof = s->peer_eof;
-        rc = relay_pump(&ex->reqb, &s->in, s->io.fd, &s->readable, &peer_eof, u->io.fd,
-                        &u->writable, &ex->bytes_in, &active);
-        s->peer_eof = (uint8_t)peer_eof;
-        if (rc < 0) {
-            session_close(s, "tunnel: cannot write to the upstream");
-            return;
-        }
-        if (rc == RELAY_DONE) {
-            shutdown(u->io.fd, SHUT_WR);
-            ex->up_shut = 1;
-        }
+    r2 = rc == 1 ? move(ex, DOWN, &down) : 0;
+    if (r2 < 0) {
+        session_close(s, "tunnel: cannot write to the client");
+        return;
     }
-    if (active)
+    ex->resp_body_bytes += ex->bytes_out - out_before;
+    if (r1 || r2)
         s->last_io = loop_now(s->w->loop);
     if (ex->up_shut && ex->down_shut)
         session_close(s, NULL);
