@@ -103,6 +103,14 @@ struct frontend {
     /* Decides one exchange whose request head is parsed: answers it locally
      * or names an upstream (see exchange.h). */
     void (*handle)(struct exchange *ex);
+    /* Optional: sees an upstream's response head before it is relayed and
+     * may answer locally instead (exchange_respond and friends), which drops
+     * the upstream response. */
+    void (*response)(struct exchange *ex);
+    /* Optional: the server name in the TLS ClientHello a CONNECT tunnel
+     * carries (NULL when there is none, or it is not TLS), read before any
+     * byte is relayed.  Returns 0 to let it through, -1 to close the tunnel. */
+    int (*tunnel_hello)(struct exchange *ex, const char *sni, size_t len);
 };
 
 /* Loads and validates a file.  Returns a generation with one reference, or

@@ -299,10 +299,38 @@ void exchange_delay(struct exchange *ex, uint32_t ms)
     ex->answer_at = loop_now(ex->s->w->loop) + ms;
 }
 
+const struct http_head *exchange_response(const struct exchange *ex)
+{
+    return &ex->resp;
+}
+
+const char *exchange_response_base(const struct exchange *ex)
+{
+    return buf_head(ex->up->in);
+}
+
+void exchange_omit_via(struct exchange *ex)
+{
+    ex->omit_via = 1;
+}
+
+void exchange_set_filter(struct exchange *ex, const char *note)
+{
+    log_copy(ex->filter, sizeof(ex->filter), note, strlen(note));
+    for (char *c = ex->filter; *c; c++)
+        if (*c == ' ')
+            *c = '_';
+}
+
 void exchange_error_reason(struct exchange *ex, const char *why)
 {
     if (!ex->why)
         ex->why = why;
+}
+
+const char *exchange_user(const struct exchange *ex)
+{
+    return ex->user[0] ? ex->user : NULL;
 }
 
 void exchange_set_user(struct exchange *ex, const char *user)
@@ -465,7 +493,8 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out)
     if (!(r->flags & HTTP_F_HAS_HOST) && !removed_by_edit(ex, "host", 4))
         rc |= put(out, strchr(ex->host, ':') ? "Host: [%s]:%u\r\n" : "Host: %s:%u\r\n", ex->host,
                   ex->port);
-    rc |= put(out, "Via: 1.%d %s\r\n", r->minor_version, ex->cfg->via_name);
+    if (!ex->omit_via)
+        rc |= put(out, "Via: 1.%d %s\r\n", r->minor_version, ex->cfg->via_name);
     /* A protocol upgrade (WebSocket) is asked for again, hop by hop. */
     if ((r->flags & HTTP_F_CONN_UPGRADE) && (r->flags & HTTP_F_HAS_UPGRADE) &&
         r->minor_version >= 1 && (up = http1_find(r, base, "upgrade", 0)) >= 0) {
@@ -561,12 +590,12 @@ void exchange_log(struct exchange *ex)
                     ex->log_agent[0] ? ex->log_agent : "-");
     if (c->log_format == LOG_FORMAT_GATEHOUSE)
         n += gh_fmt(line + n, sizeof(line) - n,
-                    " listener=%s mode=%s in=%llu out=%llu ms=%llu upstream=%s why=%s",
+                    " listener=%s mode=%s in=%llu out=%llu ms=%llu upstream=%s filter=%s why=%s",
                     ex->lst ? ex->lst->name : "-", ex->lst ? ex->lst->fe->name : "-",
                     (unsigned long long)ex->bytes_in, (unsigned long long)ex->bytes_out,
                     (unsigned long long)(gh_now_ms() - ex->start_ms),
                     ex->up_addr[0] ? ex->up_addr : ex->label[0] ? ex->label : "-",
-                    ex->why ? ex->why : "-");
+                    ex->filter[0] ? ex->filter : "-", ex->why ? ex->why : "-");
     if (n >= sizeof(line) - 1)
         n = sizeof(line) - 2;
     line[n++] = '\n';

@@ -88,6 +88,8 @@ void exchange_error_reason(struct exchange *ex, const char *why);
 
 /* Names the authenticated user for the access log (copied). */
 void exchange_set_user(struct exchange *ex, const char *user);
+/* The authenticated user, or NULL. */
+const char *exchange_user(const struct exchange *ex);
 
 /* Answers with a file body streamed from fd (taken: closed by the core). */
 void exchange_respond_fd(struct exchange *ex, int status, const char *content_type,
@@ -98,6 +100,18 @@ const char *exchange_reason(int status);
 
 /* Names what answered, for the access log's upstream field (copied). */
 void exchange_set_label(struct exchange *ex, const char *label);
+
+/* The upstream's response head and the buffer its slices point into (for
+ * frontend.response). */
+const struct http_head *exchange_response(const struct exchange *ex);
+const char *exchange_response_base(const struct exchange *ex);
+
+/* Adds no Via field to the forwarded request (anonymity). */
+void exchange_omit_via(struct exchange *ex);
+
+/* Records the filter's decision for the access log's filter= field
+ * ("block:adult", "allow"; copied). */
+void exchange_set_filter(struct exchange *ex, const char *note);
 
 /* The status the client will get or got, 0 if undecided. */
 int exchange_status(const struct exchange *ex);

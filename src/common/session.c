@@ -581,6 +581,22 @@ static int read_response_head(struct session *s)
                     tunnel_begin(s);
                     return -1;
                 }
+                if (ex->lst->fe->response) {
+                    /* the front-end may refuse what the upstream sent */
+                    ex->decision = DECIDE_NONE;
+                    ex->lst->fe->response(ex);
+                    if (ex->decision == DECIDE_LOCAL) {
+                        upstream_release(s->w->pool, ex->up, 0, 0);
+                        ex->up = NULL;
+                        if (!ex->req_done)
+                            ex->client_close = 1;
+                        s->state = S_LOCAL;
+                        s->last_io = loop_now(s->w->loop);
+                        arm(s);
+                        return -1;
+                    }
+                    ex->decision = DECIDE_FORWARD;
+                }
                 ex->status = ex->resp.status;
                 if (!s->out)
                     s->out = buf_get();

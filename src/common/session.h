@@ -31,7 +31,7 @@ enum session_state {
 
 enum exchange_decision { DECIDE_NONE, DECIDE_LOCAL, DECIDE_FORWARD, DECIDE_TUNNEL };
 
-#define EXCHANGE_MAX_EDITS 32
+#define EXCHANGE_MAX_EDITS 64
 
 struct field_edit {
     uint8_t add;       /* 0: remove the name; 1: add name: value */
@@ -56,6 +56,7 @@ struct exchange {
      * head-serialising step */
     char log_req[600];
     char user[64];                      /* authenticated user, for the log */
+    char filter[96];                    /* the filter's decision, for the log */
     uint64_t answer_at;                 /* a local answer waits until then (loop ms) */
     char log_referer[200];
     char log_agent[200];
@@ -81,6 +82,8 @@ struct exchange {
     unsigned up_reused : 1, retried : 1, req_is_head : 1;
     unsigned upgrade : 1;               /* asked the upstream to switch protocols */
     unsigned handshake : 1;             /* tunnel through a parent: its CONNECT answer first */
+    unsigned omit_via : 1;              /* anonymity: no Via upstream */
+    unsigned inspect_hello : 1;         /* tunnel: the front-end wants the ClientHello's name */
     uint8_t up_shut, down_shut;         /* tunnel: write side shut towards upstream / client */
     int tpipe[2][2];                    /* tunnel: a pipe per direction for splice(2), -1 none */
     uint32_t tpiped[2];                 /* bytes waiting in each pipe */

@@ -6,7 +6,9 @@
  * tunnelled bytes never enter user space.  Owns the two pipes (kept in the
  * exchange, closed with it). */
 #include "tunnel.h"
+#include "relay.h"
 #include "session.h"
+#include "sni.h"
 #include "util.h"
 #include "worker.h"
 
@@ -31,6 +33,7 @@ void tunnel_begin(struct session *s)
         ex->tpiped[d] = 0;
     }
     ex->up_shut = ex->down_shut = 0;
+    ex->inspect_hello = ex->decision == DECIDE_TUNNEL && ex->lst && ex->lst->fe->tunnel_hello;
     s->state = S_TUNNEL;
     s->last_io = loop_now(s->w->loop);
     loop_timer_at(s->w->loop, &s->timer, s->last_io + s->w->cfg->to.tunnel);
@@ -104,6 +107,39 @@ static int move(struct exchange *ex, int d, struct way *w)
     return moved;
 }
 
+/* Reads the client's first bytes until the TLS ClientHello's server name
+ * is known and asks the front-end.  Returns 1 when decided (and allowed), 0
+ * to wait for more bytes, -1 when the session was closed. */
+static int inspect_hello(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+    const char *name = NULL;
+    size_t len = 0;
+    int rc;
+
+    for (;;) {
+        rc = s->in ? sni_parse((const unsigned char *)buf_head(s->in), buf_len(s->in), &name, &len)
+                   : SNI_PARTIAL;
+        if (rc != SNI_PARTIAL || (s->in && buf_room(s->in) == 0) || s->peer_eof)
+            break;
+        if (!s->readable)
+            return 0;
+        ssize_t n = relay_fill(&s->in, s->io.fd, &s->readable);
+        if (n == GH_AGAIN)
+            return 0;
+        if (n <= 0)
+            s->peer_eof = 1;
+        else
+            ex->bytes_in += (uint64_t)n;
+    }
+    ex->inspect_hello = 0;
+    if (ex->lst->fe->tunnel_hello(ex, rc == SNI_FOUND ? name : NULL, rc == SNI_FOUND ? len : 0) < 0) {
+        session_close(s, ex->why ? ex->why : "tunnel refused by the filter");
+        return -1;
+    }
+    return 1;
+}
+
 void tunnel_drive(struct session *s)
 {
     struct exchange *ex = &s->ex;
@@ -119,6 +155,11 @@ void tunnel_drive(struct session *s)
     rc = session_flush(s);
     if (rc < 0)
         return;
+    if (ex->inspect_hello) {
+        int ok = inspect_hello(s);
+        if (ok <= 0)
+            return;
+    }
     out_before = ex->bytes_out;
     r1 = move(ex, UP, &up);
     if (r1 < 0) {

@@ -92,6 +92,73 @@ unsigned auth_count(const struct auth_users *u)
     return u->n;
 }
 
+/* ---- groups ---- */
+
+struct membership {
+    char *group;
+    char *user;
+};
+
+struct auth_groups {
+    struct membership *m;
+    unsigned n;
+};
+
+struct auth_groups *auth_load_groups(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    struct auth_groups *g;
+    char line[4096];
+    int lineno = 0;
+
+    if (!f) {
+        gh_fmt(err, errlen, "cannot read group file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    g = xcalloc(1, sizeof(*g));
+    while (fgets(line, sizeof(line), f)) {
+        char *colon, *save = NULL, *u;
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '\0' || line[0] == '#')
+            continue;
+        colon = strchr(line, ':');
+        if (!colon || colon == line) {
+            log_warn("%s:%d: skipped: not \"group: user user ...\"", path, lineno);
+            continue;
+        }
+        *colon = '\0';
+        for (u = strtok_r(colon + 1, " \t", &save); u; u = strtok_r(NULL, " \t", &save)) {
+            g->m = xrealloc(g->m, (g->n + 1) * sizeof(*g->m));
+            g->m[g->n].group = xstrdup(line);
+            g->m[g->n].user = xstrdup(u);
+            g->n++;
+        }
+    }
+    fclose(f);
+    return g;
+}
+
+void auth_groups_free(struct auth_groups *g)
+{
+    if (!g)
+        return;
+    for (unsigned i = 0; i < g->n; i++) {
+        free(g->m[i].group);
+        free(g->m[i].user);
+    }
+    free(g->m);
+    free(g);
+}
+
+int auth_in_group(const struct auth_groups *g, const char *user, const char *group)
+{
+    for (unsigned i = 0; g && i < g->n; i++)
+        if (strcmp(g->m[i].user, user) == 0 && strcmp(g->m[i].group, group) == 0)
+            return 1;
+    return 0;
+}
+
 /* ---- the per-worker cache of verified credentials ----
  * bcrypt costs tens of milliseconds by design; a browser sends credentials
  * with every request.  A verified pair is remembered (as a SHA-256 of the

@@ -22,6 +22,13 @@ unsigned auth_count(const struct auth_users *u);
 int auth_check(const struct auth_users *u, const char *value, size_t len, char *user,
                size_t cap);
 
+/* Groups of users, Apache's AuthGroupFile format: "group: user1 user2". */
+struct auth_groups;
+struct auth_groups *auth_load_groups(const char *path, char *err, size_t errlen);
+void auth_groups_free(struct auth_groups *g);
+/* 1 when user belongs to group (g may be NULL: no groups). */
+int auth_in_group(const struct auth_groups *g, const char *user, const char *group);
+
 /* Failures from a client address: recording one returns how long (ms) to
  * hold back the next 407; success forgets the client. */
 uint32_t auth_failed(const struct sockaddr_storage *client);

@@ -4,18 +4,39 @@
 #include "forward.h"
 #include "exchange.h"
 #include "log.h"
+#include "blockpage.h"
+#include "filter.h"
 #include "pages.h"
+#include "safesearch.h"
 #include "policy.h"
 #include "util.h"
 
 #include <stdlib.h>
+#include <time.h>
 
-static const char *const sections[] = {"policies", NULL};
+static const char *const sections[] = {"policies", "lists", NULL};
+
+/* The front-end's state for one configuration generation. */
+struct forward_state {
+    struct list_set *lists;
+    struct policy_set *policies;
+};
 static const char *const listener_keys[] = {"policy", NULL};
+
+static void unload(void *state);
 
 static void *load(const struct gh_config *cfg, config_t *file, char *err, size_t errlen)
 {
-    return policy_load(cfg, file, err, errlen);
+    struct forward_state *st = xcalloc(1, sizeof(*st));
+
+    st->lists = lists_load(cfg, file, err, errlen);
+    if (st->lists)
+        st->policies = policy_load(cfg, file, st->lists, err, errlen);
+    if (!st->policies) {
+        unload(st);
+        return NULL;
+    }
+    return st;
 }
 
 static void *listener(const struct gh_config *cfg, void *state, config_setting_t *ls, char *err,
@@ -27,7 +48,7 @@ static void *listener(const struct gh_config *cfg, void *state, config_setting_t
     GH_UNUSED(cfg);
     if (config_get_string(ls, "policy", &name, err, errlen) < 0)
         return NULL;
-    p = policy_find(state, name);
+    p = policy_find(((struct forward_state *)state)->policies, name);
     if (!p)
         config_error(err, errlen, config_setting_get_member(ls, "policy"),
                      "listener uses policy '%s', which is not defined in 'policies'", name);
@@ -36,7 +57,11 @@ static void *listener(const struct gh_config *cfg, void *state, config_setting_t
 
 static void unload(void *state)
 {
-    policy_free(state);
+    struct forward_state *st = state;
+
+    policy_free(st->policies);
+    lists_free(st->lists);
+    free(st);
 }
 
 /* Checks the client's proxy credentials.  Returns 1 when the request may go
@@ -68,11 +93,62 @@ static int authenticate(struct exchange *ex, const struct policy *p)
     return 0;
 }
 
+/* The filter rule for this exchange's client, user and the local time. */
+static const struct filter_rule *rule_for(struct exchange *ex, const struct policy *p)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (!p->filter.n)
+        return NULL;
+    localtime_r(&now, &tm);
+    return filter_select(&p->filter, exchange_client(ex), exchange_user(ex), p->groups, &tm);
+}
+
+/* Answers 403 with the block page and notes the decision for the log. */
+static void block(struct exchange *ex, const struct policy *p, const char *url, const char *category,
+                  const char *rule)
+{
+    char page[16384], note[96];
+    size_t n = blockpage_render(p->block_page, url, category, rule, exchange_client_text(ex), page,
+                                sizeof(page));
+
+    gh_fmt(note, sizeof(note), "block:%s", category);
+    exchange_set_filter(ex, note);
+    exchange_respond(ex, 403, "text/html; charset=utf-8", "Cache-Control: no-store\r\n", page, n);
+    exchange_error_reason(ex, "blocked by the filter");
+}
+
+/* Filters a request for host (and path).  Returns 1 when it may go on. */
+static int filter_request(struct exchange *ex, const struct policy *p, const struct filter_rule *r,
+                          const char *host, size_t hostlen, const char *path, size_t pathlen)
+{
+    struct filter_verdict v;
+    char url[2048], note[96];
+
+    if (!r)
+        return 1;
+    filter_check(r, host, hostlen, path, pathlen, &v);
+    gh_fmt(url, sizeof(url), "%.*s%.*s", (int)hostlen, host, (int)pathlen, path);
+    if (v.block) {
+        block(ex, p, url, v.category, v.rule);
+        return 0;
+    }
+    if (pathlen && filter_refuses_extension(r, path, pathlen)) {
+        block(ex, p, url, "file-type", "blocked extension");
+        return 0;
+    }
+    gh_fmt(note, sizeof(note), "allow:%s", v.category);
+    exchange_set_filter(ex, note);
+    return 1;
+}
+
 static void handle(struct exchange *ex)
 {
     const struct policy *p = exchange_listener(ex)->fe_conf;
     const struct http_head *r = exchange_request(ex);
-    const char *host;
+    const struct filter_rule *fr;
+    const char *host, *safe;
     char target[8200];
 
     if (!policy_client_allowed(p, exchange_client(ex))) {
@@ -86,9 +162,16 @@ static void handle(struct exchange *ex)
     if (p->users && !authenticate(ex, p))
         return;
     host = exchange_str(ex, r->host);
+    fr = rule_for(ex, p);
     if (r->form == HTTP_TARGET_AUTHORITY) {
         if (!policy_connect_allowed(p, r->port)) {
             exchange_error(ex, 403, "CONNECT to this port is not allowed by policy");
+            return;
+        }
+        if (!filter_request(ex, p, fr, host, r->host.len, "", 0))
+            return;
+        if (fr && fr->safe_search && (safe = safesearch_host(host, r->host.len))) {
+            exchange_tunnel(ex, safe, strlen(safe), r->port, NULL);
             return;
         }
         if (policy_uses_parent(p, host, r->host.len)) {
@@ -106,8 +189,11 @@ static void handle(struct exchange *ex)
         exchange_error(ex, 501, "only http:// URLs are forwarded; use CONNECT for https");
         return;
     }
+    if (!filter_request(ex, p, fr, host, r->host.len, exchange_str(ex, r->path), r->path.len))
+        return;
     /* The absolute URL's authority overrides any Host field (RFC 9112 3.2.2). */
     exchange_set_field(ex, "Host", exchange_str(ex, r->authority), r->authority.len);
+    anonymity_apply(&p->anon, ex, host, r->host.len);
     if (policy_uses_parent(p, host, r->host.len)) {
         /* a parent proxy gets the absolute form, and our credentials */
         if (p->parent->authorization)
@@ -125,7 +211,51 @@ static void handle(struct exchange *ex)
     } else {
         exchange_set_target(ex, exchange_str(ex, r->path), r->path.len);
     }
+    if (fr && fr->safe_search && (safe = safesearch_host(host, r->host.len))) {
+        if (safesearch_is_youtube(host, r->host.len))
+            exchange_set_field(ex, "YouTube-Restrict", "Strict", 6);
+        exchange_forward(ex, safe, strlen(safe), r->port, NULL);
+        return;
+    }
     exchange_forward(ex, host, r->host.len, r->port, NULL);
+}
+
+/* Plain-http downloads of refused types never reach the client. */
+static void response(struct exchange *ex)
+{
+    const struct policy *p = exchange_listener(ex)->fe_conf;
+    const struct filter_rule *fr = rule_for(ex, p);
+    const struct http_head *h = exchange_response(ex);
+    const char *base = exchange_response_base(ex);
+    int i;
+
+    if (!fr || !fr->ntypes || (i = http1_find(h, base, "content-type", 0)) < 0)
+        return;
+    if (filter_refuses_type(fr, base + h->fields[i].value.off, h->fields[i].value.len)) {
+        char type[128];
+        gh_fmt(type, sizeof(type), "%.*s", (int)h->fields[i].value.len, base + h->fields[i].value.off);
+        block(ex, p, "(download)", "file-type", type);
+    }
+}
+
+/* The name inside an allowed CONNECT's ClientHello must pass too: a client
+ * may ask for an allowed host and name a blocked one (domain fronting). */
+static int tunnel_hello(struct exchange *ex, const char *sni, size_t len)
+{
+    const struct policy *p = exchange_listener(ex)->fe_conf;
+    const struct filter_rule *fr = rule_for(ex, p);
+    struct filter_verdict v;
+    char note[96];
+
+    if (!fr || !sni)
+        return 0;
+    filter_check(fr, sni, len, "", 0, &v);
+    if (!v.block)
+        return 0;
+    gh_fmt(note, sizeof(note), "block-sni:%s", v.category);
+    exchange_set_filter(ex, note);
+    exchange_error_reason(ex, "TLS server name blocked by the filter");
+    return -1;
 }
 
 const struct frontend forward_frontend = {
@@ -136,4 +266,6 @@ const struct frontend forward_frontend = {
     .listener = listener,
     .free = unload,
     .handle = handle,
+    .response = response,
+    .tunnel_hello = tunnel_hello,
 };

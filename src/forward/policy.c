@@ -4,12 +4,14 @@
 
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <errno.h>
 #include <strings.h>
 #include <stdlib.h>
 
-static const char *const policy_keys[] = {"clients", "deny", "connect_ports", "auth", "parent",
+static const char *const policy_keys[] = {"clients", "deny",   "connect_ports", "auth",
+                                          "parent",  "filter", "block_page",    ANONYMITY_KEYS,
                                           NULL};
-static const char *const auth_keys[] = {"file", "realm", NULL};
+static const char *const auth_keys[] = {"file", "realm", "groups", NULL};
 static const char *const parent_keys[] = {"address", "user", "password", "domains", NULL};
 
 /* Without a rule, only this machine and private networks may use the proxy:
@@ -50,7 +52,7 @@ static int load_nets(struct acl *acl, config_setting_t *list, const char *const 
 static int load_auth(const struct gh_config *cfg, struct policy *p, config_setting_t *g,
                      char *err, size_t errlen)
 {
-    const char *file = NULL, *realm = "Gatehouse";
+    const char *file = NULL, *realm = "Gatehouse", *groups = NULL;
     char *path, msg[512];
 
     if (!g)
@@ -61,7 +63,8 @@ static int load_auth(const struct gh_config *cfg, struct policy *p, config_setti
     }
     if (config_check_keys(g, auth_keys, NULL, err, errlen) < 0 ||
         config_get_string(g, "file", &file, err, errlen) < 0 ||
-        config_get_string(g, "realm", &realm, err, errlen) < 0)
+        config_get_string(g, "realm", &realm, err, errlen) < 0 ||
+        config_get_string(g, "groups", &groups, err, errlen) < 0)
         return -1;
     if (!file) {
         config_error(err, errlen, g, "'auth' needs 'file', an htpasswd file");
@@ -80,6 +83,52 @@ static int load_auth(const struct gh_config *cfg, struct policy *p, config_setti
         return -1;
     }
     p->realm = xstrdup(realm);
+    if (groups) {
+        path = config_path(cfg, groups);
+        p->groups = auth_load_groups(path, msg, sizeof(msg));
+        free(path);
+        if (!p->groups) {
+            config_error(err, errlen, config_setting_get_member(g, "groups"), "%s", msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Reads a block page template (placeholders {{url}}, {{category}},
+ * {{rule}}, {{client}}). */
+static int load_block_page(const struct gh_config *cfg, struct policy *p, const config_setting_t *pg,
+                           char *err, size_t errlen)
+{
+    const char *file = NULL;
+    char *path;
+    FILE *f;
+    long n;
+
+    if (config_get_string(pg, "block_page", &file, err, errlen) < 0)
+        return -1;
+    if (!file)
+        return 0;
+    path = config_path(cfg, file);
+    f = fopen(path, "r");
+    if (!f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || n > 65536 || fseek(f, 0, SEEK_SET) < 0) {
+        config_error(err, errlen, config_setting_get_member(pg, "block_page"),
+                     "block page %s: %s", path, f ? "unreadable or over 64 KiB" : strerror(errno));
+        if (f)
+            fclose(f);
+        free(path);
+        return -1;
+    }
+    p->block_page = xcalloc(1, (size_t)n + 1);
+    if (fread(p->block_page, 1, (size_t)n, f) != (size_t)n) {
+        config_error(err, errlen, config_setting_get_member(pg, "block_page"), "block page %s: short read",
+                     path);
+        fclose(f);
+        free(path);
+        return -1;
+    }
+    fclose(f);
+    free(path);
     return 0;
 }
 
@@ -221,8 +270,8 @@ int policy_connect_allowed(const struct policy *p, uint16_t port)
     return 0;
 }
 
-struct policy_set *policy_load(const struct gh_config *cfg, config_t *file, char *err,
-                               size_t errlen)
+struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
+                               const struct list_set *lists, char *err, size_t errlen)
 {
     struct policy_set *ps = xcalloc(1, sizeof(*ps));
     config_setting_t *g = config_lookup(file, "policies");
@@ -258,6 +307,9 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file, char
                       errlen) < 0 ||
             load_auth(cfg, p, config_setting_get_member(pg, "auth"), err, errlen) < 0 ||
             load_parent(p, config_setting_get_member(pg, "parent"), err, errlen) < 0 ||
+            filter_load(&p->filter, config_setting_get_member(pg, "filter"), lists, err, errlen) < 0 ||
+            load_block_page(cfg, p, pg, err, errlen) < 0 ||
+            anonymity_load(&p->anon, pg, err, errlen) < 0 ||
             load_ports(p, config_setting_get_member(pg, "connect_ports"), err, errlen) < 0) {
             policy_free(ps);
             return NULL;
@@ -273,7 +325,11 @@ static void free_policy(struct policy *p)
     acl_free(p->deny);
     free(p->connect_ports);
     auth_free(p->users);
+    auth_groups_free(p->groups);
     free(p->realm);
+    filter_free(&p->filter);
+    free(p->block_page);
+    anonymity_free(&p->anon);
     if (p->parent) {
         for (unsigned i = 0; i < p->parent->ndomains; i++)
             free(p->parent->domains[i]);

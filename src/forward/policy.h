@@ -5,7 +5,9 @@
 #define GH_POLICY_H
 
 #include "acl.h"
+#include "anonymity.h"
 #include "auth.h"
+#include "filter.h"
 #include "config.h"
 
 struct port_range {
@@ -27,7 +29,11 @@ struct policy {
     struct acl *clients;   /* who may use the proxy */
     struct acl *deny;      /* refused even when in clients */
     struct auth_users *users; /* proxy authentication, NULL: none */
+    struct auth_groups *groups; /* user groups, NULL: none */
     char *realm;
+    struct filter filter;  /* content filtering rules, in order */
+    char *block_page;      /* the block page template, NULL: built in */
+    struct anonymity anon;
     struct parent *parent; /* NULL: go direct */
     struct port_range *connect_ports; /* where CONNECT may go */
     unsigned nconnect_ports;
@@ -41,8 +47,8 @@ struct policy_set {
 };
 
 /* Parses the top-level `policies` group; NULL with err on a bad one. */
-struct policy_set *policy_load(const struct gh_config *cfg, config_t *file, char *err,
-                               size_t errlen);
+struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
+                               const struct list_set *lists, char *err, size_t errlen);
 void policy_free(struct policy_set *ps);
 
 /* 1 when the client may use the proxy under this policy. */

@@ -35,5 +35,6 @@ Suite *tunnel_suite(void);
 Suite *strict_suite(void);
 Suite *limits_suite(void);
 Suite *gateway_suite(void);
+Suite *filter_suite(void);
 
 #endif

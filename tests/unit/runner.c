@@ -13,6 +13,9 @@ int main(void)
     srunner_add_suite(sr, buf_suite());
     srunner_add_suite(sr, acl_suite());
     srunner_add_suite(sr, static_suite());
+    srunner_add_suite(sr, sni_suite());
+    srunner_add_suite(sr, rules_suite());
+    srunner_add_suite(sr, schedule_suite());
     srunner_add_suite(sr, config_suite());
 
     srunner_run_all(sr, CK_NORMAL);

@@ -9,5 +9,8 @@ Suite *buf_suite(void);
 Suite *config_suite(void);
 Suite *acl_suite(void);
 Suite *static_suite(void);
+Suite *sni_suite(void);
+Suite *rules_suite(void);
+Suite *schedule_suite(void);
 
 #endif

@@ -1,0 +1,365 @@
+/* filter.c — the forward mode's content filter (see filter.h).  Owns the
+ * named lists of a configuration generation and each policy's rules; the
+ * matching itself is the rules engine's (src/common/rules.c). */
+#include "filter.h"
+#include "auth.h"
+#include "log.h"
+#include "rules.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <strings.h>
+
+static const char *const list_keys[] = {"path", "format", NULL};
+static const char *const rule_keys[] = {"clients", "users", "groups", "when", "block", "allow",
+                                        "default", "block_types", "block_extensions",
+                                        "safe_search", NULL};
+
+/* ---- lists ---- */
+
+static void warn_line(void *ctx, const char *msg)
+{
+    (void)ctx;
+    log_warn("%s", msg);
+}
+
+static int parse_format(const char *s, enum rules_format *f)
+{
+    static const struct {
+        const char *name;
+        enum rules_format f;
+    } names[] = {{"auto", RULES_AUTO},       {"domains", RULES_DOMAINS}, {"hosts", RULES_HOSTS},
+                 {"adblock", RULES_ADBLOCK}, {"urls", RULES_URLS},       {"regex", RULES_REGEX}};
+
+    for (unsigned i = 0; i < GH_ARRAY_LEN(names); i++)
+        if (strcmp(s, names[i].name) == 0) {
+            *f = names[i].f;
+            return 0;
+        }
+    return -1;
+}
+
+struct list_set *lists_load(const struct gh_config *cfg, config_t *file, char *err, size_t errlen)
+{
+    struct list_set *ls = xcalloc(1, sizeof(*ls));
+    config_setting_t *g = config_lookup(file, "lists");
+
+    if (!g)
+        return ls;
+    if (!config_setting_is_group(g)) {
+        config_error(err, errlen, g, "'lists' must be a group { name = { path = \"...\"; }; }");
+        goto fail;
+    }
+    ls->l = xcalloc((size_t)config_setting_length(g) + 1, sizeof(*ls->l));
+    for (int i = 0; i < config_setting_length(g); i++) {
+        config_setting_t *lg = config_setting_get_elem(g, (unsigned)i);
+        const char *path = NULL, *format = "auto";
+        enum rules_format f;
+        char *full, msg[512];
+        if (!config_setting_is_group(lg) || config_check_keys(lg, list_keys, NULL, err, errlen) < 0 ||
+            config_get_string(lg, "path", &path, err, errlen) < 0 ||
+            config_get_string(lg, "format", &format, err, errlen) < 0) {
+            if (!config_setting_is_group(lg))
+                config_error(err, errlen, lg, "list '%s' must be a group { path = \"...\"; }",
+                             config_setting_name(lg));
+            goto fail;
+        }
+        if (!path) {
+            config_error(err, errlen, lg, "list '%s' needs a 'path'", config_setting_name(lg));
+            goto fail;
+        }
+        if (parse_format(format, &f) < 0) {
+            config_error(err, errlen, config_setting_get_member(lg, "format"),
+                         "unknown list format '%s' (auto, domains, hosts, adblock, urls, regex)", format);
+            goto fail;
+        }
+        full = config_path(cfg, path);
+        ls->l[ls->n] = rulelist_load(config_setting_name(lg), full, f, warn_line, NULL, msg, sizeof(msg));
+        free(full);
+        if (!ls->l[ls->n]) {
+            config_error(err, errlen, config_setting_get_member(lg, "path"), "list '%s': %s",
+                         config_setting_name(lg), msg);
+            goto fail;
+        }
+        log_info("list '%s': %zu rules", config_setting_name(lg), rulelist_size(ls->l[ls->n]));
+        ls->n++;
+    }
+    return ls;
+fail:
+    lists_free(ls);
+    return NULL;
+}
+
+void lists_free(struct list_set *ls)
+{
+    if (!ls)
+        return;
+    for (unsigned i = 0; i < ls->n; i++)
+        rulelist_free(ls->l[i]);
+    free(ls->l);
+    free(ls);
+}
+
+static struct rulelist *find_list(const struct list_set *ls, const char *name)
+{
+    for (unsigned i = 0; i < ls->n; i++)
+        if (strcmp(rulelist_name(ls->l[i]), name) == 0)
+            return ls->l[i];
+    return NULL;
+}
+
+/* ---- rules ---- */
+
+/* Reads a list of strings (absent: zero entries). */
+static int strings(const config_setting_t *g, const char *key, char ***out, unsigned *n, char *err,
+                   size_t errlen)
+{
+    config_setting_t *l = config_setting_get_member(g, key);
+
+    *out = NULL;
+    *n = 0;
+    if (!l)
+        return 0;
+    if (!config_setting_is_array(l) && !config_setting_is_list(l)) {
+        config_error(err, errlen, l, "'%s' must be a list [ \"...\" ]", key);
+        return -1;
+    }
+    *out = xcalloc((size_t)config_setting_length(l) + 1, sizeof(char *));
+    for (int i = 0; i < config_setting_length(l); i++) {
+        const char *s = config_setting_get_string_elem(l, i);
+        if (!s || !*s) {
+            config_error(err, errlen, l, "'%s' entries must be non-empty strings", key);
+            return -1;
+        }
+        (*out)[(*n)++] = xstrdup(s);
+    }
+    return 0;
+}
+
+static int lists_of(const config_setting_t *g, const char *key, const struct list_set *ls,
+                    struct rulelist ***out, unsigned *n, char *err, size_t errlen)
+{
+    char **names;
+    unsigned count;
+    int rc = strings(g, key, &names, &count, err, errlen);
+
+    *out = xcalloc(count + 1, sizeof(**out));
+    *n = 0;
+    for (unsigned i = 0; rc == 0 && i < count; i++) {
+        (*out)[i] = find_list(ls, names[i]);
+        if (!(*out)[i]) {
+            config_error(err, errlen, config_setting_get_member(g, key),
+                         "'%s' names list '%s', which is not defined in 'lists'", key, names[i]);
+            rc = -1;
+        } else {
+            (*n)++;
+        }
+    }
+    for (unsigned i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+static int load_rule(struct filter_rule *r, const config_setting_t *g, const struct list_set *ls,
+                     char *err, size_t errlen)
+{
+    const char *dflt = "allow";
+    char **when = NULL;
+    unsigned nwhen = 0;
+    config_setting_t *clients = config_setting_get_member(g, "clients");
+    int rc = -1;
+
+    if (!config_setting_is_group(g)) {
+        config_error(err, errlen, g, "each 'filter' entry must be a group { block = [ ... ]; }");
+        return -1;
+    }
+    if (config_check_keys(g, rule_keys, NULL, err, errlen) < 0 ||
+        strings(g, "users", &r->users, &r->nusers, err, errlen) < 0 ||
+        strings(g, "groups", &r->groups, &r->ngroups, err, errlen) < 0 ||
+        strings(g, "block_types", &r->types, &r->ntypes, err, errlen) < 0 ||
+        strings(g, "block_extensions", &r->extensions, &r->nextensions, err, errlen) < 0 ||
+        lists_of(g, "block", ls, &r->block, &r->nblock, err, errlen) < 0 ||
+        lists_of(g, "allow", ls, &r->allow, &r->nallow, err, errlen) < 0 ||
+        config_get_string(g, "default", &dflt, err, errlen) < 0 ||
+        config_get_bool(g, "safe_search", &r->safe_search, err, errlen) < 0 ||
+        strings(g, "when", &when, &nwhen, err, errlen) < 0)
+        goto out;
+    if (strcmp(dflt, "allow") != 0 && strcmp(dflt, "block") != 0) {
+        config_error(err, errlen, config_setting_get_member(g, "default"),
+                     "'default' is \"allow\" or \"block\", not '%s'", dflt);
+        goto out;
+    }
+    r->default_block = dflt[0] == 'b';
+    r->when = xcalloc(nwhen + 1, sizeof(*r->when));
+    for (unsigned i = 0; i < nwhen; i++) {
+        char msg[256];
+        if (window_parse(when[i], &r->when[i], msg, sizeof(msg)) < 0) {
+            config_error(err, errlen, config_setting_get_member(g, "when"), "%s", msg);
+            goto out;
+        }
+        r->nwhen++;
+    }
+    if (clients) {
+        r->clients = acl_new();
+        for (int i = 0; i < config_setting_length(clients); i++) {
+            const char *c = config_setting_get_string_elem(clients, i);
+            char msg[256];
+            if (!c || acl_add(r->clients, c, msg, sizeof(msg)) < 0) {
+                config_error(err, errlen, clients, "%s", c ? msg : "'clients' entries are networks");
+                goto out;
+            }
+        }
+    }
+    rc = 0;
+out:
+    for (unsigned i = 0; i < nwhen; i++)
+        free(when[i]);
+    free(when);
+    return rc;
+}
+
+int filter_load(struct filter *f, const config_setting_t *list, const struct list_set *ls,
+                char *err, size_t errlen)
+{
+    memset(f, 0, sizeof(*f));
+    if (!list)
+        return 0;
+    if (!config_setting_is_list(list)) {
+        config_error(err, errlen, list, "'filter' must be a list ( { block = [ ... ]; }, ... )");
+        return -1;
+    }
+    f->r = xcalloc((size_t)config_setting_length(list) + 1, sizeof(*f->r));
+    for (int i = 0; i < config_setting_length(list); i++) {
+        f->n++;
+        if (load_rule(&f->r[i], config_setting_get_elem(list, (unsigned)i), ls, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void free_strings(char **s, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        free(s[i]);
+    free(s);
+}
+
+void filter_free(struct filter *f)
+{
+    for (unsigned i = 0; i < f->n; i++) {
+        struct filter_rule *r = &f->r[i];
+        acl_free(r->clients);
+        free_strings(r->users, r->nusers);
+        free_strings(r->groups, r->ngroups);
+        free_strings(r->types, r->ntypes);
+        free_strings(r->extensions, r->nextensions);
+        free(r->when);
+        free(r->block);
+        free(r->allow);
+    }
+    free(f->r);
+    memset(f, 0, sizeof(*f));
+}
+
+/* ---- deciding ---- */
+
+static int listed(char **names, unsigned n, const char *name)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int applies(const struct filter_rule *r, const struct sockaddr_storage *client,
+                   const char *user, const struct auth_groups *groups, const struct tm *now)
+{
+    int ok;
+
+    if (r->clients && !acl_match(r->clients, client))
+        return 0;
+    if (r->nusers && !(user && listed(r->users, r->nusers, user)))
+        return 0;
+    if (r->ngroups) {
+        ok = 0;
+        for (unsigned i = 0; i < r->ngroups && user && !ok; i++)
+            ok = auth_in_group(groups, user, r->groups[i]);
+        if (!ok)
+            return 0;
+    }
+    if (r->nwhen) {
+        ok = 0;
+        for (unsigned i = 0; i < r->nwhen && !ok; i++)
+            ok = window_contains(&r->when[i], now);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+const struct filter_rule *filter_select(const struct filter *f, const struct sockaddr_storage *client,
+                                        const char *user, const struct auth_groups *groups,
+                                        const struct tm *now)
+{
+    for (unsigned i = 0; i < f->n; i++)
+        if (applies(&f->r[i], client, user, groups, now))
+            return &f->r[i];
+    return NULL;
+}
+
+void filter_check(const struct filter_rule *r, const char *host, size_t hostlen, const char *path,
+                  size_t pathlen, struct filter_verdict *v)
+{
+    const char *rule = NULL;
+
+    for (unsigned i = 0; i < r->nallow; i++)
+        if (rulelist_match(r->allow[i], host, hostlen, path, pathlen, &rule) != RULES_NONE) {
+            v->block = 0;
+            v->category = rulelist_name(r->allow[i]);
+            v->rule = rule ? rule : "";
+            return;
+        }
+    for (unsigned i = 0; i < r->nblock; i++) {
+        enum rules_verdict m = rulelist_match(r->block[i], host, hostlen, path, pathlen, &rule);
+        if (m == RULES_NONE)
+            continue;
+        v->block = m == RULES_BLOCK; /* an "@@" exception inside a block list allows */
+        v->category = rulelist_name(r->block[i]);
+        v->rule = rule ? rule : "";
+        return;
+    }
+    v->block = r->default_block;
+    v->category = "default";
+    v->rule = "";
+}
+
+int filter_refuses_extension(const struct filter_rule *r, const char *path, size_t len)
+{
+    size_t end = strcspn(path, "?#"), dot;
+
+    if (end > len)
+        end = len;
+    for (dot = end; dot > 0 && path[dot - 1] != '.' && path[dot - 1] != '/'; dot--)
+        ;
+    if (dot == 0 || path[dot - 1] != '.')
+        return 0;
+    for (unsigned i = 0; i < r->nextensions; i++) {
+        const char *e = r->extensions[i] + (r->extensions[i][0] == '.');
+        if (strlen(e) == end - dot && strncasecmp(e, path + dot, end - dot) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int filter_refuses_type(const struct filter_rule *r, const char *ctype, size_t len)
+{
+    size_t n = 0;
+
+    while (n < len && ctype[n] != ';' && ctype[n] != ' ')
+        n++;
+    for (unsigned i = 0; i < r->ntypes; i++)
+        if (strlen(r->types[i]) == n && strncasecmp(r->types[i], ctype, n) == 0)
+            return 1;
+    return 0;
+}
