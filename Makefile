@@ -150,8 +150,12 @@ DESTDIR ?=
 install: $(GATEHOUSE)
 	install -D -m 0755 $(GATEHOUSE) $(DESTDIR)$(PREFIX)/sbin/gatehouse
 	install -d $(DESTDIR)/etc/gatehouse $(DESTDIR)$(PREFIX)/share/gatehouse/www
-	sed 's|"\.\./www"|"$(PREFIX)/share/gatehouse/www"|' etc/gatehouse.conf > $(DESTDIR)/etc/gatehouse/gatehouse.conf
+	sed -e 's|"\.\./www"|"$(PREFIX)/share/gatehouse/www"|' \
+	    -e 's|"\.\./filters/|"$(PREFIX)/share/gatehouse/filters/|' etc/gatehouse.conf > $(DESTDIR)/etc/gatehouse/gatehouse.conf
+	install -m 0644 etc/blockpage.html $(DESTDIR)/etc/gatehouse/blockpage.html
 	cp -r www/. $(DESTDIR)$(PREFIX)/share/gatehouse/www/
+	install -d $(DESTDIR)$(PREFIX)/share/gatehouse/filters
+	cp -r filters/. $(DESTDIR)$(PREFIX)/share/gatehouse/filters/
 	install -D -m 0644 packaging/gatehouse.service $(DESTDIR)/lib/systemd/system/gatehouse.service
 	install -D -m 0644 packaging/gatehouse.logrotate $(DESTDIR)/etc/logrotate.d/gatehouse
 
