@@ -124,7 +124,8 @@ static uint32_t arena_put(struct exchange *ex, const char *p, size_t n)
     return off;
 }
 
-static void add_edit(struct exchange *ex, int add, const char *name, const char *value, size_t len)
+static void add_edit(struct exchange *ex, int add, int response, const char *name,
+                     const char *value, size_t len)
 {
     struct field_edit *e;
 
@@ -134,6 +135,7 @@ static void add_edit(struct exchange *ex, int add, const char *name, const char 
     }
     e = &ex->edits[ex->nedits++];
     e->add = (uint8_t)add;
+    e->response = (uint8_t)response;
     e->name_len = (uint32_t)strlen(name);
     e->name_off = arena_put(ex, name, e->name_len);
     e->value_len = (uint32_t)len;
@@ -142,18 +144,29 @@ static void add_edit(struct exchange *ex, int add, const char *name, const char 
 
 void exchange_remove_field(struct exchange *ex, const char *name)
 {
-    add_edit(ex, 0, name, NULL, 0);
+    add_edit(ex, 0, 0, name, NULL, 0);
 }
 
 void exchange_add_field(struct exchange *ex, const char *name, const char *value, size_t len)
 {
-    add_edit(ex, 1, name, value, len);
+    add_edit(ex, 1, 0, name, value, len);
 }
 
 void exchange_set_field(struct exchange *ex, const char *name, const char *value, size_t len)
 {
-    add_edit(ex, 0, name, NULL, 0);
-    add_edit(ex, 1, name, value, len);
+    add_edit(ex, 0, 0, name, NULL, 0);
+    add_edit(ex, 1, 0, name, value, len);
+}
+
+void exchange_remove_response_field(struct exchange *ex, const char *name)
+{
+    add_edit(ex, 0, 1, name, NULL, 0);
+}
+
+void exchange_add_response_field(struct exchange *ex, const char *name, const char *value,
+                                 size_t len)
+{
+    add_edit(ex, 1, 1, name, value, len);
 }
 
 void exchange_set_target(struct exchange *ex, const char *target, size_t len)
@@ -426,27 +439,36 @@ static int listed_in_connection(const struct http_head *h, const char *base, con
     return 0;
 }
 
-static int removed_by_edit(const struct exchange *ex, const char *name, size_t len)
+/* Which edits copy_fields() applies. */
+#define EDITS_NONE (-1)
+#define EDITS_REQUEST 0
+#define EDITS_RESPONSE 1
+
+static int removed_by_edit(const struct exchange *ex, int side, const char *name, size_t len)
 {
     for (unsigned i = 0; i < ex->nedits; i++) {
         const struct field_edit *e = &ex->edits[i];
-        if (!e->add && e->name_len == len && strncasecmp(ex->arena + e->name_off, name, len) == 0)
+        if (!e->add && e->response == side && e->name_len == len &&
+            strncasecmp(ex->arena + e->name_off, name, len) == 0)
             return 1;
     }
     return 0;
 }
 
+/* Writes the added fields of one side. */
+static int put_added(const struct exchange *ex, int side, struct buf *out);
+
 /* Copies the end-to-end fields of h (hop-by-hop, framing and Connection-listed
  * fields are dropped). Returns 0, or -1 when out is full. */
 static int copy_fields(const struct exchange *ex, const struct http_head *h, const char *base,
-                       struct buf *out, int apply_edits)
+                       struct buf *out, int side)
 {
     for (unsigned i = 0; i < h->nfields; i++) {
         const struct http_field *f = &h->fields[i];
         const char *name = base + f->name.off;
         if (http1_is_hop_by_hop(name, f->name.len) || gh_strcaseeq(name, f->name.len, "content-length") ||
             listed_in_connection(h, base, name, f->name.len) ||
-            (apply_edits && removed_by_edit(ex, name, f->name.len)))
+            (side != EDITS_NONE && removed_by_edit(ex, side, name, f->name.len)))
             continue;
         if (buf_room(out) < (size_t)f->name.len + f->value.len + 4)
             buf_compact(out);
@@ -476,6 +498,19 @@ static int put(struct buf *out, const char *fmt, ...)
     return 0;
 }
 
+static int put_added(const struct exchange *ex, int side, struct buf *out)
+{
+    int rc = 0;
+
+    for (unsigned i = 0; i < ex->nedits; i++) {
+        const struct field_edit *e = &ex->edits[i];
+        if (e->add && e->response == side)
+            rc |= put(out, "%.*s: %.*s\r\n", (int)e->name_len, ex->arena + e->name_off,
+                      (int)e->value_len, ex->arena + e->value_off);
+    }
+    return rc;
+}
+
 int exchange_write_request_head(struct exchange *ex, struct buf *out)
 {
     const struct http_head *r = &ex->req;
@@ -488,9 +523,9 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out)
     else
         rc = put(out, "%.*s %.*s HTTP/1.1\r\n", (int)r->method.len, base + r->method.off,
                  (int)r->target.len, base + r->target.off);
-    if (rc < 0 || copy_fields(ex, r, base, out, 1) < 0)
+    if (rc < 0 || copy_fields(ex, r, base, out, EDITS_REQUEST) < 0)
         return -1;
-    if (!(r->flags & HTTP_F_HAS_HOST) && !removed_by_edit(ex, "host", 4))
+    if (!(r->flags & HTTP_F_HAS_HOST) && !removed_by_edit(ex, EDITS_REQUEST, "host", 4))
         rc |= put(out, strchr(ex->host, ':') ? "Host: [%s]:%u\r\n" : "Host: %s:%u\r\n", ex->host,
                   ex->port);
     if (!ex->omit_via)
@@ -502,12 +537,7 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out)
                   base + r->fields[up].value.off);
         ex->upgrade = 1;
     }
-    for (unsigned i = 0; i < ex->nedits; i++) {
-        const struct field_edit *e = &ex->edits[i];
-        if (e->add)
-            rc |= put(out, "%.*s: %.*s\r\n", (int)e->name_len, ex->arena + e->name_off,
-                      (int)e->value_len, ex->arena + e->value_off);
-    }
+    rc |= put_added(ex, EDITS_REQUEST, out);
     if (r->framing == HTTP_BODY_LENGTH)
         rc |= put(out, "Content-Length: %llu\r\n", (unsigned long long)r->content_length);
     else if (r->framing == HTTP_BODY_CHUNKED)
@@ -531,8 +561,9 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
     }
     ex->client_close = client_close;
     rc = put(out, "HTTP/1.1 %d %.*s\r\n", h->status, (int)h->reason.len, base + h->reason.off);
-    if (rc < 0 || copy_fields(ex, h, base, out, 0) < 0)
+    if (rc < 0 || copy_fields(ex, h, base, out, EDITS_RESPONSE) < 0)
         return -1;
+    rc |= put_added(ex, EDITS_RESPONSE, out);
     rc |= put(out, "Via: 1.%d %s\r\n", h->minor_version, ex->cfg->via_name);
     if (h->framing == HTTP_BODY_LENGTH)
         rc |= put(out, "Content-Length: %llu\r\n", (unsigned long long)h->content_length);
@@ -559,7 +590,7 @@ int exchange_write_switch_head(struct exchange *ex, struct buf *out)
     if (up < 0)
         return -1;
     rc = put(out, "HTTP/1.1 101 %.*s\r\n", (int)h->reason.len, base + h->reason.off);
-    if (rc < 0 || copy_fields(ex, h, base, out, 0) < 0)
+    if (rc < 0 || copy_fields(ex, h, base, out, EDITS_RESPONSE) < 0)
         return -1;
     rc |= put(out, "Via: 1.1 %s\r\nConnection: upgrade\r\nUpgrade: %.*s\r\n\r\n",
               ex->cfg->via_name, (int)h->fields[up].value.len, base + h->fields[up].value.off);

@@ -61,6 +61,12 @@ void exchange_remove_field(struct exchange *ex, const char *name);
 void exchange_set_field(struct exchange *ex, const char *name, const char *value, size_t len);
 void exchange_add_field(struct exchange *ex, const char *name, const char *value, size_t len);
 
+/* The same edits for the response relayed to the client (reverse mode:
+ * hiding Server, adding Strict-Transport-Security...). */
+void exchange_remove_response_field(struct exchange *ex, const char *name);
+void exchange_add_response_field(struct exchange *ex, const char *name, const char *value,
+                                 size_t len);
+
 /* Sends the request to host:port (a name, resolved asynchronously, or an IP
  * literal), reusing a pooled keep-alive connection when one is idle.
  * `label` names the upstream in the access log (copied). */

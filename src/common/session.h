@@ -35,6 +35,7 @@ enum exchange_decision { DECIDE_NONE, DECIDE_LOCAL, DECIDE_FORWARD, DECIDE_TUNNE
 
 struct field_edit {
     uint8_t add;       /* 0: remove the name; 1: add name: value */
+    uint8_t response;  /* applies to the response sent to the client */
     uint32_t name_off, name_len, value_off, value_len; /* in the arena */
 };
 

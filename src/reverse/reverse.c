@@ -2,6 +2,7 @@
  * request by host and path to a pool, pick a server, and name it to the
  * core, or answer from a static directory. */
 #include "reverse.h"
+#include "acl.h"
 #include "exchange.h"
 #include "pool.h"
 #include "route.h"
@@ -10,18 +11,36 @@
 
 #include <stdlib.h>
 
+/* A reverse listener's settings. */
+struct reverse_listener {
+    struct route_table *table;
+    struct acl *trusted;          /* proxies whose X-Forwarded-For we extend */
+    struct reverse_listener *next;
+};
+
 struct reverse_state {
     struct pool_set *pools;
     struct route_set *routes;
+    struct reverse_listener *listeners; /* owned here, handed out as fe_conf */
 };
 
+/* Response fields that tell the world what runs behind the front door. */
+static const char *const revealing[] = {"Server", "X-Powered-By", "X-AspNet-Version",
+                                        "X-AspNetMvc-Version", "X-Runtime", "X-Generator", NULL};
+
 static const char *const sections[] = {"pools", "routes", NULL};
-static const char *const listener_keys[] = {"routes", NULL};
+static const char *const listener_keys[] = {"routes", "trusted_proxies", NULL};
 
 static void unload(void *state)
 {
     struct reverse_state *st = state;
 
+    while (st->listeners) {
+        struct reverse_listener *l = st->listeners;
+        st->listeners = l->next;
+        acl_free(l->trusted);
+        free(l);
+    }
     route_free(st->routes);
     pool_free(st->pools);
     free(st);
@@ -56,15 +75,63 @@ static void *listener(const struct gh_config *cfg, void *state, config_setting_t
         return NULL;
     }
     t = route_table_find(st->routes, name);
-    if (!t)
+    if (!t) {
         config_error(err, errlen, config_setting_get_member(ls, "routes"),
                      "listener uses routes '%s', which is not defined in 'routes'", name);
-    return t;
+        return NULL;
+    }
+    struct reverse_listener *rl = xcalloc(1, sizeof(*rl));
+    rl->table = t;
+    rl->trusted = acl_new();
+    rl->next = st->listeners;
+    st->listeners = rl;
+    config_setting_t *tp = config_setting_get_member(ls, "trusted_proxies");
+    for (int i = 0; tp && i < config_setting_length(tp); i++) {
+        const char *net = config_setting_get_string_elem(tp, i);
+        char msg[256];
+        if (!net || acl_add(rl->trusted, net, msg, sizeof(msg)) < 0) {
+            config_error(err, errlen, tp, "%s", net ? msg : "'trusted_proxies' entries are networks");
+            return NULL;
+        }
+    }
+    return rl;
+}
+
+const struct route_table *reverse_listener_routes(const void *fe_conf)
+{
+    return ((const struct reverse_listener *)fe_conf)->table;
+}
+
+/* X-Forwarded-For, -Proto, -Host and Forwarded, rebuilt: a client's own
+ * claims are replaced, only a trusted proxy's are extended. */
+static void forwarding_fields(struct exchange *ex, const struct reverse_listener *rl,
+                              const char *host, size_t hostlen)
+{
+    const char *client = exchange_client_text(ex);
+    char prior[1024], value[1400];
+    int trusted = acl_match(rl->trusted, exchange_client(ex));
+    size_t n;
+
+    if (trusted && exchange_field(ex, "x-forwarded-for", prior, sizeof(prior)) > 0)
+        n = gh_fmt(value, sizeof(value), "%s, %s", prior, client);
+    else
+        n = gh_fmt(value, sizeof(value), "%s", client);
+    exchange_set_field(ex, "X-Forwarded-For", value, n);
+    exchange_set_field(ex, "X-Forwarded-Proto", "http", 4);
+    if (hostlen)
+        exchange_set_field(ex, "X-Forwarded-Host", host, hostlen);
+    n = gh_fmt(value, sizeof(value), "%s%sfor=%s%s%s;proto=http",
+               trusted && exchange_field(ex, "forwarded", prior, sizeof(prior)) > 0 ? prior : "",
+               trusted && exchange_field(ex, "forwarded", prior, sizeof(prior)) > 0 ? ", " : "",
+               strchr(client, ':') ? "\"[" : "", client, strchr(client, ':') ? "]\"" : "");
+    exchange_set_field(ex, "Forwarded", value, n);
 }
 
 static void handle(struct exchange *ex)
 {
-    const struct route_table *t = exchange_listener(ex)->fe_conf;
+    const struct reverse_listener *rl = exchange_listener(ex)->fe_conf;
+    const struct route_table *t = rl->table;
+    int host_known;
     const struct http_head *r = exchange_request(ex);
     struct http_slice path = r->target;
     const char *host = "";
@@ -103,17 +170,26 @@ static void handle(struct exchange *ex)
     if (r->form == HTTP_TARGET_ASTERISK)
         path.len = 0; /* OPTIONS *: the server as a whole, routed as "/" */
     rt = route_match(t, host, hostlen, path.len ? exchange_str(ex, path) : "/",
-                     path.len ? path.len : 1);
+                     path.len ? path.len : 1, &host_known);
     if (!rt) {
-        exchange_error(ex, 404, "no route for this host and path");
+        if (host_known)
+            exchange_error(ex, 404, "no route for this path");
+        else
+            exchange_error(ex, 421, "this site is not served here");
         return;
     }
+    for (const char *const *f = revealing; *f; f++)
+        exchange_remove_response_field(ex, *f);
+    for (unsigned k = 0; k < rt->nhide; k++)
+        exchange_remove_response_field(ex, rt->hide[k]);
     sv = pool_pick(rt->pool);
     exchange_set_label(ex, sv->label);
     if (sv->root)
         static_serve(ex, sv->root);
-    else
+    else {
+        forwarding_fields(ex, rl, host, hostlen);
         exchange_forward(ex, sv->host, strlen(sv->host), sv->port, sv->label);
+    }
 }
 
 const struct frontend reverse_frontend = {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-static const char *const route_keys[] = {"host", "path", "pool", NULL};
+static const char *const route_keys[] = {"host", "path", "pool", "hide_headers", NULL};
 
 static int load_route(struct route *rt, config_setting_t *g, struct pool_set *pools,
                       const char *table, char *err, size_t errlen)
@@ -42,6 +42,28 @@ static int load_route(struct route *rt, config_setting_t *g, struct pool_set *po
         *c = (char)tolower((unsigned char)*c);
     rt->path = xstrdup(path);
     rt->path_len = strlen(path);
+    if (rt->host[0] == '*' && rt->host[1] != '\0' && (rt->host[1] != '.' || !rt->host[2])) {
+        config_error(err, errlen, config_setting_get_member(g, "host"),
+                     "routes '%s': host '%s' (want a name, \"*.example.com\" or \"*\")", table, host);
+        return -1;
+    }
+    config_setting_t *hide = config_setting_get_member(g, "hide_headers");
+    if (hide) {
+        if (!config_setting_is_array(hide) && !config_setting_is_list(hide)) {
+            config_error(err, errlen, hide, "'hide_headers' must be a list of field names");
+            return -1;
+        }
+        rt->nhide = (unsigned)config_setting_length(hide);
+        rt->hide = xcalloc(rt->nhide + 1, sizeof(char *));
+        for (unsigned i = 0; i < rt->nhide; i++) {
+            const char *h = config_setting_get_string_elem(hide, (int)i);
+            if (!h || !*h) {
+                config_error(err, errlen, hide, "'hide_headers' entries are field names");
+                return -1;
+            }
+            rt->hide[i] = xstrdup(h);
+        }
+    }
     return 0;
 }
 
@@ -90,6 +112,9 @@ void route_free(struct route_set *rs)
         for (unsigned k = 0; k < rs->t[i].n; k++) {
             free(rs->t[i].r[k].host);
             free(rs->t[i].r[k].path);
+            for (unsigned h = 0; h < rs->t[i].r[k].nhide; h++)
+                free(rs->t[i].r[k].hide[h]);
+            free(rs->t[i].r[k].hide);
         }
         free(rs->t[i].r);
         free(rs->t[i].name);
@@ -106,22 +131,41 @@ struct route_table *route_table_find(const struct route_set *rs, const char *nam
     return NULL;
 }
 
+/* How well a route's host matches: 0 not at all, 1 "*", 2 + suffix length
+ * for "*.suffix", and above any wildcard for an exact name. */
+static size_t host_score(const char *pattern, const char *host, size_t hostlen)
+{
+    size_t pl = strlen(pattern);
+
+    if (strcmp(pattern, "*") == 0)
+        return 1;
+    if (pattern[0] == '*') { /* "*.example.com": names below, not the name itself */
+        size_t sl = pl - 1;   /* ".example.com" */
+        if (hostlen > sl && strncasecmp(host + hostlen - sl, pattern + 1, sl) == 0)
+            return 2 + sl;
+        return 0;
+    }
+    return pl == hostlen && strncasecmp(pattern, host, hostlen) == 0 ? 1000 : 0;
+}
+
 const struct route *route_match(const struct route_table *t, const char *host, size_t hostlen,
-                                const char *path, size_t pathlen)
+                                const char *path, size_t pathlen, int *host_known)
 {
     const struct route *best = NULL;
-    int best_exact = 0;
+    size_t best_score = 0;
 
+    *host_known = 0;
     for (unsigned i = 0; i < t->n; i++) {
         const struct route *r = &t->r[i];
-        int exact = strcmp(r->host, "*") != 0;
-        if (exact && !(strlen(r->host) == hostlen && strncasecmp(r->host, host, hostlen) == 0))
+        size_t score = host_score(r->host, host, hostlen);
+        if (!score)
             continue;
+        *host_known = 1;
         if (r->path_len > pathlen || memcmp(r->path, path, r->path_len) != 0)
             continue;
-        if (!best || exact > best_exact || (exact == best_exact && r->path_len > best->path_len)) {
+        if (!best || score > best_score || (score == best_score && r->path_len > best->path_len)) {
             best = r;
-            best_exact = exact;
+            best_score = score;
         }
     }
     return best;

@@ -10,6 +10,8 @@ struct route {
     char *path;         /* prefix, starts with '/' */
     size_t path_len;
     struct pool *pool;
+    char **hide;        /* extra response fields to remove */
+    unsigned nhide;
 };
 
 struct route_table {
@@ -28,9 +30,12 @@ struct route_set *route_load(const struct gh_config *cfg, config_t *file, struct
 void route_free(struct route_set *rs);
 struct route_table *route_table_find(const struct route_set *rs, const char *name);
 
-/* The route for host (lower-case, no port) and path: an exact host before
- * "*", then the longest path prefix.  NULL when none matches. */
+/* The route for host (no port; case ignored) and path: an exact host wins
+ * over "*.suffix" (the longest suffix first), which wins over "*"; then the
+ * longest path prefix.  NULL when none matches; *host_known says whether any
+ * route names this host at all (421 when not, 404 when only the path
+ * failed). */
 const struct route *route_match(const struct route_table *t, const char *host, size_t hostlen,
-                                const char *path, size_t pathlen);
+                                const char *path, size_t pathlen, int *host_known);
 
 #endif

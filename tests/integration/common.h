@@ -36,5 +36,6 @@ Suite *strict_suite(void);
 Suite *limits_suite(void);
 Suite *gateway_suite(void);
 Suite *filter_suite(void);
+Suite *front_suite(void);
 
 #endif

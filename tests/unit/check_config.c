@@ -811,7 +811,7 @@ START_TEST(test_all_settings)
     ck_assert_int_eq(sin->sin_family, AF_INET);
     ck_assert_uint_eq(sin->sin_addr.s_addr, htonl(INADDR_ANY));
     ck_assert_uint_eq(ntohs(sin->sin_port), 8080);
-    t = l->fe_conf;
+    t = reverse_listener_routes(l->fe_conf);
     ck_assert_str_eq(t->name, "web");
     ck_assert_uint_eq(t->n, 2);
     ck_assert_str_eq(t->r[0].host, "static.example.com");
@@ -859,7 +859,7 @@ START_TEST(test_relative_paths)
     ck_assert_str_eq(c->log_error, want);
     snprintf(want, sizeof(want), "%s/etc/access.log", tmpdir);
     ck_assert_str_eq(c->log_access, want);
-    t = c->listeners[0].fe_conf;
+    t = reverse_listener_routes(c->listeners[0].fe_conf);
     snprintf(want, sizeof(want), "%s/etc/../www", tmpdir);
     ck_assert_str_eq(t->r[0].pool->servers[0].root, want);
     ck_assert_str_eq(t->r[0].pool->servers[0].label, "static:../www");
@@ -906,7 +906,7 @@ START_TEST(test_repo_config)
     ck_assert_ptr_nonnull(site);
     ck_assert_ptr_eq(site->fe, &reverse_frontend);
     ck_assert_str_eq(site->addrs[0].text, "127.0.0.1:8080");
-    t = site->fe_conf;
+    t = reverse_listener_routes(site->fe_conf);
     ck_assert_str_eq(t->name, "site");
     ck_assert_str_eq(t->r[0].pool->name, "demo");
     ck_assert_str_eq(t->r[0].pool->servers[0].root, "etc/../www");

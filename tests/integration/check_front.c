@@ -1,0 +1,133 @@
+/* check_front.c — the reverse mode as a site's front door: rebuilt
+ * forwarding fields (a client's X-Forwarded-For is replaced, a trusted
+ * proxy's extended), origin-revealing response fields hidden, and routing by
+ * exact and wildcard host with 421 for a site not served here. */
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct th_origin o1, o2;
+static struct th_gatehouse gh;
+static int port, trusted_port;
+
+static void rig_start(void)
+{
+    char conf[2048];
+
+    if (th_origin_start(&o1, "one") < 0 || th_origin_start(&o2, "two") < 0)
+        abort();
+    port = th_free_port();
+    trusted_port = th_free_port();
+    snprintf(conf, sizeof(conf),
+             "log = { access = \"@ACCESS@\"; };\n"
+             "listeners = (\n"
+             "  { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\"; },\n"
+             "  { name = \"behind-lb\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\";\n"
+             "    trusted_proxies = [ \"127.0.0.0/8\" ]; }\n"
+             ");\n"
+             "pools = { one = { servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
+             "          two = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+             "routes = { r = ( { host = \"exact.test\"; pool = \"one\"; },\n"
+             "                 { host = \"*.wild.test\"; pool = \"two\"; hide_headers = [ \"X-Origin\" ]; },\n"
+             "                 { host = \"api.test\"; path = \"/api/\"; pool = \"one\"; } ); };\n",
+             port, trusted_port, o1.port, o2.port);
+    if (th_gatehouse_start(&gh, conf) < 0)
+        abort();
+}
+
+static void rig_stop(void)
+{
+    rig_stop_clean(&gh);
+    th_origin_stop(&o1);
+    th_origin_stop(&o2);
+}
+
+static int get(int p, const char *host, const char *path, const char *extra, struct tc_response *r)
+{
+    char req[1024];
+    int fd = tc_connect("127.0.0.1", p);
+
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", path, host, extra ? extra : "");
+    rig_exchange(fd, req, r);
+    tc_close(fd);
+    return r->status;
+}
+
+START_TEST(client_claims_are_replaced)
+{
+    struct tc_response r = {0};
+
+    ck_assert_int_eq(get(port, "exact.test", "/headers",
+                         "X-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\nX-Forwarded-Proto: https\r\n", &r), 200);
+    ck_assert_msg(strstr(r.body, "X-Forwarded-For: 127.0.0.1\r\n") && !strstr(r.body, "6.6.6.6") &&
+                      strstr(r.body, "Forwarded: for=127.0.0.1;proto=http\r\n") &&
+                      strstr(r.body, "X-Forwarded-Proto: http\r\n") &&
+                      strstr(r.body, "X-Forwarded-Host: exact.test\r\n"),
+                  "origin got: %s", r.body);
+    tc_response_free(&r);
+}
+END_TEST
+
+START_TEST(trusted_proxy_claims_are_extended)
+{
+    struct tc_response r = {0};
+
+    ck_assert_int_eq(get(trusted_port, "exact.test", "/headers", "X-Forwarded-For: 203.0.113.7\r\n", &r), 200);
+    ck_assert_msg(strstr(r.body, "X-Forwarded-For: 203.0.113.7, 127.0.0.1\r\n"), "origin got: %s", r.body);
+    tc_response_free(&r);
+}
+END_TEST
+
+START_TEST(origin_is_hidden)
+{
+    struct tc_response r = {0};
+    size_t n;
+
+    ck_assert_int_eq(get(port, "exact.test", "/hello", NULL, &r), 200);
+    ck_assert_ptr_null(tc_header(&r, "Server", &n)); /* the origin sends "Server: gh-origin" */
+    ck_assert_ptr_nonnull(tc_header(&r, "X-Origin", &n));
+    tc_response_free(&r);
+    ck_assert_int_eq(get(port, "a.wild.test", "/hello", NULL, &r), 200);
+    ck_assert_str_eq(r.body, "hello from two\n");
+    ck_assert_ptr_null(tc_header(&r, "X-Origin", &n)); /* the route's hide_headers */
+    tc_response_free(&r);
+}
+END_TEST
+
+START_TEST(routing_by_host)
+{
+    struct tc_response r = {0};
+
+    ck_assert_int_eq(get(port, "EXACT.test:80", "/hello", NULL, &r), 200);
+    ck_assert_str_eq(r.body, "hello from one\n");
+    tc_response_free(&r);
+    ck_assert_int_eq(get(port, "deep.er.wild.test", "/hello", NULL, &r), 200);
+    ck_assert_str_eq(r.body, "hello from two\n");
+    tc_response_free(&r);
+    /* "*.wild.test" is the names below, not wild.test itself */
+    ck_assert_int_eq(get(port, "wild.test", "/hello", NULL, &r), 421);
+    tc_response_free(&r);
+    ck_assert_int_eq(get(port, "elsewhere.test", "/hello", NULL, &r), 421);
+    tc_response_free(&r);
+    ck_assert_int_eq(get(port, "api.test", "/other", NULL, &r), 404);
+    tc_response_free(&r);
+    ck_assert_int_eq(th_log_lines(gh.access, 2, "\" 421 ", "why=this site is not served here", NULL), 2);
+}
+END_TEST
+
+Suite *front_suite(void)
+{
+    Suite *s = suite_create("front");
+    TCase *tc = tcase_create("front door");
+
+    tcase_add_unchecked_fixture(tc, rig_start, rig_stop);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, client_claims_are_replaced);
+    tcase_add_test(tc, trusted_proxy_claims_are_extended);
+    tcase_add_test(tc, origin_is_hidden);
+    tcase_add_test(tc, routing_by_host);
+    suite_add_tcase(s, tc);
+    return s;
+}
