@@ -36,7 +36,7 @@ static void rig_start(void)
              "workers = 2;\nlog = { access = \"@ACCESS@\"; };\n"
              "http = { max_request_line = 1024; max_header_bytes = 4096; max_headers = 20;\n"
              "         max_body_bytes = 1000; };\n"
-             "timeouts = { client_header = 1.5; keepalive = 5; upstream_read = 1.5; };\n"
+             "timeouts = { client_header = 1.5; keepalive = 8; upstream_read = 1.5; };\n"
              "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\"; } );\n"
              "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
              "          files = { servers = ( { static = \"@DIR@\"; } ); }; };\n"
