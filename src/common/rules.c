@@ -1,418 +1,331 @@
-/* rules.c — filter lists (see rules.h).
- * Names live in one open-addressing hash set per list (keys in an arena, no
- * allocation per entry); a lookup tries the host and each parent suffix, so
- * it costs O(labels) whatever the list's size.  URL prefixes hang off the
- * same set by host; regexes (PCRE2, JIT) are tried in order; IP entries are
- * a CIDR list.  Owns everything it loads. */
-#include "rules.h"
+/* rules.c — the index of a filtering list and its matching (see rules.h).
+ *
+ * Names and addresses are keys of one open-addressing hash set.  The key
+ * bytes live in an arena (no allocation per entry) and their hash is taken
+ * right to left, so one pass over a request's host yields the hash of every
+ * parent suffix and a lookup costs O(labels).  URL rules hang off their
+ * host's record; address prefixes (acl.c) and patterns (PCRE2, JIT) are
+ * tried in turn.  Reading the file formats is rules_load.c's job. */
+#include "rules_int.h"
 #include "acl.h"
+#include "log.h"
 #include "util.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <pcre2.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <zlib.h>
 
-/* An entry: a name (and for URL rules a path prefix), and what it says. */
-struct entry {
-    uint32_t name;      /* arena offset of "name" or "name/path" */
-    uint16_t namelen;   /* bytes of the name part */
-    uint8_t verdict;    /* RULES_BLOCK or RULES_ALLOW */
-    uint8_t has_path;
-    uint32_t next;      /* next entry with the same name + 1, 0 = none */
+/* Bounds a pattern's backtracking so one hostile URL cannot pin a worker;
+ * a match that hits the limit counts as no match. */
+#define REGEX_MATCH_LIMIT 1000000
+
+/* A distinct name or address.  The key is NUL-terminated in the arena, so it
+ * doubles as the rule text handed to callers. */
+struct name_rec {
+    uint32_t key;  /* arena offset */
+    uint32_t urls; /* first URL rule for this host, index + 1; 0: none */
+    uint8_t len;   /* key bytes */
+    uint8_t flags; /* NAME_* */
 };
 
-struct regex {
+/* A URL rule: arena text "host/path" (or "host"), the path being its prefix. */
+struct url_rec {
+    uint32_t text;
+    uint32_t next; /* next rule of the same host, index + 1; 0: none */
+    uint32_t pathlen;
+    uint16_t hostlen;
+};
+
+struct slot {
+    uint32_t hash; /* the key's hash, compared before the key */
+    uint32_t idx;  /* name index + 1; 0: empty */
+};
+
+/* An address prefix: a one-prefix acl, so a hit can name its rule. */
+struct net_rec {
+    struct acl *acl;
+    uint32_t text;
+};
+
+struct regex_rec {
     pcre2_code *code;
-    char *text;
+    uint32_t text;
 };
 
+/* Owned by whoever called rulelist_load; read-only once loaded. */
 struct rulelist {
     char *name;
     char *arena;
-    size_t arena_len, arena_cap;
-    struct entry *e;
-    size_t n, cap;
-    uint32_t *slots;    /* entry index + 1, 0 empty; first entry per name */
-    size_t nslots;
-    struct regex *re;
-    size_t nre;
-    struct acl *nets;
-    size_t nnets;
+    size_t alen, acap;
+    struct name_rec *names;
+    size_t nnames, capnames;
+    struct slot *slots;
+    size_t nslots; /* a power of two, at most three quarters full */
+    unsigned bits; /* log2(nslots) */
+    struct url_rec *urls;
+    size_t nurls, capurls;
+    struct net_rec *nets;
+    size_t nnets, capnets;
+    struct regex_rec *re;
+    size_t nre, capre;
+    pcre2_match_context *mctx;
+    size_t nrules;
 };
 
-static uint64_t hash(const char *s, size_t n)
+/* ---- hashing: FNV-1a over the key read right to left, then mixed ---- */
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static inline unsigned char fold(unsigned char c)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
-static const char *entry_text(const struct rulelist *l, const struct entry *e)
+static inline uint64_t step(uint64_t h, unsigned char c)
 {
-    return l->arena + e->name;
+    return (h ^ fold(c)) * FNV_PRIME;
 }
 
-/* Finds the first entry for name, or 0 (index + 1). */
-static uint32_t lookup(const struct rulelist *l, const char *name, size_t n)
+static inline uint32_t mix(uint64_t h)
 {
-    size_t i;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (uint32_t)h;
+}
+
+static uint32_t hash_key(const char *s, size_t n)
+{
+    uint64_t h = FNV_OFFSET;
+
+    while (n-- > 0)
+        h = step(h, (unsigned char)s[n]);
+    return mix(h);
+}
+
+/* The record for key (compared without ASCII case), as index + 1, or 0. */
+static uint32_t find(const struct rulelist *l, uint32_t hash, const char *key, size_t len)
+{
+    size_t mask = l->nslots - 1, i;
 
     if (!l->nslots)
         return 0;
-    for (i = hash(name, n) & (l->nslots - 1); l->slots[i]; i = (i + 1) & (l->nslots - 1)) {
-        const struct entry *e = &l->e[l->slots[i] - 1];
-        if (e->namelen == n && memcmp(entry_text(l, e), name, n) == 0)
-            return l->slots[i];
+    for (i = hash >> (32 - l->bits);; i = (i + 1) & mask) {
+        const struct slot *s = &l->slots[i];
+        const struct name_rec *r;
+        const char *k;
+        size_t j;
+
+        if (!s->idx)
+            return 0;
+        if (s->hash != hash)
+            continue;
+        r = &l->names[s->idx - 1];
+        if (r->len != len)
+            continue;
+        k = l->arena + r->key;
+        for (j = 0; j < len && k[j] == (char)fold((unsigned char)key[j]); j++)
+            ;
+        if (j == len)
+            return s->idx;
     }
+}
+
+static void place(struct slot *slots, unsigned bits, uint32_t hash, uint32_t idx)
+{
+    size_t mask = ((size_t)1 << bits) - 1, i;
+
+    for (i = hash >> (32 - bits); slots[i].idx; i = (i + 1) & mask)
+        ;
+    slots[i].hash = hash;
+    slots[i].idx = idx;
+}
+
+static void grow_slots(struct rulelist *l)
+{
+    unsigned bits = l->bits ? l->bits + 1 : 10;
+    struct slot *slots;
+
+    if (bits > 31)
+        log_fatal("list '%s': too many names", l->name);
+    slots = xcalloc((size_t)1 << bits, sizeof(*slots));
+    for (size_t i = 0; i < l->nslots; i++)
+        if (l->slots[i].idx)
+            place(slots, bits, l->slots[i].hash, l->slots[i].idx);
+    free(l->slots);
+    l->slots = slots;
+    l->bits = bits;
+    l->nslots = (size_t)1 << bits;
+}
+
+/* ---- building ---- */
+
+/* Appends a, then b, then a NUL to the arena; returns the offset of a. */
+static uint32_t arena_put(struct rulelist *l, const char *a, size_t alen, const char *b,
+                          size_t blen)
+{
+    size_t need = alen + blen + 1, off = l->alen;
+
+    if (l->alen + need > UINT32_MAX)
+        log_fatal("list '%s': more than 4 GiB of rule text", l->name);
+    if (l->alen + need > l->acap) {
+        l->acap = GH_MAX(l->acap * 2, l->alen + need + 65536);
+        if (l->acap > UINT32_MAX)
+            l->acap = UINT32_MAX;
+        l->arena = xrealloc(l->arena, l->acap);
+    }
+    memcpy(l->arena + off, a, alen);
+    memcpy(l->arena + off + alen, b, blen);
+    l->arena[off + alen + blen] = '\0';
+    l->alen += need;
+    return (uint32_t)off;
+}
+
+/* Grows an array of *cap elements of size sz to hold one more. */
+static void *reserve(void *p, size_t n, size_t *cap, size_t sz)
+{
+    if (n < *cap)
+        return p;
+    *cap = *cap ? *cap * 2 : 64;
+    return xrealloc(p, *cap * sz);
+}
+
+struct rulelist *rules_new(const char *name)
+{
+    struct rulelist *l = xcalloc(1, sizeof(*l));
+
+    l->name = xstrdup(name);
+    return l;
+}
+
+uint32_t rules_add_name(struct rulelist *l, const char *key, size_t len, unsigned flags)
+{
+    uint32_t hash = hash_key(key, len), idx = find(l, hash, key, len);
+    struct name_rec *r;
+    unsigned fresh;
+
+    if (!idx) {
+        if ((l->nnames + 1) * 4 > l->nslots * 3)
+            grow_slots(l);
+        l->names = reserve(l->names, l->nnames, &l->capnames, sizeof(*l->names));
+        r = &l->names[l->nnames++];
+        r->len = (uint8_t)len;
+        r->urls = 0;
+        r->flags = 0;
+        if (flags & NAME_ALLOW) {
+            r->key = arena_put(l, "@@", 2, key, len) + 2;
+            r->flags = NAME_AT;
+        } else {
+            r->key = arena_put(l, key, len, "", 0);
+        }
+        idx = (uint32_t)l->nnames;
+        place(l->slots, l->bits, hash, idx);
+    }
+    r = &l->names[idx - 1];
+    fresh = flags & (NAME_BLOCK | NAME_ALLOW) & ~(unsigned)r->flags;
+    l->nrules += (fresh & NAME_BLOCK ? 1 : 0) + (fresh & NAME_ALLOW ? 1 : 0);
+    if ((flags & NAME_ALLOW) && !(r->flags & NAME_AT)) {
+        /* blocked first, excepted later: keep an "@@name" copy for the text */
+        r->key = arena_put(l, "@@", 2, key, len) + 2;
+        r->flags |= NAME_AT;
+    }
+    r->flags |= (uint8_t)flags;
+    return idx - 1;
+}
+
+void rules_add_url(struct rulelist *l, const char *host, size_t hostlen, unsigned addr_flag,
+                   const char *path, size_t pathlen)
+{
+    uint32_t idx = rules_add_name(l, host, hostlen, addr_flag & NAME_ADDR);
+    struct url_rec *u;
+
+    if (pathlen == 1 && path[0] == '/')
+        pathlen = 0; /* "host/" is the whole host */
+    l->urls = reserve(l->urls, l->nurls, &l->capurls, sizeof(*l->urls));
+    u = &l->urls[l->nurls++];
+    u->text = arena_put(l, host, hostlen, path, pathlen);
+    u->hostlen = (uint16_t)hostlen;
+    u->pathlen = (uint32_t)pathlen;
+    u->next = l->names[idx].urls;
+    l->names[idx].urls = (uint32_t)l->nurls;
+    l->nrules++;
+}
+
+int rules_add_net(struct rulelist *l, const char *cidr, char *err, size_t errlen)
+{
+    struct acl *a = acl_new();
+
+    if (acl_add(a, cidr, err, errlen) < 0) {
+        acl_free(a);
+        return -1;
+    }
+    l->nets = reserve(l->nets, l->nnets, &l->capnets, sizeof(*l->nets));
+    l->nets[l->nnets].acl = a;
+    l->nets[l->nnets].text = arena_put(l, cidr, strlen(cidr), "", 0);
+    l->nnets++;
+    l->nrules++;
     return 0;
 }
 
-static void rehash(struct rulelist *l)
-{
-    size_t ns = l->nslots ? l->nslots * 2 : 1024;
-
-    free(l->slots);
-    l->slots = xcalloc(ns, sizeof(*l->slots));
-    l->nslots = ns;
-    for (size_t k = 0; k < l->n; k++) {
-        struct entry *e = &l->e[k];
-        size_t i;
-        if (lookup(l, entry_text(l, e), e->namelen))
-            continue; /* a later entry of a known name hangs off the first */
-        for (i = hash(entry_text(l, e), e->namelen) & (ns - 1); l->slots[i]; i = (i + 1) & (ns - 1))
-            ;
-        l->slots[i] = (uint32_t)k + 1;
-    }
-}
-
-static void add_entry(struct rulelist *l, const char *name, size_t namelen, const char *path,
-                      size_t pathlen, int verdict)
-{
-    struct entry *e;
-    uint32_t first;
-    size_t need = namelen + pathlen + 1;
-
-    if (l->arena_len + need > l->arena_cap) {
-        l->arena_cap = GH_MAX(l->arena_cap * 2, l->arena_len + need + 65536);
-        l->arena = xrealloc(l->arena, l->arena_cap);
-    }
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 1024;
-        l->e = xrealloc(l->e, l->cap * sizeof(*l->e));
-    }
-    if ((l->n + 1) * 2 > l->nslots)
-        rehash(l); /* keep the set at most half full */
-    e = &l->e[l->n];
-    e->name = (uint32_t)l->arena_len;
-    e->namelen = (uint16_t)namelen;
-    e->verdict = (uint8_t)verdict;
-    e->has_path = pathlen > 0;
-    e->next = 0;
-    for (size_t i = 0; i < namelen; i++)
-        l->arena[l->arena_len++] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-    memcpy(l->arena + l->arena_len, path, pathlen);
-    l->arena_len += pathlen;
-    l->arena[l->arena_len++] = '\0';
-    l->n++;
-    first = lookup(l, entry_text(l, e), namelen);
-    if (first && first != l->n) { /* chain behind the name's first entry */
-        e->next = l->e[first - 1].next;
-        l->e[first - 1].next = (uint32_t)l->n;
-    } else if (!first) {
-        size_t i;
-        for (i = hash(entry_text(l, e), namelen) & (l->nslots - 1); l->slots[i];
-             i = (i + 1) & (l->nslots - 1))
-            ;
-        l->slots[i] = (uint32_t)l->n;
-    }
-}
-
-/* ---- loading ---- */
-
-struct loader {
-    struct rulelist *l;
-    const char *file;
-    int line;
-    void (*warn)(void *, const char *);
-    void *ctx;
-    unsigned skipped; /* adblock rules this engine does not read */
-};
-
-/* Reports "file:line: what 'detail'" (the line is skipped). */
-static void warn(struct loader *ld, const char *what, const char *detail)
-{
-    char msg[512];
-
-    if (ld->warn) {
-        gh_fmt(msg, sizeof(msg), "%s:%d: %s '%s'", ld->file, ld->line, what, detail);
-        ld->warn(ld->ctx, msg);
-    }
-}
-
-static int name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-              c == '_' || c == '.'))
-            return 0;
-        if (c == '.' && s[i + 1] == '.')
-            return 0;
-    }
-    return 1;
-}
-
-static int is_address(const char *s, size_t n)
-{
-    char tmp[64];
-    unsigned char bin[16];
-    const char *slash = memchr(s, '/', n);
-
-    if (n >= sizeof(tmp))
-        return 0;
-    memcpy(tmp, s, slash ? (size_t)(slash - s) : n);
-    tmp[slash ? (size_t)(slash - s) : n] = '\0';
-    return inet_pton(AF_INET, tmp, bin) == 1 || inet_pton(AF_INET6, tmp, bin) == 1;
-}
-
-/* A domain entry: "example.com", ".example.com", "*.example.com", or an
- * address / CIDR. */
-static void add_domain(struct loader *ld, char *s, size_t n, int verdict)
-{
-    char tmp[80], msg[128];
-
-    if (is_address(s, n)) {
-        gh_fmt(tmp, sizeof(tmp), "%.*s", (int)n, s);
-        if (acl_add(ld->l->nets, tmp, msg, sizeof(msg)) == 0)
-            ld->l->nnets++;
-        else
-            warn(ld, "bad address", msg);
-        return;
-    }
-    if (n > 2 && s[0] == '*' && s[1] == '.')
-        s += 2, n -= 2;
-    else if (n > 1 && s[0] == '.')
-        s++, n--;
-    if (!name_ok(s, n)) {
-        gh_fmt(tmp, sizeof(tmp), "%.*s", (int)GH_MIN(n, (size_t)60), s);
-        warn(ld, "not a domain name:", tmp);
-        return;
-    }
-    add_entry(ld->l, s, n, "", 0, verdict);
-}
-
-static void load_hosts_line(struct loader *ld, char *s)
-{
-    static const char *const skip[] = {"localhost", "localhost.localdomain", "local", "broadcasthost",
-                                       "ip6-localhost", "ip6-loopback", "ip6-localnet",
-                                       "ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters",
-                                       "ip6-allhosts", "0.0.0.0", NULL};
-    char *save = NULL, *addr = strtok_r(s, " \t", &save), *name;
-
-    if (!addr || !is_address(addr, strlen(addr))) {
-        warn(ld, "not a hosts line (address name ...):", addr ? addr : "");
-        return;
-    }
-    while ((name = strtok_r(NULL, " \t", &save)) != NULL) {
-        int skipped = 0;
-        if (name[0] == '#')
-            break;
-        for (const char *const *k = skip; *k && !skipped; k++)
-            skipped = strcasecmp(name, *k) == 0;
-        if (!skipped)
-            add_domain(ld, name, strlen(name), RULES_BLOCK);
-    }
-}
-
-static void load_adblock_line(struct loader *ld, char *s)
-{
-    int verdict = RULES_BLOCK;
-    size_t n;
-
-    if (s[0] == '[')
-        return; /* [Adblock Plus 2.0] */
-    if (strncmp(s, "@@", 2) == 0)
-        verdict = RULES_ALLOW, s += 2;
-    n = strlen(s);
-    if (strncmp(s, "||", 2) != 0 || n < 4 || s[n - 1] != '^') {
-        ld->skipped++; /* element hiding, substrings, options: not network rules we read */
-        return;
-    }
-    add_domain(ld, s + 2, n - 3, verdict);
-}
-
-static void load_url_line(struct loader *ld, char *s)
-{
-    char *slash;
-
-    if (strncasecmp(s, "http://", 7) == 0)
-        s += 7;
-    else if (strncasecmp(s, "https://", 8) == 0)
-        s += 8;
-    slash = strchr(s, '/');
-    if (!slash) {
-        add_domain(ld, s, strlen(s), RULES_BLOCK);
-        return;
-    }
-    if (!name_ok(s, (size_t)(slash - s))) {
-        warn(ld, "not host/path:", s);
-        return;
-    }
-    add_entry(ld->l, s, (size_t)(slash - s), slash, strlen(slash), RULES_BLOCK);
-}
-
-static void load_regex_line(struct loader *ld, char *s)
+int rules_add_regex(struct rulelist *l, const char *pattern, size_t len, char *err, size_t errlen)
 {
     int code;
     PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &code, &off,
-                                   NULL);
-    struct rulelist *l = ld->l;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, len, PCRE2_CASELESS, &code, &off, NULL);
 
     if (!re) {
-        PCRE2_UCHAR why[128];
+        PCRE2_UCHAR why[160];
         pcre2_get_error_message(code, why, sizeof(why));
-        warn(ld, "bad regular expression:", (const char *)why);
-        return;
-    }
-    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* interpreted if JIT is unavailable */
-    l->re = xrealloc(l->re, (l->nre + 1) * sizeof(*l->re));
-    l->re[l->nre].code = re;
-    l->re[l->nre].text = xstrdup(s);
-    l->nre++;
-}
-
-static enum rules_format guess(const char *s)
-{
-    if (strncmp(s, "||", 2) == 0 || strncmp(s, "@@", 2) == 0 || s[0] == '!' || s[0] == '[')
-        return RULES_ADBLOCK;
-    if (strchr(s, ' ') || strchr(s, '\t'))
-        return RULES_HOSTS;
-    return RULES_DOMAINS;
-}
-
-static int load_file(struct loader *ld, const char *path, enum rules_format fmt, char *err,
-                     size_t errlen)
-{
-    gzFile gz = gzopen(path, "rb"); /* reads plain files too */
-    char line[8192];
-
-    if (!gz) {
-        gh_fmt(err, errlen, "%s: %s", path, strerror(errno ? errno : ENOMEM));
+        gh_fmt(err, errlen, "%s at offset %zu", (const char *)why, (size_t)off);
         return -1;
     }
-    ld->file = path;
-    ld->line = 0;
-    ld->skipped = 0;
-    while (gzgets(gz, line, sizeof(line))) {
-        char *s = line, *end;
-        ld->line++;
-        end = s + strcspn(s, "\r\n");
-        *end = '\0';
-        while (*s == ' ' || *s == '\t')
-            s++;
-        while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-            *--end = '\0';
-        if (!*s || (s[0] == '!' && fmt != RULES_REGEX))
-            continue;
-        if (s[0] == '#') { /* a comment, or adblock element hiding ("##", "#@#") */
-            if (fmt == RULES_ADBLOCK && s[1] && strchr("#@?$", s[1]))
-                ld->skipped++;
-            continue;
-        }
-        if (fmt == RULES_AUTO)
-            fmt = guess(s);
-        switch (fmt) {
-        case RULES_HOSTS: load_hosts_line(ld, s); break;
-        case RULES_ADBLOCK: load_adblock_line(ld, s); break;
-        case RULES_URLS: load_url_line(ld, s); break;
-        case RULES_REGEX: load_regex_line(ld, s); break;
-        default:
-            if (strchr(s, ' ') || strchr(s, '\t'))
-                warn(ld, "not a domain name:", s);
-            else
-                add_domain(ld, s, strlen(s), RULES_BLOCK);
-        }
+    /* JIT is an optimisation: without it (no JIT support on this CPU or
+     * build) pcre2_match runs the interpreter on the same code. */
+    (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+    if (!l->mctx) {
+        l->mctx = pcre2_match_context_create(NULL);
+        if (!l->mctx)
+            log_fatal("out of memory");
+        pcre2_set_match_limit(l->mctx, REGEX_MATCH_LIMIT);
     }
-    gzclose(gz);
-    if (ld->skipped && ld->warn) {
-        char msg[512];
-        gh_fmt(msg, sizeof(msg), "%s: %u adblock rules skipped (only ||name^ and @@||name^ are read)",
-               path, ld->skipped);
-        ld->warn(ld->ctx, msg);
-    }
+    l->re = reserve(l->re, l->nre, &l->capre, sizeof(*l->re));
+    l->re[l->nre].code = re;
+    l->re[l->nre].text = arena_put(l, pattern, len, "", 0);
+    l->nre++;
+    l->nrules++;
     return 0;
 }
 
-struct rulelist *rulelist_load(const char *name, const char *path, enum rules_format fmt,
-                               void (*warnfn)(void *ctx, const char *msg), void *ctx, char *err,
-                               size_t errlen)
+void rules_finish(struct rulelist *l)
 {
-    struct rulelist *l = xcalloc(1, sizeof(*l));
-    struct loader ld = {.l = l, .warn = warnfn, .ctx = ctx};
-    struct stat st;
-
-    l->name = xstrdup(name);
-    l->nets = acl_new();
-    if (stat(path, &st) < 0) {
-        gh_fmt(err, errlen, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        static const struct {
-            const char *file;
-            enum rules_format f;
-        } parts[] = {{"domains", RULES_DOMAINS}, {"urls", RULES_URLS}, {"expressions", RULES_REGEX}};
-        int found = 0;
-        for (unsigned i = 0; i < GH_ARRAY_LEN(parts); i++) {
-            char p[4096];
-            gh_fmt(p, sizeof(p), "%s/%s", path, parts[i].file);
-            if (stat(p, &st) < 0) {
-                gh_fmt(p, sizeof(p), "%s/%s.gz", path, parts[i].file);
-                if (stat(p, &st) < 0)
-                    continue;
-            }
-            found = 1;
-            if (load_file(&ld, p, parts[i].f, err, errlen) < 0)
-                goto fail;
-        }
-        if (!found) {
-            gh_fmt(err, errlen, "%s: no domains, urls or expressions file in this category directory",
-                   path);
-            goto fail;
-        }
-    } else if (load_file(&ld, path, fmt, err, errlen) < 0) {
-        goto fail;
-    }
-    return l;
-fail:
-    rulelist_free(l);
-    return NULL;
+    /* give back what doubling left over: the list lives until the reload */
+    if (l->alen)
+        l->arena = xrealloc(l->arena, l->acap = l->alen);
+    if (l->nnames)
+        l->names = xrealloc(l->names, (l->capnames = l->nnames) * sizeof(*l->names));
+    if (l->nurls)
+        l->urls = xrealloc(l->urls, (l->capurls = l->nurls) * sizeof(*l->urls));
 }
 
 void rulelist_free(struct rulelist *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->nre; i++) {
+    for (size_t i = 0; i < l->nre; i++)
         pcre2_code_free(l->re[i].code);
-        free(l->re[i].text);
-    }
+    for (size_t i = 0; i < l->nnets; i++)
+        acl_free(l->nets[i].acl);
+    pcre2_match_context_free(l->mctx);
     free(l->re);
-    acl_free(l->nets);
+    free(l->nets);
+    free(l->urls);
     free(l->slots);
-    free(l->e);
+    free(l->names);
     free(l->arena);
     free(l->name);
     free(l);
@@ -425,87 +338,177 @@ const char *rulelist_name(const struct rulelist *l)
 
 size_t rulelist_size(const struct rulelist *l)
 {
-    return l->n + l->nre + l->nnets;
+    return l->nrules;
 }
 
 /* ---- matching ---- */
 
-/* The verdict of the entries for one name: a plain name entry, or a URL
- * entry whose path prefixes the request's; an exception wins. */
-static enum rules_verdict name_verdict(const struct rulelist *l, uint32_t idx, const char *path,
-                                       size_t pathlen, const char **rule)
-{
-    enum rules_verdict v = RULES_NONE;
+struct hit {
+    enum rules_verdict v;
+    const char *text;
+};
 
-    for (; idx; idx = l->e[idx - 1].next) {
-        const struct entry *e = &l->e[idx - 1];
-        const char *text = entry_text(l, e);
-        if (e->has_path) {
-            size_t pl = strlen(text + e->namelen);
-            if (pathlen < pl || memcmp(path, text + e->namelen, pl) != 0)
-                continue;
-        }
-        if (e->verdict == RULES_ALLOW || v == RULES_NONE) {
-            v = (enum rules_verdict)e->verdict;
-            if (rule)
-                *rule = text;
-        }
-        if (v == RULES_ALLOW)
-            break;
+/* 1 when path starts with prefix, ASCII case ignored. */
+static int has_prefix(const char *path, size_t pathlen, const char *prefix, size_t n)
+{
+    if (pathlen < n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (fold((unsigned char)path[i]) != fold((unsigned char)prefix[i]))
+            return 0;
+    return 1;
+}
+
+/* Applies one record to the request.  Returns 1 on an exception (which
+ * ends the search); a block is kept in hit, later (more specific) records
+ * overwriting it. */
+static int visit(const struct rulelist *l, const struct name_rec *r, const char *path,
+                 size_t pathlen, struct hit *hit)
+{
+    if (r->flags & NAME_ALLOW) {
+        hit->v = RULES_ALLOW;
+        hit->text = l->arena + r->key - 2;
+        return 1;
     }
-    return v;
+    if (r->flags & NAME_BLOCK) {
+        hit->v = RULES_BLOCK;
+        hit->text = l->arena + r->key;
+        return 0;
+    }
+    for (uint32_t u = r->urls; u; u = l->urls[u - 1].next) {
+        const struct url_rec *rec = &l->urls[u - 1];
+        const char *text = l->arena + rec->text;
+        if (has_prefix(path, pathlen, text + rec->hostlen, rec->pathlen)) {
+            hit->v = RULES_BLOCK;
+            hit->text = text;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* The host and each parent, right to left: "com", "c.com", "b.c.com"... */
+static void match_name(const struct rulelist *l, const char *host, size_t hostlen, const char *path,
+                       size_t pathlen, struct hit *hit)
+{
+    uint64_t h = FNV_OFFSET;
+
+    for (size_t i = hostlen; i-- > 0;) {
+        uint32_t idx;
+        h = step(h, (unsigned char)host[i]);
+        if (i > 0 && host[i - 1] != '.')
+            continue;
+        if (hostlen - i > RULES_NAME_MAX)
+            return; /* no key is that long, nor any longer suffix */
+        idx = find(l, mix(h), host + i, hostlen - i);
+        if (idx && !(l->names[idx - 1].flags & NAME_ADDR) &&
+            visit(l, &l->names[idx - 1], path, pathlen, hit))
+            return;
+    }
+}
+
+/* Reads an IP literal: IPv6, or IPv4 in any form the resolver would take
+ * ("10.1", "0x0a000001").  Fills ss and the canonical text (IPv4-mapped
+ * IPv6 reads as IPv4).  Returns 1, or 0 for a name. */
+static int parse_ip(const char *host, size_t len, struct sockaddr_storage *ss, char *canon,
+                    size_t canonlen)
+{
+    char tmp[64];
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+    if (len >= sizeof(tmp) || memchr(host, '\0', len))
+        return 0;
+    memcpy(tmp, host, len);
+    tmp[len] = '\0';
+    memset(ss, 0, sizeof(*ss));
+    if (memchr(tmp, ':', len)) {
+        if (inet_pton(AF_INET6, tmp, &s6->sin6_addr) != 1)
+            return 0;
+        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+            struct in_addr a;
+            memcpy(&a, s6->sin6_addr.s6_addr + 12, 4);
+            s4->sin_family = AF_INET;
+            s4->sin_addr = a;
+        } else {
+            s6->sin6_family = AF_INET6;
+        }
+    } else {
+        /* inet_aton stops at white space; only hand it what could be a number */
+        if (strspn(tmp, "0123456789abcdefABCDEFxX.") != len || inet_aton(tmp, &s4->sin_addr) == 0)
+            return 0;
+        s4->sin_family = AF_INET;
+    }
+    if (ss->ss_family == AF_INET)
+        inet_ntop(AF_INET, &s4->sin_addr, canon, (socklen_t)canonlen);
+    else
+        inet_ntop(AF_INET6, &s6->sin6_addr, canon, (socklen_t)canonlen);
+    return 1;
+}
+
+static void match_addr(const struct rulelist *l, const struct sockaddr_storage *ss,
+                       const char *canon, const char *path, size_t pathlen, struct hit *hit)
+{
+    size_t n = strlen(canon);
+    uint32_t idx = find(l, hash_key(canon, n), canon, n);
+
+    if (idx && (l->names[idx - 1].flags & NAME_ADDR) &&
+        visit(l, &l->names[idx - 1], path, pathlen, hit))
+        return;
+    for (size_t i = 0; i < l->nnets && hit->v == RULES_NONE; i++)
+        if (acl_match(l->nets[i].acl, ss)) {
+            hit->v = RULES_BLOCK;
+            hit->text = l->arena + l->nets[i].text;
+        }
+}
+
+/* Tries the patterns against "host/path" (the path brings its '/'). */
+static void match_regex(const struct rulelist *l, const char *host, size_t hostlen,
+                        const char *path, size_t pathlen, struct hit *hit)
+{
+    char stack[2048], *subject = stack;
+    size_t n = hostlen + pathlen;
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+
+    if (!md)
+        log_fatal("out of memory");
+    if (n > sizeof(stack))
+        subject = xmalloc(n);
+    memcpy(subject, host, hostlen);
+    memcpy(subject + hostlen, path, pathlen);
+    for (size_t i = 0; i < l->nre; i++)
+        if (pcre2_match(l->re[i].code, (PCRE2_SPTR)subject, n, 0, 0, md, l->mctx) >= 0) {
+            hit->v = RULES_BLOCK;
+            hit->text = l->arena + l->re[i].text;
+            break;
+        }
+    pcre2_match_data_free(md);
+    if (subject != stack)
+        free(subject);
 }
 
 enum rules_verdict rulelist_match(const struct rulelist *l, const char *host, size_t hostlen,
                                   const char *path, size_t pathlen, const char **rule)
 {
-    char h[256], subject[2048];
-    enum rules_verdict v = RULES_NONE;
+    struct hit hit = {RULES_NONE, NULL};
     struct sockaddr_storage ss;
-    size_t n;
+    char canon[INET6_ADDRSTRLEN];
 
+    if (!path)
+        path = "", pathlen = 0;
     if (hostlen && host[hostlen - 1] == '.')
         hostlen--;
-    if (hostlen == 0 || hostlen >= sizeof(h))
+    if (hostlen >= 2 && host[0] == '[' && host[hostlen - 1] == ']')
+        host++, hostlen -= 2;
+    if (hostlen == 0)
         return RULES_NONE;
-    for (n = 0; n < hostlen; n++)
-        h[n] = (char)(host[n] >= 'A' && host[n] <= 'Z' ? host[n] + 32 : host[n]);
-    h[n] = '\0';
-    if (l->nnets) {
-        memset(&ss, 0, sizeof(ss));
-        if (inet_pton(AF_INET, h, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
-            ss.ss_family = AF_INET;
-        else if (inet_pton(AF_INET6, h, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
-            ss.ss_family = AF_INET6;
-        if (ss.ss_family && acl_match(l->nets, &ss)) {
-            if (rule)
-                *rule = "(address list)";
-            return RULES_BLOCK;
-        }
-    }
-    /* the host, then each parent: "a.b.example", "b.example", "example" */
-    for (const char *s = h; s; s = strchr(s, '.') ? strchr(s, '.') + 1 : NULL) {
-        uint32_t idx = lookup(l, s, (size_t)(h + n - s));
-        if (idx) {
-            enum rules_verdict got = name_verdict(l, idx, path, pathlen, rule);
-            if (got == RULES_ALLOW)
-                return RULES_ALLOW;
-            if (got != RULES_NONE && v == RULES_NONE)
-                v = got;
-        }
-    }
-    if (v != RULES_NONE || !l->nre)
-        return v;
-    n = gh_fmt(subject, sizeof(subject), "%s%.*s", h, (int)pathlen, path);
-    for (size_t i = 0; i < l->nre; i++) {
-        pcre2_match_data *md = pcre2_match_data_create_from_pattern(l->re[i].code, NULL);
-        int rc = pcre2_match(l->re[i].code, (PCRE2_SPTR)subject, n, 0, 0, md, NULL);
-        pcre2_match_data_free(md);
-        if (rc >= 0) {
-            if (rule)
-                *rule = l->re[i].text;
-            return RULES_BLOCK;
-        }
-    }
-    return RULES_NONE;
+    if (parse_ip(host, hostlen, &ss, canon, sizeof(canon)))
+        match_addr(l, &ss, canon, path, pathlen, &hit);
+    else
+        match_name(l, host, hostlen, path, pathlen, &hit);
+    if (hit.v == RULES_NONE && l->nre)
+        match_regex(l, host, hostlen, path, pathlen, &hit);
+    if (rule && hit.v != RULES_NONE)
+        *rule = hit.text;
+    return hit.v;
 }
