@@ -3,7 +3,8 @@
  * One function, session_drive(), advances a session as far as its sockets
  * allow; every event (client, upstream, DNS, timer) lands there.  Owns the
  * session, its buffers and its exchange's upstream connection while in use;
- * the front-end only decides (exchange.h). */
+ * the front-end only decides (exchange.h).  The S_PROXY state's work lives
+ * in proxy.c, the S_TUNNEL state's in tunnel.c. */
 #include "session.h"
 #include "log.h"
 #include "relay.h"
@@ -23,8 +24,6 @@
 #define LINGER_MS 2000
 #define DISCARD_MAX (1u << 20)
 
-static void start_connect(struct session *s);
-static void answer_error(struct session *s, int status, const char *why, const char *detail);
 
 /* ---- timers ---- */
 
@@ -58,7 +57,7 @@ static uint64_t deadline(const struct session *s)
     }
 }
 
-static void arm(struct session *s)
+void session_arm(struct session *s)
 {
     if (s->state != S_CLOSED)
         loop_timer_at(s->w->loop, &s->timer, deadline(s));
@@ -98,10 +97,10 @@ static void on_timer(struct timer *t)
         resolver_cancel(ex->rq);
         ex->rq = NULL;
         if (ex->addr_next < ex->naddrs) {
-            start_connect(s);
+            session_connect(s);
             return;
         }
-        answer_error(s, 504, "upstream connect timed out", NULL);
+        session_answer_error(s, 504, "upstream connect timed out", NULL);
         session_drive(s);
         return;
     case S_PROXY:
@@ -109,7 +108,7 @@ static void on_timer(struct timer *t)
             upstream_release(s->w->pool, ex->up, 0, 0);
             ex->up = NULL;
             ex->client_close = 1;
-            answer_error(s, 504, "upstream response timed out", NULL);
+            session_answer_error(s, 504, "upstream response timed out", NULL);
             session_drive(s);
             return;
         }
@@ -133,7 +132,7 @@ static void on_timer(struct timer *t)
 
 /* Turns the exchange into a local error answer (the decision to forward
  * is void).  The caller drives the session on. */
-static void answer_error(struct session *s, int status, const char *why, const char *detail)
+void session_answer_error(struct session *s, int status, const char *why, const char *detail)
 {
     struct exchange *ex = &s->ex;
 
@@ -141,7 +140,7 @@ static void answer_error(struct session *s, int status, const char *why, const c
     exchange_error_detail(ex, status, why, detail);
     s->state = S_LOCAL;
     s->last_io = loop_now(s->w->loop);
-    arm(s);
+    session_arm(s);
 }
 
 /* ---- life and death ---- */
@@ -194,7 +193,7 @@ void session_close(struct session *s, const char *why)
 }
 
 /* The exchange is over: log it and wait for the next request, or close. */
-static void finish_exchange(struct session *s)
+void session_finish(struct session *s)
 {
     struct exchange *ex = &s->ex;
     struct worker *w = s->w;
@@ -216,7 +215,7 @@ static void finish_exchange(struct session *s)
             shutdown(s->io.fd, SHUT_WR);
             s->state = S_LINGER;
             s->last_io = loop_now(w->loop);
-            arm(s);
+            session_arm(s);
             return;
         }
         session_close(s, NULL);
@@ -231,7 +230,7 @@ static void finish_exchange(struct session *s)
         s->head_start = s->last_io; /* a pipelined request is already here */
     else
         relay_drop_empty(&s->in);
-    arm(s);
+    session_arm(s);
 }
 
 /* ---- reading a request head ---- */
@@ -282,14 +281,14 @@ static void decide(struct session *s)
     if (ex->decision == DECIDE_LOCAL) {
         s->state = S_LOCAL;
         s->last_io = loop_now(w->loop);
-        arm(s);
+        session_arm(s);
         return;
     }
     if (ex->decision == DECIDE_TUNNEL && !ex->handshake) {
         s->state = S_RESOLVE;
         s->last_io = loop_now(w->loop);
-        arm(s);
-        start_connect(s);
+        session_arm(s);
+        session_connect(s);
         return;
     }
     /* Forwarding: answer "100 Continue" ourselves so the client sends the body
@@ -303,8 +302,8 @@ static void decide(struct session *s)
     }
     s->state = S_RESOLVE;
     s->last_io = loop_now(w->loop);
-    arm(s);
-    start_connect(s);
+    session_arm(s);
+    session_connect(s);
 }
 
 /* Returns 1 when a head was parsed and handled, 0 to wait. */
@@ -338,7 +337,7 @@ static int read_head(struct session *s)
                 ex->reqb.done = 0;
                 s->state = S_LOCAL;
                 s->last_io = loop_now(s->w->loop);
-                arm(s);
+                session_arm(s);
                 return 1;
             }
         }
@@ -357,7 +356,7 @@ static int read_head(struct session *s)
         }
         if (had == 0) {
             s->head_start = loop_now(s->w->loop);
-            arm(s);
+            session_arm(s);
         }
         s->last_io = loop_now(s->w->loop);
     }
@@ -376,14 +375,14 @@ static void on_resolved(void *arg, const struct sockaddr_storage *addrs, unsigne
     ex->rq = NULL;
     if (n == 0) {
         /* the page names the host the client asked for */
-        answer_error(s, 502, error ? error : "cannot resolve the upstream host", ex->host);
+        session_answer_error(s, 502, error ? error : "cannot resolve the upstream host", ex->host);
         session_drive(s);
         return;
     }
     memcpy(ex->addrs, addrs, n * sizeof(*addrs));
     ex->naddrs = n;
     ex->addr_next = 0;
-    start_connect(s);
+    session_connect(s);
 }
 
 /* The upstream connection is ready: stream the exchange. */
@@ -405,11 +404,11 @@ static void begin_proxy(struct session *s)
     }
     s->state = S_PROXY;
     s->last_io = loop_now(s->w->loop);
-    arm(s);
+    session_arm(s);
     session_drive(s);
 }
 
-static void start_connect(struct session *s)
+void session_connect(struct session *s)
 {
     struct exchange *ex = &s->ex;
     struct worker *w = s->w;
@@ -435,7 +434,7 @@ static void start_connect(struct session *s)
             break;
     }
     if (!ex->up) {
-        answer_error(s, 502, "upstream connect failed", NULL);
+        session_answer_error(s, 502, "upstream connect failed", NULL);
         session_drive(s);
         return;
     }
@@ -443,7 +442,7 @@ static void start_connect(struct session *s)
     upstream_own(ex->up, s, on_upstream);
     s->state = S_CONNECT;
     s->last_io = loop_now(w->loop);
-    arm(s);
+    session_arm(s);
     return;
 
 connected:
@@ -461,10 +460,10 @@ static void connect_done(struct session *s)
         upstream_release(s->w->pool, ex->up, 0, 0);
         ex->up = NULL;
         if (ex->addr_next < ex->naddrs) {
-            start_connect(s);
+            session_connect(s);
             return;
         }
-        answer_error(s, 502, err == ECONNREFUSED ? "upstream connection refused"
+        session_answer_error(s, 502, err == ECONNREFUSED ? "upstream connection refused"
                                                  : "upstream connect failed", NULL);
         session_drive(s);
         return;
@@ -482,151 +481,6 @@ static void on_upstream(void *owner, struct upconn *u, uint32_t events)
         connect_done(s);
     else
         session_drive(s);
-}
-
-/* ---- proxying ---- */
-
-/* An upstream connection that was idle in the pool died before answering:
- * try once more on a fresh connection if nothing of the body was sent. */
-static int retry_fresh(struct session *s)
-{
-    struct exchange *ex = &s->ex;
-
-    if (!ex->up_reused || ex->retried || ex->reqb.moved > 0 || ex->resp_head_done ||
-        (ex->up->in && buf_len(ex->up->in)))
-        return 0;
-    upstream_release(s->w->pool, ex->up, 0, 0);
-    ex->up = NULL;
-    ex->retried = 1;
-    ex->req_head_sent = 0;
-    ex->req_done = 0;
-    s->state = S_RESOLVE;
-    start_connect(s);
-    return 1;
-}
-
-static void proxy_fail(struct session *s, int status, const char *why)
-{
-    struct exchange *ex = &s->ex;
-
-    upstream_release(s->w->pool, ex->up, 0, 0);
-    ex->up = NULL;
-    if (!ex->resp_head_done) {
-        ex->client_close = 1;
-        answer_error(s, status, why, NULL);
-        session_drive(s);
-        return;
-    }
-    session_close(s, why);
-}
-
-/* Reads and parses the response head.  Returns 1 on progress, 0 to wait,
- * -1 when the session moved on (failed, retried). */
-static int read_response_head(struct session *s)
-{
-    struct exchange *ex = &s->ex;
-    struct upconn *u = ex->up;
-    int rc;
-
-    for (;;) {
-        if (u->in && buf_len(u->in)) {
-            rc = http1_parse_response(buf_head(u->in), buf_len(u->in), &s->w->cfg->limits,
-                                      ex->req.method.len == 4 &&
-                                          memcmp(exchange_base(ex) + ex->req.method.off, "HEAD", 4) == 0,
-                                      &ex->resp);
-            if (rc == HTTP1_ERROR || (rc == HTTP1_PARTIAL && buf_room(u->in) == 0 && u->in->start == 0)) {
-                proxy_fail(s, 502, rc == HTTP1_ERROR ? "invalid response from upstream"
-                                                     : "upstream response head too large");
-                return -1;
-            }
-            if (rc > 0) {
-                if (ex->resp.status < 200) {
-                    /* Interim responses: our own 100 went out already. */
-                    if (ex->resp.status == 101) {
-                        if (!ex->upgrade) {
-                            proxy_fail(s, 502, "upstream switched protocols unasked");
-                            return -1;
-                        }
-                        ex->status = 101;
-                        if (!s->out)
-                            s->out = buf_get();
-                        if (exchange_write_switch_head(ex, s->out) < 0) {
-                            proxy_fail(s, 502, "upstream response head too large");
-                            return -1;
-                        }
-                        buf_consume(u->in, (size_t)rc);
-                        buf_put(ex->uphead);
-                        ex->uphead = NULL;
-                        tunnel_begin(s);
-                        return -1;
-                    }
-                    buf_consume(u->in, (size_t)rc);
-                    continue;
-                }
-                if (ex->handshake) {
-                    /* the parent proxy's answer to our CONNECT */
-                    static const char established[] =
-                        "HTTP/1.1 200 Connection established\r\n\r\n";
-                    if (ex->resp.status / 100 != 2) {
-                        proxy_fail(s, 502, "the parent proxy refused the tunnel");
-                        return -1;
-                    }
-                    buf_consume(u->in, (size_t)rc);
-                    buf_put(ex->uphead);
-                    ex->uphead = NULL;
-                    if (!s->out)
-                        s->out = buf_get();
-                    buf_append(s->out, established, sizeof(established) - 1);
-                    ex->status = 200;
-                    tunnel_begin(s);
-                    return -1;
-                }
-                if (ex->lst->fe->response) {
-                    /* the front-end may refuse what the upstream sent */
-                    ex->decision = DECIDE_NONE;
-                    ex->lst->fe->response(ex);
-                    if (ex->decision == DECIDE_LOCAL) {
-                        upstream_release(s->w->pool, ex->up, 0, 0);
-                        ex->up = NULL;
-                        if (!ex->req_done)
-                            ex->client_close = 1;
-                        s->state = S_LOCAL;
-                        s->last_io = loop_now(s->w->loop);
-                        arm(s);
-                        return -1;
-                    }
-                    ex->decision = DECIDE_FORWARD;
-                }
-                ex->status = ex->resp.status;
-                if (!s->out)
-                    s->out = buf_get();
-                if (exchange_write_response_head(ex, s->out,
-                                                 ex->client_close || !ex->req_done ||
-                                                     s->w->draining) < 0) {
-                    proxy_fail(s, 502, "upstream response head too large");
-                    return -1;
-                }
-                buf_consume(u->in, (size_t)rc);
-                ex->resp_head_done = 1;
-                buf_put(ex->uphead);
-                ex->uphead = NULL;
-                return 1;
-            }
-        }
-        if (!u->readable)
-            return 0;
-        ssize_t n = relay_fill(&u->in, u->io.fd, &u->readable);
-        if (n == GH_AGAIN)
-            return 0;
-        if (n <= 0) {
-            u->eof = 1;
-            if (retry_fresh(s))
-                return -1;
-            proxy_fail(s, 502, n == 0 ? "upstream closed before responding" : "upstream read error");
-            return -1;
-        }
-        s->last_io = loop_now(s->w->loop);
-    }
 }
 
 int session_flush(struct session *s)
@@ -650,8 +504,7 @@ int session_flush(struct session *s)
     return 1;
 }
 
-/* Pumps a body and notes activity for the idle timers. */
-static int pump(struct session *s, struct body *b, struct buf **src, int src_fd,
+int session_pump(struct session *s, struct body *b, struct buf **src, int src_fd,
                 uint8_t *src_readable, int *src_eof, int dst_fd, uint8_t *dst_writable,
                 uint64_t *counted_in)
 {
@@ -664,106 +517,6 @@ static int pump(struct session *s, struct body *b, struct buf **src, int src_fd,
     return rc;
 }
 
-static void drive_proxy(struct session *s)
-{
-    struct exchange *ex = &s->ex;
-    int progress = 1, rc;
-
-    while (progress && s->state == S_PROXY) {
-        struct upconn *u = ex->up;
-        int up_eof = u->eof, peer_eof = s->peer_eof;
-        progress = 0;
-
-        /* 1. the request head */
-        if (!ex->req_head_sent) {
-            while (ex->uphead_sent < buf_len(ex->uphead) && u->writable) {
-                ssize_t n = send(u->io.fd, buf_head(ex->uphead) + ex->uphead_sent,
-                                 buf_len(ex->uphead) - ex->uphead_sent, MSG_NOSIGNAL);
-                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                    u->writable = 0;
-                } else if (n < 0 && errno != EINTR) {
-                    if (retry_fresh(s))
-                        return;
-                    proxy_fail(s, 502, "upstream write failed");
-                    return;
-                } else if (n > 0) {
-                    ex->uphead_sent += (uint32_t)n;
-                    progress = 1;
-                }
-            }
-            if (ex->uphead_sent == buf_len(ex->uphead)) {
-                ex->req_head_sent = 1;
-                if (ex->reqb.in_done)
-                    ex->req_done = 1;
-            }
-        }
-        /* 2. the request body */
-        if (ex->req_head_sent && !ex->req_done) {
-            rc = pump(s, &ex->reqb, &s->in, s->io.fd, &s->readable, &peer_eof, u->io.fd,
-                      &u->writable, &ex->bytes_in);
-            s->peer_eof = (uint8_t)peer_eof;
-            if (rc < 0) {
-                if (ex->reqb.error && strcmp(ex->reqb.error, "write failed") == 0)
-                    proxy_fail(s, 502, "upstream write failed");
-                else {
-                    ex->client_close = 1;
-                    proxy_fail(s, 400, ex->reqb.error ? ex->reqb.error : "bad request body");
-                }
-                return;
-            }
-            if (rc == RELAY_DONE)
-                ex->req_done = 1;
-            if (rc)
-                progress = 1;
-            if (ex->cfg->max_body && ex->reqb.moved > ex->cfg->max_body) {
-                proxy_fail(s, 413, "request body larger than max_body_bytes");
-                return;
-            }
-        }
-        /* 3. the response head */
-        if (!ex->resp_head_done) {
-            rc = read_response_head(s);
-            if (rc < 0)
-                return;
-            if (rc)
-                progress = 1;
-        }
-        /* 4. heads (ours and the response's) to the client */
-        rc = session_flush(s);
-        if (rc < 0)
-            return;
-        /* 5. the response body */
-        if (ex->resp_head_done && rc == 1 && !ex->resp_done) {
-            uint64_t out_before = ex->respb.moved;
-            rc = pump(s, &ex->respb, &u->in, u->io.fd, &u->readable, &up_eof, s->io.fd,
-                      &s->writable, NULL);
-            u->eof = (uint8_t)up_eof;
-            ex->resp_body_bytes += ex->respb.moved - out_before;
-            ex->bytes_out += ex->respb.moved - out_before;
-            if (rc < 0) {
-                session_close(s, ex->respb.error && strcmp(ex->respb.error, "write failed") == 0
-                                     ? "client write failed"
-                                     : ex->respb.error);
-                return;
-            }
-            if (rc)
-                progress = 1;
-            if (rc == RELAY_DONE)
-                ex->resp_done = 1;
-        }
-        if (ex->resp_done) {
-            if (!ex->req_done)
-                ex->client_close = 1;
-            finish_exchange(s);
-            return;
-        }
-        if (s->peer_eof && !ex->req_done) {
-            session_close(s, "client closed mid-request");
-            return;
-        }
-    }
-}
-
 /* ---- local answers ---- */
 
 static void drive_local(struct session *s)
@@ -773,7 +526,7 @@ static void drive_local(struct session *s)
 
     if (ex->answer_at) {
         if (loop_now(s->w->loop) < ex->answer_at) {
-            arm(s);
+            session_arm(s);
             return;
         }
         ex->answer_at = 0;
@@ -806,7 +559,7 @@ static void drive_local(struct session *s)
     }
     /* Discard a small request body so the connection can be reused. */
     if (!ex->client_close && !ex->reqb.done) {
-        int rc = pump(s, &ex->reqb, &s->in, s->io.fd, &s->readable, &peer_eof, -1, NULL,
+        int rc = session_pump(s, &ex->reqb, &s->in, s->io.fd, &s->readable, &peer_eof, -1, NULL,
                       &ex->bytes_in);
         s->peer_eof = (uint8_t)peer_eof;
         if (rc < 0 || ex->reqb.moved > DISCARD_MAX)
@@ -816,7 +569,7 @@ static void drive_local(struct session *s)
     }
     if (s->out && buf_len(s->out) == 0 && (!ex->local_mem || ex->local_mem_off == ex->local_mem_len) &&
         ex->local_left == 0 && (ex->reqb.done || ex->client_close))
-        finish_exchange(s);
+        session_finish(s);
 }
 
 static void drive_linger(struct session *s)
@@ -850,7 +603,7 @@ void session_drive(struct session *s)
         case S_CONNECT:
             return;
         case S_PROXY:
-            drive_proxy(s);
+            proxy_drive(s);
             break;
         case S_LOCAL:
             drive_local(s);
@@ -918,7 +671,7 @@ void session_new(struct worker *w, int fd, const struct sockaddr_storage *peer, 
     w->sessions = s;
     atomic_fetch_add_explicit(&w->stats.active, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->stats.accepted, 1, memory_order_relaxed);
-    arm(s);
+    session_arm(s);
 }
 
 void session_drain_all(struct worker *w, int now)

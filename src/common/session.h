@@ -128,6 +128,25 @@ void session_close(struct session *s, const char *why);
  * the socket, -1 when the session was closed. */
 int session_flush(struct session *s);
 
+/* ---- between session.c, proxy.c and tunnel.c ---- */
+
+/* Re-arms the session's timer for its state's deadline. */
+void session_arm(struct session *s);
+/* Turns the exchange into a local error answer (the decision to forward is
+ * void); `detail` (may be NULL) is shown on the page.  The caller drives on. */
+void session_answer_error(struct session *s, int status, const char *why, const char *detail);
+/* Connects the exchange's upstream: a pooled connection, or DNS then connect. */
+void session_connect(struct session *s);
+/* Ends the exchange: logs it, releases or pools the upstream, and waits for
+ * the next request or closes. */
+void session_finish(struct session *s);
+/* Moves body b from src_fd to dst_fd (relay_pump), noting activity. */
+int session_pump(struct session *s, struct body *b, struct buf **src, int src_fd,
+                 uint8_t *src_readable, int *src_eof, int dst_fd, uint8_t *dst_writable,
+                 uint64_t *counted_in);
+/* Advances a session in S_PROXY (proxy.c). */
+void proxy_drive(struct session *s);
+
 /* Advances the session as far as it can without blocking. */
 void session_drive(struct session *s);
 
