@@ -322,6 +322,18 @@ const char *exchange_response_base(const struct exchange *ex)
     return buf_head(ex->up->in);
 }
 
+int exchange_set_max_body(struct exchange *ex, uint64_t limit)
+{
+    if (!ex->max_body || limit < ex->max_body)
+        ex->max_body = limit;
+    if (ex->req.framing == HTTP_BODY_LENGTH && ex->req.content_length > ex->max_body) {
+        ex->client_close = 1;
+        exchange_error(ex, 413, "request body larger than the route allows");
+        return 0;
+    }
+    return 1;
+}
+
 void exchange_omit_via(struct exchange *ex)
 {
     ex->omit_via = 1;

@@ -112,6 +112,11 @@ void exchange_set_label(struct exchange *ex, const char *label);
 const struct http_head *exchange_response(const struct exchange *ex);
 const char *exchange_response_base(const struct exchange *ex);
 
+/* Lowers the request-body limit for this exchange (a route's).  A declared
+ * Content-Length over it is answered 413 at once (returns 0); a streamed
+ * body that grows past it is cut off with 413 later (returns 1). */
+int exchange_set_max_body(struct exchange *ex, uint64_t limit);
+
 /* Adds no Via field to the forwarded request (anonymity). */
 void exchange_omit_via(struct exchange *ex);
 

@@ -208,7 +208,7 @@ void proxy_drive(struct session *s)
                 ex->req_done = 1;
             if (rc)
                 progress = 1;
-            if (ex->cfg->max_body && ex->reqb.moved > ex->cfg->max_body) {
+            if (ex->max_body && ex->reqb.moved > ex->max_body) {
                 proxy_fail(s, 413, "request body larger than max_body_bytes");
                 return;
             }

@@ -259,7 +259,7 @@ static void decide(struct session *s)
     if (!l) {
         ex->client_close = 1;
         exchange_error(ex, 503, "listener removed by reload");
-    } else if (ex->cfg->max_body && ex->req.framing == HTTP_BODY_LENGTH &&
+    } else if ((ex->max_body = ex->cfg->max_body) && ex->req.framing == HTTP_BODY_LENGTH &&
                ex->req.content_length > ex->cfg->max_body) {
         ex->client_close = 1;
         exchange_error(ex, 413, "request body larger than max_body_bytes");

@@ -51,6 +51,7 @@ struct exchange {
     int status;
     uint64_t bytes_in, bytes_out;       /* raw bytes from / to the client */
     uint64_t resp_body_bytes;
+    uint64_t max_body;                  /* request body limit, 0 none (route may lower it) */
     const char *why;                    /* why it ended abnormally (access log) */
     enum exchange_decision decision;
     /* copies for the access log: the request head does not outlive the

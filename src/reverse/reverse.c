@@ -127,6 +127,46 @@ static void forwarding_fields(struct exchange *ex, const struct reverse_listener
     exchange_set_field(ex, "Forwarded", value, n);
 }
 
+/* Answers with the route's redirect: its URL followed by the request's
+ * path and query ("https://www.example.org" + "/a?b"). */
+static void redirect(struct exchange *ex, const struct route *rt)
+{
+    const struct http_head *r = exchange_request(ex);
+    struct http_slice t = r->form == HTTP_TARGET_ABSOLUTE ? r->path : r->target;
+    size_t rl = strlen(rt->redirect);
+    char extra[10240];
+    const char *path = t.len ? exchange_str(ex, t) : "/";
+    size_t plen = t.len ? t.len : 1;
+
+    if (rl && rt->redirect[rl - 1] == '/' && path[0] == '/')
+        rl--; /* one slash between them */
+    gh_fmt(extra, sizeof(extra), "Location: %.*s%.*s\r\n", (int)rl, rt->redirect, (int)plen, path);
+    exchange_respond(ex, rt->redirect_code, "text/plain; charset=utf-8", extra, "moved\n", 6);
+}
+
+/* The route's header edits, and the response fields every site hides. */
+static void route_edits(struct exchange *ex, const struct route *rt)
+{
+    for (const char *const *f = revealing; *f; f++)
+        exchange_remove_response_field(ex, *f);
+    for (unsigned k = 0; k < rt->nhide; k++)
+        exchange_remove_response_field(ex, rt->hide[k]);
+    for (unsigned k = 0; k < rt->nreq_remove; k++)
+        exchange_remove_field(ex, rt->req_remove[k]);
+    for (unsigned k = 0; k < rt->nreq_set; k++)
+        exchange_set_field(ex, rt->req_set[2 * k], rt->req_set[2 * k + 1], strlen(rt->req_set[2 * k + 1]));
+    for (unsigned k = 0; k < rt->nreq_add; k++)
+        exchange_add_field(ex, rt->req_add[2 * k], rt->req_add[2 * k + 1], strlen(rt->req_add[2 * k + 1]));
+    for (unsigned k = 0; k < rt->nresp_set; k++) {
+        exchange_remove_response_field(ex, rt->resp_set[2 * k]);
+        exchange_add_response_field(ex, rt->resp_set[2 * k], rt->resp_set[2 * k + 1],
+                                    strlen(rt->resp_set[2 * k + 1]));
+    }
+    for (unsigned k = 0; k < rt->nresp_add; k++)
+        exchange_add_response_field(ex, rt->resp_add[2 * k], rt->resp_add[2 * k + 1],
+                                    strlen(rt->resp_add[2 * k + 1]));
+}
+
 static void handle(struct exchange *ex)
 {
     const struct reverse_listener *rl = exchange_listener(ex)->fe_conf;
@@ -178,10 +218,13 @@ static void handle(struct exchange *ex)
             exchange_error(ex, 421, "this site is not served here");
         return;
     }
-    for (const char *const *f = revealing; *f; f++)
-        exchange_remove_response_field(ex, *f);
-    for (unsigned k = 0; k < rt->nhide; k++)
-        exchange_remove_response_field(ex, rt->hide[k]);
+    if (rt->redirect) {
+        redirect(ex, rt);
+        return;
+    }
+    if (rt->max_body && !exchange_set_max_body(ex, rt->max_body))
+        return;
+    route_edits(ex, rt);
     sv = pool_pick(rt->pool);
     exchange_set_label(ex, sv->label);
     if (sv->root)

@@ -6,7 +6,83 @@
 #include <stdlib.h>
 #include <strings.h>
 
-static const char *const route_keys[] = {"host", "path", "pool", "hide_headers", NULL};
+static const char *const route_keys[] = {"host",
+                                         "path",
+                                         "pool",
+                                         "hide_headers",
+                                         "set_request_headers",
+                                         "add_request_headers",
+                                         "remove_request_headers",
+                                         "set_response_headers",
+                                         "add_response_headers",
+                                         "remove_response_headers",
+                                         "redirect",
+                                         "redirect_code",
+                                         "max_body_bytes",
+                                         NULL};
+
+/* Reads ( ( "Name", "value" ), ... ) into a flat name/value array. */
+static int pairs(const config_setting_t *g, const char *key, char ***out, unsigned *n, char *err,
+                 size_t errlen)
+{
+    config_setting_t *l = config_setting_get_member(g, key);
+
+    *out = NULL;
+    *n = 0;
+    if (!l)
+        return 0;
+    if (!config_setting_is_list(l)) {
+        config_error(err, errlen, l, "'%s' must be ( ( \"Field\", \"value\" ), ... )", key);
+        return -1;
+    }
+    *out = xcalloc(2 * (size_t)config_setting_length(l) + 1, sizeof(char *));
+    for (int i = 0; i < config_setting_length(l); i++) {
+        config_setting_t *pr = config_setting_get_elem(l, (unsigned)i);
+        const char *name = config_setting_get_string_elem(pr, 0);
+        const char *value = config_setting_get_string_elem(pr, 1);
+        if (!name || !value || config_setting_length(pr) != 2 || strpbrk(value, "\r\n")) {
+            config_error(err, errlen, pr, "'%s' entries are ( \"Field\", \"value\" )", key);
+            return -1;
+        }
+        (*out)[2 * i] = xstrdup(name);
+        (*out)[2 * i + 1] = xstrdup(value);
+        (*n)++;
+    }
+    return 0;
+}
+
+/* Reads [ "Name", ... ]. */
+static int names(const config_setting_t *g, const char *key, char ***out, unsigned *n, char *err,
+                 size_t errlen)
+{
+    config_setting_t *l = config_setting_get_member(g, key);
+
+    *out = NULL;
+    *n = 0;
+    if (!l)
+        return 0;
+    if (!config_setting_is_array(l) && !config_setting_is_list(l)) {
+        config_error(err, errlen, l, "'%s' must be a list of field names", key);
+        return -1;
+    }
+    *out = xcalloc((size_t)config_setting_length(l) + 1, sizeof(char *));
+    for (int i = 0; i < config_setting_length(l); i++) {
+        const char *s = config_setting_get_string_elem(l, i);
+        if (!s || !*s) {
+            config_error(err, errlen, l, "'%s' entries are field names", key);
+            return -1;
+        }
+        (*out)[(*n)++] = xstrdup(s);
+    }
+    return 0;
+}
+
+static void free_list(char **l, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        free(l[i]);
+    free(l);
+}
 
 static int load_route(struct route *rt, config_setting_t *g, struct pool_set *pools,
                       const char *table, char *err, size_t errlen)
@@ -27,12 +103,12 @@ static int load_route(struct route *rt, config_setting_t *g, struct pool_set *po
                      "routes '%s': path '%s' must start with '/'", table, path);
         return -1;
     }
-    if (!pool) {
+    if (!pool && !config_setting_get_member(g, "redirect")) {
         config_error(err, errlen, g, "routes '%s': a route needs a 'pool'", table);
         return -1;
     }
-    rt->pool = pool_find(pools, pool);
-    if (!rt->pool) {
+    rt->pool = pool ? pool_find(pools, pool) : NULL;
+    if (pool && !rt->pool) {
         config_error(err, errlen, config_setting_get_member(g, "pool"),
                      "routes '%s': pool '%s' is not defined in 'pools'", table, pool);
         return -1;
@@ -47,23 +123,45 @@ static int load_route(struct route *rt, config_setting_t *g, struct pool_set *po
                      "routes '%s': host '%s' (want a name, \"*.example.com\" or \"*\")", table, host);
         return -1;
     }
-    config_setting_t *hide = config_setting_get_member(g, "hide_headers");
-    if (hide) {
-        if (!config_setting_is_array(hide) && !config_setting_is_list(hide)) {
-            config_error(err, errlen, hide, "'hide_headers' must be a list of field names");
+    const char *redirect = NULL;
+    long code = 302, max_body = 0;
+    if (names(g, "hide_headers", &rt->hide, &rt->nhide, err, errlen) < 0 ||
+        names(g, "remove_request_headers", &rt->req_remove, &rt->nreq_remove, err, errlen) < 0 ||
+        pairs(g, "set_request_headers", &rt->req_set, &rt->nreq_set, err, errlen) < 0 ||
+        pairs(g, "add_request_headers", &rt->req_add, &rt->nreq_add, err, errlen) < 0 ||
+        pairs(g, "set_response_headers", &rt->resp_set, &rt->nresp_set, err, errlen) < 0 ||
+        pairs(g, "add_response_headers", &rt->resp_add, &rt->nresp_add, err, errlen) < 0 ||
+        config_get_string(g, "redirect", &redirect, err, errlen) < 0 ||
+        config_get_int(g, "redirect_code", 301, 308, &code, err, errlen) < 0 ||
+        config_get_int(g, "max_body_bytes", 0, (long)(((unsigned long)-1) >> 1), &max_body, err,
+                       errlen) < 0)
+        return -1;
+    /* remove_response_headers is hide_headers under its symmetric name */
+    char **more;
+    unsigned nmore;
+    if (names(g, "remove_response_headers", &more, &nmore, err, errlen) < 0)
+        return -1;
+    if (nmore) {
+        rt->hide = xrealloc(rt->hide, (rt->nhide + nmore + 1) * sizeof(char *));
+        memcpy(rt->hide + rt->nhide, more, nmore * sizeof(char *));
+        rt->nhide += nmore;
+    }
+    free(more);
+    if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) {
+        config_error(err, errlen, config_setting_get_member(g, "redirect_code"),
+                     "'redirect_code' is 301, 302, 303, 307 or 308");
+        return -1;
+    }
+    if (redirect) {
+        if (strpbrk(redirect, "\r\n \t") || !*redirect) {
+            config_error(err, errlen, config_setting_get_member(g, "redirect"),
+                         "'redirect' must be a URL without spaces");
             return -1;
         }
-        rt->nhide = (unsigned)config_setting_length(hide);
-        rt->hide = xcalloc(rt->nhide + 1, sizeof(char *));
-        for (unsigned i = 0; i < rt->nhide; i++) {
-            const char *h = config_setting_get_string_elem(hide, (int)i);
-            if (!h || !*h) {
-                config_error(err, errlen, hide, "'hide_headers' entries are field names");
-                return -1;
-            }
-            rt->hide[i] = xstrdup(h);
-        }
+        rt->redirect = xstrdup(redirect);
     }
+    rt->redirect_code = (int)code;
+    rt->max_body = (uint64_t)max_body;
     return 0;
 }
 
@@ -112,9 +210,14 @@ void route_free(struct route_set *rs)
         for (unsigned k = 0; k < rs->t[i].n; k++) {
             free(rs->t[i].r[k].host);
             free(rs->t[i].r[k].path);
-            for (unsigned h = 0; h < rs->t[i].r[k].nhide; h++)
-                free(rs->t[i].r[k].hide[h]);
-            free(rs->t[i].r[k].hide);
+            struct route *r = &rs->t[i].r[k];
+            free_list(r->hide, r->nhide);
+            free_list(r->req_remove, r->nreq_remove);
+            free_list(r->req_set, 2 * r->nreq_set);
+            free_list(r->req_add, 2 * r->nreq_add);
+            free_list(r->resp_set, 2 * r->nresp_set);
+            free_list(r->resp_add, 2 * r->nresp_add);
+            free(r->redirect);
         }
         free(rs->t[i].r);
         free(rs->t[i].name);

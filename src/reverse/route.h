@@ -12,6 +12,12 @@ struct route {
     struct pool *pool;
     char **hide;        /* extra response fields to remove */
     unsigned nhide;
+    /* header edits: names (and values) for the request and the response */
+    char **req_set, **req_add, **req_remove, **resp_set, **resp_add;
+    unsigned nreq_set, nreq_add, nreq_remove, nresp_set, nresp_add; /* pairs for set/add */
+    char *redirect;     /* answer with a redirect to this prefix, NULL: none */
+    int redirect_code;
+    uint64_t max_body;  /* request body limit, 0: the global one */
 };
 
 struct route_table {

@@ -31,7 +31,13 @@ static void rig_start(void)
              "          two = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
              "routes = { r = ( { host = \"exact.test\"; pool = \"one\"; },\n"
              "                 { host = \"*.wild.test\"; pool = \"two\"; hide_headers = [ \"X-Origin\" ]; },\n"
-             "                 { host = \"api.test\"; path = \"/api/\"; pool = \"one\"; } ); };\n",
+             "                 { host = \"api.test\"; path = \"/api/\"; pool = \"one\"; },\n"
+             "                 { host = \"edit.test\"; pool = \"one\"; max_body_bytes = 10;\n"
+             "                   set_request_headers = ( ( \"X-Env\", \"prod\" ) ); remove_request_headers = [ \"X-Drop\" ];\n"
+             "                   add_request_headers = ( ( \"X-Added\", \"1\" ) );\n"
+             "                   set_response_headers = ( ( \"Cache-Control\", \"no-store\" ) );\n"
+             "                   add_response_headers = ( ( \"X-Frame-Options\", \"DENY\" ) ); },\n"
+             "                 { host = \"old.test\"; redirect = \"https://new.example/\"; redirect_code = 301; } ); };\n",
              port, trusted_port, o1.port, o2.port);
     if (th_gatehouse_start(&gh, conf) < 0)
         abort();
@@ -117,6 +123,58 @@ START_TEST(routing_by_host)
 }
 END_TEST
 
+START_TEST(route_header_edits)
+{
+    struct tc_response r = {0};
+    size_t n;
+    const char *v;
+
+    ck_assert_int_eq(get(port, "edit.test", "/headers", "X-Env: dev\r\nX-Drop: 1\r\n", &r), 200);
+    ck_assert_msg(strstr(r.body, "X-Env: prod\r\n") && !strstr(r.body, "X-Env: dev") &&
+                      !strstr(r.body, "X-Drop") && strstr(r.body, "X-Added: 1\r\n"),
+                  "origin got: %s", r.body);
+    v = tc_header(&r, "X-Frame-Options", &n);
+    ck_assert_msg(v && n == 4 && memcmp(v, "DENY", 4) == 0, "no X-Frame-Options");
+    v = tc_header(&r, "Cache-Control", &n);
+    ck_assert_msg(v && n == 8 && memcmp(v, "no-store", 8) == 0, "no Cache-Control");
+    tc_response_free(&r);
+}
+END_TEST
+
+START_TEST(route_body_limit)
+{
+    struct tc_response r = {0};
+    int fd = tc_connect("127.0.0.1", port);
+
+    rig_exchange(fd, "POST /sink HTTP/1.1\r\nHost: edit.test\r\nContent-Length: 20\r\n\r\n", &r);
+    ck_assert_int_eq(r.status, 413);
+    tc_response_free(&r);
+    tc_close(fd);
+    fd = tc_connect("127.0.0.1", port);
+    rig_exchange(fd, "POST /sink HTTP/1.1\r\nHost: edit.test\r\nContent-Length: 5\r\n\r\nhello", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "bytes=5 sum=532\n");
+    tc_response_free(&r);
+    tc_close(fd);
+    /* the same size elsewhere is fine: the limit is the route's */
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "\" 413 ", "why=request body larger than the route allows", NULL), 1);
+}
+END_TEST
+
+START_TEST(route_redirect)
+{
+    struct tc_response r = {0};
+    size_t n;
+    const char *v;
+
+    ck_assert_int_eq(get(port, "old.test", "/a/b?c=1", NULL, &r), 301);
+    v = tc_header(&r, "Location", &n);
+    ck_assert_msg(v && n == 27 && memcmp(v, "https://new.example/a/b?c=1", 27) == 0, "Location: %.*s",
+                  v ? (int)n : 0, v ? v : "");
+    tc_response_free(&r);
+}
+END_TEST
+
 Suite *front_suite(void)
 {
     Suite *s = suite_create("front");
@@ -128,6 +186,9 @@ Suite *front_suite(void)
     tcase_add_test(tc, trusted_proxy_claims_are_extended);
     tcase_add_test(tc, origin_is_hidden);
     tcase_add_test(tc, routing_by_host);
+    tcase_add_test(tc, route_header_edits);
+    tcase_add_test(tc, route_body_limit);
+    tcase_add_test(tc, route_redirect);
     suite_add_tcase(s, tc);
     return s;
 }
