@@ -92,19 +92,20 @@ integration: $(INTEG) $(GATEHOUSE) $(ORIGIN)
 sanitize:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test
 
-# libFuzzer targets (clang) for the request parser, the response parser and
-# the chunked decoder; each runs FUZZ_SECONDS on a copy of its seed corpus
+# libFuzzer targets (clang) for the request parser, the response parser,
+# the chunked decoder and the PROXY protocol parser; each runs FUZZ_SECONDS on a copy of its seed corpus
 # and the run fails on any crash or broken invariant.
-FUZZ_TARGETS := request response chunked
+FUZZ_TARGETS := request response chunked proxyproto
+FUZZ_SRC     := src/common/http1.c src/common/util.c src/common/proxyproto.c
 FUZZ_BIN     := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc/common
 
 fuzz-build: $(FUZZ_BIN)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h src/common/http1.c src/common/http1.h src/common/util.c
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h $(FUZZ_SRC) src/common/http1.h src/common/proxyproto.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< src/common/http1.c src/common/util.c
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC)
 
 fuzz: $(FUZZ_BIN)
 	$(Q)for t in $(FUZZ_TARGETS); do \
@@ -130,7 +131,7 @@ $(INTEG): $(INTEG_OBJ)
 
 $(ORIGIN): $(call obj,tests/support/origin.c)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -pthread
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcrypto) -pthread
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -158,6 +159,13 @@ install: $(GATEHOUSE)
 	cp -r filters/. $(DESTDIR)$(PREFIX)/share/gatehouse/filters/
 	install -D -m 0644 packaging/gatehouse.service $(DESTDIR)/lib/systemd/system/gatehouse.service
 	install -D -m 0644 packaging/gatehouse.logrotate $(DESTDIR)/etc/logrotate.d/gatehouse
+
+# Side by side with nginx, HAProxy, Squid and Tinyproxy on loopback (issue 9):
+# installs the peers, builds, runs about 6 minutes, writes
+# bench/results/latest.md. Never part of `make check`; see bench/README.md.
+.PHONY: bench
+bench:
+	$(Q)MAKE="$(MAKE)" bash bench/run.sh
 
 clean:
 	rm -rf build build-asan

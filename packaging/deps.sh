@@ -11,9 +11,10 @@ libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev"
 # (htpasswd), openssl and stunnel4: the real clients, repositories, password
 # files and TLS servers the integration suites use; clang and
 # libclang-rt-14-dev: libFuzzer; procps: ps for the tests' process checks;
-# chromium: a real browser through the gateway (headless).
+# chromium: a real browser through the gateway (headless);
+# libmaxmind-db-writer-perl: writes the geo tests' .mmdb at run time.
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
-chromium"
+chromium libmaxmind-db-writer-perl"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

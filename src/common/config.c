@@ -27,7 +27,7 @@ static const char *const timeout_keys[] = {"client_header", "client_body", "keep
                                            "upstream_read", "upstream_keepalive",
                                            "tunnel",        "drain",
                                            NULL};
-static const char *const listener_keys[] = {"name", "mode", "listen", NULL};
+static const char *const listener_keys[] = {"name", "mode", "listen", "proxy_protocol", NULL};
 
 void config_error(char *err, size_t errlen, const config_setting_t *s, const char *fmt, ...)
 {
@@ -469,7 +469,8 @@ static int load_listener(struct gh_config *c, struct listener_conf *l, config_se
                      "listener '%s': unknown mode '%s' (forward or reverse)", name, mode);
         return -1;
     }
-    if (config_check_keys(ls, listener_keys, l->fe->listener_keys, err, errlen) < 0)
+    if (config_check_keys(ls, listener_keys, l->fe->listener_keys, err, errlen) < 0 ||
+        config_get_bool(ls, "proxy_protocol", &l->proxy_protocol, err, errlen) < 0)
         return -1;
     rc = load_listen(l, config_setting_get_member(ls, "listen"), err, errlen);
     if (rc == -2) {
@@ -682,6 +683,13 @@ void *config_fe_state(const struct gh_config *c, const struct frontend *fe)
         if (c->fes[i] == fe)
             return c->fe_state ? c->fe_state[i] : NULL;
     return NULL;
+}
+
+void config_activate(struct gh_config *c)
+{
+    for (unsigned i = 0; i < c->nfes; i++)
+        if (c->fes[i]->activate && c->fe_state)
+            c->fes[i]->activate(c->fe_state[i]);
 }
 
 const struct listener_conf *config_listener(const struct gh_config *c, const char *name)

@@ -33,6 +33,7 @@ struct listener_conf {
     struct listen_addr *addrs;
     unsigned naddrs;
     void *fe_conf;               /* the front-end's per-listener settings */
+    int proxy_protocol;          /* clients announce themselves with a PROXY header */
     int line;
 };
 
@@ -111,6 +112,24 @@ struct frontend {
      * carries (NULL when there is none, or it is not TLS), read before any
      * byte is relayed.  Returns 0 to let it through, -1 to close the tunnel. */
     int (*tunnel_hello)(struct exchange *ex, const char *sni, size_t len);
+    /* Optional: the upstream named by exchange_forward failed before
+     * answering: the connect was refused or timed out, the name did not
+     * resolve, or the connection closed before any response byte while no
+     * byte of a request body had been sent.  `sent` says whether the request
+     * head had gone out (so only an idempotent request may be repeated).
+     * The front-end may name another upstream (exchange_forward) and return
+     * 1; with 0 the core answers 502 or 504. */
+    int (*upstream_failed)(struct exchange *ex, int sent, const char *why);
+    /* Optional: a queued exchange (exchange_queue) may try again: decide, or
+     * return without deciding to stay queued. */
+    void (*resume)(struct exchange *ex);
+    /* Optional: the exchange is over, whatever happened; called once, just
+     * before its access-log line. */
+    void (*finished)(struct exchange *ex);
+    /* Optional: this generation's state now serves traffic (start background
+     * work such as health checks).  Called in the main thread, once, after
+     * privileges are dropped; `free` stops what it started. */
+    void (*activate)(void *state);
 };
 
 /* Loads and validates a file.  Returns a generation with one reference, or
@@ -123,6 +142,9 @@ void config_unref(struct gh_config *c);
 
 /* The state a front-end built for this generation. */
 void *config_fe_state(const struct gh_config *c, const struct frontend *fe);
+
+/* The generation now serves traffic: runs the front-ends' activate hooks. */
+void config_activate(struct gh_config *c);
 
 /* Finds a listener by name, or NULL. */
 const struct listener_conf *config_listener(const struct gh_config *c, const char *name);

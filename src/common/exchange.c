@@ -366,6 +366,20 @@ void exchange_set_user(struct exchange *ex, const char *user)
             *c = '_'; /* one field in the log */
 }
 
+/* The upstream pool's key: the destination, and the client when each
+ * connection announces it with a PROXY header. */
+static void set_key(struct exchange *ex)
+{
+    size_t n;
+
+    if (strchr(ex->host, ':'))
+        n = gh_fmt(ex->key, sizeof(ex->key), "[%s]:%u", ex->host, ex->port);
+    else
+        n = gh_fmt(ex->key, sizeof(ex->key), "%s:%u", ex->host, ex->port);
+    if (ex->proxy_header)
+        gh_fmt(ex->key + n, sizeof(ex->key) - n, " for %s", ex->s->peer_text);
+}
+
 void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
                       const char *label)
 {
@@ -381,10 +395,32 @@ void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uin
     ex->port = port;
     if (label)
         exchange_set_label(ex, label);
-    if (memchr(host, ':', hostlen))
-        gh_fmt(ex->key, sizeof(ex->key), "[%s]:%u", ex->host, port);
-    else
-        gh_fmt(ex->key, sizeof(ex->key), "%s:%u", ex->host, port);
+    set_key(ex);
+}
+
+void *exchange_scratch(struct exchange *ex)
+{
+    return ex->scratch;
+}
+
+void exchange_queue(struct exchange *ex, uint32_t timeout_ms)
+{
+    if (ex->decision != DECIDE_NONE)
+        return;
+    ex->decision = DECIDE_QUEUE;
+    ex->queue_until = loop_now(ex->s->w->loop) + timeout_ms;
+}
+
+void exchange_send_proxy_header(struct exchange *ex, int version)
+{
+    ex->proxy_header = (uint8_t)(version == 2 ? 2 : 1);
+    if (ex->host[0])
+        set_key(ex);
+}
+
+const char *exchange_upstream_addr(const struct exchange *ex)
+{
+    return ex->up_addr;
 }
 
 /* ---- the core's own rules ---- */
@@ -394,6 +430,19 @@ static int method_is(const struct exchange *ex, const char *m)
     /* methods are case-sensitive (RFC 9110 9.1) */
     return ex->req.method.len == strlen(m) &&
            memcmp(exchange_str(ex, ex->req.method), m, ex->req.method.len) == 0;
+}
+
+int exchange_idempotent(const struct exchange *ex)
+{
+    static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE", NULL};
+
+    if (ex->req.framing != HTTP_BODY_NONE &&
+        !(ex->req.framing == HTTP_BODY_LENGTH && ex->req.content_length == 0))
+        return 0;
+    for (const char *const *m = safe; *m; m++)
+        if (method_is(ex, *m))
+            return 1;
+    return 0;
 }
 
 int exchange_preflight(struct exchange *ex)
@@ -643,6 +692,13 @@ void exchange_log(struct exchange *ex)
         n = sizeof(line) - 2;
     line[n++] = '\n';
     log_access_write(line, n);
+}
+
+void exchange_end(struct exchange *ex)
+{
+    if (ex->lst && ex->lst->fe->finished)
+        ex->lst->fe->finished(ex);
+    exchange_log(ex);
 }
 
 /* Keeps a printable copy of a request value for the log: quotes and

@@ -127,4 +127,28 @@ void exchange_set_filter(struct exchange *ex, const char *note);
 /* The status the client will get or got, 0 if undecided. */
 int exchange_status(const struct exchange *ex);
 
+/* ---- for front-ends that balance over several servers ---- */
+
+#define EXCHANGE_SCRATCH 256
+/* EXCHANGE_SCRATCH bytes of the front-end's own notes on this exchange (the
+ * server it chose, the servers it tried), zeroed for every exchange. */
+void *exchange_scratch(struct exchange *ex);
+
+/* Parks the exchange until a server frees up: the core calls
+ * frontend.resume again (when an exchange of this worker ends, and every
+ * few milliseconds) until it decides, or answers 503 after timeout_ms. */
+void exchange_queue(struct exchange *ex, uint32_t timeout_ms);
+
+/* Announces the client with a PROXY protocol header (version 1 or 2) at the
+ * start of each new upstream connection; a pooled connection is then reused
+ * only for the same client address. */
+void exchange_send_proxy_header(struct exchange *ex, int version);
+
+/* Whether the request may be repeated safely (RFC 9110 9.2.2: GET, HEAD,
+ * OPTIONS, TRACE, PUT, DELETE) and carries no body. */
+int exchange_idempotent(const struct exchange *ex);
+
+/* The address of the upstream connection used ("10.0.0.5:8080"), "" before. */
+const char *exchange_upstream_addr(const struct exchange *ex);
+
 #endif

@@ -150,6 +150,10 @@ static int read_response_head(struct session *s)
             u->eof = 1;
             if (retry_fresh(s))
                 return -1;
+            if (!(u->in && buf_len(u->in)) &&
+                session_try_other(s, 1, n == 0 ? "upstream closed before responding"
+                                               : "upstream read error"))
+                return -1;
             proxy_fail(s, 502, n == 0 ? "upstream closed before responding" : "upstream read error");
             return -1;
         }
@@ -175,7 +179,8 @@ void proxy_drive(struct session *s)
                 if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
                     u->writable = 0;
                 } else if (n < 0 && errno != EINTR) {
-                    if (retry_fresh(s))
+                    if (retry_fresh(s) || session_try_other(s, ex->uphead_sent > 0,
+                                                            "upstream write failed"))
                         return;
                     proxy_fail(s, 502, "upstream write failed");
                     return;

@@ -108,6 +108,7 @@ static void reload(struct server *sv)
         log_warn("reload: 'workers' changes only at restart (%u running)", sv->nworkers);
     config_unref(sv->cfg);
     sv->cfg = c;
+    config_activate(c);
     hand_out(sv);
     log_info("configuration reloaded from %s", sv->path);
 }
@@ -260,6 +261,7 @@ int server_main(int argc, char **argv, const struct frontend *const *fes, unsign
         log_error("signalfd: %s", strerror(errno));
         return 1;
     }
+    config_activate(sv.cfg);
     sv.workers = xcalloc(sv.nworkers, sizeof(*sv.workers));
     for (unsigned i = 0; i < sv.nworkers; i++) {
         sv.workers[i] = worker_new(i);

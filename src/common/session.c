@@ -7,6 +7,7 @@
  * in proxy.c, the S_TUNNEL state's in tunnel.c. */
 #include "session.h"
 #include "log.h"
+#include "proxyproto.h"
 #include "relay.h"
 #include "tunnel.h"
 #include "util.h"
@@ -23,6 +24,13 @@
 
 #define LINGER_MS 2000
 #define DISCARD_MAX (1u << 20)
+#define QUEUE_POLL_MS 10 /* a queued exchange looks again this often */
+
+static void proceed(struct session *s);
+static void queue_remove(struct session *s);
+static void queue_try(struct session *s);
+static void queue_kick(struct worker *w);
+static void set_peer(struct session *s, const struct sockaddr_storage *peer);
 
 
 /* ---- timers ---- */
@@ -52,6 +60,8 @@ static uint64_t deadline(const struct session *s)
         return s->last_io + t->tunnel;
     case S_LINGER:
         return s->last_io + LINGER_MS;
+    case S_QUEUED:
+        return GH_MIN(ex->queue_until, loop_now(s->w->loop) + QUEUE_POLL_MS);
     default:
         return UINT64_MAX;
     }
@@ -69,7 +79,7 @@ static void on_timer(struct timer *t)
     struct exchange *ex = &s->ex;
     uint64_t now = loop_now(s->w->loop), d = deadline(s);
 
-    if (d > now) {
+    if (d > now && s->state != S_QUEUED) {
         loop_timer_at(s->w->loop, t, d);
         return;
     }
@@ -100,6 +110,8 @@ static void on_timer(struct timer *t)
             session_connect(s);
             return;
         }
+        if (session_try_other(s, 0, "upstream connect timed out"))
+            return;
         session_answer_error(s, 504, "upstream connect timed out", NULL);
         session_drive(s);
         return;
@@ -116,6 +128,9 @@ static void on_timer(struct timer *t)
         return;
     case S_TUNNEL:
         session_close(s, "tunnel idle timeout");
+        return;
+    case S_QUEUED:
+        queue_try(s);
         return;
     case S_LOCAL:
         if (ex->answer_at) { /* the held-back answer may go now */
@@ -164,8 +179,10 @@ void session_close(struct session *s, const char *why)
         return;
     if (why && !ex->why)
         ex->why = why;
+    if (s->state == S_QUEUED)
+        queue_remove(s);
     if (ex->cfg) {
-        exchange_log(ex);
+        exchange_end(ex);
         config_unref(ex->cfg);
         ex->cfg = NULL;
     }
@@ -188,6 +205,7 @@ void session_close(struct session *s, const char *why)
         s->next->prev = s->prev;
     atomic_fetch_sub_explicit(&w->stats.active, 1, memory_order_relaxed);
     loop_defer(w->loop, free_session, s);
+    queue_kick(w);
     if (w->draining && !w->sessions)
         loop_stop(w->loop);
 }
@@ -205,9 +223,10 @@ void session_finish(struct session *s)
         upstream_release(w->pool, ex->up, reuse, w->cfg->to.upstream_keepalive);
         ex->up = NULL;
     }
-    exchange_log(ex);
+    exchange_end(ex);
     config_unref(ex->cfg);
     ex->cfg = NULL;
+    queue_kick(w);
     atomic_fetch_add_explicit(&w->stats.exchanges, 1, memory_order_relaxed);
     if (ex->client_close || w->draining || s->peer_eof) {
         if (s->state == S_LOCAL && ex->decision == DECIDE_LOCAL && !ex->reqb.done) {
@@ -268,6 +287,98 @@ static void decide(struct session *s)
         if (ex->decision == DECIDE_NONE)
             exchange_error(ex, 500, "front-end made no decision");
     }
+    proceed(s);
+}
+
+/* ---- the queue of exchanges waiting for a free server ---- */
+
+static void queue_add(struct session *s)
+{
+    struct worker *w = s->w;
+
+    s->state = S_QUEUED;
+    s->qnext = NULL;
+    s->qprev = w->qtail;
+    if (w->qtail)
+        w->qtail->qnext = s;
+    else
+        w->qhead = s;
+    w->qtail = s;
+    session_arm(s);
+}
+
+static void queue_remove(struct session *s)
+{
+    struct worker *w = s->w;
+
+    if (s->qprev)
+        s->qprev->qnext = s->qnext;
+    else if (w->qhead == s)
+        w->qhead = s->qnext;
+    if (s->qnext)
+        s->qnext->qprev = s->qprev;
+    else if (w->qtail == s)
+        w->qtail = s->qprev;
+    s->qprev = s->qnext = NULL;
+}
+
+/* A queued exchange tries again; it keeps its place when it must wait on,
+ * and gets a 503 once its time is up. */
+static void queue_try(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+
+    ex->decision = DECIDE_NONE;
+    if (loop_now(s->w->loop) >= ex->queue_until)
+        exchange_error(ex, 503, "no server became free in time (queue timeout)");
+    else
+        ex->lst->fe->resume(ex);
+    if (ex->decision == DECIDE_NONE || ex->decision == DECIDE_QUEUE) {
+        ex->decision = DECIDE_QUEUE;
+        session_arm(s);
+        return;
+    }
+    queue_remove(s);
+    proceed(s);
+    session_drive(s);
+}
+
+static void queue_wake(void *arg)
+{
+    struct worker *w = arg;
+    struct session *s = w->qhead, *next;
+
+    w->qwake = 0;
+    for (; s; s = next) {
+        next = s->qnext;
+        queue_try(s);
+    }
+}
+
+/* An exchange ended and may have freed a server: the queue looks again
+ * once this loop iteration is over. */
+static void queue_kick(struct worker *w)
+{
+    if (w->qhead && !w->qwake) {
+        w->qwake = 1;
+        loop_defer(w->loop, queue_wake, w);
+    }
+}
+
+/* Acts on the front-end's decision: queue, answer, or connect. */
+static void proceed(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+    struct worker *w = s->w;
+
+    if (ex->decision == DECIDE_QUEUE) {
+        if (ex->lst->fe->resume) {
+            queue_add(s);
+            return; /* the head stays in the buffer until decided */
+        }
+        ex->decision = DECIDE_NONE;
+        exchange_error(ex, 500, "front-end cannot queue");
+    }
     if (ex->decision == DECIDE_FORWARD || ex->handshake) {
         ex->uphead = buf_get();
         if (exchange_write_request_head(ex, ex->uphead) < 0) {
@@ -314,7 +425,28 @@ static int read_head(struct session *s)
     int rc;
 
     for (;;) {
-        if (s->in && buf_len(s->in)) {
+        if (s->await_proxy && s->in && buf_len(s->in)) {
+            struct sockaddr_storage src, dst;
+            int local = 0;
+            rc = proxyproto_parse(buf_head(s->in), buf_len(s->in), &src, &dst, &local);
+            if (rc < 0) {
+                log_warn("listener %s: %s sent no valid PROXY protocol header; closed", s->lname,
+                         s->peer_text);
+                session_close(s, NULL);
+                return 0;
+            }
+            if (rc > 0) {
+                if (!local) {
+                    set_peer(s, &src);
+                    s->local = dst;
+                    s->has_local = 1;
+                }
+                buf_consume(s->in, (size_t)rc);
+                s->await_proxy = 0;
+                continue;
+            }
+        }
+        if (!s->await_proxy && s->in && buf_len(s->in)) {
             buf_compact(s->in);
             rc = http1_parse_request(buf_head(s->in), buf_len(s->in), lim, &ex->req);
             if (rc > 0) {
@@ -366,6 +498,37 @@ static int read_head(struct session *s)
 
 static void on_upstream(void *owner, struct upconn *u, uint32_t events);
 
+int session_try_other(struct session *s, int sent, const char *why)
+{
+    struct exchange *ex = &s->ex;
+    const struct frontend *fe = ex->lst ? ex->lst->fe : NULL;
+
+    if (!fe || !fe->upstream_failed || ex->decision != DECIDE_FORWARD || ex->handshake ||
+        ex->reqb.moved > 0 || ex->resp_head_done)
+        return 0;
+    ex->decision = DECIDE_NONE;
+    if (!fe->upstream_failed(ex, sent, why) || ex->decision != DECIDE_FORWARD) {
+        ex->decision = DECIDE_FORWARD; /* the caller answers the failure */
+        return 0;
+    }
+    if (ex->up) {
+        upstream_release(s->w->pool, ex->up, 0, 0);
+        ex->up = NULL;
+    }
+    resolver_cancel(ex->rq);
+    ex->rq = NULL;
+    log_debug("retrying on %s after: %s", ex->key, why);
+    ex->naddrs = ex->addr_next = 0;
+    ex->retried = ex->up_reused = 0;
+    ex->req_head_sent = ex->req_done = 0;
+    ex->uphead_sent = 0;
+    s->state = S_RESOLVE;
+    s->last_io = loop_now(s->w->loop);
+    session_arm(s);
+    session_connect(s);
+    return 1;
+}
+
 static void on_resolved(void *arg, const struct sockaddr_storage *addrs, unsigned n,
                         const char *error)
 {
@@ -374,6 +537,8 @@ static void on_resolved(void *arg, const struct sockaddr_storage *addrs, unsigne
 
     ex->rq = NULL;
     if (n == 0) {
+        if (session_try_other(s, 0, error ? error : "cannot resolve the upstream host"))
+            return;
         /* the page names the host the client asked for */
         session_answer_error(s, 502, error ? error : "cannot resolve the upstream host", ex->host);
         session_drive(s);
@@ -385,6 +550,24 @@ static void on_resolved(void *arg, const struct sockaddr_storage *addrs, unsigne
     session_connect(s);
 }
 
+/* Announces the client on a fresh upstream connection.  The header is the
+ * first thing written to an empty socket buffer, so it goes at once. */
+static int send_proxy_header(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+    char hdr[PROXYPROTO_MAX];
+    size_t n;
+
+    if (!s->has_local) {
+        socklen_t len = sizeof(s->local);
+        if (getsockname(s->io.fd, (struct sockaddr *)&s->local, &len) < 0)
+            return -1;
+        s->has_local = 1;
+    }
+    n = proxyproto_write(ex->proxy_header, &s->peer, &s->local, hdr, sizeof(hdr));
+    return n && send(ex->up->io.fd, hdr, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+}
+
 /* The upstream connection is ready: stream the exchange. */
 static void begin_proxy(struct session *s)
 {
@@ -393,6 +576,13 @@ static void begin_proxy(struct session *s)
     ex->up->connected = 1;
     ex->uphead_sent = 0;
     gh_fmt(ex->up_addr, sizeof(ex->up_addr), "%s", ex->up->addr_text);
+    if (ex->proxy_header && !ex->up_reused && send_proxy_header(s) < 0) {
+        if (session_try_other(s, 0, "upstream write failed"))
+            return;
+        session_answer_error(s, 502, "upstream write failed", NULL);
+        session_drive(s);
+        return;
+    }
     if (ex->decision == DECIDE_TUNNEL && !ex->handshake) {
         static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
         if (!s->out)
@@ -434,6 +624,8 @@ void session_connect(struct session *s)
             break;
     }
     if (!ex->up) {
+        if (session_try_other(s, 0, "upstream connect failed"))
+            return;
         session_answer_error(s, 502, "upstream connect failed", NULL);
         session_drive(s);
         return;
@@ -463,6 +655,9 @@ static void connect_done(struct session *s)
             session_connect(s);
             return;
         }
+        if (session_try_other(s, 0, err == ECONNREFUSED ? "upstream connection refused"
+                                                        : "upstream connect failed"))
+            return;
         session_answer_error(s, 502, err == ECONNREFUSED ? "upstream connection refused"
                                                  : "upstream connect failed", NULL);
         session_drive(s);
@@ -601,6 +796,7 @@ void session_drive(struct session *s)
             break;
         case S_RESOLVE:
         case S_CONNECT:
+        case S_QUEUED:
             return;
         case S_PROXY:
             proxy_drive(s);
@@ -635,23 +831,30 @@ static void on_client(struct ioh *h, uint32_t events)
     session_drive(s);
 }
 
-void session_new(struct worker *w, int fd, const struct sockaddr_storage *peer, const char *lname)
+static void set_peer(struct session *s, const struct sockaddr_storage *peer)
 {
-    struct session *s = xcalloc(1, sizeof(*s));
-    int one = 1;
-
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    s->io.fd = fd;
-    s->io.on_event = on_client;
-    s->w = w;
     s->peer = *peer;
-    gh_fmt(s->lname, sizeof(s->lname), "%s", lname);
     if (peer->ss_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, s->peer_text,
                   sizeof(s->peer_text));
     else
         inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, s->peer_text,
                   sizeof(s->peer_text));
+}
+
+void session_new(struct worker *w, int fd, const struct sockaddr_storage *peer, const char *lname)
+{
+    struct session *s = xcalloc(1, sizeof(*s));
+    const struct listener_conf *l = config_listener(w->cfg, lname);
+    int one = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    s->io.fd = fd;
+    s->io.on_event = on_client;
+    s->w = w;
+    set_peer(s, peer);
+    s->await_proxy = l && l->proxy_protocol;
+    gh_fmt(s->lname, sizeof(s->lname), "%s", lname);
     s->timer.on_fire = on_timer;
     s->ex.s = s;
     s->ex.local_fd = -1;

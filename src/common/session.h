@@ -24,12 +24,13 @@ enum session_state {
     S_CONNECT,   /* transient: waiting for the upstream connect to finish */
     S_PROXY,     /* request and response bodies streaming both ways */
     S_LOCAL,     /* writing an answer of our own (error page, static file) */
+    S_QUEUED,    /* decided to wait for a free server (exchange_queue) */
     S_TUNNEL,    /* CONNECT or 101: bytes both ways until both sides end */
     S_LINGER,    /* answered; discarding input before closing (no RST) */
     S_CLOSED,    /* closed; freed after this loop iteration */
 };
 
-enum exchange_decision { DECIDE_NONE, DECIDE_LOCAL, DECIDE_FORWARD, DECIDE_TUNNEL };
+enum exchange_decision { DECIDE_NONE, DECIDE_LOCAL, DECIDE_FORWARD, DECIDE_TUNNEL, DECIDE_QUEUE };
 
 #define EXCHANGE_MAX_EDITS 64
 
@@ -60,6 +61,8 @@ struct exchange {
     char user[64];                      /* authenticated user, for the log */
     char filter[96];                    /* the filter's decision, for the log */
     uint64_t answer_at;                 /* a local answer waits until then (loop ms) */
+    uint64_t queue_until;               /* a queued exchange gives up then (loop ms) */
+    uint64_t scratch[EXCHANGE_SCRATCH / 8]; /* the front-end's notes */
     char log_referer[200];
     char log_agent[200];
     /* edits for the upstream head */
@@ -86,6 +89,7 @@ struct exchange {
     unsigned handshake : 1;             /* tunnel through a parent: its CONNECT answer first */
     unsigned omit_via : 1;              /* anonymity: no Via upstream */
     unsigned inspect_hello : 1;         /* tunnel: the front-end wants the ClientHello's name */
+    uint8_t proxy_header;               /* PROXY protocol version to send upstream, 0 none */
     uint8_t up_shut, down_shut;         /* tunnel: write side shut towards upstream / client */
     int tpipe[2][2];                    /* tunnel: a pipe per direction for splice(2), -1 none */
     uint32_t tpiped[2];                 /* bytes waiting in each pipe */
@@ -115,6 +119,10 @@ struct session {
     uint64_t head_start;                /* first byte of the current head */
     uint64_t last_io;                   /* last byte moved, for idle timeouts */
     uint32_t nexchanges;
+    uint8_t await_proxy;                /* a PROXY header must come first */
+    uint8_t has_local;                  /* `local` was announced by a PROXY header */
+    struct sockaddr_storage local;      /* the address the client connected to */
+    struct session *qprev, *qnext;      /* the worker's queue, while S_QUEUED */
     struct exchange ex;
 };
 
@@ -136,6 +144,10 @@ void session_arm(struct session *s);
 /* Turns the exchange into a local error answer (the decision to forward is
  * void); `detail` (may be NULL) is shown on the page.  The caller drives on. */
 void session_answer_error(struct session *s, int status, const char *why, const char *detail);
+/* The upstream failed before answering: lets the front-end name another
+ * (frontend.upstream_failed) and connects to it.  Returns 1 when retrying,
+ * 0 when the caller must answer the failure. */
+int session_try_other(struct session *s, int sent, const char *why);
 /* Connects the exchange's upstream: a pooled connection, or DNS then connect. */
 void session_connect(struct session *s);
 /* Ends the exchange: logs it, releases or pools the upstream, and waits for
@@ -175,6 +187,8 @@ int exchange_preflight(struct exchange *ex);
 void exchange_note_request(struct exchange *ex);
 /* Writes the access-log line of a finished exchange. */
 void exchange_log(struct exchange *ex);
+/* The exchange is over: tells the front-end (frontend.finished), then logs. */
+void exchange_end(struct exchange *ex);
 /* Frees what an exchange allocated (at session end). */
 void exchange_free(struct exchange *ex);
 

@@ -45,6 +45,8 @@ struct worker {
     struct wlistener **ls;          /* each allocated alone: epoll holds pointers */
     unsigned nls;
     struct session *sessions;       /* all open client sessions */
+    struct session *qhead, *qtail;  /* sessions waiting for a free server, oldest first */
+    int qwake;                      /* a wake-up of the queue is deferred already */
     struct upstream_pool *pool;
     struct resolver *resolver;
     int draining;                   /* stop accepting; close when idle */

@@ -1,5 +1,4 @@
-/* pool.c — parsing pools and picking a server (see pool.h).  Balancing
- * algorithms beyond round-robin arrive with the reverse-mode issue. */
+/* pool.c — parsing pools (see pool.h); picking a server is pool_pick.c's. */
 #include "pool.h"
 #include "util.h"
 
@@ -7,8 +6,17 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-static const char *const pool_keys[] = {"servers", NULL};
-static const char *const server_keys[] = {"address", "static", "weight", NULL};
+static const char *const pool_keys[] = {"servers",      "balance",      "hash_key",
+                                        "sticky_cookie", "health_check", "max_fails",
+                                        "fail_timeout",  "fail_on_5xx",  "slow_start",
+                                        "retries",       "retry_budget", "queue",
+                                        "proxy_protocol", NULL};
+static const char *const server_keys[] = {"address", "static", "weight", "max_conns", "backup",
+                                          NULL};
+static const char *const check_keys[] = {"type", "path", "host", "expect_status",
+                                         "interval", "timeout", "rise", "fall", NULL};
+static const char *const budget_keys[] = {"ratio", "min_per_second", NULL};
+static const char *const queue_keys[] = {"size", "timeout", NULL};
 
 /* Splits "host:port" / "[v6]:port" into its parts; 0 or -1. */
 static int split_hostport(const char *a, char **host, uint16_t *port)
@@ -51,7 +59,8 @@ static int load_server(const struct gh_config *cfg, struct pool *p, struct serve
                        config_setting_t *g, char *err, size_t errlen)
 {
     const char *address = NULL, *root = NULL;
-    long weight = 1;
+    long weight = 1, max_conns = 0;
+    int backup = 0;
     struct stat st;
     char label[512];
 
@@ -63,7 +72,9 @@ static int load_server(const struct gh_config *cfg, struct pool *p, struct serve
     if (config_check_keys(g, server_keys, NULL, err, errlen) < 0 ||
         config_get_string(g, "address", &address, err, errlen) < 0 ||
         config_get_string(g, "static", &root, err, errlen) < 0 ||
-        config_get_int(g, "weight", 1, 1000, &weight, err, errlen) < 0)
+        config_get_int(g, "weight", 1, 1000, &weight, err, errlen) < 0 ||
+        config_get_int(g, "max_conns", 0, 1000000, &max_conns, err, errlen) < 0 ||
+        config_get_bool(g, "backup", &backup, err, errlen) < 0)
         return -1;
     if (!address == !root) {
         config_error(err, errlen, g, "pool '%s': a server needs exactly one of 'address' or 'static'",
@@ -71,6 +82,11 @@ static int load_server(const struct gh_config *cfg, struct pool *p, struct serve
         return -1;
     }
     sv->weight = (unsigned)weight;
+    sv->max_conns = (unsigned)max_conns;
+    sv->backup = backup;
+    pthread_mutex_init(&sv->lock, NULL);
+    health_init(&sv->h);
+    atomic_store(&sv->usable_cache, 1);
     if (address) {
         if (split_hostport(address, &sv->host, &sv->port) < 0) {
             config_error(err, errlen, config_setting_get_member(g, "address"),
@@ -90,6 +106,159 @@ static int load_server(const struct gh_config *cfg, struct pool *p, struct serve
     }
     gh_fmt(label, sizeof(label), "static:%s", root);
     sv->label = xstrdup(label);
+    return 0;
+}
+
+/* health_check = { type = "http"; path = "/health"; expect_status = [200, 399];
+ *                  interval = 2.0; timeout = 1.0; rise = 2; fall = 3; } */
+static int load_check(struct pool *p, config_setting_t *g, char *err, size_t errlen)
+{
+    struct check_conf *c = &p->check;
+    const char *type = "http", *path = "/", *host = NULL;
+    long rise = 2, fall = 3;
+    config_setting_t *ex;
+
+    c->status_lo = 200;
+    c->status_hi = 399;
+    c->interval_ms = 2000;
+    c->timeout_ms = 1000;
+    if (!g)
+        return 0;
+    if (!config_setting_is_group(g)) {
+        config_error(err, errlen, g, "pool '%s': 'health_check' must be a group { ... }", p->name);
+        return -1;
+    }
+    if (config_check_keys(g, check_keys, NULL, err, errlen) < 0 ||
+        config_get_string(g, "type", &type, err, errlen) < 0 ||
+        config_get_string(g, "path", &path, err, errlen) < 0 ||
+        config_get_string(g, "host", &host, err, errlen) < 0 ||
+        config_get_seconds(g, "interval", 0.05, 3600, &c->interval_ms, err, errlen) < 0 ||
+        config_get_seconds(g, "timeout", 0.01, 600, &c->timeout_ms, err, errlen) < 0 ||
+        config_get_int(g, "rise", 1, 100, &rise, err, errlen) < 0 ||
+        config_get_int(g, "fall", 1, 100, &fall, err, errlen) < 0)
+        return -1;
+    if (strcmp(type, "http") != 0 && strcmp(type, "tcp") != 0) {
+        config_error(err, errlen, config_setting_get_member(g, "type"),
+                     "pool '%s': health_check type '%s' (want \"http\" or \"tcp\")", p->name, type);
+        return -1;
+    }
+    if (path[0] != '/' || strpbrk(path, " \r\n") || (host && strpbrk(host, " \r\n"))) {
+        config_error(err, errlen, g, "pool '%s': health_check path must start with '/' and hold no spaces",
+                     p->name);
+        return -1;
+    }
+    ex = config_setting_get_member(g, "expect_status");
+    if (ex) {
+        int lo = config_setting_get_int_elem(ex, 0), hi = config_setting_get_int_elem(ex, 1);
+        if (config_setting_length(ex) != 2 || lo < 100 || hi > 599 || lo > hi) {
+            config_error(err, errlen, ex, "pool '%s': expect_status is [ lowest, highest ], e.g. [200, 399]",
+                         p->name);
+            return -1;
+        }
+        c->status_lo = lo;
+        c->status_hi = hi;
+    }
+    c->enabled = 1;
+    c->http = strcmp(type, "http") == 0;
+    c->path = xstrdup(path);
+    c->host = host ? xstrdup(host) : NULL;
+    p->hc.rise = (unsigned)rise;
+    p->hc.fall = (unsigned)fall;
+    return 0;
+}
+
+/* hash_key = "client" | "uri" | "header:Name" | "cookie:name" */
+static int load_hash_key(struct pool *p, config_setting_t *pg, char *err, size_t errlen)
+{
+    const char *k = "client";
+
+    if (config_get_string(pg, "hash_key", &k, err, errlen) < 0)
+        return -1;
+    if (strcmp(k, "client") == 0)
+        p->hash_key = HASH_CLIENT;
+    else if (strcmp(k, "uri") == 0)
+        p->hash_key = HASH_URI;
+    else if (strncmp(k, "header:", 7) == 0 && k[7])
+        p->hash_key = HASH_HEADER;
+    else if (strncmp(k, "cookie:", 7) == 0 && k[7])
+        p->hash_key = HASH_COOKIE;
+    else {
+        config_error(err, errlen, config_setting_get_member(pg, "hash_key"),
+                     "pool '%s': hash_key '%s' (want \"client\", \"uri\", \"header:Name\" or \"cookie:name\")",
+                     p->name, k);
+        return -1;
+    }
+    if (p->hash_key == HASH_HEADER || p->hash_key == HASH_COOKIE)
+        p->hash_name = xstrdup(k + 7);
+    return 0;
+}
+
+/* Balancing, health, retries and queueing: everything but the servers. */
+static int load_policy(struct pool *p, config_setting_t *pg, char *err, size_t errlen)
+{
+    const char *bal = "round_robin", *sticky = NULL;
+    long max_fails = 3, retries = 2, qsize = 100, min_retry = 5, pp = 0;
+    double ratio = 0.2;
+    uint32_t qtimeout = 5000;
+    config_setting_t *b = config_setting_get_member(pg, "retry_budget"),
+                     *q = config_setting_get_member(pg, "queue");
+
+    p->hc.rise = 2;
+    p->hc.fall = 3;
+    p->hc.fail_timeout_ms = 10000;
+    if (config_get_string(pg, "balance", &bal, err, errlen) < 0 ||
+        config_get_string(pg, "sticky_cookie", &sticky, err, errlen) < 0 ||
+        config_get_int(pg, "max_fails", 0, 1000, &max_fails, err, errlen) < 0 ||
+        config_get_seconds(pg, "fail_timeout", 0.1, 86400, &p->hc.fail_timeout_ms, err, errlen) < 0 ||
+        config_get_bool(pg, "fail_on_5xx", &p->eject_5xx, err, errlen) < 0 ||
+        config_get_seconds(pg, "slow_start", 0, 3600, &p->hc.slow_start_ms, err, errlen) < 0 ||
+        config_get_int(pg, "retries", 0, 16, &retries, err, errlen) < 0 ||
+        config_get_int(pg, "proxy_protocol", 0, 2, &pp, err, errlen) < 0 ||
+        load_hash_key(p, pg, err, errlen) < 0 ||
+        load_check(p, config_setting_get_member(pg, "health_check"), err, errlen) < 0)
+        return -1;
+    p->bal = balancer_find(bal);
+    if (!p->bal) {
+        config_error(err, errlen, config_setting_get_member(pg, "balance"),
+                     "pool '%s': balance '%s' (want round_robin, least_conn, p2c or hash)", p->name,
+                     bal);
+        return -1;
+    }
+    if (sticky && (!*sticky || strpbrk(sticky, " ;=,\t\r\n"))) {
+        config_error(err, errlen, config_setting_get_member(pg, "sticky_cookie"),
+                     "pool '%s': sticky_cookie must be a cookie name", p->name);
+        return -1;
+    }
+    p->sticky = sticky ? xstrdup(sticky) : NULL;
+    p->hc.max_fails = (unsigned)max_fails;
+    p->send_proxy = (int)pp;
+    p->retries = (unsigned)retries;
+    if (b && (!config_setting_is_group(b) || config_check_keys(b, budget_keys, NULL, err, errlen) < 0 ||
+              config_get_int(b, "min_per_second", 0, 100000, &min_retry, err, errlen) < 0)) {
+        if (!config_setting_is_group(b))
+            config_error(err, errlen, b, "pool '%s': retry_budget = { ratio = 0.2; min_per_second = 5; }",
+                         p->name);
+        return -1;
+    }
+    if (b && config_setting_get_member(b, "ratio")) {
+        config_setting_t *r = config_setting_get_member(b, "ratio");
+        ratio = config_setting_type(r) == CONFIG_TYPE_FLOAT ? config_setting_get_float(r)
+                                                            : (double)config_setting_get_int(r);
+        if (ratio < 0 || ratio > 10) {
+            config_error(err, errlen, r, "pool '%s': retry_budget ratio between 0 and 10", p->name);
+            return -1;
+        }
+    }
+    budget_init(&p->budget, ratio, (unsigned)min_retry);
+    if (q && (!config_setting_is_group(q) || config_check_keys(q, queue_keys, NULL, err, errlen) < 0 ||
+              config_get_int(q, "size", 0, 1000000, &qsize, err, errlen) < 0 ||
+              config_get_seconds(q, "timeout", 0.001, 3600, &qtimeout, err, errlen) < 0)) {
+        if (!config_setting_is_group(q))
+            config_error(err, errlen, q, "pool '%s': queue = { size = 100; timeout = 5.0; }", p->name);
+        return -1;
+    }
+    p->queue_size = (unsigned)qsize;
+    p->queue_timeout_ms = qtimeout;
     return 0;
 }
 
@@ -124,11 +293,29 @@ struct pool_set *pool_load(const struct gh_config *cfg, config_t *file, char *er
             goto fail;
         }
         p->nservers = (unsigned)config_setting_length(servers);
+        if (p->nservers > POOL_MAX_SERVERS) {
+            config_error(err, errlen, servers, "pool '%s' has more than %d servers", p->name,
+                         POOL_MAX_SERVERS);
+            goto fail;
+        }
         p->servers = xcalloc(p->nservers, sizeof(*p->servers));
-        for (unsigned k = 0; k < p->nservers; k++)
-            if (load_server(cfg, p, &p->servers[k], config_setting_get_elem(servers, k), err,
-                            errlen) < 0)
+        for (unsigned k = 0; k < p->nservers; k++) {
+            struct server *sv = &p->servers[k];
+            if (load_server(cfg, p, sv, config_setting_get_elem(servers, k), err, errlen) < 0)
                 goto fail;
+            gh_fmt(sv->cookie, sizeof(sv->cookie), "%016llx",
+                   (unsigned long long)balance_hash_bytes(sv->label, strlen(sv->label)));
+            p->nprimary += !sv->backup;
+        }
+        if (p->nprimary == 0) {
+            config_error(err, errlen, servers, "pool '%s': every server is a backup", p->name);
+            goto fail;
+        }
+        if (load_policy(p, pg, err, errlen) < 0)
+            goto fail;
+        if (p->nservers == 1)
+            p->hc.max_fails = 0; /* ejecting the only server would turn errors into 503s */
+        p->bal_state = p->bal->init ? p->bal->init(p) : NULL;
     }
     return ps;
 fail:
@@ -141,7 +328,16 @@ void pool_free(struct pool_set *ps)
     if (!ps)
         return;
     for (unsigned i = 0; i < ps->n; i++) {
+        struct pool *p = &ps->p[i];
+        if (p->bal && p->bal->free)
+            p->bal->free(p->bal_state);
+        free(p->check.path);
+        free(p->check.host);
+        free(p->hash_name);
+        free(p->sticky);
         for (unsigned k = 0; k < ps->p[i].nservers; k++) {
+            if (ps->p[i].servers[k].label)
+                pthread_mutex_destroy(&ps->p[i].servers[k].lock);
             free(ps->p[i].servers[k].host);
             free(ps->p[i].servers[k].root);
             free(ps->p[i].servers[k].label);
@@ -159,19 +355,4 @@ struct pool *pool_find(const struct pool_set *ps, const char *name)
         if (strcmp(ps->p[i].name, name) == 0)
             return &ps->p[i];
     return NULL;
-}
-
-const struct server *pool_pick(struct pool *p)
-{
-    unsigned total = 0, n;
-
-    for (unsigned i = 0; i < p->nservers; i++)
-        total += p->servers[i].weight;
-    n = atomic_fetch_add_explicit(&p->rr, 1, memory_order_relaxed) % total;
-    for (unsigned i = 0; i < p->nservers; i++) {
-        if (n < p->servers[i].weight)
-            return &p->servers[i];
-        n -= p->servers[i].weight;
-    }
-    return &p->servers[0];
 }

@@ -1,26 +1,73 @@
 /* pool.h — reverse-mode pools: named groups of servers a route sends to.
- * A server is an upstream host:port or a built-in static directory. */
+ * A server is an upstream host:port or a built-in static directory.
+ *
+ * The configuration parts are immutable; the run-time parts (connections in
+ * use, health, counters) are shared by every worker and change through
+ * atomics or the server's lock.  A reload builds new pools, so run-time
+ * state starts afresh with each generation. */
 #ifndef GH_POOL_H
 #define GH_POOL_H
 
+#include "balance.h"
+#include "budget.h"
 #include "config.h"
+#include "health.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 struct server {
+    /* configuration */
     char *host;      /* upstream host (name or IP literal), NULL for static */
     uint16_t port;
     char *root;      /* static directory (absolute), NULL for an upstream */
     char *label;     /* "10.0.1.11:8080" or "static:/path", for logs */
+    char cookie[17]; /* its sticky-cookie value: hex of a hash of the label */
     unsigned weight;
+    unsigned max_conns; /* 0: no limit */
+    int backup;      /* used only when every primary server is down */
+    /* run time */
+    atomic_uint active;        /* requests in flight to it, all workers */
+    atomic_uint_least64_t requests, failures;
+    atomic_int usable_cache;   /* health_usable() as last published (for readers) */
+    pthread_mutex_t lock;      /* guards h */
+    struct health h;
 };
+
+/* Active health checks of a pool (checker.c runs them). */
+struct check_conf {
+    int enabled;
+    int http;                /* 1: an HTTP request; 0: a TCP connect */
+    char *path;              /* HTTP: the request target, "/" by default */
+    char *host;              /* HTTP: the Host field, the server's address by default */
+    int status_lo, status_hi;/* HTTP: expected status range, 200-399 by default */
+    uint32_t interval_ms, timeout_ms;
+};
+
+enum hash_key { HASH_CLIENT, HASH_URI, HASH_HEADER, HASH_COOKIE };
 
 struct pool {
     char *name;
     struct server *servers;
     unsigned nservers;
-    atomic_uint rr;  /* round-robin cursor, shared by workers */
+    unsigned nprimary;                /* servers that are not backups */
+    const struct balancer *bal;
+    void *bal_state;
+    enum hash_key hash_key;           /* what "hash" balancing hashes */
+    char *hash_name;                  /* the header or cookie name */
+    char *sticky;                     /* sticky-session cookie name, NULL: none */
+    struct health_conf hc;
+    struct check_conf check;
+    int eject_5xx;                    /* a 5xx answer counts as a failed request */
+    unsigned retries;                 /* other servers tried after a connect failure */
+    struct retry_budget budget;
+    int send_proxy;                   /* PROXY protocol version sent to servers, 0 none */
+    unsigned queue_size;              /* requests that may wait for a free server */
+    uint32_t queue_timeout_ms;
+    atomic_uint queued;               /* waiting now, all workers */
 };
+
+#define POOL_MAX_SERVERS 256
 
 struct pool_set {
     struct pool *p;
@@ -31,7 +78,32 @@ struct pool_set *pool_load(const struct gh_config *cfg, config_t *file, char *er
 void pool_free(struct pool_set *ps);
 struct pool *pool_find(const struct pool_set *ps, const char *name);
 
-/* The next server of the pool in (weighted) round-robin order. */
-const struct server *pool_pick(struct pool *p);
+/* ---- for the balancers ---- */
+
+/* Whether server i may take this request: in the tier asked for (primary or
+ * backup), healthy, not skipped, and under its connection limit. */
+int pool_usable(const struct pool *p, unsigned i, const struct pick *pk);
+/* Server i's weight now (lowered during slow start). */
+unsigned pool_weight(const struct pool *p, unsigned i, uint64_t now);
+
+/* ---- for the front-end ---- */
+
+enum pick_result { PICK_OK, PICK_FULL, PICK_DOWN };
+
+/* Chooses a server: the primaries, or the backups when no primary is
+ * healthy.  PICK_OK sets *out and counts the request as in flight (call
+ * pool_done); PICK_FULL means healthy servers exist but all are at
+ * max_conns (queue); PICK_DOWN means no healthy server is left. */
+enum pick_result pool_pick(struct pool *p, struct pick *pk, unsigned *out);
+/* The request to server i is over: ok 1 for an answer, 0 for a failure
+ * (connect failed, or a 5xx when the pool counts them).  Returns 1 when
+ * this ejected or readmitted the server (the caller logs it). */
+int pool_done(struct pool *p, unsigned i, int ok, uint64_t now);
+/* An active check's result for server i.  Returns 1 when the verdict
+ * changed (the caller logs it). */
+int pool_check_result(struct pool *p, unsigned i, int ok, uint64_t now);
+
+/* The server whose sticky-cookie value is `value`, or -1. */
+int pool_by_cookie(const struct pool *p, const char *value, size_t len);
 
 #endif

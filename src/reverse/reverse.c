@@ -3,18 +3,27 @@
  * core, or answer from a static directory. */
 #include "reverse.h"
 #include "acl.h"
+#include "checker.h"
+#include "choose.h"
 #include "exchange.h"
+#include "geo.h"
+#include "log.h"
 #include "pool.h"
 #include "route.h"
-#include "static.h"
+#include "status.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
+#include <strings.h>
 
 /* A reverse listener's settings. */
 struct reverse_listener {
     struct route_table *table;
     struct acl *trusted;          /* proxies whose X-Forwarded-For we extend */
+    char *status_path;            /* the JSON status document's path, NULL: none */
+    struct acl *status_allow;     /* who may read it */
+    struct reverse_state *st;
     struct reverse_listener *next;
 };
 
@@ -22,14 +31,19 @@ struct reverse_state {
     struct pool_set *pools;
     struct route_set *routes;
     struct reverse_listener *listeners; /* owned here, handed out as fe_conf */
+    struct geo *geo;                    /* the MaxMind database, NULL: none */
+    const struct resolver_conf *dns;    /* for the health checker's names */
+    struct checker *checker;            /* active health checks, once activated */
 };
 
 /* Response fields that tell the world what runs behind the front door. */
 static const char *const revealing[] = {"Server", "X-Powered-By", "X-AspNet-Version",
                                         "X-AspNetMvc-Version", "X-Runtime", "X-Generator", NULL};
 
-static const char *const sections[] = {"pools", "routes", NULL};
-static const char *const listener_keys[] = {"routes", "trusted_proxies", NULL};
+static const char *const sections[] = {"pools", "routes", "geo", NULL};
+static const char *const listener_keys[] = {"routes", "trusted_proxies", "status_path",
+                                            "status_allow", NULL};
+static const char *const geo_keys[] = {"database", NULL};
 
 static void unload(void *state)
 {
@@ -39,8 +53,12 @@ static void unload(void *state)
         struct reverse_listener *l = st->listeners;
         st->listeners = l->next;
         acl_free(l->trusted);
+        acl_free(l->status_allow);
+        free(l->status_path);
         free(l);
     }
+    checker_stop(st->checker);
+    geo_close(st->geo);
     route_free(st->routes);
     pool_free(st->pools);
     free(st);
@@ -50,14 +68,50 @@ static void *load(const struct gh_config *cfg, config_t *file, char *err, size_t
 {
     struct reverse_state *st = xcalloc(1, sizeof(*st));
 
+    config_setting_t *g = config_lookup(file, "geo");
+    const char *db = NULL;
+
+    st->dns = &cfg->dns;
     st->pools = pool_load(cfg, file, err, errlen);
     if (st->pools)
         st->routes = route_load(cfg, file, st->pools, err, errlen);
-    if (!st->routes) {
-        unload(st);
-        return NULL;
+    if (!st->routes)
+        goto fail;
+    if (g && (!config_setting_is_group(g) || config_check_keys(g, geo_keys, NULL, err, errlen) < 0 ||
+              config_get_string(g, "database", &db, err, errlen) < 0)) {
+        if (!config_setting_is_group(g))
+            config_error(err, errlen, g, "geo = { database = \"/path/GeoLite2-Country.mmdb\"; }");
+        goto fail;
     }
+    if (db) {
+        char *path = config_path(cfg, db), msg[512];
+        st->geo = geo_open(path, msg, sizeof(msg));
+        free(path);
+        if (!st->geo) {
+            config_error(err, errlen, config_setting_get_member(g, "database"), "%s", msg);
+            goto fail;
+        }
+    }
+    for (unsigned i = 0; i < st->routes->n; i++)
+        for (unsigned k = 0; k < st->routes->t[i].n; k++)
+            if (st->routes->t[i].r[k].ngeo && !st->geo) {
+                config_error(err, errlen, g ? g : config_root_setting(file),
+                             "routes '%s' use 'geo' but no geo = { database = ...; } is set",
+                             st->routes->t[i].name);
+                goto fail;
+            }
     return st;
+fail:
+    unload(st);
+    return NULL;
+}
+
+static void activate(void *state)
+{
+    struct reverse_state *st = state;
+
+    if (!st->checker)
+        st->checker = checker_start(st->pools, st->dns);
 }
 
 static void *listener(const struct gh_config *cfg, void *state, config_setting_t *ls, char *err,
@@ -81,8 +135,11 @@ static void *listener(const struct gh_config *cfg, void *state, config_setting_t
         return NULL;
     }
     struct reverse_listener *rl = xcalloc(1, sizeof(*rl));
+    const char *spath = NULL;
     rl->table = t;
+    rl->st = st;
     rl->trusted = acl_new();
+    rl->status_allow = acl_new();
     rl->next = st->listeners;
     st->listeners = rl;
     config_setting_t *tp = config_setting_get_member(ls, "trusted_proxies");
@@ -91,6 +148,28 @@ static void *listener(const struct gh_config *cfg, void *state, config_setting_t
         char msg[256];
         if (!net || acl_add(rl->trusted, net, msg, sizeof(msg)) < 0) {
             config_error(err, errlen, tp, "%s", net ? msg : "'trusted_proxies' entries are networks");
+            return NULL;
+        }
+    }
+    if (config_get_string(ls, "status_path", &spath, err, errlen) < 0)
+        return NULL;
+    if (spath && (spath[0] != '/' || strpbrk(spath, " ?#\r\n"))) {
+        config_error(err, errlen, config_setting_get_member(ls, "status_path"),
+                     "'status_path' is a path such as \"/.gatehouse/status\"");
+        return NULL;
+    }
+    rl->status_path = spath ? xstrdup(spath) : NULL;
+    config_setting_t *sa = config_setting_get_member(ls, "status_allow");
+    if (!sa && spath) { /* the machine itself only, unless told otherwise */
+        char msg[64];
+        acl_add(rl->status_allow, "127.0.0.0/8", msg, sizeof(msg));
+        acl_add(rl->status_allow, "::1/128", msg, sizeof(msg));
+    }
+    for (int i = 0; sa && i < config_setting_length(sa); i++) {
+        const char *net = config_setting_get_string_elem(sa, i);
+        char msg[256];
+        if (!net || acl_add(rl->status_allow, net, msg, sizeof(msg)) < 0) {
+            config_error(err, errlen, sa, "%s", net ? msg : "'status_allow' entries are networks");
             return NULL;
         }
     }
@@ -167,6 +246,94 @@ static void route_edits(struct exchange *ex, const struct route *rt)
                                     strlen(rt->resp_add[2 * k + 1]));
 }
 
+/* The client's address: the peer's, or, when the peer is a trusted proxy,
+ * the last address in X-Forwarded-For that is not one of ours. */
+static void client_address(const struct exchange *ex, const struct reverse_listener *rl,
+                           struct sockaddr_storage *out)
+{
+    char xff[1024];
+    int n;
+
+    *out = *exchange_client(ex);
+    if (!acl_match(rl->trusted, out) || (n = exchange_field(ex, "x-forwarded-for", xff, sizeof(xff))) <= 0)
+        return;
+    while (n > 0) {
+        char *comma = memrchr(xff, ',', (size_t)n), *a = comma ? comma + 1 : xff;
+        struct sockaddr_storage ss;
+        xff[n] = '\0';
+        while (*a == ' ' || *a == '\t')
+            a++;
+        for (char *e = a + strlen(a); e > a && (e[-1] == ' ' || e[-1] == '\t');)
+            *--e = '\0';
+        memset(&ss, 0, sizeof(ss));
+        if (inet_pton(AF_INET, a, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+            ss.ss_family = AF_INET;
+        else if (inet_pton(AF_INET6, a, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+            ss.ss_family = AF_INET6;
+        else
+            return; /* not an address: stop trusting the list here */
+        *out = ss;
+        if (!acl_match(rl->trusted, &ss))
+            return;
+        n = comma ? (int)(comma - xff) : 0;
+    }
+}
+
+/* The pools to try, in order: the first geo rule naming the client's
+ * country, else its continent, else the route's own order. */
+static const struct pool_order *pool_order(const struct reverse_state *st, const struct route *rt,
+                                           const struct sockaddr_storage *client)
+{
+    char country[3], continent[3];
+
+    if (!rt->ngeo || !st->geo ||
+        !geo_lookup(st->geo, (const struct sockaddr *)client, country, continent))
+        return &rt->order;
+    for (unsigned i = 0; i < rt->ngeo; i++)
+        if (!rt->geo[i].continent && strcmp(rt->geo[i].code, country) == 0)
+            return &rt->geo[i].order;
+    for (unsigned i = 0; i < rt->ngeo; i++)
+        if (rt->geo[i].continent && strcmp(rt->geo[i].code, continent) == 0)
+            return &rt->geo[i].order;
+    return &rt->order;
+}
+
+/* A Location naming the server ("http://10.0.0.5:8080/x") is rewritten to
+ * the name the client used ("http://www.example.org/x"). */
+static void rewrite_location(struct exchange *ex, const struct server *sv, const char *public_host)
+{
+    const struct http_head *h = exchange_response(ex);
+    const char *base = exchange_response_base(ex);
+    int i = http1_find(h, base, "location", 0);
+    char value[2048];
+    const char *v, *rest;
+    size_t len, ll = strlen(sv->label), hl = strlen(sv->host ? sv->host : "");
+
+    if (i < 0 || !*public_host || !sv->host)
+        return;
+    v = base + h->fields[i].value.off;
+    len = h->fields[i].value.len;
+    if (len > 7 && strncasecmp(v, "http://", 7) == 0)
+        rest = v + 7;
+    else if (len > 8 && strncasecmp(v, "https://", 8) == 0)
+        rest = v + 8;
+    else
+        return;
+    len -= (size_t)(rest - v);
+    if (len >= ll && strncasecmp(rest, sv->label, ll) == 0 && (len == ll || rest[ll] == '/'))
+        rest += ll, len -= ll;
+    else if (sv->port == 80 && len >= hl && strncasecmp(rest, sv->host, hl) == 0 &&
+             (len == hl || rest[hl] == '/'))
+        rest += hl, len -= hl;
+    else
+        return;
+    size_t n = gh_fmt(value, sizeof(value), "http://%s%.*s", public_host, (int)len, rest);
+    if (n >= sizeof(value) - 1)
+        return;
+    exchange_remove_response_field(ex, "Location");
+    exchange_add_response_field(ex, "Location", value, n);
+}
+
 static void handle(struct exchange *ex)
 {
     const struct reverse_listener *rl = exchange_listener(ex)->fe_conf;
@@ -177,7 +344,7 @@ static void handle(struct exchange *ex)
     const char *host = "";
     size_t hostlen = 0;
     const struct route *rt;
-    const struct server *sv;
+    struct sockaddr_storage client;
     int i;
 
     if (r->form == HTTP_TARGET_ABSOLUTE) {
@@ -209,6 +376,17 @@ static void handle(struct exchange *ex)
     }
     if (r->form == HTTP_TARGET_ASTERISK)
         path.len = 0; /* OPTIONS *: the server as a whole, routed as "/" */
+    if (rl->status_path && path.len) {
+        const char *p = exchange_str(ex, path), *q = memchr(p, '?', path.len);
+        size_t plen = q ? (size_t)(q - p) : path.len;
+        if (plen == strlen(rl->status_path) && memcmp(p, rl->status_path, plen) == 0) {
+            if (acl_match(rl->status_allow, exchange_client(ex)))
+                status_answer(ex, rl->st->pools);
+            else
+                exchange_error(ex, 403, "status page: client not in status_allow");
+            return;
+        }
+    }
     rt = route_match(t, host, hostlen, path.len ? exchange_str(ex, path) : "/",
                      path.len ? path.len : 1, &host_known);
     if (!rt) {
@@ -225,14 +403,23 @@ static void handle(struct exchange *ex)
     if (rt->max_body && !exchange_set_max_body(ex, rt->max_body))
         return;
     route_edits(ex, rt);
-    sv = pool_pick(rt->pool);
-    exchange_set_label(ex, sv->label);
-    if (sv->root)
-        static_serve(ex, sv->root);
-    else {
-        forwarding_fields(ex, rl, host, hostlen);
-        exchange_forward(ex, sv->host, strlen(sv->host), sv->port, sv->label);
-    }
+    client_address(ex, rl, &client);
+    forwarding_fields(ex, rl, host, hostlen);
+    choose_server(ex, rt, pool_order(rl->st, rt, &client), &client);
+}
+
+/* The response on its way back: a sticky session's cookie, and a redirect
+ * that names the server rewritten to the public name. */
+static void response(struct exchange *ex)
+{
+    const struct server *sv = choose_held(ex);
+    const struct route *rt = choose_route(ex);
+
+    if (!sv)
+        return;
+    choose_sticky_cookie(ex);
+    if (rt && rt->rewrite_location)
+        rewrite_location(ex, sv, choose_public_host(ex));
 }
 
 const struct frontend reverse_frontend = {
@@ -243,4 +430,9 @@ const struct frontend reverse_frontend = {
     .listener = listener,
     .free = unload,
     .handle = handle,
+    .response = response,
+    .upstream_failed = choose_upstream_failed,
+    .resume = choose_resume,
+    .finished = choose_finished,
+    .activate = activate,
 };

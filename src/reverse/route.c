@@ -19,6 +19,9 @@ static const char *const route_keys[] = {"host",
                                          "redirect",
                                          "redirect_code",
                                          "max_body_bytes",
+                                         "pools",
+                                         "geo",
+                                         "rewrite_location",
                                          NULL};
 
 /* Reads ( ( "Name", "value" ), ... ) into a flat name/value array. */
@@ -84,6 +87,70 @@ static void free_list(char **l, unsigned n)
     free(l);
 }
 
+/* [ "eu", "us" ] into an order of defined pools. */
+static int load_order(struct pool_order *o, config_setting_t *l, struct pool_set *pools,
+                      const char *table, char *err, size_t errlen)
+{
+    if (!config_setting_is_array(l) || config_setting_length(l) == 0) {
+        config_error(err, errlen, l, "routes '%s': a pool order is a list of pool names [ \"a\", \"b\" ]",
+                     table);
+        return -1;
+    }
+    o->n = (unsigned)config_setting_length(l);
+    o->p = xcalloc(o->n, sizeof(*o->p));
+    for (unsigned i = 0; i < o->n; i++) {
+        const char *name = config_setting_get_string_elem(l, i);
+        o->p[i] = name ? pool_find(pools, name) : NULL;
+        if (!o->p[i]) {
+            config_error(err, errlen, l, "routes '%s': pool '%s' is not defined in 'pools'", table,
+                         name ? name : "?");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* geo = ( ( "country:DE", [ "eu", "us" ] ), ( "continent:EU", [ ... ] ) ); */
+static int load_geo(struct route *rt, config_setting_t *g, struct pool_set *pools,
+                    const char *table, char *err, size_t errlen)
+{
+    config_setting_t *l = config_setting_get_member(g, "geo");
+
+    if (!l)
+        return 0;
+    if (!config_setting_is_list(l)) {
+        config_error(err, errlen, l, "routes '%s': geo = ( ( \"country:DE\", [ \"eu\", \"us\" ] ), ... )",
+                     table);
+        return -1;
+    }
+    rt->ngeo = (unsigned)config_setting_length(l);
+    rt->geo = xcalloc(rt->ngeo ? rt->ngeo : 1, sizeof(*rt->geo));
+    for (unsigned i = 0; i < rt->ngeo; i++) {
+        config_setting_t *e = config_setting_get_elem(l, i);
+        const char *where = config_setting_get_string_elem(e, 0);
+        struct geo_rule *r = &rt->geo[i];
+        const char *code = NULL;
+        if (where && strncmp(where, "country:", 8) == 0)
+            code = where + 8;
+        else if (where && strncmp(where, "continent:", 10) == 0) {
+            code = where + 10;
+            r->continent = 1;
+        }
+        if (config_setting_length(e) != 2 || !code || strlen(code) != 2 ||
+            !isalpha((unsigned char)code[0]) || !isalpha((unsigned char)code[1])) {
+            config_error(err, errlen, e,
+                         "routes '%s': geo entries are ( \"country:XX\" or \"continent:XX\", [ pools ] )",
+                         table);
+            return -1;
+        }
+        r->code[0] = (char)toupper((unsigned char)code[0]);
+        r->code[1] = (char)toupper((unsigned char)code[1]);
+        if (load_order(&r->order, config_setting_get_elem(e, 1), pools, table, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int load_route(struct route *rt, config_setting_t *g, struct pool_set *pools,
                       const char *table, char *err, size_t errlen)
 {
@@ -103,14 +170,33 @@ static int load_route(struct route *rt, config_setting_t *g, struct pool_set *po
                      "routes '%s': path '%s' must start with '/'", table, path);
         return -1;
     }
-    if (!pool && !config_setting_get_member(g, "redirect")) {
-        config_error(err, errlen, g, "routes '%s': a route needs a 'pool'", table);
+    config_setting_t *order = config_setting_get_member(g, "pools");
+    if (!pool == !order && !config_setting_get_member(g, "redirect")) {
+        config_error(err, errlen, g, "routes '%s': a route needs a 'pool' or 'pools' (not both)",
+                     table);
         return -1;
     }
-    rt->pool = pool ? pool_find(pools, pool) : NULL;
-    if (pool && !rt->pool) {
-        config_error(err, errlen, config_setting_get_member(g, "pool"),
-                     "routes '%s': pool '%s' is not defined in 'pools'", table, pool);
+    if (pool) {
+        rt->pool = pool_find(pools, pool);
+        if (!rt->pool) {
+            config_error(err, errlen, config_setting_get_member(g, "pool"),
+                         "routes '%s': pool '%s' is not defined in 'pools'", table, pool);
+            return -1;
+        }
+        rt->order.p = xcalloc(1, sizeof(*rt->order.p));
+        rt->order.p[0] = rt->pool;
+        rt->order.n = 1;
+    } else if (order) {
+        if (load_order(&rt->order, order, pools, table, err, errlen) < 0)
+            return -1;
+        rt->pool = rt->order.p[0];
+    }
+    if (load_geo(rt, g, pools, table, err, errlen) < 0 ||
+        config_get_bool(g, "rewrite_location", &rt->rewrite_location, err, errlen) < 0)
+        return -1;
+    if (rt->ngeo && !rt->pool) {
+        config_error(err, errlen, g, "routes '%s': 'geo' needs a 'pool' or 'pools' as the fallback",
+                     table);
         return -1;
     }
     rt->host = xstrdup(host);
@@ -218,6 +304,10 @@ void route_free(struct route_set *rs)
             free_list(r->resp_set, 2 * r->nresp_set);
             free_list(r->resp_add, 2 * r->nresp_add);
             free(r->redirect);
+            free(r->order.p);
+            for (unsigned g = 0; g < r->ngeo; g++)
+                free(r->geo[g].order.p);
+            free(r->geo);
         }
         free(rs->t[i].r);
         free(rs->t[i].name);

@@ -5,11 +5,28 @@
 #include "config.h"
 #include "pool.h"
 
+/* Pools in the order they are tried: the next when one has no healthy server. */
+struct pool_order {
+    struct pool **p;
+    unsigned n;
+};
+
+/* Clients located in a country or continent get their own pool order. */
+struct geo_rule {
+    int continent;   /* 1: code is a continent ("EU"), 0: a country ("DE") */
+    char code[3];
+    struct pool_order order;
+};
+
 struct route {
     char *host;         /* lower-case exact name, or "*" for any */
     char *path;         /* prefix, starts with '/' */
     size_t path_len;
-    struct pool *pool;
+    struct pool *pool;  /* the first of `order` */
+    struct pool_order order;  /* pools tried in turn (failover) */
+    struct geo_rule *geo;     /* client-location orders, checked in turn */
+    unsigned ngeo;
+    int rewrite_location;     /* Location naming the server gets the public name */
     char **hide;        /* extra response fields to remove */
     unsigned nhide;
     /* header edits: names (and values) for the request and the response */

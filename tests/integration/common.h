@@ -37,5 +37,6 @@ Suite *limits_suite(void);
 Suite *gateway_suite(void);
 Suite *filter_suite(void);
 Suite *front_suite(void);
+Suite *pools_suite(void);
 
 #endif

@@ -83,6 +83,29 @@ static size_t file_text(const char *path, char *buf, size_t cap)
     return n;
 }
 
+/* The last cap - 1 bytes of a file at most, from a line's start. */
+static void file_tail(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY);
+    off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : 0;
+    off_t from = size > (off_t)(cap - 1) ? size - (off_t)(cap - 1) : 0;
+    size_t n = 0;
+    ssize_t r;
+
+    buf[0] = '\0';
+    if (fd < 0)
+        return;
+    lseek(fd, from, SEEK_SET);
+    while (n + 1 < cap && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    close(fd);
+    if (from > 0) { /* drop the partial first line */
+        char *nl = strchr(buf, '\n');
+        memmove(buf, nl ? nl + 1 : buf + n, strlen(nl ? nl + 1 : buf + n) + 1);
+    }
+}
+
 static int count_in_file(const char *path, const char *needle)
 {
     static char buf[1 << 20];
@@ -233,25 +256,52 @@ void th_reap(pid_t pid)
 
 int th_origin_start_at(struct th_origin *o, const char *name, const char *addr)
 {
+    memset(o, 0, sizeof(*o));
+    return th_origin_start_on(o, name, addr, 0);
+}
+
+/* A process group for the next origin to join, 0: its parent's. */
+static pid_t origin_pgid;
+
+int th_origin_restart(struct th_origin *o, const char *name)
+{
+    int rc;
+
+    th_origin_stop(o);
+    /* Check runs each test in a child whose process group it kills at the
+     * end: an origin restarted by a test joins the runner's group instead,
+     * so it outlives the test like the fixture's origins do. */
+    origin_pgid = getpgid(getppid());
+    rc = th_origin_start_on(o, name, "127.0.0.1", o->port);
+    origin_pgid = 0;
+    return rc;
+}
+
+int th_origin_start_on(struct th_origin *o, const char *name, const char *addr, int port)
+{
     int pipefd[2];
-    char line[64];
+    char line[64], pstr[16];
     ssize_t n;
     size_t got = 0;
+    pid_t pid;
 
-    memset(o, 0, sizeof(*o));
+    snprintf(pstr, sizeof(pstr), "%d", port);
     snprintf(o->log, sizeof(o->log), "/tmp/gh-origin-%s-%d.log", name, getpid());
     if (pipe(pipefd) < 0)
         return -1;
-    o->pid = fork();
-    if (o->pid == 0) {
+    pid = fork(); /* o may be shared memory: only the parent writes it */
+    if (pid == 0) {
         int fd = open(o->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (origin_pgid > 0)
+            setpgid(0, origin_pgid);
         dup2(pipefd[1], 1);
         dup2(fd, 2);
         close(pipefd[0]);
-        execl(env_or("GH_ORIGIN", "./build/gh-origin"), "gh-origin", "-p", "0", "-n", name, "-a",
+        execl(env_or("GH_ORIGIN", "./build/gh-origin"), "gh-origin", "-p", pstr, "-n", name, "-a",
               addr, (char *)NULL);
         _exit(127);
     }
+    o->pid = pid;
     close(pipefd[1]);
     while (got < sizeof(line) - 1 && (n = read(pipefd[0], line + got, 1)) == 1 && line[got] != '\n')
         got++;
@@ -295,7 +345,7 @@ long th_rss_kb(pid_t pid)
 
 int th_log_lines(const char *path, int want, ...)
 {
-    static char buf[1 << 20];
+    static char buf[4 << 20]; /* the last 4 MiB of the log */
     const char *needles[16];
     int n = 0, count = 0;
     va_list ap;
@@ -307,7 +357,7 @@ int th_log_lines(const char *path, int want, ...)
     for (int tries = 0; tries < 200; tries++) {
         char *line = buf;
         count = 0;
-        file_text(path, buf, sizeof(buf));
+        file_tail(path, buf, sizeof(buf));
         while (line && *line) {
             char *nl = strchr(line, '\n');
             int all = 1;

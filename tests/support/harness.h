@@ -41,6 +41,10 @@ int th_gatehouse_check(const char *conf_text, char *out, size_t cap);
 int th_origin_start(struct th_origin *o, const char *name);
 /* The same on another address ("::1"). */
 int th_origin_start_at(struct th_origin *o, const char *name, const char *addr);
+/* The same on a given port (0: the kernel picks). */
+int th_origin_start_on(struct th_origin *o, const char *name, const char *addr, int port);
+/* Stops the origin (if running) and starts it again on the same port. */
+int th_origin_restart(struct th_origin *o, const char *name);
 
 /* Starts a program (argv NULL-terminated) with stdout and stderr to `log`;
  * returns its pid or -1. */
@@ -56,8 +60,8 @@ long th_peak_rss_kb(pid_t pid);
 /* Current resident set (VmRSS) in KiB, or -1. */
 long th_rss_kb(pid_t pid);
 
-/* Counts lines of a file containing every one of the NULL-terminated
- * needles; waits up to 2 s for at least `want` such lines to appear. */
+/* Counts lines (in the last 4 MiB of a file) containing every one of the
+ * NULL-terminated needles; waits up to 2 s for at least `want` of them. */
 int th_log_lines(const char *path, int want, ...);
 
 /* Runs a shell command, captures up to cap bytes of stdout; returns the

@@ -40,6 +40,9 @@
  *   /sink          200 "bytes=<count> sum=<u64 sum of body bytes>\n"
  *   /headers       200, body = the exact request head as received
  *   /upgrade       101 to an echo protocol when asked with Upgrade: echo
+ *   /ws            a WebSocket (RFC 6455) echo: 101 with Sec-WebSocket-Accept,
+ *                  then every text or binary frame is sent back unmasked
+ *   /redirect      302 to http://127.0.0.1:PORT/landed (its own address)
  *   /status/CODE   CODE (200..599) with body "status CODE\n" (none for 204/304)
  *   anything else  404 "not found\n"
  * HEAD gets the same head as GET and no body.
@@ -67,6 +70,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #define RD_CAP (64 * 1024)      /* per-connection read buffer */
 #define MAX_HEAD (60 * 1024)    /* largest request head accepted */
 #define MAX_LINE 8192           /* largest chunk-size or trailer line */
@@ -74,6 +79,7 @@
 #define MAX_N 1000000000000000ULL /* upper bound for /bytes/N and friends */
 
 static const char *g_name = "origin";
+static int g_port;
 static long g_idle_ms;
 static atomic_uint_fast64_t g_next_conn_id = 1;
 static char g_pattern[PAT_LEN + 26];
@@ -631,6 +637,91 @@ static void target_path(const char *target, char *out, size_t outsz)
     out[n] = '\0';
 }
 
+/* ---------------------------------------------------------- WebSocket ---- */
+
+/* Reads exactly len bytes; 0 or -1. */
+static int recv_all(int fd, void *p, size_t len)
+{
+    for (size_t got = 0; got < len;) {
+        ssize_t n = recv(fd, (char *)p + got, len - got, 0);
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+/* The handshake (Sec-WebSocket-Accept from the key), then an echo of data
+ * frames until a close frame or EOF.  Returns 0: the connection ends. */
+static int serve_websocket(const struct conn *c, const struct request *rq)
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    const char *k = strcasestr(rq->head, "\r\nSec-WebSocket-Key:");
+    char key[128], accept[64], head[512];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    size_t kl = 0;
+
+    if (!k || !strcasestr(rq->head, "\r\nUpgrade: websocket\r\n") ||
+        !strcasestr(rq->head, "\r\nSec-WebSocket-Version: 13\r\n")) {
+        send_simple(c, rq, 400, "not a websocket handshake\n", 26, 0, 0);
+        return 0;
+    }
+    for (k += 20; *k == ' '; k++)
+        ;
+    while (k[kl] && k[kl] != '\r' && kl < 60)
+        kl++;
+    memcpy(key, k, kl);
+    memcpy(key + kl, guid, sizeof(guid));
+    EVP_Digest(key, kl + sizeof(guid) - 1, md, &mdlen, EVP_sha1(), NULL);
+    EVP_EncodeBlock((unsigned char *)accept, md, (int)mdlen);
+    int hl = snprintf(head, sizeof(head),
+                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+    if (send_all(c->fd, head, (size_t)hl) < 0)
+        return 0;
+    for (;;) {
+        unsigned char h[14], mask[4], *payload;
+        uint64_t len;
+        if (recv_all(c->fd, h, 2) < 0)
+            return 0;
+        len = h[1] & 0x7f;
+        if (len == 126) {
+            if (recv_all(c->fd, h + 2, 2) < 0)
+                return 0;
+            len = (uint64_t)h[2] << 8 | h[3];
+        } else if (len == 127) {
+            return 0; /* tests never send frames that large */
+        }
+        if (!(h[1] & 0x80) || recv_all(c->fd, mask, 4) < 0)
+            return 0; /* a client's frames are masked (RFC 6455 5.1) */
+        payload = malloc(len + 1);
+        if (!payload || recv_all(c->fd, payload, len) < 0) {
+            free(payload);
+            return 0;
+        }
+        for (uint64_t i = 0; i < len; i++)
+            payload[i] ^= mask[i % 4];
+        unsigned char out[4];
+        size_t ol = 2;
+        out[0] = h[0];
+        if (len < 126) {
+            out[1] = (unsigned char)len;
+        } else {
+            out[1] = 126;
+            out[2] = (unsigned char)(len >> 8);
+            out[3] = (unsigned char)len;
+            ol = 4;
+        }
+        int closing = (h[0] & 0x0f) == 8;
+        if (send_all(c->fd, out, ol) < 0 || send_all(c->fd, payload, len) < 0 || closing) {
+            free(payload);
+            return 0;
+        }
+        free(payload);
+    }
+}
+
 /* Handle one parsed request whose body has been consumed.  Returns 1 to keep
  * the connection, 0 to close it. */
 static int respond(struct conn *c, const struct request *rq, uint64_t body_count,
@@ -660,6 +751,18 @@ static int respond(struct conn *c, const struct request *rq, uint64_t body_count
             if (send_all(c->fd, buf, (size_t)got) < 0)
                 break;
         return 0;
+    }
+    if (strcmp(path, "/ws") == 0)
+        return serve_websocket(c, rq);
+    if (strcmp(path, "/redirect") == 0) {
+        char head[1024];
+        int hl = snprintf(head, sizeof(head),
+                          "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/landed\r\n"
+                          "X-Origin: %s\r\nContent-Length: 0\r\n%s\r\n",
+                          g_port, g_name, keep ? "" : "Connection: close\r\n");
+        if (send_all(c->fd, head, (size_t)hl) < 0)
+            return 0;
+        return keep;
     }
     if (strcmp(path, "/hello") == 0) {
         int bl = snprintf(body, sizeof(body), "hello from %s\n", g_name);
@@ -937,6 +1040,7 @@ int main(int argc, char **argv)
     }
     int bound = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    g_port = bound;
     printf("PORT %d\n", bound);
     fflush(stdout);
 

@@ -16,6 +16,12 @@ int main(void)
     srunner_add_suite(sr, sni_suite());
     srunner_add_suite(sr, rules_suite());
     srunner_add_suite(sr, schedule_suite());
+    srunner_add_suite(sr, balance_suite());
+    srunner_add_suite(sr, health_suite());
+    srunner_add_suite(sr, route_suite());
+    srunner_add_suite(sr, probe_suite());
+    srunner_add_suite(sr, geo_suite());
+    srunner_add_suite(sr, proxyproto_suite());
     srunner_add_suite(sr, config_suite());
 
     srunner_run_all(sr, CK_NORMAL);

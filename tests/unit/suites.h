@@ -12,5 +12,11 @@ Suite *static_suite(void);
 Suite *sni_suite(void);
 Suite *rules_suite(void);
 Suite *schedule_suite(void);
+Suite *balance_suite(void);
+Suite *health_suite(void);
+Suite *route_suite(void);
+Suite *probe_suite(void);
+Suite *geo_suite(void);
+Suite *proxyproto_suite(void);
 
 #endif

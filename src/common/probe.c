@@ -1,0 +1,316 @@
+/* probe.c — one health probe (see probe.h): a non-blocking connect, for HTTP
+ * a GET with "Connection: close", and the head of the answer.
+ * Owns its socket, its one timer, the request text and a bounded read
+ * buffer.  It knows nothing of pools or servers, nor which status is good. */
+#include "probe.h"
+#include "http1.h"
+#include "loop.h"
+#include "util.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+/* Bytes of the answer kept: a longer head is judged by its status line. */
+#define PROBE_HEAD 4096
+
+static const char E_REFUSED[] = "connection refused";
+static const char E_UNREACH[] = "unreachable";
+static const char E_NOADDR[] = "no local address";
+static const char E_TIMEOUT[] = "timed out";
+static const char E_RESET[] = "connection reset";
+static const char E_CLOSED[] = "closed";
+static const char E_INVALID[] = "invalid response";
+static const char E_BADREQ[] = "bad request target";
+static const char E_SOCKET[] = "socket error";
+
+enum probe_state {
+    P_CONNECTING, /* connect() in progress: waiting for writability */
+    P_SENDING,    /* HTTP: the request is (partly) unwritten */
+    P_READING,    /* HTTP: waiting for a complete head, or PROBE_HEAD bytes of one */
+};
+
+/* What a step of drive() says. */
+enum step { STEP_WAIT, STEP_NEXT, STEP_OVER };
+
+/* Owned by whoever started it, until its callback runs or it is cancelled. */
+struct probe {
+    struct ioh io;      /* first: the loop hands back &io; fd -1 when none */
+    struct timer timer; /* the whole probe's deadline; 0 ms for `deferred` */
+    struct loop *loop;
+    enum probe_state state;
+    probe_done cb;
+    void *arg;
+    const char *deferred; /* a failure found in probe_start, reported by the timer */
+    int http;
+    uint8_t readable, writable; /* edge-triggered readiness not used up yet */
+    int status;                 /* the outcome, once a step says STEP_OVER */
+    const char *error;
+    char *req; /* the request: req_len bytes, req_off of them sent */
+    size_t req_len, req_off;
+    size_t len;               /* bytes in buf */
+    char buf[PROBE_HEAD + 2]; /* + 2: room to end a lone status line with CRLF */
+};
+
+/* The parser's limits: a full buffer is "partial", never "too long". */
+static const struct http1_limits limits = {
+    .max_line = PROBE_HEAD,
+    .max_head = PROBE_HEAD + 3,
+    .max_fields = HTTP1_MAX_HEADERS,
+    .allow_underscore = 1,
+};
+
+static const char *errno_reason(int e)
+{
+    switch (e) {
+    case ECONNREFUSED: return E_REFUSED;
+    case ETIMEDOUT: return E_TIMEOUT;
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ENETDOWN:
+    case EHOSTDOWN: return E_UNREACH;
+    case EADDRNOTAVAIL: return E_NOADDR;
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EPIPE: return E_RESET;
+    default: return E_SOCKET;
+    }
+}
+
+int probe_error_before_connect(const char *error)
+{
+    return error == E_REFUSED || error == E_UNREACH || error == E_NOADDR;
+}
+
+void probe_cancel(struct probe *p)
+{
+    if (!p)
+        return;
+    loop_timer_cancel(p->loop, &p->timer);
+    if (p->io.fd >= 0) {
+        loop_del(p->loop, &p->io);
+        close(p->io.fd);
+    }
+    free(p->req);
+    free(p);
+}
+
+/* Reports the outcome and frees the probe: p is gone afterwards, and the
+ * callback may start another probe. */
+static void finish(struct probe *p, int status, const char *error)
+{
+    probe_done cb = p->cb;
+    void *arg = p->arg;
+
+    probe_cancel(p);
+    cb(arg, status, error);
+}
+
+static enum step over(struct probe *p, int status, const char *error)
+{
+    p->status = status;
+    p->error = error;
+    return STEP_OVER;
+}
+
+static enum step check_connect(struct probe *p)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (!p->writable)
+        return STEP_WAIT;
+    if (getsockopt(p->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err)
+        return over(p, 0, errno_reason(err));
+    return p->http ? STEP_NEXT : over(p, 0, NULL);
+}
+
+static enum step send_request(struct probe *p)
+{
+    while (p->req_off < p->req_len) {
+        ssize_t n;
+
+        if (!p->writable)
+            return STEP_WAIT;
+        n = send(p->io.fd, p->req + p->req_off, p->req_len - p->req_off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return over(p, 0, errno_reason(errno));
+            p->writable = 0;
+            return STEP_WAIT;
+        }
+        p->req_off += (size_t)n;
+    }
+    return STEP_NEXT;
+}
+
+/* The head is malformed or outgrew the buffer: judge its status line alone,
+ * ended here with the empty line the parser wants. */
+static enum step status_line_only(struct probe *p, struct http_head *h)
+{
+    const char *eol = memmem(p->buf, p->len, "\r\n", 2);
+    size_t n;
+
+    if (!eol)
+        return over(p, 0, E_INVALID);
+    n = (size_t)(eol - p->buf) + 2;
+    memcpy(p->buf + n, "\r\n", 2); /* n <= len, so n + 2 fits */
+    if (http1_parse_response(p->buf, n + 2, &limits, 0, h) <= 0)
+        return over(p, 0, E_INVALID);
+    return over(p, h->status, NULL);
+}
+
+/* Looks at what has arrived: an interim (1xx) head is skipped, a final one
+ * gives the status. */
+static enum step judge(struct probe *p)
+{
+    struct http_head h;
+
+    for (;;) {
+        int r = http1_parse_response(p->buf, p->len, &limits, 0, &h);
+
+        if (r > 0 && h.status < 200 && h.status != 101) {
+            memmove(p->buf, p->buf + r, p->len - (size_t)r);
+            p->len -= (size_t)r;
+            continue;
+        }
+        if (r > 0)
+            return over(p, h.status, NULL);
+        if (r == HTTP1_PARTIAL && p->len < PROBE_HEAD)
+            return STEP_WAIT;
+        return status_line_only(p, &h);
+    }
+}
+
+static enum step read_answer(struct probe *p)
+{
+    for (;;) {
+        ssize_t n;
+        enum step s;
+
+        if (!p->readable)
+            return STEP_WAIT;
+        n = recv(p->io.fd, p->buf + p->len, PROBE_HEAD - p->len, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return over(p, 0, errno_reason(errno));
+            p->readable = 0;
+            return STEP_WAIT;
+        }
+        if (n == 0)
+            return over(p, 0, E_CLOSED);
+        p->len += (size_t)n;
+        s = judge(p); /* never leaves the buffer full and waiting */
+        if (s != STEP_WAIT)
+            return s;
+    }
+}
+
+/* Moves the probe on as far as readiness allows; may finish (free) it. */
+static void drive(struct probe *p)
+{
+    for (;;) {
+        enum step s;
+
+        switch (p->state) {
+        case P_CONNECTING: s = check_connect(p); break;
+        case P_SENDING: s = send_request(p); break;
+        case P_READING: s = read_answer(p); break;
+        default: s = over(p, 0, E_SOCKET); break;
+        }
+        if (s == STEP_WAIT)
+            return;
+        if (s == STEP_OVER) {
+            finish(p, p->status, p->error);
+            return;
+        }
+        p->state++; /* the states run in order */
+    }
+}
+
+static void on_io(struct ioh *h, uint32_t events)
+{
+    struct probe *p = (struct probe *)h;
+
+    /* errors and hang-ups wake both directions: the call then says what */
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        p->readable = 1;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        p->writable = 1;
+    drive(p);
+}
+
+static void on_timer(struct timer *t)
+{
+    struct probe *p = (struct probe *)((char *)t - offsetof(struct probe, timer));
+
+    finish(p, 0, p->deferred ? p->deferred : E_TIMEOUT);
+}
+
+/* A failure found before the loop had a chance to run: reported from it. */
+static struct probe *defer_failure(struct probe *p, const char *why)
+{
+    if (p->io.fd >= 0) {
+        close(p->io.fd);
+        p->io.fd = -1;
+    }
+    p->deferred = why;
+    loop_timer_set(p->loop, &p->timer, 0);
+    return p;
+}
+
+/* The request text, or NULL when path or host would break its framing. */
+static char *build_request(const struct probe_req *req, size_t *len)
+{
+    static const char fmt[] = "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: gatehouse-health\r\n"
+                              "Connection: close\r\n\r\n";
+    size_t cap;
+    char *r;
+
+    if (!req->path || !req->host || req->path[0] == '\0' || strpbrk(req->path, " \t\r\n") ||
+        strpbrk(req->host, "\r\n"))
+        return NULL;
+    cap = sizeof(fmt) + strlen(req->path) + strlen(req->host);
+    r = xmalloc(cap);
+    *len = gh_fmt(r, cap, fmt, req->path, req->host);
+    return r;
+}
+
+struct probe *probe_start(struct loop *l, const struct probe_req *req, probe_done cb, void *arg)
+{
+    struct probe *p = xcalloc(1, sizeof(*p));
+    const struct sockaddr_storage *ss = req->addr;
+    socklen_t alen =
+        ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int one = 1;
+
+    p->io.fd = -1;
+    p->io.on_event = on_io;
+    p->timer.on_fire = on_timer;
+    p->loop = l;
+    p->cb = cb;
+    p->arg = arg;
+    p->http = req->http;
+    if (p->http && !(p->req = build_request(req, &p->req_len)))
+        return defer_failure(p, E_BADREQ);
+    p->io.fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (p->io.fd < 0)
+        return defer_failure(p, errno_reason(errno));
+    setsockopt(p->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(p->io.fd, (const struct sockaddr *)ss, alen) < 0 && errno != EINPROGRESS)
+        return defer_failure(p, errno_reason(errno));
+    /* registered edge-triggered: a connect already done still reports EPOLLOUT */
+    if (loop_add(l, &p->io) < 0)
+        return defer_failure(p, errno_reason(errno));
+    loop_timer_set(l, &p->timer, req->timeout_ms);
+    return p;
+}

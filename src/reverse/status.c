@@ -1,0 +1,90 @@
+/* status.c — the JSON status document (see status.h). */
+#include "status.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct out {
+    char *p;
+    size_t len, cap;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < o->cap - o->len)
+            break;
+        o->cap = o->cap * 2 + (n > 0 ? (size_t)n : 0);
+        o->p = xrealloc(o->p, o->cap);
+    }
+    o->len += (size_t)n;
+}
+
+/* A JSON string: names come from the configuration, escape them anyway. */
+static void put_str(struct out *o, const char *s)
+{
+    put(o, "\"");
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            put(o, "\\%c", ch);
+        else if (ch < 0x20)
+            put(o, "\\u%04x", ch);
+        else
+            put(o, "%c", ch);
+    }
+    put(o, "\"");
+}
+
+static void put_server(struct out *o, struct server *sv, uint64_t now)
+{
+    struct health h;
+    const char *state;
+
+    pthread_mutex_lock(&sv->lock);
+    h = sv->h;
+    pthread_mutex_unlock(&sv->lock);
+    state = !h.up ? "down" : !health_usable(&h, now) ? "ejected" : "up";
+    put(o, "{\"address\":");
+    put_str(o, sv->label);
+    put(o, ",\"weight\":%u,\"backup\":%s,\"max_conns\":%u,\"state\":\"%s\","
+           "\"active\":%u,\"requests\":%llu,\"failures\":%llu,\"since_change_ms\":%llu}",
+        sv->weight, sv->backup ? "true" : "false", sv->max_conns, state,
+        atomic_load(&sv->active), (unsigned long long)atomic_load(&sv->requests),
+        (unsigned long long)atomic_load(&sv->failures),
+        (unsigned long long)(h.changed_at && now > h.changed_at ? now - h.changed_at : 0));
+}
+
+void status_answer(struct exchange *ex, const struct pool_set *ps)
+{
+    struct out o = {.p = xcalloc(1, 4096), .cap = 4096};
+    uint64_t now = gh_now_ms();
+
+    put(&o, "{\"pools\":[");
+    for (unsigned i = 0; i < ps->n; i++) {
+        struct pool *p = &ps->p[i];
+        put(&o, "%s{\"name\":", i ? "," : "");
+        put_str(&o, p->name);
+        put(&o, ",\"balance\":\"%s\",\"health_check\":\"%s\",\"queued\":%u,\"servers\":[",
+            p->bal->name, !p->check.enabled ? "none" : p->check.http ? "http" : "tcp",
+            atomic_load(&p->queued));
+        for (unsigned k = 0; k < p->nservers; k++) {
+            if (k)
+                put(&o, ",");
+            put_server(&o, &p->servers[k], now);
+        }
+        put(&o, "]}");
+    }
+    put(&o, "]}\n");
+    exchange_respond(ex, 200, "application/json", "Cache-Control: no-store\r\n", o.p, o.len);
+    free(o.p);
+}
