@@ -127,7 +127,7 @@ $(UNIT): $(UNIT_OBJ) $(LIB_OBJ)
 
 $(INTEG): $(INTEG_OBJ)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) -pthread
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(shell pkg-config --libs openssl) -pthread
 
 $(ORIGIN): $(call obj,tests/support/origin.c)
 	@echo "  LD      $@"

@@ -12,9 +12,10 @@ libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev"
 # files and TLS servers the integration suites use; clang and
 # libclang-rt-14-dev: libFuzzer; procps: ps for the tests' process checks;
 # chromium: a real browser through the gateway (headless);
-# libmaxmind-db-writer-perl: writes the geo tests' .mmdb at run time.
+# libmaxmind-db-writer-perl: writes the geo tests' .mmdb at run time;
+# sslscan: audits the default TLS settings in the TLS suite.
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
-chromium libmaxmind-db-writer-perl"
+chromium libmaxmind-db-writer-perl sslscan"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

@@ -1,6 +1,7 @@
 /* body.c — streaming one body from a buffer to a socket (see body.h).
  * Owns only the framing state; the buffers and descriptors are the caller's. */
 #include "body.h"
+#include "tls.h"
 #include "util.h"
 
 #include <errno.h>
@@ -25,7 +26,6 @@ void body_init(struct body *b, enum http_framing in, uint64_t len, int chunk_out
 /* Writes iov to fd; returns bytes written, or -1 with errno (EAGAIN kept). */
 static ssize_t out(int fd, struct iovec *iov, int n)
 {
-    struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
     ssize_t w;
 
     if (fd < 0) { /* discarding: everything "written" */
@@ -35,7 +35,7 @@ static ssize_t out(int fd, struct iovec *iov, int n)
         return (ssize_t)all;
     }
     do
-        w = sendmsg(fd, &m, MSG_NOSIGNAL);
+        w = io_writev(fd, iov, n);
     while (w < 0 && errno == EINTR);
     return w;
 }

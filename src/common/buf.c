@@ -1,5 +1,6 @@
 /* buf.c — per-thread buffer free lists and the read/write helpers (buf.h). */
 #include "buf.h"
+#include "tls.h"
 #include "util.h"
 
 #include <errno.h>
@@ -86,7 +87,7 @@ ssize_t buf_read_fd(struct buf *b, int fd)
     if (buf_room(b) < BUF_SIZE / 4)
         buf_compact(b);
     do
-        n = read(fd, b->data + b->end, buf_room(b));
+        n = io_read(fd, b->data + b->end, buf_room(b));
     while (n < 0 && errno == EINTR);
     if (n > 0)
         b->end += (uint32_t)n;
@@ -102,7 +103,7 @@ ssize_t buf_write_fd(struct buf *b, int fd)
     if (buf_len(b) == 0)
         return 0;
     do
-        n = send(fd, buf_head(b), buf_len(b), MSG_NOSIGNAL);
+        n = io_write(fd, buf_head(b), buf_len(b));
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return (errno == EAGAIN || errno == EWOULDBLOCK) ? GH_AGAIN : GH_ERROR;

@@ -2,6 +2,7 @@
  * Owns the core's settings and the listener list; each front-end parses its
  * own sections through the hooks it registered, this file only dispatches. */
 #include "config.h"
+#include "tls.h"
 #include "log.h"
 #include "util.h"
 
@@ -27,7 +28,7 @@ static const char *const timeout_keys[] = {"client_header", "client_body", "keep
                                            "upstream_read", "upstream_keepalive",
                                            "tunnel",        "drain",
                                            NULL};
-static const char *const listener_keys[] = {"name", "mode", "listen", "proxy_protocol", NULL};
+static const char *const listener_keys[] = {"name", "mode", "listen", "proxy_protocol", "tls", NULL};
 
 void config_error(char *err, size_t errlen, const config_setting_t *s, const char *fmt, ...)
 {
@@ -479,6 +480,9 @@ static int load_listener(struct gh_config *c, struct listener_conf *l, config_se
     }
     if (rc < 0)
         return -1;
+    config_setting_t *tls = config_setting_get_member(ls, "tls");
+    if (tls && !(l->tls = tls_server_load(c, tls, err, errlen)))
+        return -1;
     l->fe_conf = l->fe->listener(c, config_fe_state(c, l->fe), ls, err, errlen);
     return l->fe_conf ? 0 : -1;
 }
@@ -664,6 +668,7 @@ void config_unref(struct gh_config *c)
     for (unsigned i = 0; i < c->nlisteners; i++) {
         free(c->listeners[i].name);
         free(c->listeners[i].addrs);
+        tls_server_free(c->listeners[i].tls);
     }
     free(c->listeners);
     free(c->fe_state);

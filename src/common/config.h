@@ -17,6 +17,7 @@
 
 struct frontend;
 struct exchange;
+struct tls_server;
 
 #define CONFIG_ERRLEN 1024
 
@@ -34,6 +35,7 @@ struct listener_conf {
     unsigned naddrs;
     void *fe_conf;               /* the front-end's per-listener settings */
     int proxy_protocol;          /* clients announce themselves with a PROXY header */
+    struct tls_server *tls;      /* TLS settings, NULL: plain HTTP */
     int line;
 };
 

@@ -376,6 +376,8 @@ static void set_key(struct exchange *ex)
         n = gh_fmt(ex->key, sizeof(ex->key), "[%s]:%u", ex->host, ex->port);
     else
         n = gh_fmt(ex->key, sizeof(ex->key), "%s:%u", ex->host, ex->port);
+    if (ex->up_tls)
+        n += gh_fmt(ex->key + n, sizeof(ex->key) - n, " tls@%p", (void *)ex->up_tls);
     if (ex->proxy_header)
         gh_fmt(ex->key + n, sizeof(ex->key) - n, " for %s", ex->s->peer_text);
 }
@@ -416,6 +418,18 @@ void exchange_send_proxy_header(struct exchange *ex, int version)
     ex->proxy_header = (uint8_t)(version == 2 ? 2 : 1);
     if (ex->host[0])
         set_key(ex);
+}
+
+void exchange_upstream_tls(struct exchange *ex, struct tls_client *tc)
+{
+    ex->up_tls = tc;
+    if (ex->host[0])
+        set_key(ex);
+}
+
+int exchange_is_tls(const struct exchange *ex)
+{
+    return ex->s->tls;
 }
 
 const char *exchange_upstream_addr(const struct exchange *ex)

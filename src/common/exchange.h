@@ -148,6 +148,14 @@ void exchange_send_proxy_header(struct exchange *ex, int version);
  * OPTIONS, TRACE, PUT, DELETE) and carries no body. */
 int exchange_idempotent(const struct exchange *ex);
 
+/* Speaks TLS to the upstream (tls.h's client settings: verification, SNI);
+ * pooled connections are kept apart from plain ones. */
+struct tls_client;
+void exchange_upstream_tls(struct exchange *ex, struct tls_client *tc);
+
+/* Whether the client reached us over TLS (for X-Forwarded-Proto, HSTS). */
+int exchange_is_tls(const struct exchange *ex);
+
 /* The address of the upstream connection used ("10.0.0.5:8080"), "" before. */
 const char *exchange_upstream_addr(const struct exchange *ex);
 

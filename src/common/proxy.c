@@ -6,6 +6,7 @@
 #include "log.h"
 #include "relay.h"
 #include "session.h"
+#include "tls.h"
 #include "tunnel.h"
 #include "util.h"
 #include "worker.h"
@@ -174,8 +175,8 @@ void proxy_drive(struct session *s)
         /* 1. the request head */
         if (!ex->req_head_sent) {
             while (ex->uphead_sent < buf_len(ex->uphead) && u->writable) {
-                ssize_t n = send(u->io.fd, buf_head(ex->uphead) + ex->uphead_sent,
-                                 buf_len(ex->uphead) - ex->uphead_sent, MSG_NOSIGNAL);
+                ssize_t n = io_write(u->io.fd, buf_head(ex->uphead) + ex->uphead_sent,
+                                     buf_len(ex->uphead) - ex->uphead_sent);
                 if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
                     u->writable = 0;
                 } else if (n < 0 && errno != EINTR) {

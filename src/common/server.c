@@ -2,6 +2,7 @@
  * current configuration generation, the listening-socket table, the workers
  * and the signals; it never handles a connection itself. */
 #include "server.h"
+#include "tls.h"
 #include "log.h"
 #include "sockets.h"
 #include "util.h"
@@ -182,6 +183,16 @@ static void raise_fd_limit(void)
     }
 }
 
+/* The descriptor limit in force (the size of per-descriptor tables). */
+static unsigned fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 1u << 20;
+    return (unsigned)GH_MIN(rl.rlim_cur, (rlim_t)1 << 24);
+}
+
 static int daemonize(void)
 {
     pid_t pid = fork();
@@ -244,6 +255,7 @@ int server_main(int argc, char **argv, const struct frontend *const *fes, unsign
     signal(SIGPIPE, SIG_IGN);
 
     raise_fd_limit();
+    tls_io_init(fd_limit());
     sv.nworkers = sv.cfg->workers;
     sv.socks = sockets_new(sv.nworkers);
     if (sockets_bind(sv.socks, sv.cfg, err, sizeof(err)) < 0 ||

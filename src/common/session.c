@@ -8,6 +8,7 @@
 #include "session.h"
 #include "log.h"
 #include "proxyproto.h"
+#include "tls.h"
 #include "relay.h"
 #include "tunnel.h"
 #include "util.h"
@@ -31,6 +32,7 @@ static void queue_remove(struct session *s);
 static void queue_try(struct session *s);
 static void queue_kick(struct worker *w);
 static void set_peer(struct session *s, const struct sockaddr_storage *peer);
+static int upstream_handshake(struct session *s);
 
 
 /* ---- timers ---- */
@@ -41,6 +43,8 @@ static uint64_t deadline(const struct session *s)
     const struct exchange *ex = &s->ex;
 
     switch (s->state) {
+    case S_ACCEPT:
+        return s->head_start + s->accept_ms;
     case S_READ_HEAD:
         if (s->in && buf_len(s->in))
             return s->head_start + t->client_header;
@@ -84,6 +88,11 @@ static void on_timer(struct timer *t)
         return;
     }
     switch (s->state) {
+    case S_ACCEPT:
+        log_info("listener %s: %s: %s", s->lname, s->peer_text,
+                 s->await_proxy ? "no PROXY protocol header in time" : "TLS handshake timed out");
+        session_close(s, NULL);
+        return;
     case S_READ_HEAD:
         if (s->in && buf_len(s->in)) {
             ex->start_ms = s->head_start;
@@ -195,6 +204,7 @@ void session_close(struct session *s, const char *why)
     s->state = S_CLOSED;
     loop_timer_cancel(w->loop, &s->timer);
     loop_del(w->loop, &s->io);
+    tls_io_detach(s->io.fd);
     close(s->io.fd);
     s->io.fd = -1;
     if (s->prev)
@@ -283,6 +293,14 @@ static void decide(struct session *s)
         ex->client_close = 1;
         exchange_error(ex, 413, "request body larger than max_body_bytes");
     } else if (!exchange_preflight(ex)) {
+        if (l->tls && tls_server_subject_field(l->tls)) {
+            /* only a certificate we verified names the client, never a field it sent */
+            char subject[512];
+            size_t n = tls_io_peer_subject(s->io.fd, subject, sizeof(subject));
+            exchange_remove_field(ex, tls_server_subject_field(l->tls));
+            if (n)
+                exchange_add_field(ex, tls_server_subject_field(l->tls), subject, n);
+        }
         l->fe->handle(ex);
         if (ex->decision == DECIDE_NONE)
             exchange_error(ex, 500, "front-end made no decision");
@@ -417,6 +435,61 @@ static void proceed(struct session *s)
     session_connect(s);
 }
 
+/* Reads a PROXY header without taking a byte past it (what follows may be
+ * a TLS ClientHello for OpenSSL to read).  Returns 1 when done, 0 to wait,
+ * -1 when the session was closed. */
+static int read_proxy_header(struct session *s)
+{
+    char hdr[PROXYPROTO_MAX];
+    struct sockaddr_storage src, dst;
+    int local = 0, rc;
+    ssize_t n = recv(s->io.fd, hdr, sizeof(hdr), MSG_PEEK);
+
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;
+    rc = n > 0 ? proxyproto_parse(hdr, (size_t)n, &src, &dst, &local) : -1;
+    if (rc == 0 && n < (ssize_t)sizeof(hdr))
+        return 0; /* the rest of the header is on its way */
+    if (rc <= 0 || recv(s->io.fd, hdr, (size_t)rc, 0) != rc) {
+        log_warn("listener %s: %s sent no valid PROXY protocol header; closed", s->lname,
+                 s->peer_text);
+        session_close(s, NULL);
+        return -1;
+    }
+    if (!local) {
+        set_peer(s, &src);
+        s->local = dst;
+        s->has_local = 1;
+    }
+    s->await_proxy = 0;
+    return 1;
+}
+
+/* A new connection: its PROXY header, then its TLS handshake, as the
+ * listener asks; then it reads requests. */
+static void drive_accept(struct session *s)
+{
+    int want_write;
+    const char *why = NULL;
+
+    if (s->await_proxy && read_proxy_header(s) <= 0)
+        return;
+    if (s->tls) {
+        int rc = tls_io_handshake(s->io.fd, &want_write, &why);
+        if (rc == 0)
+            return; /* the socket's next event drives it on */
+        if (rc < 0) {
+            log_info("listener %s: %s: %s", s->lname, s->peer_text, why);
+            session_close(s, NULL);
+            return;
+        }
+    }
+    s->state = S_READ_HEAD;
+    s->readable = 1; /* OpenSSL may hold the first request already */
+    s->last_io = loop_now(s->w->loop);
+    session_arm(s);
+}
+
 /* Returns 1 when a head was parsed and handled, 0 to wait. */
 static int read_head(struct session *s)
 {
@@ -425,28 +498,7 @@ static int read_head(struct session *s)
     int rc;
 
     for (;;) {
-        if (s->await_proxy && s->in && buf_len(s->in)) {
-            struct sockaddr_storage src, dst;
-            int local = 0;
-            rc = proxyproto_parse(buf_head(s->in), buf_len(s->in), &src, &dst, &local);
-            if (rc < 0) {
-                log_warn("listener %s: %s sent no valid PROXY protocol header; closed", s->lname,
-                         s->peer_text);
-                session_close(s, NULL);
-                return 0;
-            }
-            if (rc > 0) {
-                if (!local) {
-                    set_peer(s, &src);
-                    s->local = dst;
-                    s->has_local = 1;
-                }
-                buf_consume(s->in, (size_t)rc);
-                s->await_proxy = 0;
-                continue;
-            }
-        }
-        if (!s->await_proxy && s->in && buf_len(s->in)) {
+        if (s->in && buf_len(s->in)) {
             buf_compact(s->in);
             rc = http1_parse_request(buf_head(s->in), buf_len(s->in), lim, &ex->req);
             if (rc > 0) {
@@ -568,6 +620,43 @@ static int send_proxy_header(struct session *s)
     return n && send(ex->up->io.fd, hdr, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
 }
 
+/* TLS towards the upstream: starts or continues the handshake.  Returns
+ * 1 when done, 0 to wait (in S_CONNECT), -1 when the exchange moved on. */
+static int upstream_handshake(struct session *s)
+{
+    struct exchange *ex = &s->ex;
+    int fd = ex->up->io.fd, want_write, rc;
+    const char *why = NULL;
+
+    if (!tls_io_ssl(fd)) {
+        SSL *ssl = tls_client_ssl(ex->up_tls, ex->host);
+        if (!ssl) {
+            session_answer_error(s, 502, "cannot start TLS to the upstream", NULL);
+            session_drive(s);
+            return -1;
+        }
+        tls_io_attach(fd, ssl);
+    }
+    rc = tls_io_handshake(fd, &want_write, &why);
+    if (rc == 0) {
+        s->state = S_CONNECT; /* the upstream's next event goes on */
+        ex->up_handshaking = 1;
+        return 0;
+    }
+    ex->up_handshaking = 0;
+    if (rc < 0) {
+        log_info("TLS to %s (%s): %s", ex->key, ex->up->addr_text, why);
+        if (session_try_other(s, 0, why))
+            return -1;
+        upstream_release(s->w->pool, ex->up, 0, 0);
+        ex->up = NULL;
+        session_answer_error(s, 502, why, NULL);
+        session_drive(s);
+        return -1;
+    }
+    return 1;
+}
+
 /* The upstream connection is ready: stream the exchange. */
 static void begin_proxy(struct session *s)
 {
@@ -576,12 +665,18 @@ static void begin_proxy(struct session *s)
     ex->up->connected = 1;
     ex->uphead_sent = 0;
     gh_fmt(ex->up_addr, sizeof(ex->up_addr), "%s", ex->up->addr_text);
-    if (ex->proxy_header && !ex->up_reused && send_proxy_header(s) < 0) {
+    if (ex->proxy_header && !ex->up_reused && !ex->up_greeted && send_proxy_header(s) < 0) {
         if (session_try_other(s, 0, "upstream write failed"))
             return;
         session_answer_error(s, 502, "upstream write failed", NULL);
         session_drive(s);
         return;
+    }
+    ex->up_greeted = 1;
+    if (ex->up_tls && !ex->up_reused) {
+        int rc = upstream_handshake(s);
+        if (rc <= 0)
+            return; /* waiting, or answered */
     }
     if (ex->decision == DECIDE_TUNNEL && !ex->handshake) {
         static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
@@ -631,6 +726,7 @@ void session_connect(struct session *s)
         return;
     }
     ex->up_reused = 0;
+    ex->up_greeted = 0;
     upstream_own(ex->up, s, on_upstream);
     s->state = S_CONNECT;
     s->last_io = loop_now(w->loop);
@@ -672,7 +768,9 @@ static void on_upstream(void *owner, struct upconn *u, uint32_t events)
 
     if (events & (EPOLLRDHUP | EPOLLHUP))
         u->readable = 1; /* read() will report the EOF */
-    if (s->state == S_CONNECT && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+    if (s->state == S_CONNECT && s->ex.up_handshaking)
+        begin_proxy(s);
+    else if (s->state == S_CONNECT && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
         connect_done(s);
     else
         session_drive(s);
@@ -772,7 +870,7 @@ static void drive_linger(struct session *s)
     char junk[4096];
 
     for (;;) {
-        ssize_t n = read(s->io.fd, junk, sizeof(junk));
+        ssize_t n = io_read(s->io.fd, junk, sizeof(junk));
         if (n > 0)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -790,6 +888,9 @@ void session_drive(struct session *s)
         enum session_state before = s->state;
 
         switch (s->state) {
+        case S_ACCEPT:
+            drive_accept(s);
+            break;
         case S_READ_HEAD:
             if (!read_head(s))
                 return;
@@ -855,15 +956,28 @@ void session_new(struct worker *w, int fd, const struct sockaddr_storage *peer, 
     set_peer(s, peer);
     s->await_proxy = l && l->proxy_protocol;
     gh_fmt(s->lname, sizeof(s->lname), "%s", lname);
+    if (l && l->tls) {
+        SSL *ssl = tls_server_ssl(l->tls);
+        if (!ssl) {
+            log_error("listener %s: cannot start TLS for %s", lname, s->peer_text);
+            close(fd);
+            free(s);
+            return;
+        }
+        tls_io_attach(fd, ssl);
+        s->tls = 1;
+    }
     s->timer.on_fire = on_timer;
     s->ex.s = s;
     s->ex.local_fd = -1;
     memset(s->ex.tpipe, -1, sizeof(s->ex.tpipe));
     exchange_reset(&s->ex);
-    s->state = S_READ_HEAD;
-    s->last_io = loop_now(w->loop);
+    s->state = s->await_proxy || s->tls ? S_ACCEPT : S_READ_HEAD;
+    s->last_io = s->head_start = loop_now(w->loop);
+    s->accept_ms = s->tls ? tls_server_handshake_timeout(l->tls) : w->cfg->to.client_header;
     if (loop_add(w->loop, &s->io) < 0) {
         log_error("cannot watch client socket: %s", strerror(errno));
+        tls_io_detach(fd);
         close(fd);
         free(s);
         return;

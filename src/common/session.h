@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 
 enum session_state {
+    S_ACCEPT,    /* reading a PROXY header, or the TLS handshake */
     S_READ_HEAD, /* idle between exchanges or reading a request head */
     S_RESOLVE,   /* transient: waiting for DNS to name the upstream */
     S_CONNECT,   /* transient: waiting for the upstream connect to finish */
@@ -90,6 +91,9 @@ struct exchange {
     unsigned omit_via : 1;              /* anonymity: no Via upstream */
     unsigned inspect_hello : 1;         /* tunnel: the front-end wants the ClientHello's name */
     uint8_t proxy_header;               /* PROXY protocol version to send upstream, 0 none */
+    struct tls_client *up_tls;          /* speak TLS to the upstream, NULL: plain */
+    uint8_t up_greeted;                 /* this connection's PROXY header went out */
+    uint8_t up_handshaking;             /* TLS handshake with the upstream under way */
     uint8_t up_shut, down_shut;         /* tunnel: write side shut towards upstream / client */
     int tpipe[2][2];                    /* tunnel: a pipe per direction for splice(2), -1 none */
     uint32_t tpiped[2];                 /* bytes waiting in each pipe */
@@ -120,6 +124,8 @@ struct session {
     uint64_t last_io;                   /* last byte moved, for idle timeouts */
     uint32_t nexchanges;
     uint8_t await_proxy;                /* a PROXY header must come first */
+    uint8_t tls;                        /* the client speaks TLS (handshake done when S_READ_HEAD) */
+    uint32_t accept_ms;                 /* S_ACCEPT may last this long */
     uint8_t has_local;                  /* `local` was announced by a PROXY header */
     struct sockaddr_storage local;      /* the address the client connected to */
     struct session *qprev, *qnext;      /* the worker's queue, while S_QUEUED */

@@ -3,12 +3,15 @@
  * Bytes that arrived before the tunnel opened (a TLS ClientHello sent
  * early, what followed a 101 head) are written from the session's buffers
  * first; after that each direction moves through a pipe with splice(2), so
- * tunnelled bytes never enter user space.  Owns the two pipes (kept in the
- * exchange, closed with it). */
+ * tunnelled bytes never enter user space.  A direction with TLS at either
+ * end (an upgrade on a TLS listener or to a TLS server) must pass through
+ * OpenSSL instead, so it moves through the session's buffers.  Owns the two
+ * pipes (kept in the exchange, closed with it). */
 #include "tunnel.h"
 #include "relay.h"
 #include "session.h"
 #include "sni.h"
+#include "tls.h"
 #include "util.h"
 #include "worker.h"
 
@@ -48,6 +51,53 @@ struct way {
     uint64_t *count;
 };
 
+/* Ends a direction: the peer learns that no more bytes come. */
+static void shut_way(struct way *w)
+{
+    SSL *ssl = tls_io_ssl(w->dst);
+
+    if (ssl)
+        SSL_shutdown(ssl); /* close_notify first, so the end is not a truncation */
+    shutdown(w->dst, SHUT_WR);
+    *w->shut = 1;
+}
+
+/* The same as move() through a buffer, for a direction with TLS. */
+static int move_buffered(struct way *w)
+{
+    int moved = 0;
+    ssize_t n;
+
+    for (;;) {
+        if (*w->early && buf_len(*w->early)) {
+            if (!*w->writable)
+                break;
+            n = buf_write_fd(*w->early, w->dst);
+            if (n == GH_AGAIN) {
+                *w->writable = 0;
+                break;
+            }
+            if (n < 0)
+                return -1;
+            *w->count += (uint64_t)n;
+            moved = 1;
+            continue;
+        }
+        if (!*w->readable || *w->eof)
+            break;
+        n = relay_fill(w->early, w->src, w->readable);
+        if (n == GH_AGAIN)
+            break;
+        if (n <= 0)
+            *w->eof = 1;
+        else
+            moved = 1;
+    }
+    if (*w->eof && !(*w->early && buf_len(*w->early)))
+        shut_way(w);
+    return moved;
+}
+
 /* Moves what one direction can.  Returns 1 if bytes moved, 0 if not, -1 on
  * a write error (the caller closes). */
 static int move(struct exchange *ex, int d, struct way *w)
@@ -57,6 +107,8 @@ static int move(struct exchange *ex, int d, struct way *w)
 
     if (*w->shut)
         return 0;
+    if (tls_io_ssl(w->src) || tls_io_ssl(w->dst))
+        return move_buffered(w);
     while (*w->early && buf_len(*w->early)) {
         if (!*w->writable)
             return moved;
@@ -95,15 +147,18 @@ static int move(struct exchange *ex, int d, struct way *w)
             }
             if (n == 0 || (errno != EAGAIN && errno != EINTR))
                 *w->eof = 1; /* the sender finished (or failed): pass the end on */
-            else if (errno == EAGAIN)
+            else if (errno == EAGAIN && ex->tpiped[d] == 0)
                 *w->readable = 0;
+            /* EAGAIN with bytes in the pipe may mean the pipe is out of
+             * slots (small segments fill its 16 pages before 64 KiB), not
+             * that the socket is empty: keep the flag, so the next time
+             * the pipe drains the socket is read again instead of waiting
+             * for an edge that already passed */
         }
         break;
     }
-    if (*w->eof && ex->tpiped[d] == 0) {
-        shutdown(w->dst, SHUT_WR);
-        *w->shut = 1;
-    }
+    if (*w->eof && ex->tpiped[d] == 0)
+        shut_way(w);
     return moved;
 }
 

@@ -3,6 +3,7 @@
  * gives it back with upstream_release(). */
 #include "upstream.h"
 #include "log.h"
+#include "tls.h"
 #include "util.h"
 #include "worker.h"
 
@@ -54,6 +55,7 @@ static void close_conn(struct upconn *u)
     u->closed = 1;
     loop_timer_cancel(u->w->loop, &u->idle);
     loop_del(u->w->loop, &u->io);
+    tls_io_detach(u->io.fd);
     close(u->io.fd);
     u->io.fd = -1;
     loop_defer(u->w->loop, free_conn, u);
@@ -87,10 +89,27 @@ void upstream_pool_free(struct upstream_pool *p)
     free(p);
 }
 
-/* An idle connection has nothing to say: any event means it is finished. */
+/* Whether an idle connection that became readable is finished: a plain
+ * one has nothing to say, so any byte or the end means it is; a TLS one
+ * may only have received a session ticket, which reading consumes. */
+static int idle_finished(struct upconn *u)
+{
+    char c;
+    ssize_t n;
+
+    if (tls_io_ssl(u->io.fd)) {
+        n = io_read(u->io.fd, &c, 1);
+        return !(n < 0 && errno == EAGAIN);
+    }
+    n = recv(u->io.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+/* An idle connection has nothing to say: any event but a TLS session
+ * ticket means it is finished. */
 static void on_idle_event(struct upconn *u, uint32_t events)
 {
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || ((events & EPOLLIN) && idle_finished(u))) {
         unlink_idle(u->w->pool, u);
         close_conn(u);
     }
@@ -224,9 +243,7 @@ void upstream_release(struct upstream_pool *p, struct upconn *u, int reuse, uint
     /* The server may have closed while we were finishing: check now, since
      * the edge for it may already have passed. */
     if (u->readable) {
-        char c;
-        ssize_t n = recv(u->io.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0) {
+        if (idle_finished(u)) {
             unlink_idle(p, u);
             close_conn(u);
         } else {

@@ -137,6 +137,8 @@ static void go(struct exchange *ex, struct choice *c, struct pool *p, unsigned i
     if (p->send_proxy)
         exchange_send_proxy_header(ex, p->send_proxy);
     exchange_forward(ex, sv->host, strlen(sv->host), sv->port, sv->label);
+    if (p->tls)
+        exchange_upstream_tls(ex, p->tls);
 }
 
 /* Tries the pools from the current one on.  Decides the exchange unless

@@ -1,5 +1,6 @@
 /* pool.c — parsing pools (see pool.h); picking a server is pool_pick.c's. */
 #include "pool.h"
+#include "tls.h"
 #include "util.h"
 
 #include <errno.h>
@@ -10,7 +11,7 @@ static const char *const pool_keys[] = {"servers",      "balance",      "hash_ke
                                         "sticky_cookie", "health_check", "max_fails",
                                         "fail_timeout",  "fail_on_5xx",  "slow_start",
                                         "retries",       "retry_budget", "queue",
-                                        "proxy_protocol", NULL};
+                                        "proxy_protocol", "tls", NULL};
 static const char *const server_keys[] = {"address", "static", "weight", "max_conns", "backup",
                                           NULL};
 static const char *const check_keys[] = {"type", "path", "host", "expect_status",
@@ -316,6 +317,15 @@ struct pool_set *pool_load(const struct gh_config *cfg, config_t *file, char *er
         if (p->nservers == 1)
             p->hc.max_fails = 0; /* ejecting the only server would turn errors into 503s */
         p->bal_state = p->bal->init ? p->bal->init(p) : NULL;
+        config_setting_t *tls = config_setting_get_member(pg, "tls");
+        if (tls && !(p->tls = tls_client_load(cfg, tls, err, errlen)))
+            goto fail;
+        if (p->tls && p->check.enabled && p->check.http) {
+            config_error(err, errlen, config_setting_get_member(pg, "health_check"),
+                         "pool '%s': HTTP health checks do not speak TLS yet; use type = \"tcp\"",
+                         p->name);
+            goto fail;
+        }
     }
     return ps;
 fail:
@@ -331,6 +341,7 @@ void pool_free(struct pool_set *ps)
         struct pool *p = &ps->p[i];
         if (p->bal && p->bal->free)
             p->bal->free(p->bal_state);
+        tls_client_free(p->tls);
         free(p->check.path);
         free(p->check.host);
         free(p->hash_name);

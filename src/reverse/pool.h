@@ -14,6 +14,8 @@
 #include "health.h"
 
 #include <pthread.h>
+
+struct tls_client;
 #include <stdatomic.h>
 
 struct server {
@@ -62,6 +64,7 @@ struct pool {
     unsigned retries;                 /* other servers tried after a connect failure */
     struct retry_budget budget;
     int send_proxy;                   /* PROXY protocol version sent to servers, 0 none */
+    struct tls_client *tls;           /* TLS to the servers, NULL: plain */
     unsigned queue_size;              /* requests that may wait for a free server */
     uint32_t queue_timeout_ms;
     atomic_uint queued;               /* waiting now, all workers */

@@ -22,6 +22,7 @@ struct reverse_listener {
     struct route_table *table;
     struct acl *trusted;          /* proxies whose X-Forwarded-For we extend */
     char *status_path;            /* the JSON status document's path, NULL: none */
+    int redirect_https;           /* answer everything with a redirect to https */
     struct acl *status_allow;     /* who may read it */
     struct reverse_state *st;
     struct reverse_listener *next;
@@ -42,7 +43,7 @@ static const char *const revealing[] = {"Server", "X-Powered-By", "X-AspNet-Vers
 
 static const char *const sections[] = {"pools", "routes", "geo", NULL};
 static const char *const listener_keys[] = {"routes", "trusted_proxies", "status_path",
-                                            "status_allow", NULL};
+                                            "status_allow", "redirect_https", NULL};
 static const char *const geo_keys[] = {"database", NULL};
 
 static void unload(void *state)
@@ -151,7 +152,8 @@ static void *listener(const struct gh_config *cfg, void *state, config_setting_t
             return NULL;
         }
     }
-    if (config_get_string(ls, "status_path", &spath, err, errlen) < 0)
+    if (config_get_string(ls, "status_path", &spath, err, errlen) < 0 ||
+        config_get_bool(ls, "redirect_https", &rl->redirect_https, err, errlen) < 0)
         return NULL;
     if (spath && (spath[0] != '/' || strpbrk(spath, " ?#\r\n"))) {
         config_error(err, errlen, config_setting_get_member(ls, "status_path"),
@@ -189,6 +191,7 @@ static void forwarding_fields(struct exchange *ex, const struct reverse_listener
     const char *client = exchange_client_text(ex);
     char prior[1024], value[1400];
     int trusted = acl_match(rl->trusted, exchange_client(ex));
+    const char *proto = exchange_is_tls(ex) ? "https" : "http";
     size_t n;
 
     if (trusted && exchange_field(ex, "x-forwarded-for", prior, sizeof(prior)) > 0)
@@ -196,13 +199,13 @@ static void forwarding_fields(struct exchange *ex, const struct reverse_listener
     else
         n = gh_fmt(value, sizeof(value), "%s", client);
     exchange_set_field(ex, "X-Forwarded-For", value, n);
-    exchange_set_field(ex, "X-Forwarded-Proto", "http", 4);
+    exchange_set_field(ex, "X-Forwarded-Proto", proto, strlen(proto));
     if (hostlen)
         exchange_set_field(ex, "X-Forwarded-Host", host, hostlen);
-    n = gh_fmt(value, sizeof(value), "%s%sfor=%s%s%s;proto=http",
+    n = gh_fmt(value, sizeof(value), "%s%sfor=%s%s%s;proto=%s",
                trusted && exchange_field(ex, "forwarded", prior, sizeof(prior)) > 0 ? prior : "",
                trusted && exchange_field(ex, "forwarded", prior, sizeof(prior)) > 0 ? ", " : "",
-               strchr(client, ':') ? "\"[" : "", client, strchr(client, ':') ? "]\"" : "");
+               strchr(client, ':') ? "\"[" : "", client, strchr(client, ':') ? "]\"" : "", proto);
     exchange_set_field(ex, "Forwarded", value, n);
 }
 
@@ -244,6 +247,12 @@ static void route_edits(struct exchange *ex, const struct route *rt)
     for (unsigned k = 0; k < rt->nresp_add; k++)
         exchange_add_response_field(ex, rt->resp_add[2 * k], rt->resp_add[2 * k + 1],
                                     strlen(rt->resp_add[2 * k + 1]));
+    if (rt->hsts && exchange_is_tls(ex)) { /* RFC 6797: only over a secure transport */
+        char v[64];
+        size_t n = gh_fmt(v, sizeof(v), "max-age=%ld", rt->hsts);
+        exchange_remove_response_field(ex, "Strict-Transport-Security");
+        exchange_add_response_field(ex, "Strict-Transport-Security", v, n);
+    }
 }
 
 /* The client's address: the peer's, or, when the peer is a trusted proxy,
@@ -327,11 +336,27 @@ static void rewrite_location(struct exchange *ex, const struct server *sv, const
         rest += hl, len -= hl;
     else
         return;
-    size_t n = gh_fmt(value, sizeof(value), "http://%s%.*s", public_host, (int)len, rest);
+    size_t n = gh_fmt(value, sizeof(value), "%s://%s%.*s", exchange_is_tls(ex) ? "https" : "http",
+                      public_host, (int)len, rest);
     if (n >= sizeof(value) - 1)
         return;
     exchange_remove_response_field(ex, "Location");
     exchange_add_response_field(ex, "Location", value, n);
+}
+
+/* The plain listener of a TLS site: everything moves to https, same host
+ * (without the port) and target. */
+static void to_https(struct exchange *ex, const char *host, size_t hostlen, struct http_slice path)
+{
+    char extra[10240];
+
+    if (!hostlen) {
+        exchange_error(ex, 400, "a redirect to https needs a Host");
+        return;
+    }
+    gh_fmt(extra, sizeof(extra), "Location: https://%.*s%.*s\r\n", (int)hostlen, host,
+           path.len ? (int)path.len : 1, path.len ? exchange_str(ex, path) : "/");
+    exchange_respond(ex, 301, "text/plain; charset=utf-8", extra, "moved to https\n", 15);
 }
 
 static void handle(struct exchange *ex)
@@ -376,6 +401,10 @@ static void handle(struct exchange *ex)
     }
     if (r->form == HTTP_TARGET_ASTERISK)
         path.len = 0; /* OPTIONS *: the server as a whole, routed as "/" */
+    if (rl->redirect_https && !exchange_is_tls(ex)) {
+        to_https(ex, host, hostlen, path);
+        return;
+    }
     if (rl->status_path && path.len) {
         const char *p = exchange_str(ex, path), *q = memchr(p, '?', path.len);
         size_t plen = q ? (size_t)(q - p) : path.len;

@@ -22,6 +22,7 @@ static const char *const route_keys[] = {"host",
                                          "pools",
                                          "geo",
                                          "rewrite_location",
+                                         "hsts",
                                          NULL};
 
 /* Reads ( ( "Name", "value" ), ... ) into a flat name/value array. */
@@ -192,7 +193,8 @@ static int load_route(struct route *rt, config_setting_t *g, struct pool_set *po
         rt->pool = rt->order.p[0];
     }
     if (load_geo(rt, g, pools, table, err, errlen) < 0 ||
-        config_get_bool(g, "rewrite_location", &rt->rewrite_location, err, errlen) < 0)
+        config_get_bool(g, "rewrite_location", &rt->rewrite_location, err, errlen) < 0 ||
+        config_get_int(g, "hsts", 0, 100000000, &rt->hsts, err, errlen) < 0)
         return -1;
     if (rt->ngeo && !rt->pool) {
         config_error(err, errlen, g, "routes '%s': 'geo' needs a 'pool' or 'pools' as the fallback",

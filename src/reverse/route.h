@@ -27,6 +27,7 @@ struct route {
     struct geo_rule *geo;     /* client-location orders, checked in turn */
     unsigned ngeo;
     int rewrite_location;     /* Location naming the server gets the public name */
+    long hsts;                /* Strict-Transport-Security max-age on TLS answers, 0: none */
     char **hide;        /* extra response fields to remove */
     unsigned nhide;
     /* header edits: names (and values) for the request and the response */

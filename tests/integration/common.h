@@ -38,5 +38,6 @@ Suite *gateway_suite(void);
 Suite *filter_suite(void);
 Suite *front_suite(void);
 Suite *pools_suite(void);
+Suite *tls_suite(void);
 
 #endif

@@ -22,6 +22,7 @@ int main(void)
     srunner_add_suite(sr, probe_suite());
     srunner_add_suite(sr, geo_suite());
     srunner_add_suite(sr, proxyproto_suite());
+    srunner_add_suite(sr, tls_suite());
     srunner_add_suite(sr, config_suite());
 
     srunner_run_all(sr, CK_NORMAL);

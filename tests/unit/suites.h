@@ -18,5 +18,6 @@ Suite *route_suite(void);
 Suite *probe_suite(void);
 Suite *geo_suite(void);
 Suite *proxyproto_suite(void);
+Suite *tls_suite(void);
 
 #endif

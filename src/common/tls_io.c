@@ -1,0 +1,229 @@
+/* tls_io.c — per-connection TLS I/O (see tls.h).
+ *
+ * A table indexed by descriptor holds the SSL of each socket that carries
+ * TLS.  A descriptor belongs to one worker at a time and only that worker
+ * touches its slot, so the table needs no lock; it is sized once, at
+ * start-up, for the process's descriptor limit (untouched pages cost no
+ * memory).
+ *
+ * OpenSSL's non-blocking contract maps onto the core's edge-triggered one:
+ * WANT_READ and WANT_WRITE become EAGAIN, and a read that returns data
+ * leaves the caller's readiness flag set, so bytes OpenSSL has decrypted
+ * but not yet handed over are always asked for again. */
+#include "tls.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static SSL **by_fd;
+static unsigned nfds;
+
+void tls_io_init(unsigned max_fds)
+{
+    if (by_fd)
+        return;
+    nfds = max_fds ? max_fds : 1024;
+    by_fd = xcalloc(nfds, sizeof(*by_fd));
+}
+
+SSL *tls_io_ssl(int fd)
+{
+    return fd >= 0 && (unsigned)fd < nfds ? by_fd[fd] : NULL;
+}
+
+void tls_io_attach(int fd, SSL *ssl)
+{
+    if (fd < 0 || (unsigned)fd >= nfds) {
+        log_error("descriptor %d beyond the TLS table (%u)", fd, nfds);
+        SSL_free(ssl);
+        return;
+    }
+    SSL_set_fd(ssl, fd);
+    by_fd[fd] = ssl;
+}
+
+void tls_io_detach(int fd)
+{
+    SSL *ssl = tls_io_ssl(fd);
+
+    if (!ssl)
+        return;
+    if (SSL_is_init_finished(ssl))
+        SSL_shutdown(ssl); /* one close_notify, no waiting for the peer's */
+    SSL_free(ssl);
+    by_fd[fd] = NULL;
+    ERR_clear_error();
+}
+
+/* Turns an SSL_* result into the read/send convention. */
+static ssize_t result(SSL *ssl, int rc)
+{
+    int e;
+
+    if (rc > 0)
+        return rc;
+    e = SSL_get_error(ssl, rc);
+    switch (e) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0; /* close_notify: the end of the stream */
+    case SSL_ERROR_SYSCALL:
+        ERR_clear_error();
+        if (rc == 0 || errno == 0)
+            return 0; /* EOF without close_notify: treated like a plain EOF */
+        return -1;
+    default:
+        ERR_clear_error();
+        errno = EPROTO;
+        return -1;
+    }
+}
+
+ssize_t io_read(int fd, void *p, size_t n)
+{
+    SSL *ssl = tls_io_ssl(fd);
+
+    if (!ssl)
+        return read(fd, p, n);
+    if (n > INT32_MAX)
+        n = INT32_MAX;
+    errno = 0;
+    return result(ssl, SSL_read(ssl, p, (int)n));
+}
+
+ssize_t io_write(int fd, const void *p, size_t n)
+{
+    SSL *ssl = tls_io_ssl(fd);
+
+    if (!ssl)
+        return send(fd, p, n, MSG_NOSIGNAL);
+    if (n == 0)
+        return 0;
+    if (n > INT32_MAX)
+        n = INT32_MAX;
+    errno = 0;
+    return result(ssl, SSL_write(ssl, p, (int)n));
+}
+
+ssize_t io_writev(int fd, const struct iovec *iov, int n)
+{
+    SSL *ssl = tls_io_ssl(fd);
+    ssize_t total = 0;
+
+    if (!ssl) {
+        struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+        return sendmsg(fd, &m, MSG_NOSIGNAL);
+    }
+    /* One record per piece: a piece that does not go whole ends the call,
+     * and the caller comes back with the same bytes, as OpenSSL wants. */
+    for (int i = 0; i < n; i++) {
+        ssize_t w;
+        if (iov[i].iov_len == 0)
+            continue;
+        w = io_write(fd, iov[i].iov_base, iov[i].iov_len);
+        if (w < 0)
+            return total ? total : -1;
+        total += w;
+        if ((size_t)w < iov[i].iov_len)
+            break;
+    }
+    return total;
+}
+
+/* A handshake failure's reason in words, or NULL for one we do not name. */
+static const char *handshake_reason(int reason)
+{
+    switch (reason) {
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+        return "TLS certificate verification failed";
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+        return "TLS protocol version refused";
+    case SSL_R_NO_SHARED_CIPHER:
+        return "no shared TLS cipher";
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+        return "TLS client certificate required";
+    case SSL_R_TLSV1_UNRECOGNIZED_NAME:
+        return "no certificate for this name";
+    case SSL_R_HTTP_REQUEST:
+        return "plain HTTP sent to a TLS port";
+    default:
+        return NULL;
+    }
+}
+
+int tls_io_handshake(int fd, int *want_write, const char **why)
+{
+    SSL *ssl = tls_io_ssl(fd);
+    int rc, e;
+    unsigned long err;
+
+    *want_write = 0;
+    if (!ssl) {
+        *why = "no TLS on this connection";
+        return -1;
+    }
+    errno = 0;
+    rc = SSL_do_handshake(ssl);
+    if (rc == 1)
+        return 1;
+    e = SSL_get_error(ssl, rc);
+    if (e == SSL_ERROR_WANT_READ)
+        return 0;
+    if (e == SSL_ERROR_WANT_WRITE) {
+        *want_write = 1;
+        return 0;
+    }
+    if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
+        *why = "connection closed during the TLS handshake";
+        return -1;
+    }
+    *why = "TLS handshake failed";
+    /* the queue holds the cause and what it caused: name the first we know */
+    while ((err = ERR_get_error()) != 0) {
+        const char *known = handshake_reason(ERR_GET_REASON(err));
+        if (known) {
+            *why = known;
+            break;
+        }
+    }
+    ERR_clear_error();
+    return -1;
+}
+
+size_t tls_io_peer_subject(int fd, char *dst, size_t cap)
+{
+    SSL *ssl = tls_io_ssl(fd);
+    X509 *peer;
+    BIO *b;
+    long len;
+    char *data;
+    size_t n = 0;
+
+    if (cap)
+        dst[0] = '\0';
+    if (!ssl || !(peer = SSL_get0_peer_certificate(ssl)) || SSL_get_verify_result(ssl) != X509_V_OK)
+        return 0;
+    b = BIO_new(BIO_s_mem());
+    if (!b)
+        return 0;
+    X509_NAME_print_ex(b, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    len = BIO_get_mem_data(b, &data);
+    if (len > 0 && cap) {
+        n = GH_MIN((size_t)len, cap - 1);
+        for (size_t i = 0; i < n; i++) /* a field value: no control bytes */
+            dst[i] = (unsigned char)data[i] < 0x20 || data[i] == 0x7f ? '_' : data[i];
+        dst[n] = '\0';
+    }
+    BIO_free(b);
+    return n;
+}

@@ -1,0 +1,387 @@
+/* check_tls.c — TLS at the front door and towards upstreams, with real
+ * clients: openssl s_client and curl, and an OpenSSL client of our own for
+ * what needs one connection across a reload.  Certificates are made for the
+ * run by tests/support/make-certs.sh. */
+#include "common.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct th_origin o1;
+static struct th_gatehouse gh;
+static pid_t sserver, rogue;
+static int p_tls, p_def, p_mtls, p_plain, p_sserver, p_rogue;
+static char certs[64];
+static char conf_text[8192];
+
+static void write_conf(const char *b_cert)
+{
+    snprintf(conf_text, sizeof(conf_text),
+             "log = { access = \"@ACCESS@\"; level = \"info\"; };\n"
+             "listeners = (\n"
+             "  { name = \"tls\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\";\n"
+             "    tls = { certificates = ( { cert = \"%s/a-rsa.pem\"; key = \"%s/a-rsa.key\"; },\n"
+             "                             { cert = \"%s/a-ec.pem\"; key = \"%s/a-ec.key\"; },\n"
+             "                             { cert = \"%s/%s.pem\"; key = \"%s/%s.key\"; } ); }; },\n"
+             "  { name = \"tlsdef\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\";\n"
+             "    tls = { certificates = ( { cert = \"%s/a-rsa.pem\"; key = \"%s/a-rsa.key\"; },\n"
+             "                             { cert = \"%s/%s.pem\"; key = \"%s/%s.key\"; } );\n"
+             "            default_certificate = \"%s/%s.pem\"; }; },\n"
+             "  { name = \"mtls\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\";\n"
+             "    tls = { certificates = ( { cert = \"%s/a-rsa.pem\"; key = \"%s/a-rsa.key\"; } );\n"
+             "            client_ca = \"%s/ca.pem\"; verify_client = \"required\";\n"
+             "            client_subject_field = \"X-Client-Subject\"; }; },\n"
+             "  { name = \"plain\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\";\n"
+             "    redirect_https = true; }\n"
+             ");\n"
+             "pools = {\n"
+             "  o = { servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
+             "  up = { servers = ( { address = \"127.0.0.1:%d\"; } );\n"
+             "         tls = { ca_file = \"%s/ca.pem\"; server_name = \"origin.test\"; }; };\n"
+             "  rogue = { servers = ( { address = \"127.0.0.1:%d\"; } );\n"
+             "            tls = { ca_file = \"%s/ca.pem\"; server_name = \"origin.test\"; }; };\n"
+             "};\n"
+             "routes = { r = ( { host = \"*\"; pool = \"o\"; hsts = 31536000; },\n"
+             "                 { host = \"up.test\"; pool = \"up\"; },\n"
+             "                 { host = \"rogue.test\"; pool = \"rogue\"; } ); };\n",
+             p_tls, certs, certs, certs, certs, certs, b_cert, certs, b_cert, p_def, certs, certs,
+             certs, b_cert, certs, b_cert, certs, b_cert, p_mtls, certs, certs, certs, p_plain,
+             o1.port, p_sserver, certs, p_rogue, certs);
+}
+
+static pid_t s_server(int port, const char *name, const char *log)
+{
+    char p[16], cert[128], key[128];
+    char *argv[] = {"openssl", "s_server", "-quiet", "-accept", p, "-cert", cert, "-key", key,
+                    "-www", NULL};
+
+    snprintf(p, sizeof(p), "%d", port);
+    snprintf(cert, sizeof(cert), "%s/%s.pem", certs, name);
+    snprintf(key, sizeof(key), "%s/%s.key", certs, name);
+    return th_spawn(log, argv);
+}
+
+static void rig_start(void)
+{
+    char out[512];
+
+    snprintf(certs, sizeof(certs), "/tmp/gh-certs-%d", (int)getpid());
+    if (th_sh(out, sizeof(out), "sh tests/support/make-certs.sh %s 2>&1", certs) != 0) {
+        fprintf(stderr, "cannot make the test certificates: %s\n", out);
+        abort();
+    }
+    if (th_origin_start(&o1, "one") < 0)
+        abort();
+    p_tls = th_free_port();
+    p_def = th_free_port();
+    p_mtls = th_free_port();
+    p_plain = th_free_port();
+    p_sserver = th_free_port();
+    p_rogue = th_free_port();
+    sserver = s_server(p_sserver, "origin", "/tmp/gh-s_server.log");
+    rogue = s_server(p_rogue, "rogue", "/tmp/gh-s_server-rogue.log");
+    if (sserver < 0 || rogue < 0 || th_wait_port(p_sserver) < 0 || th_wait_port(p_rogue) < 0)
+        abort();
+    write_conf("b");
+    if (th_gatehouse_start(&gh, conf_text) < 0)
+        abort();
+}
+
+static void rig_stop(void)
+{
+    char out[64];
+
+    rig_stop_clean(&gh);
+    th_origin_stop(&o1);
+    th_reap(sserver);
+    th_reap(rogue);
+    th_sh(out, sizeof(out), "rm -rf %s", certs);
+}
+
+/* `openssl s_client` against port with the given extra arguments, its
+ * output (stdout and stderr) in out; returns its exit status. */
+static int s_client(char *out, size_t cap, int port, const char *args)
+{
+    return th_sh(out, cap,
+                 "printf 'GET /hello HTTP/1.1\\r\\nHost: a.test\\r\\nConnection: close\\r\\n\\r\\n' | "
+                 "timeout 10 openssl s_client -ign_eof -connect 127.0.0.1:%d -CAfile %s/ca.pem %s 2>&1",
+                 port, certs, args);
+}
+
+/* The serial number of the certificate served for `sni` ("" for none), or -1. */
+static long served_serial(int port, const char *sni, const char *args)
+{
+    char out[8192], extra[256];
+    const char *s;
+
+    snprintf(extra, sizeof(extra), "%s%s %s | openssl x509 -noout -serial", sni[0] ? "-servername " : "-noservername",
+             sni, args ? args : "");
+    s_client(out, sizeof(out), port, extra);
+    s = strstr(out, "serial=");
+    return s ? strtol(s + 7, NULL, 16) : -1;
+}
+
+START_TEST(certificate_by_name)
+{
+    ck_assert_int_eq(served_serial(p_tls, "a.test", "-sigalgs RSA-PSS+SHA256:RSA+SHA256"), 1001);
+    ck_assert_int_eq(served_serial(p_tls, "b.test", NULL), 2001);
+    ck_assert_int_eq(served_serial(p_tls, "x.wild.test", "-sigalgs RSA-PSS+SHA256:RSA+SHA256"), 1001);
+    /* ECDSA for a client that only takes ECDSA: the same names, the other key */
+    ck_assert_int_eq(served_serial(p_tls, "a.test", "-sigalgs ECDSA+SHA256"), 1002);
+}
+END_TEST
+
+START_TEST(unknown_name_refused_or_default)
+{
+    char out[8192];
+
+    /* no default certificate: nothing is served for a name we do not have */
+    ck_assert_int_eq(served_serial(p_tls, "nope.test", NULL), -1);
+    ck_assert_int_eq(served_serial(p_tls, "x.y.wild.test", NULL), -1); /* one label only */
+    ck_assert_int_ne(s_client(out, sizeof(out), p_tls, "-servername nope.test"), 0);
+    /* with one, the default is served */
+    ck_assert_int_eq(served_serial(p_def, "nope.test", NULL), 2001);
+    ck_assert_int_eq(served_serial(p_def, "", NULL), 2001);
+}
+END_TEST
+
+START_TEST(old_protocols_and_weak_ciphers_refused)
+{
+    char out[8192];
+
+    ck_assert_int_ne(s_client(out, sizeof(out), p_tls,
+                              "-servername a.test -tls1_1 -cipher DEFAULT@SECLEVEL=0"), 0);
+    ck_assert_int_ne(s_client(out, sizeof(out), p_tls,
+                              "-servername a.test -tls1 -cipher DEFAULT@SECLEVEL=0"), 0);
+    /* a cipher without forward secrecy, and one without AEAD */
+    ck_assert_int_ne(s_client(out, sizeof(out), p_tls, "-servername a.test -tls1_2 -cipher AES128-GCM-SHA256"), 0);
+    ck_assert_int_ne(s_client(out, sizeof(out), p_tls, "-servername a.test -tls1_2 -cipher ECDHE-RSA-AES128-SHA"), 0);
+    /* what is offered by default works, over 1.2 and 1.3, with ALPN */
+    ck_assert_int_eq(s_client(out, sizeof(out), p_tls, "-servername a.test -tls1_2 -alpn http/1.1"), 0);
+    ck_assert_msg(strstr(out, "ALPN protocol: http/1.1") && strstr(out, "hello from one"), "%s", out);
+    ck_assert_int_eq(s_client(out, sizeof(out), p_tls, "-servername a.test -tls1_3"), 0);
+    ck_assert_msg(strstr(out, "TLSv1.3") && strstr(out, "hello from one"), "%s", out);
+}
+END_TEST
+
+/* sslscan, as an auditor would run it, against the default settings. */
+START_TEST(sslscan_default_settings)
+{
+    static char out[65536];
+    char *line;
+
+    ck_assert_int_eq(th_sh(out, sizeof(out), "sslscan --no-colour --sni-name=a.test 127.0.0.1:%d 2>&1",
+                           p_tls),
+                     0);
+    ck_assert_msg(strstr(out, "SSLv3     disabled") && strstr(out, "TLSv1.0   disabled") &&
+                      strstr(out, "TLSv1.1   disabled") && strstr(out, "TLSv1.2   enabled") &&
+                      strstr(out, "TLSv1.3   enabled"),
+                  "%s", out);
+    int accepted = 0;
+    for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "Accepted", 8) != 0 && strncmp(line, "Preferred", 9) != 0)
+            continue;
+        accepted++;
+        /* TLS 1.3 suites are all forward secret; 1.2 must be ECDHE with an AEAD */
+        ck_assert_msg(strstr(line, "TLSv1.3") ||
+                          (strstr(line, "ECDHE-") && (strstr(line, "GCM") || strstr(line, "CHACHA20"))),
+                      "weak cipher accepted: %s", line);
+    }
+    ck_assert_int_ge(accepted, 4);
+}
+END_TEST
+
+START_TEST(session_resumption)
+{
+    char out[8192], args[256];
+
+    snprintf(args, sizeof(args), "-servername a.test -sess_out %s/sess.pem", certs);
+    ck_assert_int_eq(s_client(out, sizeof(out), p_tls, args), 0);
+    snprintf(args, sizeof(args), "-servername a.test -sess_in %s/sess.pem", certs);
+    ck_assert_int_eq(s_client(out, sizeof(out), p_tls, args), 0);
+    ck_assert_msg(strstr(out, "Reused, TLSv1.3"), "not resumed: %s", out);
+}
+END_TEST
+
+START_TEST(client_certificates)
+{
+    char out[8192];
+
+    /* the verified subject reaches the origin; a claimed one never does */
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s --cacert %s/ca.pem --cert %s/client.pem --key %s/client.key "
+                           "--resolve a.test:%d:127.0.0.1 -H 'X-Client-Subject: CN=mallory' "
+                           "https://a.test:%d/headers",
+                           certs, certs, certs, p_mtls, p_mtls),
+                     0);
+    ck_assert_msg(strstr(out, "X-Client-Subject: O=Gatehouse tests,CN=alice") && !strstr(out, "mallory"),
+                  "origin got: %s", out);
+    ck_assert_int_ne(th_sh(out, sizeof(out),
+                           "curl -s --cacert %s/ca.pem --resolve a.test:%d:127.0.0.1 https://a.test:%d/hello",
+                           certs, p_mtls, p_mtls),
+                     0);
+    ck_assert_ptr_null(strstr(out, "hello from one"));
+}
+END_TEST
+
+START_TEST(https_redirect_and_hsts)
+{
+    char out[8192];
+
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s -D - -o /dev/null -H 'Host: www.site.test' http://127.0.0.1:%d/a?b=1",
+                           p_plain),
+                     0);
+    ck_assert_msg(strstr(out, " 301 ") && strstr(out, "Location: https://www.site.test/a?b=1"), "%s", out);
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s -D - -o /dev/null --cacert %s/ca.pem --resolve a.test:%d:127.0.0.1 "
+                           "https://a.test:%d/hello",
+                           certs, p_tls, p_tls),
+                     0);
+    ck_assert_msg(strstr(out, " 200") && strstr(out, "Strict-Transport-Security: max-age=31536000"), "%s", out);
+}
+END_TEST
+
+START_TEST(upstream_tls_verified)
+{
+    char out[8192];
+
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s -D - --cacert %s/ca.pem --resolve a.test:%d:127.0.0.1 -H 'Host: up.test' "
+                           "https://a.test:%d/",
+                           certs, p_tls, p_tls),
+                     0);
+    ck_assert_msg(strstr(out, " 200 ") && strstr(out, "s_server"), "%s", out);
+    /* a server whose certificate no CA we trust vouches for is refused */
+    th_sh(out, sizeof(out),
+          "curl -s -D - --cacert %s/ca.pem --resolve a.test:%d:127.0.0.1 -H 'Host: rogue.test' "
+          "https://a.test:%d/",
+          certs, p_tls, p_tls);
+    ck_assert_msg(strstr(out, " 502 ") && strstr(out, "verification failed"), "%s", out);
+}
+END_TEST
+
+/* ---- one connection across a reload: an OpenSSL client of our own ---- */
+
+struct tconn {
+    SSL_CTX *ctx;
+    SSL *ssl;
+    int fd;
+};
+
+static int tls_open(struct tconn *c, int port, const char *sni)
+{
+    c->fd = tc_connect("127.0.0.1", port);
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    c->ssl = SSL_new(c->ctx);
+    SSL_set_tlsext_host_name(c->ssl, sni);
+    SSL_set_fd(c->ssl, c->fd);
+    return c->fd >= 0 && SSL_connect(c->ssl) == 1 ? 0 : -1;
+}
+
+static void tls_close(struct tconn *c)
+{
+    SSL_free(c->ssl);
+    SSL_CTX_free(c->ctx);
+    close(c->fd);
+}
+
+static long tls_serial(struct tconn *c)
+{
+    X509 *x = SSL_get1_peer_certificate(c->ssl);
+    long v = x ? ASN1_INTEGER_get(X509_get_serialNumber(x)) : -1;
+
+    X509_free(x);
+    return v;
+}
+
+/* One keep-alive request; returns the status, or -1. */
+static int tls_get(struct tconn *c, const char *host)
+{
+    char req[256], buf[4096];
+    size_t got = 0;
+    const char *end, *cl;
+
+    snprintf(req, sizeof(req), "GET /hello HTTP/1.1\r\nHost: %s\r\n\r\n", host);
+    if (SSL_write(c->ssl, req, (int)strlen(req)) <= 0)
+        return -1;
+    for (;;) {
+        int n = SSL_read(c->ssl, buf + got, (int)(sizeof(buf) - 1 - got));
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+        buf[got] = '\0';
+        if ((end = strstr(buf, "\r\n\r\n")) && (cl = strcasestr(buf, "Content-Length:")) &&
+            got >= (size_t)(end + 4 - buf) + strtoul(cl + 15, NULL, 10))
+            return atoi(buf + 9);
+    }
+}
+
+START_TEST(reload_swaps_certificate)
+{
+    struct tconn before, after;
+
+    ck_assert_int_eq(tls_open(&before, p_def, "b.test"), 0);
+    ck_assert_int_eq(tls_serial(&before), 2001);
+    ck_assert_int_eq(tls_get(&before, "b.test"), 200);
+    write_conf("b-new");
+    ck_assert_int_eq(th_gatehouse_reload(&gh, conf_text), 0);
+    ck_assert_int_eq(tls_open(&after, p_def, "b.test"), 0);
+    ck_assert_int_eq(tls_serial(&after), 2002); /* the new certificate */
+    ck_assert_int_eq(tls_get(&after, "b.test"), 200);
+    ck_assert_int_eq(tls_get(&before, "b.test"), 200); /* the old connection lives on */
+    tls_close(&before);
+    tls_close(&after);
+    write_conf("b");
+    ck_assert_int_eq(th_gatehouse_reload(&gh, conf_text), 0);
+}
+END_TEST
+
+START_TEST(bad_files_named_by_check)
+{
+    char out[2048], conf[1024];
+
+    snprintf(conf, sizeof(conf),
+             "listeners = ( { name = \"t\"; mode = \"reverse\"; listen = \"127.0.0.1:1\"; routes = \"r\";\n"
+             "  tls = { certificates = ( { cert = \"%s/a-rsa.pem\"; key = \"%s/b.key\"; } ); }; } );\n"
+             "pools = { o = { servers = ( { address = \"127.0.0.1:2\"; } ); }; };\n"
+             "routes = { r = ( { pool = \"o\"; } ); };\n",
+             certs, certs);
+    ck_assert_int_ne(th_gatehouse_check(conf, out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, "b.key"), "-t said: %s", out);
+    snprintf(conf, sizeof(conf),
+             "listeners = ( { name = \"t\"; mode = \"reverse\"; listen = \"127.0.0.1:1\"; routes = \"r\";\n"
+             "  tls = { certificates = ( { cert = \"%s/missing.pem\"; key = \"%s/a-rsa.key\"; } ); }; } );\n"
+             "pools = { o = { servers = ( { address = \"127.0.0.1:2\"; } ); }; };\n"
+             "routes = { r = ( { pool = \"o\"; } ); };\n",
+             certs, certs);
+    ck_assert_int_ne(th_gatehouse_check(conf, out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, "missing.pem"), "-t said: %s", out);
+}
+END_TEST
+
+Suite *tls_suite(void)
+{
+    Suite *s = suite_create("tls");
+    TCase *tc = tcase_create("tls");
+
+    tcase_add_unchecked_fixture(tc, rig_start, rig_stop);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, certificate_by_name);
+    tcase_add_test(tc, unknown_name_refused_or_default);
+    tcase_add_test(tc, old_protocols_and_weak_ciphers_refused);
+    tcase_add_test(tc, sslscan_default_settings);
+    tcase_add_test(tc, session_resumption);
+    tcase_add_test(tc, client_certificates);
+    tcase_add_test(tc, https_redirect_and_hsts);
+    tcase_add_test(tc, upstream_tls_verified);
+    tcase_add_test(tc, reload_swaps_certificate);
+    tcase_add_test(tc, bad_files_named_by_check);
+    suite_add_tcase(s, tc);
+    return s;
+}
