@@ -23,6 +23,8 @@ int main(void)
     srunner_add_suite(sr, geo_suite());
     srunner_add_suite(sr, proxyproto_suite());
     srunner_add_suite(sr, tls_suite());
+    srunner_add_suite(sr, cache_suite());
+    srunner_add_suite(sr, cache_store_suite());
     srunner_add_suite(sr, config_suite());
 
     srunner_run_all(sr, CK_NORMAL);
