@@ -160,12 +160,15 @@ install: $(GATEHOUSE)
 	install -D -m 0644 packaging/gatehouse.service $(DESTDIR)/lib/systemd/system/gatehouse.service
 	install -D -m 0644 packaging/gatehouse.logrotate $(DESTDIR)/etc/logrotate.d/gatehouse
 
-# Side by side with nginx, HAProxy, Squid and Tinyproxy on loopback (issue 9):
-# installs the peers, builds, runs about 6 minutes, writes
+# Side by side with nginx, HAProxy, Squid, Tinyproxy and (cache hits) Varnish on loopback:
+# installs the peers, builds, runs about 8 minutes, writes
 # bench/results/latest.md. Never part of `make check`; see bench/README.md.
 .PHONY: bench
 bench:
 	$(Q)MAKE="$(MAKE)" bash bench/run.sh
+	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/cache.sh
+	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/tls.sh
+	$(Q)for f in cache tls; do printf '\n' >> bench/results/latest.md; cat bench/results/$$f.md >> bench/results/latest.md; done
 
 clean:
 	rm -rf build build-asan

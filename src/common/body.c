@@ -40,9 +40,67 @@ static ssize_t out(int fd, struct iovec *iov, int n)
     return w;
 }
 
+/* Writes iov behind what is left of the prefix, in one call; returns the
+ * bytes of iov written (0 when only prefix bytes went), or -1 with errno. */
+static ssize_t out_pre(struct body *b, int fd, const struct iovec *iov, int n)
+{
+    size_t plen = b->prefix && fd >= 0 ? buf_len(b->prefix) : 0, k;
+    struct iovec all[4];
+    ssize_t w;
+
+    if (!plen)
+        return out(fd, (struct iovec *)iov, n);
+    all[0] = (struct iovec){buf_head(b->prefix), plen};
+    for (int i = 0; i < n; i++)
+        all[i + 1] = iov[i];
+    w = out(fd, all, n + 1);
+    if (w < 0)
+        return w;
+    k = GH_MIN((size_t)w, plen);
+    buf_consume(b->prefix, k);
+    b->prefix_out += k;
+    return w - (ssize_t)k;
+}
+
+/* Writes the prefix alone (no body bytes are ready, or the body is over).
+ * Returns GH_OK when it is empty, GH_AGAIN when fd would block, GH_ERROR. */
+static int flush_prefix(struct body *b, int fd)
+{
+    while (b->prefix && fd >= 0 && buf_len(b->prefix)) {
+        ssize_t w = out_pre(b, fd, NULL, 0);
+        if (w < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? GH_AGAIN : GH_ERROR;
+    }
+    return GH_OK;
+}
+
+/* The tee has seen everything: tells it so, once. */
+static void tee_end(struct body *b)
+{
+    if (b->tee && !b->tee_ended) {
+        b->tee_ended = 1;
+        if (b->tee_end)
+            b->tee_end(b->tee_arg);
+    }
+}
+
+/* The n data bytes at the head of src are about to be written: shows the
+ * tee those it has not seen, and ends it when they complete a body of
+ * known length. */
+static void tee_ahead(struct body *b, struct buf *src, size_t n)
+{
+    if (!b->tee || n <= b->teed)
+        return;
+    b->tee(b->tee_arg, buf_head(src) + b->teed, n - (size_t)b->teed);
+    b->teed = n;
+    if (b->in == HTTP_BODY_LENGTH && b->teed >= b->left)
+        tee_end(b);
+}
+
 /* Records that n decoded data bytes left the source. */
 static void took(struct body *b, struct buf *src, size_t n)
 {
+    b->teed -= GH_MIN(b->teed, (uint64_t)n);
     buf_consume(src, n);
     b->moved += n;
     if (b->in == HTTP_BODY_LENGTH)
@@ -133,6 +191,7 @@ int body_pump(struct body *b, struct buf *src, int src_eof, int fd, int *out_blo
                 iov[n++] = (struct iovec){buf_head(src), d};
             if (d == b->chunk_left && b->crlf_left)
                 iov[n++] = (struct iovec){(char *)"\r\n" + 2 - b->crlf_left, b->crlf_left};
+            tee_ahead(b, src, d);
             if (n == 0) {
                 if (src_eof) {
                     b->error = "body truncated: connection closed mid-body";
@@ -140,14 +199,17 @@ int body_pump(struct body *b, struct buf *src, int src_eof, int fd, int *out_blo
                 }
                 goto need_input;
             }
-            w = out(fd, iov, n);
+            w = out_pre(b, fd, iov, n);
             if (w < 0)
                 goto write_failed;
             settle_chunked(b, src, (size_t)w);
             continue;
         }
         if (b->in_done) {
+            tee_end(b);
             if (!b->chunk_out) {
+                if (flush_prefix(b, fd) != GH_OK)
+                    goto write_failed;
                 b->done = 1;
                 break;
             }
@@ -155,7 +217,7 @@ int body_pump(struct body *b, struct buf *src, int src_eof, int fd, int *out_blo
                 b->last_left = sizeof(last_chunk) - 1;
             iov[0] = (struct iovec){(char *)last_chunk + sizeof(last_chunk) - 1 - b->last_left,
                                     b->last_left};
-            w = out(fd, iov, 1);
+            w = out_pre(b, fd, iov, 1);
             if (w < 0)
                 goto write_failed;
             b->last_left -= (uint8_t)w;
@@ -181,7 +243,8 @@ int body_pump(struct body *b, struct buf *src, int src_eof, int fd, int *out_blo
             continue;
         }
         iov[0] = (struct iovec){buf_head(src), (size_t)avail};
-        w = out(fd, iov, 1);
+        tee_ahead(b, src, (size_t)avail);
+        w = out_pre(b, fd, iov, 1);
         if (w < 0)
             goto write_failed;
         took(b, src, (size_t)w);
@@ -189,6 +252,9 @@ int body_pump(struct body *b, struct buf *src, int src_eof, int fd, int *out_blo
     return GH_OK;
 
 need_input:
+    /* nothing of the body to go with it: the head goes alone, now */
+    if (flush_prefix(b, fd) != GH_OK)
+        goto write_failed;
     return GH_AGAIN;
 
 write_failed:

@@ -24,6 +24,22 @@ struct body {
     unsigned done : 1;      /* everything, terminator included, was written */
     uint64_t moved;         /* body bytes (decoded) delivered */
     const char *error;      /* static reason on GH_ERROR */
+    /* Optional: bytes to send before the body (the response head), in the
+     * same write as its first bytes; body_pump empties it before it
+     * reports the body done.  Set after body_init; prefix_out counts what
+     * of it went out. */
+    struct buf *prefix;
+    uint64_t prefix_out;
+    /* Optional: sees every decoded data byte once, just before it is
+     * written (a cache filling an object), and tee_end once the last of
+     * them was seen, before the write that lets the reader see the end:
+     * whoever reads the whole body can count on the tee having ended.
+     * Set after body_init. */
+    void (*tee)(void *arg, const char *p, size_t n);
+    void (*tee_end)(void *arg);
+    void *tee_arg;
+    uint64_t teed;          /* bytes at the head of the source already teed */
+    unsigned tee_ended : 1;
 };
 
 /* Starts a body of the given framing (`len` for HTTP_BODY_LENGTH). */

@@ -2,6 +2,7 @@
  * Owns the core's settings and the listener list; each front-end parses its
  * own sections through the hooks it registered, this file only dispatches. */
 #include "config.h"
+#include "cache_store.h"
 #include "tls.h"
 #include "log.h"
 #include "util.h"
@@ -15,7 +16,7 @@
 #include <unistd.h>
 
 static const char *const root_keys[] = {"workers", "user",      "log",      "http",
-                                        "timeouts", "resolver", "listeners", NULL};
+                                        "timeouts", "resolver", "listeners", "cache", NULL};
 static const char *const resolver_keys[] = {"nameservers", "timeout", "attempts", "cache_max_ttl",
                                             "negative_ttl", NULL};
 static const char *const log_keys[] = {"level", "error", "access", "format", NULL};
@@ -603,7 +604,8 @@ static int load_root(struct gh_config *c, config_t *file, char *err, size_t errl
     if (load_log(c, config_setting_get_member(root, "log"), err, errlen) < 0 ||
         load_http(c, config_setting_get_member(root, "http"), err, errlen) < 0 ||
         load_timeouts(c, config_setting_get_member(root, "timeouts"), err, errlen) < 0 ||
-        load_resolver(c, config_setting_get_member(root, "resolver"), err, errlen) < 0)
+        load_resolver(c, config_setting_get_member(root, "resolver"), err, errlen) < 0 ||
+        cache_conf_load(&c->cache, config_setting_get_member(root, "cache"), err, errlen) < 0)
         return -1;
     c->fe_state = xcalloc(c->nfes, sizeof(void *));
     for (i = 0; i < c->nfes; i++) {
@@ -679,6 +681,7 @@ void config_unref(struct gh_config *c)
     free(c->log_access);
     free(c->via_name);
     free(c->dns.nameservers);
+    cache_conf_free(&c->cache);
     free(c);
 }
 
@@ -692,6 +695,7 @@ void *config_fe_state(const struct gh_config *c, const struct frontend *fe)
 
 void config_activate(struct gh_config *c)
 {
+    cache_store_configure(&c->cache);
     for (unsigned i = 0; i < c->nfes; i++)
         if (c->fes[i]->activate && c->fe_state)
             c->fes[i]->activate(c->fe_state[i]);

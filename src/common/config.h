@@ -8,6 +8,7 @@
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
 
+#include "cache.h"
 #include "http1.h"
 
 #include <libconfig.h>
@@ -78,6 +79,7 @@ struct gh_config {
     int allow_trace;     /* forward TRACE (off: 405) */
     struct timeouts to;
     struct resolver_conf dns;
+    struct cache_conf cache;
     struct listener_conf *listeners;
     unsigned nlisteners;
     void **fe_state;     /* per front-end, indexed like the table given to load */

@@ -6,6 +6,7 @@
  * session back in S_PROXY or S_TUNNEL, or answered. */
 #include "log.h"
 #include "proxyproto.h"
+#include "relay.h"
 #include "session.h"
 #include "tls.h"
 #include "tunnel.h"
@@ -22,7 +23,7 @@ static void on_upstream(void *owner, struct upconn *u, uint32_t events);
 
 int session_try_other(struct session *s, int sent, const char *why)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     const struct frontend *fe = ex->lst ? ex->lst->fe : NULL;
 
     if (!fe || !fe->upstream_failed || ex->decision != DECIDE_FORWARD || ex->handshake ||
@@ -55,7 +56,7 @@ static void on_resolved(void *arg, const struct sockaddr_storage *addrs, unsigne
                         const char *error)
 {
     struct session *s = arg;
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
 
     ex->rq = NULL;
     if (n == 0) {
@@ -76,7 +77,7 @@ static void on_resolved(void *arg, const struct sockaddr_storage *addrs, unsigne
  * first thing written to an empty socket buffer, so it goes at once. */
 static int send_proxy_header(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     char hdr[PROXYPROTO_MAX];
     size_t n;
 
@@ -94,7 +95,7 @@ static int send_proxy_header(struct session *s)
  * 1 when done, 0 to wait (in S_CONNECT), -1 when the exchange moved on. */
 static int upstream_handshake(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     int fd = ex->up->io.fd, want_write, rc;
     const char *why = NULL;
 
@@ -130,7 +131,7 @@ static int upstream_handshake(struct session *s)
 /* The upstream connection is ready: stream the exchange. */
 static void begin_proxy(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
 
     ex->up->connected = 1;
     ex->uphead_sent = 0;
@@ -165,7 +166,7 @@ static void begin_proxy(struct session *s)
 
 void session_connect(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     struct worker *w = s->w;
 
     /* A pooled connection to the same destination first. */
@@ -210,7 +211,7 @@ connected:
 
 static void connect_done(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     int err = upstream_connect_result(ex->up);
 
     if (err) {
@@ -237,8 +238,8 @@ static void on_upstream(void *owner, struct upconn *u, uint32_t events)
     struct session *s = owner;
 
     if (events & (EPOLLRDHUP | EPOLLHUP))
-        u->readable = 1; /* read() will report the EOF */
-    if (s->state == S_CONNECT && s->ex.up_handshaking)
+        u->readable = READY_END; /* read() will report the EOF */
+    if (s->state == S_CONNECT && session_ex(s)->up_handshaking)
         begin_proxy(s);
     else if (s->state == S_CONNECT && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
         connect_done(s);

@@ -156,6 +156,10 @@ void exchange_upstream_tls(struct exchange *ex, struct tls_client *tc);
 /* Whether the client reached us over TLS (for X-Forwarded-Proto, HSTS). */
 int exchange_is_tls(const struct exchange *ex);
 
+/* Whether the client presented a certificate that verified against the
+ * listener's client_ca (verify_client "optional" or "required"). */
+int exchange_client_verified(const struct exchange *ex);
+
 /* The address of the upstream connection used ("10.0.0.5:8080"), "" before. */
 const char *exchange_upstream_addr(const struct exchange *ex);
 

@@ -92,6 +92,11 @@ struct http_head {
     const char *error;
 };
 
+/* Clears a head but for fields[] (written as fields are parsed, read only
+ * below nfields): empty slices, HTTP_TARGET_ORIGIN, HTTP_BODY_NONE, no
+ * error.  The parsers start with it. */
+void http1_head_clear(struct http_head *h);
+
 /* Parses a request head from buf[0..len).
  * Returns the head length (> 0) when complete, HTTP1_PARTIAL when more bytes
  * are needed (no limit exceeded yet), or HTTP1_ERROR with h->error_status and

@@ -5,7 +5,11 @@
 #include "probe.h"
 #include "http1.h"
 #include "loop.h"
+#include "tls.h"
 #include "util.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -26,9 +30,11 @@ static const char E_CLOSED[] = "closed";
 static const char E_INVALID[] = "invalid response";
 static const char E_BADREQ[] = "bad request target";
 static const char E_SOCKET[] = "socket error";
+static const char E_TLS[] = "TLS handshake failed";
 
 enum probe_state {
     P_CONNECTING, /* connect() in progress: waiting for writability */
+    P_HANDSHAKE,  /* HTTP over TLS: the handshake (a no-op step in plain text) */
     P_SENDING,    /* HTTP: the request is (partly) unwritten */
     P_READING,    /* HTTP: waiting for a complete head, or PROBE_HEAD bytes of one */
 };
@@ -46,6 +52,9 @@ struct probe {
     void *arg;
     const char *deferred; /* a failure found in probe_start, reported by the timer */
     int http;
+    struct tls_client *tls; /* HTTP over TLS: the settings; ssl once connected */
+    SSL *ssl;
+    char *host;             /* for SNI and name verification */
     uint8_t readable, writable; /* edge-triggered readiness not used up yet */
     int status;                 /* the outcome, once a step says STEP_OVER */
     const char *error;
@@ -90,6 +99,8 @@ void probe_cancel(struct probe *p)
     if (!p)
         return;
     loop_timer_cancel(p->loop, &p->timer);
+    SSL_free(p->ssl);
+    free(p->host);
     if (p->io.fd >= 0) {
         loop_del(p->loop, &p->io);
         close(p->io.fd);
@@ -130,11 +141,52 @@ static enum step check_connect(struct probe *p)
     return p->http ? STEP_NEXT : over(p, 0, NULL);
 }
 
+/* What an SSL call that returned r <= 0 means for the probe. */
+static enum step tls_wait(struct probe *p, int r, const char *fail)
+{
+    switch (SSL_get_error(p->ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+        p->readable = 0;
+        return STEP_WAIT;
+    case SSL_ERROR_WANT_WRITE:
+        p->writable = 0;
+        return STEP_WAIT;
+    case SSL_ERROR_ZERO_RETURN:
+        ERR_clear_error();
+        return over(p, 0, E_CLOSED);
+    default:
+        ERR_clear_error();
+        return over(p, 0, fail);
+    }
+}
+
+static enum step handshake(struct probe *p)
+{
+    int r;
+
+    if (!p->tls)
+        return STEP_NEXT;
+    if (!p->ssl) {
+        p->ssl = tls_client_ssl(p->tls, p->host);
+        if (!p->ssl || !SSL_set_fd(p->ssl, p->io.fd))
+            return over(p, 0, E_TLS);
+    }
+    r = SSL_do_handshake(p->ssl);
+    return r == 1 ? STEP_NEXT : tls_wait(p, r, E_TLS);
+}
+
 static enum step send_request(struct probe *p)
 {
     while (p->req_off < p->req_len) {
         ssize_t n;
 
+        if (p->ssl) {
+            int r = SSL_write(p->ssl, p->req + p->req_off, (int)(p->req_len - p->req_off));
+            if (r <= 0)
+                return tls_wait(p, r, E_RESET);
+            p->req_off += (size_t)r;
+            continue;
+        }
         if (!p->writable)
             return STEP_WAIT;
         n = send(p->io.fd, p->req + p->req_off, p->req_len - p->req_off, MSG_NOSIGNAL);
@@ -195,9 +247,16 @@ static enum step read_answer(struct probe *p)
         ssize_t n;
         enum step s;
 
-        if (!p->readable)
+        if (p->ssl) {
+            int r = SSL_read(p->ssl, p->buf + p->len, (int)(PROBE_HEAD - p->len));
+            if (r <= 0)
+                return tls_wait(p, r, E_RESET);
+            n = r;
+        } else if (!p->readable) {
             return STEP_WAIT;
-        n = recv(p->io.fd, p->buf + p->len, PROBE_HEAD - p->len, 0);
+        } else {
+            n = recv(p->io.fd, p->buf + p->len, PROBE_HEAD - p->len, 0);
+        }
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -223,6 +282,7 @@ static void drive(struct probe *p)
 
         switch (p->state) {
         case P_CONNECTING: s = check_connect(p); break;
+        case P_HANDSHAKE: s = handshake(p); break;
         case P_SENDING: s = send_request(p); break;
         case P_READING: s = read_answer(p); break;
         default: s = over(p, 0, E_SOCKET); break;
@@ -300,6 +360,8 @@ struct probe *probe_start(struct loop *l, const struct probe_req *req, probe_don
     p->cb = cb;
     p->arg = arg;
     p->http = req->http;
+    p->tls = req->http ? req->tls : NULL;
+    p->host = req->host ? xstrdup(req->host) : NULL;
     if (p->http && !(p->req = build_request(req, &p->req_len)))
         return defer_failure(p, E_BADREQ);
     p->io.fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

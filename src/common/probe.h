@@ -1,5 +1,5 @@
 /* probe.h — one active health probe on a loop: a TCP connect, or an HTTP
- * GET whose status line is read back.
+ * GET (in plain text or over TLS) whose status line is read back.
  *
  * The mechanism only: where to connect is resolved by the caller, and what
  * the answer means (which statuses are good, how many failures make a server
@@ -13,6 +13,7 @@
 
 struct loop;
 struct probe;
+struct tls_client;
 
 struct probe_req {
     const struct sockaddr_storage *addr; /* where to connect (resolved by the caller) */
@@ -20,6 +21,7 @@ struct probe_req {
     const char *path;                    /* HTTP: request target */
     const char *host;                    /* HTTP: Host field value */
     uint32_t timeout_ms;                 /* connect + request + status line */
+    struct tls_client *tls;              /* HTTP: speak TLS (verified as configured), NULL: plain */
 };
 
 /* The outcome of a probe, called once.  status: the HTTP status (http), or 0

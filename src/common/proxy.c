@@ -3,6 +3,7 @@
  * body streamed back; retries on a pooled connection that died unused, and
  * failures turned into local answers.  Owns nothing: the session, its
  * buffers and its upstream connection carry all the state. */
+#include "cache_xfer.h"
 #include "log.h"
 #include "relay.h"
 #include "session.h"
@@ -19,7 +20,7 @@
  * try once more on a fresh connection if nothing of the body was sent. */
 static int retry_fresh(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
 
     if (!ex->up_reused || ex->retried || ex->reqb.moved > 0 || ex->resp_head_done ||
         (ex->up->in && buf_len(ex->up->in)))
@@ -36,7 +37,7 @@ static int retry_fresh(struct session *s)
 
 static void proxy_fail(struct session *s, int status, const char *why)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
 
     upstream_release(s->w->pool, ex->up, 0, 0);
     ex->up = NULL;
@@ -53,7 +54,7 @@ static void proxy_fail(struct session *s, int status, const char *why)
  * -1 when the session moved on (failed, retried). */
 static int read_response_head(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     struct upconn *u = ex->up;
     int rc;
 
@@ -126,6 +127,18 @@ static int read_response_head(struct session *s)
                     }
                     ex->decision = DECIDE_FORWARD;
                 }
+                if (ex->cx && cache_response_head(ex)) {
+                    /* answered from the cache (a 304 merged, a stale copy
+                     * for a failing origin): the upstream's answer is dropped */
+                    upstream_release(s->w->pool, ex->up, 0, 0);
+                    ex->up = NULL;
+                    if (!ex->req_done)
+                        ex->client_close = 1;
+                    s->state = S_LOCAL;
+                    s->last_io = loop_now(s->w->loop);
+                    session_arm(s);
+                    return -1;
+                }
                 ex->status = ex->resp.status;
                 if (!s->out)
                     s->out = buf_get();
@@ -135,6 +148,9 @@ static int read_response_head(struct session *s)
                     proxy_fail(s, 502, "upstream response head too large");
                     return -1;
                 }
+                if (ex->cx)
+                    cache_body_begin(ex);
+                ex->respb.prefix = s->out; /* the head leaves with the first body bytes */
                 buf_consume(u->in, (size_t)rc);
                 ex->resp_head_done = 1;
                 buf_put(ex->uphead);
@@ -164,7 +180,7 @@ static int read_response_head(struct session *s)
 
 void proxy_drive(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     int progress = 1, rc;
 
     while (progress && s->state == S_PROXY) {
@@ -227,18 +243,19 @@ void proxy_drive(struct session *s)
             if (rc)
                 progress = 1;
         }
-        /* 4. heads (ours and the response's) to the client */
-        rc = session_flush(s);
+        /* 4. heads (ours, an interim 100) to the client; the response's
+         * own head goes with its body (respb.prefix) */
+        rc = ex->respb.prefix ? 1 : session_flush(s);
         if (rc < 0)
             return;
         /* 5. the response body */
         if (ex->resp_head_done && rc == 1 && !ex->resp_done) {
-            uint64_t out_before = ex->respb.moved;
+            uint64_t out_before = ex->respb.moved, pre_before = ex->respb.prefix_out;
             rc = session_pump(s, &ex->respb, &u->in, u->io.fd, &u->readable, &up_eof, s->io.fd,
                       &s->writable, NULL);
             u->eof = (uint8_t)up_eof;
             ex->resp_body_bytes += ex->respb.moved - out_before;
-            ex->bytes_out += ex->respb.moved - out_before;
+            ex->bytes_out += ex->respb.moved - out_before + (ex->respb.prefix_out - pre_before);
             if (rc < 0) {
                 session_close(s, ex->respb.error && strcmp(ex->respb.error, "write failed") == 0
                                      ? "client write failed"

@@ -1,5 +1,6 @@
 /* relay.c — buffer-to-socket moving for bodies and tunnels (see relay.h). */
 #include "relay.h"
+#include "tls.h"
 #include "util.h"
 
 ssize_t relay_fill(struct buf **bp, int fd, uint8_t *readable)
@@ -13,6 +14,8 @@ ssize_t relay_fill(struct buf **bp, int fd, uint8_t *readable)
     n = buf_read_fd(*bp, fd);
     if (n == GH_AGAIN)
         *readable = 0;
+    else if (n > 0 && *readable == READY_IN && buf_room(*bp) > 0 && !tls_io_ssl(fd))
+        *readable = 0; /* short: the socket is empty now */
     return n;
 }
 

@@ -9,14 +9,31 @@
 #include "buf.h"
 
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/types.h>
+
+/* Readiness flag values for a socket's reading side.  READY_IN: bytes may
+ * wait.  READY_END: and the peer's end (FIN, an error) was reported too.
+ * relay_fill() clears a READY_IN flag after a short read from a plain
+ * socket, which drained it (epoll reports the next bytes as a new edge),
+ * saving the read that would only meet EAGAIN; with READY_END it reads on
+ * to see the end. */
+#define READY_IN 1
+#define READY_END 2
+
+/* The readiness an epoll event with EPOLLIN (or an end) gives. */
+static inline uint8_t relay_ready(uint32_t events)
+{
+    return (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ? READY_END : READY_IN;
+}
 
 /* relay_pump() finished the whole body. */
 #define RELAY_DONE 2
 
 /* Reads from fd into *bp (taken from the free list when NULL).  Returns the
- * bytes read, 0 at end of stream, GH_AGAIN (clears *readable; also when the
- * buffer is full) or GH_ERROR. */
+ * bytes read (a short read from a plain socket clears a READY_IN
+ * *readable), 0 at end of stream, GH_AGAIN (clears *readable; also when
+ * the buffer is full) or GH_ERROR. */
 ssize_t relay_fill(struct buf **bp, int fd, uint8_t *readable);
 
 /* Returns an empty buffer to the free list (idle connections hold none). */

@@ -2,6 +2,7 @@
  * current configuration generation, the listening-socket table, the workers
  * and the signals; it never handles a connection itself. */
 #include "server.h"
+#include "cache_disk.h"
 #include "tls.h"
 #include "log.h"
 #include "sockets.h"
@@ -75,6 +76,8 @@ static int drop_privileges(const struct gh_config *c, char *err, size_t errlen)
         return -1;
     }
     log_chown(pw->pw_uid, pw->pw_gid);
+    if (c->cache.disk_dir)
+        cache_disk_prepare(c->cache.disk_dir, pw->pw_uid, pw->pw_gid);
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
         gh_fmt(err, errlen, "cannot switch to user '%s': %s", name, strerror(errno));
         return -1;

@@ -7,6 +7,7 @@
  * S_CONNECT) lives in connect.c, the S_PROXY state's work in proxy.c, the
  * S_TUNNEL state's in tunnel.c. */
 #include "session.h"
+#include "cache_xfer.h"
 #include "log.h"
 #include "proxyproto.h"
 #include "tls.h"
@@ -21,6 +22,8 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,7 +43,7 @@ static void set_peer(struct session *s, const struct sockaddr_storage *peer);
 static uint64_t deadline(const struct session *s)
 {
     const struct timeouts *t = &s->w->cfg->to;
-    const struct exchange *ex = &s->ex;
+    const struct exchange *ex = s->ex; /* NULL only in S_READ_HEAD */
 
     switch (s->state) {
     case S_ACCEPT:
@@ -80,7 +83,7 @@ void session_arm(struct session *s)
 static void on_timer(struct timer *t)
 {
     struct session *s = (struct session *)((char *)t - offsetof(struct session, timer));
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = s->ex; /* NULL only in S_READ_HEAD with nothing buffered */
     uint64_t now = loop_now(s->w->loop), d = deadline(s);
 
     if (d > now && s->state != S_QUEUED) {
@@ -158,10 +161,11 @@ static void on_timer(struct timer *t)
  * is void).  The caller drives the session on. */
 void session_answer_error(struct session *s, int status, const char *why, const char *detail)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
 
     ex->decision = DECIDE_NONE;
-    exchange_error_detail(ex, status, why, detail);
+    if (!(ex->cx && status >= 500 && cache_serve_stale(ex, status, why)))
+        exchange_error_detail(ex, status, why, detail);
     s->state = S_LOCAL;
     s->last_io = loop_now(s->w->loop);
     session_arm(s);
@@ -175,31 +179,33 @@ static void free_session(void *arg)
 
     buf_put(s->in);
     buf_put(s->out);
-    exchange_free(&s->ex);
+    exchange_put(s->ex);
     free(s);
 }
 
 void session_close(struct session *s, const char *why)
 {
     struct worker *w = s->w;
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = s->ex; /* NULL: idle, nothing to end */
 
     if (s->state == S_CLOSED)
         return;
-    if (why && !ex->why)
-        ex->why = why;
     if (s->state == S_QUEUED)
         queue_remove(s);
-    if (ex->cfg) {
-        exchange_end(ex);
-        config_unref(ex->cfg);
-        ex->cfg = NULL;
-    }
-    resolver_cancel(ex->rq);
-    ex->rq = NULL;
-    if (ex->up) {
-        upstream_release(w->pool, ex->up, 0, 0);
-        ex->up = NULL;
+    if (ex) {
+        if (why && !ex->why)
+            ex->why = why;
+        if (ex->cfg) {
+            exchange_end(ex);
+            config_unref(ex->cfg);
+            ex->cfg = NULL;
+        }
+        resolver_cancel(ex->rq);
+        ex->rq = NULL;
+        if (ex->up) {
+            upstream_release(w->pool, ex->up, 0, 0);
+            ex->up = NULL;
+        }
     }
     s->state = S_CLOSED;
     loop_timer_cancel(w->loop, &s->timer);
@@ -223,7 +229,7 @@ void session_close(struct session *s, const char *why)
 /* The exchange is over: log it and wait for the next request, or close. */
 void session_finish(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     struct worker *w = s->w;
 
     if (ex->up) {
@@ -250,15 +256,18 @@ void session_finish(struct session *s)
         session_close(s, NULL);
         return;
     }
-    exchange_reset(ex);
     s->state = S_READ_HEAD;
     s->nexchanges++;
     s->last_io = loop_now(w->loop);
     relay_drop_empty(&s->out);
-    if (s->in && buf_len(s->in))
+    if (s->in && buf_len(s->in)) {
         s->head_start = s->last_io; /* a pipelined request is already here */
-    else
+        exchange_reset(ex);
+    } else { /* idle: the buffer and the exchange go back until bytes come */
         relay_drop_empty(&s->in);
+        exchange_put(ex);
+        s->ex = NULL;
+    }
     session_arm(s);
 }
 
@@ -274,7 +283,7 @@ static int client_wants_close(const struct http_head *r)
 /* Runs the front-end on a complete head. */
 static void decide(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     struct worker *w = s->w;
     const struct listener_conf *l;
 
@@ -344,7 +353,7 @@ static void queue_remove(struct session *s)
  * and gets a 503 once its time is up. */
 static void queue_try(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
 
     ex->decision = DECIDE_NONE;
     if (loop_now(s->w->loop) >= ex->queue_until)
@@ -386,7 +395,7 @@ static void queue_kick(struct worker *w)
 /* Acts on the front-end's decision: queue, answer, or connect. */
 static void proceed(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     struct worker *w = s->w;
 
     if (ex->decision == DECIDE_QUEUE) {
@@ -493,12 +502,13 @@ static void drive_accept(struct session *s)
 /* Returns 1 when a head was parsed and handled, 0 to wait. */
 static int read_head(struct session *s)
 {
-    struct exchange *ex = &s->ex;
     const struct http1_limits *lim = &s->w->cfg->limits;
+    struct exchange *ex;
     int rc;
 
     for (;;) {
         if (s->in && buf_len(s->in)) {
+            ex = session_ex(s);
             buf_compact(s->in);
             rc = http1_parse_request(buf_head(s->in), buf_len(s->in), lim, &ex->req);
             if (rc > 0) {
@@ -561,7 +571,7 @@ int session_flush(struct session *s)
             session_close(s, "client write failed");
             return -1;
         }
-        s->ex.bytes_out += (uint64_t)n;
+        session_ex(s)->bytes_out += (uint64_t)n;
         s->last_io = loop_now(s->w->loop);
     }
     return 1;
@@ -582,9 +592,90 @@ int session_pump(struct session *s, struct body *b, struct buf **src, int src_fd
 
 /* ---- local answers ---- */
 
+/* Writes what is pending in s->out and a borrowed body (a cached
+ * object's memory) together, with one writev.  Returns 1 when both are
+ * out, 0 to wait for the socket, -1 when the session was closed. */
+static int write_borrowed(struct session *s)
+{
+    struct exchange *ex = session_ex(s);
+
+    while (ex->local_mem_off < ex->local_mem_len) {
+        struct iovec iov[2];
+        int n = 0;
+        size_t head = s->out ? buf_len(s->out) : 0;
+        ssize_t w;
+
+        if (!s->writable)
+            return 0;
+        if (head)
+            iov[n++] = (struct iovec){buf_head(s->out), head};
+        iov[n++] = (struct iovec){ex->local_mem + ex->local_mem_off,
+                                  ex->local_mem_len - ex->local_mem_off};
+        w = io_writev(s->io.fd, iov, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            s->writable = 0;
+            return 0;
+        }
+        if (w < 0) {
+            session_close(s, "client write failed");
+            return -1;
+        }
+        session_ex(s)->bytes_out += (uint64_t)w;
+        s->last_io = loop_now(s->w->loop);
+        if ((size_t)w < head) {
+            buf_consume(s->out, (size_t)w);
+            continue;
+        }
+        if (head)
+            buf_consume(s->out, head);
+        ex->local_mem_off += (size_t)w - head;
+    }
+    return 1;
+}
+
+/* Sends the next piece of a file body: sendfile(2) to a plain socket,
+ * read and write through s->out under TLS.  Returns 1 after progress, 0 to
+ * wait for the socket, -1 when the session was closed. */
+static int send_file_part(struct session *s)
+{
+    struct exchange *ex = session_ex(s);
+    ssize_t n;
+
+    if (!s->tls) {
+        if (!s->writable)
+            return 0;
+        n = sendfile(s->io.fd, ex->local_fd, NULL, (size_t)GH_MIN(ex->local_left, 1u << 20));
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            s->writable = 0;
+            return 0;
+        }
+        if (n < 0 && errno == EINTR)
+            return 1;
+        if (n <= 0) {
+            session_close(s, n == 0 ? "file shrank while being sent" : "client write failed");
+            return -1;
+        }
+        ex->bytes_out += (uint64_t)n;
+        s->last_io = loop_now(s->w->loop);
+    } else {
+        buf_compact(s->out);
+        n = read(ex->local_fd, buf_tail(s->out),
+                 (size_t)GH_MIN((uint64_t)buf_room(s->out), ex->local_left));
+        if (n <= 0) {
+            session_close(s, "static file read failed");
+            return -1;
+        }
+        s->out->end += (uint32_t)n;
+    }
+    ex->local_left -= (uint64_t)n;
+    return 1;
+}
+
 static void drive_local(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     int peer_eof = s->peer_eof;
 
     if (ex->answer_at) {
@@ -597,7 +688,14 @@ static void drive_local(struct session *s)
     }
 
     for (;;) {
-        int rc = session_flush(s);
+        int rc;
+
+        if (ex->local_borrowed && ex->local_mem_off < ex->local_mem_len) {
+            if (write_borrowed(s) <= 0)
+                return;
+            continue;
+        }
+        rc = session_flush(s);
         if (rc < 0)
             return;
         if (rc == 1 && ex->local_mem && ex->local_mem_off < ex->local_mem_len) {
@@ -606,16 +704,11 @@ static void drive_local(struct session *s)
             continue;
         }
         if (rc == 1 && ex->local_fd >= 0 && ex->local_left > 0) {
-            ssize_t n;
-            buf_compact(s->out);
-            n = read(ex->local_fd, buf_tail(s->out),
-                     (size_t)GH_MIN((uint64_t)buf_room(s->out), ex->local_left));
-            if (n <= 0) {
-                session_close(s, "static file read failed");
+            rc = send_file_part(s);
+            if (rc < 0)
                 return;
-            }
-            s->out->end += (uint32_t)n;
-            ex->local_left -= (uint64_t)n;
+            if (rc == 0)
+                break;
             continue;
         }
         break;
@@ -696,7 +789,7 @@ static void on_client(struct ioh *h, uint32_t events)
     if (s->state == S_CLOSED)
         return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-        s->readable = 1;
+        s->readable = GH_MAX(s->readable, relay_ready(events));
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
         s->writable = 1;
     session_drive(s);
@@ -738,10 +831,7 @@ void session_new(struct worker *w, int fd, const struct sockaddr_storage *peer, 
         s->tls = 1;
     }
     s->timer.on_fire = on_timer;
-    s->ex.s = s;
-    s->ex.local_fd = -1;
-    memset(s->ex.tpipe, -1, sizeof(s->ex.tpipe));
-    exchange_reset(&s->ex);
+    s->ex = exchange_get(s);
     s->state = s->await_proxy || s->tls ? S_ACCEPT : S_READ_HEAD;
     s->last_io = s->head_start = loop_now(w->loop);
     s->accept_ms = s->tls ? tls_server_handshake_timeout(l->tls) : w->cfg->to.client_header;

@@ -97,6 +97,7 @@ struct exchange {
     uint8_t up_shut, down_shut;         /* tunnel: write side shut towards upstream / client */
     int tpipe[2][2];                    /* tunnel: a pipe per direction for splice(2), -1 none */
     uint32_t tpiped[2];                 /* bytes waiting in each pipe */
+    uint32_t tpipe_cap[2];              /* each pipe's capacity */
     unsigned req_head_sent : 1, req_done : 1;
     unsigned resp_head_done : 1, resp_done : 1, client_close : 1;
     struct body reqb;
@@ -106,6 +107,11 @@ struct exchange {
     size_t local_mem_len, local_mem_off;
     int local_fd;                       /* file body, -1 none */
     uint64_t local_left;
+    unsigned local_borrowed : 1;        /* local_mem is not ours (a cached object's) */
+    /* cache: this exchange's lookup, fill or revalidation (cache_xfer.c) */
+    struct cache_xfer *cx;
+    const char *resp_base;              /* the response head's buffer when it is not
+                                           the upstream's (a cached head) */
 };
 
 struct session {
@@ -129,7 +135,11 @@ struct session {
     uint8_t has_local;                  /* `local` was announced by a PROXY header */
     struct sockaddr_storage local;      /* the address the client connected to */
     struct session *qprev, *qnext;      /* the worker's queue, while S_QUEUED */
-    struct exchange ex;
+    /* The exchange under way: NULL only while the session waits, idle, for
+     * a next request with nothing buffered (S_READ_HEAD), so an idle
+     * keep-alive connection costs this struct and not an exchange's 13 KB.
+     * Use session_ex(), which takes one when there is none. */
+    struct exchange *ex;
 };
 
 /* Takes an accepted, non-blocking client socket on worker w. */
@@ -174,6 +184,21 @@ void session_drive(struct session *s);
 void session_drain_all(struct worker *w, int now);
 
 /* ---- exchange internals shared by session.c and exchange.c ---- */
+
+/* A cleared exchange for session s, from this thread's spares when it has
+ * one; exchange_put() resets it and gives it back (or frees it). */
+struct exchange *exchange_get(struct session *s);
+void exchange_put(struct exchange *ex);
+/* Frees this thread's spare exchanges (a worker thread ending). */
+void exchange_trim(void);
+
+/* The session's exchange, taken now if it had none. */
+static inline struct exchange *session_ex(struct session *s)
+{
+    if (!s->ex)
+        s->ex = exchange_get(s);
+    return s->ex;
+}
 
 void exchange_reset(struct exchange *ex);
 /* Writes the request head for the upstream into out; returns 0 or -1.

@@ -1,6 +1,7 @@
 /* static.c — the static-directory backend (see static.h).  Owns nothing: the
  * file descriptor it opens is handed to the exchange, which closes it. */
 #include "static.h"
+#include "cache_policy.h"
 #include "exchange.h"
 #include "util.h"
 
@@ -98,6 +99,21 @@ int static_normalize_path(const char *p, size_t len, char *dst, size_t cap)
     return 0;
 }
 
+/* Whether an If-Modified-Since (and no If-None-Match, which would take
+ * precedence and which we cannot match: no ETags here) says the client's
+ * copy of a file changed at mtime is current. */
+static int not_modified_since(const struct exchange *ex, time_t mtime)
+{
+    char v[64], tag[8];
+    int n = exchange_field(ex, "if-modified-since", v, sizeof(v));
+    int64_t since;
+
+    if (n <= 0 || exchange_field(ex, "if-none-match", tag, sizeof(tag)) >= 0)
+        return 0;
+    since = cache_http_date(v, (size_t)n, (int64_t)time(NULL));
+    return since != CACHE_UNSET && (int64_t)mtime <= since;
+}
+
 void static_serve(struct exchange *ex, const char *root)
 {
     const struct http_head *r = exchange_request(ex);
@@ -138,5 +154,10 @@ void static_serve(struct exchange *ex, const char *root)
     }
     gmtime_r(&st.st_mtime, &tm);
     strftime(extra, sizeof(extra), "Last-Modified: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    if (not_modified_since(ex, st.st_mtime)) { /* RFC 9110 13.1.3 */
+        close(fd);
+        exchange_respond(ex, 304, NULL, extra, NULL, 0);
+        return;
+    }
     exchange_respond_fd(ex, 200, static_mime_type(full), extra, fd, (uint64_t)st.st_size);
 }

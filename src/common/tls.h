@@ -93,6 +93,8 @@ ssize_t io_write(int fd, const void *p, size_t n);
 struct iovec;
 ssize_t io_writev(int fd, const struct iovec *iov, int n);
 
+/* Whether the peer on fd presented a certificate that verified. */
+int tls_io_peer_verified(int fd);
 /* A verified peer certificate's subject as one line ("CN=alice,O=Example"),
  * or 0 when there is none.  Returns the length written. */
 size_t tls_io_peer_subject(int fd, char *dst, size_t cap);

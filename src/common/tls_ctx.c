@@ -468,6 +468,11 @@ static SSL_CTX *new_ctx(struct tls_server *t, const config_setting_t *g, const s
             (st->prefer_server ? SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA : 0) |
             (st->tickets ? 0 : SSL_OP_NO_TICKET));
     SSL_CTX_set_session_cache_mode(ctx, st->cache ? SSL_SESS_CACHE_SERVER : SSL_SESS_CACHE_OFF);
+    /* Neither tickets nor a cache: no TLS 1.3 session can be resumed, so
+     * sending the two NewSessionTicket messages OpenSSL sends by default
+     * (stateful ones under SSL_OP_NO_TICKET) would only cost a write */
+    if (!st->tickets && !st->cache)
+        SSL_CTX_set_num_tickets(ctx, 0);
     /* a session lives as long as its ticket key is accepted */
     SSL_CTX_set_timeout(ctx, 2 * (long)st->rotation);
     if (st->tickets && !tls_tickets_attach(ctx, t->tickets))

@@ -116,26 +116,29 @@ ssize_t io_write(int fd, const void *p, size_t n)
 ssize_t io_writev(int fd, const struct iovec *iov, int n)
 {
     SSL *ssl = tls_io_ssl(fd);
-    ssize_t total = 0;
 
     if (!ssl) {
         struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
         return sendmsg(fd, &m, MSG_NOSIGNAL);
     }
-    /* One record per piece: a piece that does not go whole ends the call,
-     * and the caller comes back with the same bytes, as OpenSSL wants. */
-    for (int i = 0; i < n; i++) {
-        ssize_t w;
-        if (iov[i].iov_len == 0)
-            continue;
-        w = io_write(fd, iov[i].iov_base, iov[i].iov_len);
-        if (w < 0)
-            return total ? total : -1;
-        total += w;
-        if ((size_t)w < iov[i].iov_len)
-            break;
+    /* Several pieces (a response head and its body, a chunk and its
+     * framing) go as one record of up to 16 KB: one SSL_write and one
+     * send, where a record per piece made two of each.  A retry after
+     * WANT_WRITE always brings the same leading bytes and never fewer
+     * (callers consume only what was written), so what is staged then
+     * starts with the record OpenSSL holds, as it requires (the buffer may
+     * move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). */
+    static __thread char stage[16384]; /* one record's plaintext */
+    size_t all = 0;
+
+    if (n == 1)
+        return io_write(fd, iov[0].iov_base, iov[0].iov_len);
+    for (int i = 0; i < n && all < sizeof(stage); i++) {
+        size_t k = GH_MIN(iov[i].iov_len, sizeof(stage) - all);
+        memcpy(stage + all, iov[i].iov_base, k);
+        all += k;
     }
-    return total;
+    return io_write(fd, stage, all);
 }
 
 /* A handshake failure's reason in words, or NULL for one we do not name. */
@@ -198,6 +201,13 @@ int tls_io_handshake(int fd, int *want_write, const char **why)
     }
     ERR_clear_error();
     return -1;
+}
+
+int tls_io_peer_verified(int fd)
+{
+    SSL *ssl = tls_io_ssl(fd);
+
+    return ssl && SSL_get0_peer_certificate(ssl) && SSL_get_verify_result(ssl) == X509_V_OK;
 }
 
 size_t tls_io_peer_subject(int fd, char *dst, size_t cap)

@@ -20,13 +20,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PIPE_BYTES 65536u /* Linux's default pipe capacity */
+/* Asked of each pipe: 16 slots (the default) hold as little as 16
+ * segments of loopback data, and each round trip through the loop moves
+ * one pipeful.  Pages are taken only while bytes wait in the pipe; past
+ * the per-user limit (pipe-user-pages-soft) the kernel refuses and the
+ * default size is kept. */
+#define PIPE_WANT (1u << 20)
 
 enum { UP, DOWN }; /* client to upstream, upstream to client */
 
 void tunnel_begin(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
 
     for (int d = UP; d <= DOWN; d++) {
         if (pipe2(ex->tpipe[d], O_NONBLOCK | O_CLOEXEC) < 0) {
@@ -34,6 +39,10 @@ void tunnel_begin(struct session *s)
             return;
         }
         ex->tpiped[d] = 0;
+        int cap = fcntl(ex->tpipe[d][1], F_SETPIPE_SZ, (int)PIPE_WANT);
+        if (cap < 0)
+            cap = fcntl(ex->tpipe[d][1], F_GETPIPE_SZ);
+        ex->tpipe_cap[d] = cap > 0 ? (uint32_t)cap : 65536u;
     }
     ex->up_shut = ex->down_shut = 0;
     ex->inspect_hello = ex->decision == DECIDE_TUNNEL && ex->lst && ex->lst->fe->tunnel_hello;
@@ -137,8 +146,8 @@ static int move(struct exchange *ex, int d, struct way *w)
             if (n < 0 && errno == EAGAIN)
                 *w->writable = 0;
         }
-        if (ex->tpiped[d] < PIPE_BYTES && *w->readable && !*w->eof) {
-            n = splice(w->src, NULL, ex->tpipe[d][1], NULL, PIPE_BYTES - ex->tpiped[d],
+        if (ex->tpiped[d] < ex->tpipe_cap[d] && *w->readable && !*w->eof) {
+            n = splice(w->src, NULL, ex->tpipe[d][1], NULL, ex->tpipe_cap[d] - ex->tpiped[d],
                        SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
             if (n > 0) {
                 ex->tpiped[d] += (uint32_t)n;
@@ -167,7 +176,7 @@ static int move(struct exchange *ex, int d, struct way *w)
  * to wait for more bytes, -1 when the session was closed. */
 static int inspect_hello(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     const char *name = NULL;
     size_t len = 0;
     int rc;
@@ -197,7 +206,7 @@ static int inspect_hello(struct session *s)
 
 void tunnel_drive(struct session *s)
 {
-    struct exchange *ex = &s->ex;
+    struct exchange *ex = session_ex(s);
     struct upconn *u = ex->up;
     struct way up = {&s->in, s->io.fd, u->io.fd, &s->readable, &u->writable, &s->peer_eof,
                      &ex->up_shut, &ex->bytes_in};

@@ -3,6 +3,7 @@
  * gives it back with upstream_release(). */
 #include "upstream.h"
 #include "log.h"
+#include "relay.h"
 #include "tls.h"
 #include "util.h"
 #include "worker.h"
@@ -121,8 +122,8 @@ static void on_io(struct ioh *h, uint32_t events)
 
     if (u->closed)
         return;
-    if (events & EPOLLIN)
-        u->readable = 1;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        u->readable = GH_MAX(u->readable, relay_ready(events));
     if (events & EPOLLOUT)
         u->writable = 1;
     if (u->owner)

@@ -131,6 +131,7 @@ static void *worker_main(void *arg)
     w->resolver = NULL;
     loop_flush(w->loop);
     buf_trim();
+    exchange_trim();
     atomic_store(&w->exited, 1);
     return NULL;
 }

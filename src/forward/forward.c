@@ -2,6 +2,8 @@
  * the gateway, and where an absolute-form request goes.  It never touches a
  * socket; the core forwards what it names. */
 #include "forward.h"
+#include "apt.h"
+#include "cache.h"
 #include "exchange.h"
 #include "log.h"
 #include "blockpage.h"
@@ -194,6 +196,15 @@ static void handle(struct exchange *ex)
     /* The absolute URL's authority overrides any Host field (RFC 9112 3.2.2). */
     exchange_set_field(ex, "Host", exchange_str(ex, r->authority), r->authority.len);
     anonymity_apply(&p->anon, ex, host, r->host.len);
+    switch (cache_request(ex, apt_rules_for(&p->cache, host, r->host.len))) {
+    case CACHE_ANSWERED:
+        return;
+    case CACHE_WAIT:
+        exchange_queue(ex, cache_wait_limit(ex));
+        return;
+    case CACHE_FORWARD:
+        break;
+    }
     if (policy_uses_parent(p, host, r->host.len)) {
         /* a parent proxy gets the absolute form, and our credentials */
         if (p->parent->authorization)
@@ -218,6 +229,15 @@ static void handle(struct exchange *ex)
         return;
     }
     exchange_forward(ex, host, r->host.len, r->port, NULL);
+}
+
+/* A request queued behind another's cache fill is decided again. */
+static void resume(struct exchange *ex)
+{
+    if (cache_waiting(ex)) {
+        cache_wait_restart(ex);
+        handle(ex);
+    }
 }
 
 /* Plain-http downloads of refused types never reach the client. */
@@ -268,4 +288,5 @@ const struct frontend forward_frontend = {
     .handle = handle,
     .response = response,
     .tunnel_hello = tunnel_hello,
+    .resume = resume,
 };

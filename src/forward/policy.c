@@ -1,5 +1,6 @@
 /* policy.c — parsing and finding forward-mode policies (see policy.h). */
 #include "policy.h"
+#include "apt.h"
 #include "util.h"
 
 #include <openssl/evp.h>
@@ -9,8 +10,8 @@
 #include <stdlib.h>
 
 static const char *const policy_keys[] = {"clients", "deny",   "connect_ports", "auth",
-                                          "parent",  "filter", "block_page",    ANONYMITY_KEYS,
-                                          NULL};
+                                          "parent",  "filter", "block_page",    "cache",
+                                          ANONYMITY_KEYS, NULL};
 static const char *const auth_keys[] = {"file", "realm", "groups", NULL};
 static const char *const parent_keys[] = {"address", "user", "password", "domains", NULL};
 
@@ -310,10 +311,12 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
             filter_load(&p->filter, config_setting_get_member(pg, "filter"), lists, err, errlen) < 0 ||
             load_block_page(cfg, p, pg, err, errlen) < 0 ||
             anonymity_load(&p->anon, pg, err, errlen) < 0 ||
-            load_ports(p, config_setting_get_member(pg, "connect_ports"), err, errlen) < 0) {
+            load_ports(p, config_setting_get_member(pg, "connect_ports"), err, errlen) < 0 ||
+            cache_rules_load(&p->cache, config_setting_get_member(pg, "cache"), 1, err, errlen) < 0) {
             policy_free(ps);
             return NULL;
         }
+        apt_rules_init(&p->cache);
     }
     return ps;
 }
@@ -328,6 +331,7 @@ static void free_policy(struct policy *p)
     auth_groups_free(p->groups);
     free(p->realm);
     filter_free(&p->filter);
+    cache_rules_free(&p->cache);
     free(p->block_page);
     anonymity_free(&p->anon);
     if (p->parent) {

@@ -5,6 +5,7 @@
 #define GH_POLICY_H
 
 #include "acl.h"
+#include "cache.h"
 #include "anonymity.h"
 #include "auth.h"
 #include "filter.h"
@@ -37,6 +38,7 @@ struct policy {
     struct parent *parent; /* NULL: go direct */
     struct port_range *connect_ports; /* where CONNECT may go */
     unsigned nconnect_ports;
+    struct cache_rules cache; /* caching through this policy (the apt profile) */
     int line;
 };
 

@@ -112,6 +112,7 @@ static void try_next(struct target *t)
         .http = cc->http,
         .path = cc->path,
         .host = t->host_field,
+        .tls = t->p->tls,
         .timeout_ms = t->deadline > now ? (uint32_t)(t->deadline - now) : 0,
     };
 

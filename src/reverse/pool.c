@@ -320,12 +320,6 @@ struct pool_set *pool_load(const struct gh_config *cfg, config_t *file, char *er
         config_setting_t *tls = config_setting_get_member(pg, "tls");
         if (tls && !(p->tls = tls_client_load(cfg, tls, err, errlen)))
             goto fail;
-        if (p->tls && p->check.enabled && p->check.http) {
-            config_error(err, errlen, config_setting_get_member(pg, "health_check"),
-                         "pool '%s': HTTP health checks do not speak TLS yet; use type = \"tcp\"",
-                         p->name);
-            goto fail;
-        }
     }
     return ps;
 fail:

@@ -2,6 +2,7 @@
  * request by host and path to a pool, pick a server, and name it to the
  * core, or answer from a static directory. */
 #include "reverse.h"
+#include "cache.h"
 #include "acl.h"
 #include "checker.h"
 #include "choose.h"
@@ -425,6 +426,12 @@ static void handle(struct exchange *ex)
             exchange_error(ex, 421, "this site is not served here");
         return;
     }
+    if (rt->client_cert && !exchange_client_verified(ex)) {
+        /* the listener asks for a certificate (verify_client = "optional");
+         * this route insists on one */
+        exchange_error(ex, 403, "this route needs a verified client certificate");
+        return;
+    }
     if (rt->redirect) {
         redirect(ex, rt);
         return;
@@ -432,6 +439,15 @@ static void handle(struct exchange *ex)
     if (rt->max_body && !exchange_set_max_body(ex, rt->max_body))
         return;
     route_edits(ex, rt);
+    switch (cache_request(ex, &rt->cache)) {
+    case CACHE_ANSWERED:
+        return;
+    case CACHE_WAIT:
+        exchange_queue(ex, cache_wait_limit(ex));
+        return;
+    case CACHE_FORWARD:
+        break;
+    }
     client_address(ex, rl, &client);
     forwarding_fields(ex, rl, host, hostlen);
     choose_server(ex, rt, pool_order(rl->st, rt, &client), &client);
@@ -451,6 +467,18 @@ static void response(struct exchange *ex)
         rewrite_location(ex, sv, choose_public_host(ex));
 }
 
+/* A queued exchange: waiting on another request's cache fill (decided
+ * again from the start), or on a free server. */
+static void resume(struct exchange *ex)
+{
+    if (cache_waiting(ex)) {
+        cache_wait_restart(ex);
+        handle(ex);
+        return;
+    }
+    choose_resume(ex);
+}
+
 const struct frontend reverse_frontend = {
     .name = "reverse",
     .sections = sections,
@@ -461,7 +489,7 @@ const struct frontend reverse_frontend = {
     .handle = handle,
     .response = response,
     .upstream_failed = choose_upstream_failed,
-    .resume = choose_resume,
+    .resume = resume,
     .finished = choose_finished,
     .activate = activate,
 };

@@ -23,6 +23,8 @@ static const char *const route_keys[] = {"host",
                                          "geo",
                                          "rewrite_location",
                                          "hsts",
+                                         "cache",
+                                         "client_cert",
                                          NULL};
 
 /* Reads ( ( "Name", "value" ), ... ) into a flat name/value array. */
@@ -194,7 +196,8 @@ static int load_route(struct route *rt, config_setting_t *g, struct pool_set *po
     }
     if (load_geo(rt, g, pools, table, err, errlen) < 0 ||
         config_get_bool(g, "rewrite_location", &rt->rewrite_location, err, errlen) < 0 ||
-        config_get_int(g, "hsts", 0, 100000000, &rt->hsts, err, errlen) < 0)
+        config_get_int(g, "hsts", 0, 100000000, &rt->hsts, err, errlen) < 0 ||
+        cache_rules_load(&rt->cache, config_setting_get_member(g, "cache"), 0, err, errlen) < 0)
         return -1;
     if (rt->ngeo && !rt->pool) {
         config_error(err, errlen, g, "routes '%s': 'geo' needs a 'pool' or 'pools' as the fallback",
@@ -248,6 +251,15 @@ static int load_route(struct route *rt, config_setting_t *g, struct pool_set *po
         }
         rt->redirect = xstrdup(redirect);
     }
+    const char *cc = NULL;
+    if (config_get_string(g, "client_cert", &cc, err, errlen) < 0)
+        return -1;
+    if (cc && strcmp(cc, "required") != 0 && strcmp(cc, "off") != 0) {
+        config_error(err, errlen, config_setting_get_member(g, "client_cert"),
+                     "'client_cert' must be \"required\" or \"off\"");
+        return -1;
+    }
+    rt->client_cert = cc && strcmp(cc, "required") == 0;
     rt->redirect_code = (int)code;
     rt->max_body = (uint64_t)max_body;
     return 0;
@@ -306,6 +318,7 @@ void route_free(struct route_set *rs)
             free_list(r->resp_set, 2 * r->nresp_set);
             free_list(r->resp_add, 2 * r->nresp_add);
             free(r->redirect);
+            cache_rules_free(&r->cache);
             free(r->order.p);
             for (unsigned g = 0; g < r->ngeo; g++)
                 free(r->geo[g].order.p);

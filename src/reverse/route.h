@@ -2,6 +2,7 @@
 #ifndef GH_ROUTE_H
 #define GH_ROUTE_H
 
+#include "cache.h"
 #include "config.h"
 #include "pool.h"
 
@@ -36,6 +37,8 @@ struct route {
     char *redirect;     /* answer with a redirect to this prefix, NULL: none */
     int redirect_code;
     uint64_t max_body;  /* request body limit, 0: the global one */
+    struct cache_rules cache; /* caching of this route's answers */
+    int client_cert;    /* a verified client certificate is required (mTLS per route) */
 };
 
 struct route_table {

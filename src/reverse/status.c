@@ -1,5 +1,6 @@
 /* status.c — the JSON status document (see status.h). */
 #include "status.h"
+#include "cache.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -84,7 +85,14 @@ void status_answer(struct exchange *ex, const struct pool_set *ps)
         }
         put(&o, "]}");
     }
-    put(&o, "]}\n");
+    struct cache_store_stats cs;
+    cache_store_stats(&cs);
+    put(&o, "],\"cache\":{\"entries\":%llu,\"bytes\":%llu,\"limit\":%llu,\"hits\":%llu,"
+            "\"misses\":%llu,\"disk_entries\":%llu,\"disk_bytes\":%llu,\"disk_limit\":%llu}}\n",
+        (unsigned long long)cs.entries, (unsigned long long)cs.bytes, (unsigned long long)cs.limit,
+        (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+        (unsigned long long)cs.disk_entries, (unsigned long long)cs.disk_bytes,
+        (unsigned long long)cs.disk_limit);
     exchange_respond(ex, 200, "application/json", "Cache-Control: no-store\r\n", o.p, o.len);
     free(o.p);
 }

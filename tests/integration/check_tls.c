@@ -15,7 +15,7 @@
 static struct th_origin o1;
 static struct th_gatehouse gh;
 static pid_t sserver, rogue;
-static int p_tls, p_def, p_mtls, p_plain, p_sserver, p_rogue;
+static int p_tls, p_def, p_mtls, p_plain, p_sserver, p_rogue, p_mopt;
 static char certs[64];
 static char conf_text[8192];
 
@@ -36,6 +36,9 @@ static void write_conf(const char *b_cert)
              "    tls = { certificates = ( { cert = \"%s/a-rsa.pem\"; key = \"%s/a-rsa.key\"; } );\n"
              "            client_ca = \"%s/ca.pem\"; verify_client = \"required\";\n"
              "            client_subject_field = \"X-Client-Subject\"; }; },\n"
+             "  { name = \"mopt\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\";\n"
+             "    tls = { certificates = ( { cert = \"%s/a-rsa.pem\"; key = \"%s/a-rsa.key\"; } );\n"
+             "            client_ca = \"%s/ca.pem\"; verify_client = \"optional\"; }; },\n"
              "  { name = \"plain\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\";\n"
              "    redirect_https = true; }\n"
              ");\n"
@@ -45,13 +48,23 @@ static void write_conf(const char *b_cert)
              "         tls = { ca_file = \"%s/ca.pem\"; server_name = \"origin.test\"; }; };\n"
              "  rogue = { servers = ( { address = \"127.0.0.1:%d\"; } );\n"
              "            tls = { ca_file = \"%s/ca.pem\"; server_name = \"origin.test\"; }; };\n"
+             "  hcgood = { servers = ( { address = \"127.0.0.1:%d\"; } );\n"
+             "             tls = { ca_file = \"%s/ca.pem\"; server_name = \"a.test\"; };\n"
+             "             health_check = { path = \"/hello\"; interval = 0.2; timeout = 1.0; rise = 1; fall = 2; }; };\n"
+             "  hcbad = { servers = ( { address = \"127.0.0.1:%d\"; } );\n"
+             "            tls = { ca_file = \"%s/ca.pem\"; server_name = \"wrong.test\"; };\n"
+             "            health_check = { path = \"/hello\"; interval = 0.2; timeout = 1.0; rise = 1; fall = 2; }; };\n"
              "};\n"
              "routes = { r = ( { host = \"*\"; pool = \"o\"; hsts = 31536000; },\n"
              "                 { host = \"up.test\"; pool = \"up\"; },\n"
-             "                 { host = \"rogue.test\"; pool = \"rogue\"; } ); };\n",
+             "                 { host = \"rogue.test\"; pool = \"rogue\"; },\n"
+             "                 { host = \"secure.test\"; pool = \"o\"; client_cert = \"required\"; },\n"
+             "                 { host = \"hc.test\"; pool = \"hcgood\";\n"
+             "                   set_request_headers = ( ( \"Host\", \"a.test\" ) ); } ); };\n",
              p_tls, certs, certs, certs, certs, certs, b_cert, certs, b_cert, p_def, certs, certs,
-             certs, b_cert, certs, b_cert, certs, b_cert, p_mtls, certs, certs, certs, p_plain,
-             o1.port, p_sserver, certs, p_rogue, certs);
+             certs, b_cert, certs, b_cert, certs, b_cert, p_mtls, certs, certs, certs, p_mopt, certs,
+             certs, certs, p_plain,
+             o1.port, p_sserver, certs, p_rogue, certs, p_tls, certs, p_tls, certs);
 }
 
 static pid_t s_server(int port, const char *name, const char *log)
@@ -80,6 +93,7 @@ static void rig_start(void)
     p_tls = th_free_port();
     p_def = th_free_port();
     p_mtls = th_free_port();
+    p_mopt = th_free_port();
     p_plain = th_free_port();
     p_sserver = th_free_port();
     p_rogue = th_free_port();
@@ -226,6 +240,51 @@ START_TEST(client_certificates)
                            certs, p_mtls, p_mtls),
                      0);
     ck_assert_ptr_null(strstr(out, "hello from one"));
+}
+END_TEST
+
+START_TEST(client_certificate_per_route)
+{
+    char out[8192];
+
+    /* the listener asks for a certificate; the site secure.test (served
+     * under a.test's certificate here) insists on one */
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s -o /dev/null -w '%%{http_code}' --cacert %s/ca.pem -H 'Host: secure.test' "
+                           "--resolve a.test:%d:127.0.0.1 https://a.test:%d/hello",
+                           certs, p_mopt, p_mopt), 0);
+    ck_assert_str_eq(out, "403");
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s --cacert %s/ca.pem --cert %s/client.pem --key %s/client.key "
+                           "-H 'Host: secure.test' --resolve a.test:%d:127.0.0.1 https://a.test:%d/hello",
+                           certs, certs, certs, p_mopt, p_mopt), 0);
+    ck_assert_msg(strstr(out, "hello from one"), "%s", out);
+    /* other routes on that listener do without */
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s --cacert %s/ca.pem --resolve a.test:%d:127.0.0.1 https://a.test:%d/hello",
+                           certs, p_mopt, p_mopt), 0);
+    ck_assert_msg(strstr(out, "hello from one"), "%s", out);
+    ck_assert_int_ge(th_log_lines(gh.access, 1, "listener=mopt", "\" 403 ",
+                                  "why=this route needs a verified client certificate", NULL), 1);
+}
+END_TEST
+
+START_TEST(health_checks_over_tls)
+{
+    char needle[128], out[512];
+
+    /* a check that verifies the name it asked for is refused by an unknown
+     * name, and the server goes down; the same server checked as a.test
+     * stays up and serves */
+    snprintf(needle, sizeof(needle), "127.0.0.1:%d is DOWN (2 failed checks: TLS handshake failed", p_tls);
+    ck_assert_int_ge(th_log_lines(gh.errlog, 1, "pool 'hcbad'", needle, NULL), 1);
+    ck_assert_int_eq(th_log_lines(gh.errlog, 0, "pool 'hcgood'", "is DOWN", NULL), 0);
+    /* hc.test goes through hcgood (back into the TLS listener as a.test):
+     * a server its checks found down would give 503 */
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s --cacert %s/ca.pem -H 'Host: hc.test' --resolve a.test:%d:127.0.0.1 "
+                           "https://a.test:%d/hello", certs, p_tls, p_tls), 0);
+    ck_assert_msg(strstr(out, "hello from one"), "%s", out);
 }
 END_TEST
 
@@ -378,6 +437,8 @@ Suite *tls_suite(void)
     tcase_add_test(tc, sslscan_default_settings);
     tcase_add_test(tc, session_resumption);
     tcase_add_test(tc, client_certificates);
+    tcase_add_test(tc, client_certificate_per_route);
+    tcase_add_test(tc, health_checks_over_tls);
     tcase_add_test(tc, https_redirect_and_hsts);
     tcase_add_test(tc, upstream_tls_verified);
     tcase_add_test(tc, reload_swaps_certificate);

@@ -39,5 +39,6 @@ Suite *filter_suite(void);
 Suite *front_suite(void);
 Suite *pools_suite(void);
 Suite *tls_suite(void);
+Suite *cache_suite(void);
 
 #endif

@@ -722,6 +722,120 @@ static int serve_websocket(const struct conn *c, const struct request *rq)
     }
 }
 
+/* ------------------------------------------------------ cacheable objects -- */
+
+static atomic_uint_fast64_t g_obj_version;
+
+/* The value of query parameter `name` in target, '+' and %XX decoded; 0
+ * when present, -1 when absent. */
+static int query_param(const char *target, const char *name, char *out, size_t cap)
+{
+    const char *q = strchr(target, '?');
+    size_t nl = strlen(name);
+
+    for (q = q ? q + 1 : NULL; q && *q; q = strchr(q, '&') ? strchr(q, '&') + 1 : NULL) {
+        if (strncmp(q, name, nl) != 0 || q[nl] != '=')
+            continue;
+        size_t o = 0;
+        for (const char *v = q + nl + 1; *v && *v != '&' && o + 1 < cap; v++) {
+            if (*v == '+') {
+                out[o++] = ' ';
+            } else if (*v == '%' && isxdigit((unsigned char)v[1]) && isxdigit((unsigned char)v[2])) {
+                char hex[3] = {v[1], v[2], 0};
+                out[o++] = (char)strtol(hex, NULL, 16);
+                v += 2;
+            } else {
+                out[o++] = *v;
+            }
+        }
+        out[o] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
+static void http_date(time_t t, char *out, size_t cap)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* /obj/...?cc=&etag=&lm=&vary=&size=&delay=&status=&expires=&cookie= — a
+ * response whose caching fields the test chooses.  Each full answer carries
+ * a new version number in its body and in X-Version, so a test can tell a
+ * cached copy from a fresh one; If-None-Match / If-Modified-Since against
+ * etag / lm get a 304. */
+static int serve_obj(struct conn *c, const struct request *rq, int is_head, int keep)
+{
+    char cc[256], etag[128], v[256], vary[128], head[4096], date[64], body_start[512];
+    int status = 200, hl;
+    uint64_t size = 100, version;
+    time_t now = time(NULL);
+    const char *inm = strcasestr(rq->head, "\r\nIf-None-Match:");
+    const char *ims = strcasestr(rq->head, "\r\nIf-Modified-Since:");
+
+    if (query_param(rq->target, "delay", v, sizeof(v)) == 0)
+        sleep_ms(strtoull(v, NULL, 10));
+    if (query_param(rq->target, "status", v, sizeof(v)) == 0)
+        status = atoi(v);
+    if (query_param(rq->target, "size", v, sizeof(v)) == 0)
+        size = strtoull(v, NULL, 10);
+    int has_etag = query_param(rq->target, "etag", etag, sizeof(etag)) == 0;
+    int has_lm = query_param(rq->target, "lm", v, sizeof(v)) == 0;
+    time_t lm = has_lm ? now - atol(v) : 0;
+    char want[160];
+    snprintf(want, sizeof(want), "\"%s\"", etag);
+    char inm_value[512] = "";
+    if (inm)
+        snprintf(inm_value, sizeof(inm_value), "%.*s", (int)strcspn(inm + 16, "\r"), inm + 16);
+    if ((has_etag && inm && (strstr(inm_value, want) || strchr(inm_value, '*'))) ||
+        (has_lm && !inm && ims))
+        status = 304;
+    http_date(now, date, sizeof(date));
+    hl = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nServer: gh-origin\r\nX-Origin: %s\r\nDate: %s\r\n",
+                  status, reason(status), g_name, date);
+    if (query_param(rq->target, "cc", cc, sizeof(cc)) == 0)
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Cache-Control: %s\r\n", cc);
+    if (has_etag)
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "ETag: \"%s\"\r\n", etag);
+    if (has_lm) {
+        http_date(lm, v, sizeof(v));
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Last-Modified: %s\r\n", v);
+    }
+    if (query_param(rq->target, "expires", v, sizeof(v)) == 0) {
+        http_date(now + atol(v), date, sizeof(date));
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Expires: %s\r\n", date);
+    }
+    if (query_param(rq->target, "vary", vary, sizeof(vary)) == 0)
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Vary: %s\r\n", vary);
+    if (query_param(rq->target, "cookie", v, sizeof(v)) == 0)
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Set-Cookie: %s\r\n", v);
+    if (!keep)
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Connection: close\r\n");
+    if (status == 304 || status == 204) {
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "\r\n");
+        return send_all(c->fd, head, (size_t)hl) < 0 ? 0 : keep;
+    }
+    version = atomic_fetch_add(&g_obj_version, 1) + 1;
+    const char *ae = strcasestr(rq->head, "\r\nAccept-Encoding:");
+    int aelen = ae ? (int)strcspn(ae + 19, "\r") : 1;
+    int bl = snprintf(body_start, sizeof(body_start), "v=%" PRIu64 " ae=%.*s\n", version,
+                      aelen, ae ? ae + 19 : "-");
+    if ((uint64_t)bl > size)
+        size = (uint64_t)bl;
+    hl += snprintf(head + hl, sizeof(head) - (size_t)hl,
+                   "X-Version: %" PRIu64 "\r\nContent-Type: text/plain\r\nContent-Length: %" PRIu64 "\r\n\r\n",
+                   version, size);
+    if (send_all(c->fd, head, (size_t)hl) < 0)
+        return 0;
+    if (is_head)
+        return keep;
+    if (send_all(c->fd, body_start, (size_t)bl) < 0 || send_pattern(c->fd, size - (uint64_t)bl) < 0)
+        return 0;
+    return keep;
+}
+
 /* Handle one parsed request whose body has been consumed.  Returns 1 to keep
  * the connection, 0 to close it. */
 static int respond(struct conn *c, const struct request *rq, uint64_t body_count,
@@ -754,6 +868,8 @@ static int respond(struct conn *c, const struct request *rq, uint64_t body_count
     }
     if (strcmp(path, "/ws") == 0)
         return serve_websocket(c, rq);
+    if (strncmp(path, "/obj/", 5) == 0)
+        return serve_obj(c, rq, is_head, keep);
     if (strcmp(path, "/redirect") == 0) {
         char head[1024];
         int hl = snprintf(head, sizeof(head),

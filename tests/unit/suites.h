@@ -21,5 +21,6 @@ Suite *proxyproto_suite(void);
 Suite *tls_suite(void);
 Suite *cache_suite(void);
 Suite *cache_store_suite(void);
+Suite *apt_suite(void);
 
 #endif

@@ -1,0 +1,97 @@
+/* cache.h — the shared HTTP cache as front-ends see it: the store's
+ * settings (the top-level `cache` section), the rules a route or a policy
+ * applies (its own `cache` group), and the one call a front-end makes
+ * before forwarding a request.
+ *
+ * The store (cache_store.c) is one per process, shared by every worker and
+ * kept across reloads; the request flow (cache_xfer.c) serves hits, collapses
+ * concurrent misses into one fetch, revalidates, and fills objects from the
+ * responses the core relays.  The RFC 9111 rules are in cache_policy.h. */
+#ifndef GH_CACHE_H
+#define GH_CACHE_H
+
+#include "acl.h"
+
+#include <libconfig.h>
+#include <stdint.h>
+
+struct exchange;
+
+/* The top-level `cache` section. */
+struct cache_conf {
+    uint64_t memory_bytes;     /* memory tier size; 0: no cache at all */
+    uint64_t max_object_bytes; /* larger responses are relayed, not stored */
+    uint32_t lock_ms;          /* a collapsed request waits this long for the fill */
+    struct acl *purge_allow;   /* who may send PURGE */
+    int64_t heuristic_percent; /* of (Date - Last-Modified) */
+    int64_t heuristic_max;     /* cap of a heuristic lifetime, seconds */
+    char *disk_dir;            /* the disk tier's directory, NULL: memory only */
+    uint64_t disk_bytes;       /* its size limit */
+};
+
+/* Parses the section g (may be NULL: defaults); returns 0 or -1 with err. */
+int cache_conf_load(struct cache_conf *c, const config_setting_t *g, char *err, size_t errlen);
+void cache_conf_free(struct cache_conf *c);
+
+/* What a front-end's profile says of a URL (the apt profile, say). */
+enum cache_class {
+    CACHE_CLASS_DEFAULT,    /* the response's own caching fields decide */
+    CACHE_CLASS_IMMUTABLE,  /* never changes under this URL: fresh for a year */
+    CACHE_CLASS_REVALIDATE, /* stored, but asked about again on every use; a
+                             * stale copy answers while the origin is down */
+};
+
+/* A route's or a policy's use of the cache. */
+struct cache_rules {
+    int enabled;
+    int include_query;       /* the key keeps the query (default yes) */
+    int64_t ttl;             /* lifetime of responses without freshness, -1: none */
+    char **bypass_cookies;   /* a request carrying one of these cookies bypasses */
+    unsigned nbypass;
+    int apt;                 /* the apt profile: archive files immutable, indexes revalidated */
+    char **mirrors;          /* apt profile restricted to these hosts (none: any) */
+    unsigned nmirrors;
+    /* set by the front-end: classifies a request's path (NULL: all default) */
+    enum cache_class (*classify)(const char *path, size_t len);
+    int64_t stale_if_error;  /* seconds a stale copy may answer a failing origin */
+};
+
+/* Parses the setting s: `cache = true`, or a group { enabled, key_query,
+ * ttl, bypass_cookies } (and { apt, mirrors } when allow_apt).  A missing s
+ * leaves caching off.  Returns 0 or -1 with err. */
+int cache_rules_load(struct cache_rules *r, const config_setting_t *s, int allow_apt, char *err,
+                     size_t errlen);
+void cache_rules_free(struct cache_rules *r);
+
+enum cache_outcome {
+    CACHE_FORWARD,  /* go on: forward the request (the cache watches the answer) */
+    CACHE_ANSWERED, /* answered from the cache (or a PURGE): decided */
+    CACHE_WAIT,     /* another request is fetching the object: queue
+                     * (exchange_queue) and ask again from frontend.resume */
+};
+
+/* Called by a front-end once it knows the request goes upstream and which
+ * rules apply (NULL or disabled: only PURGE and invalidation by unsafe
+ * methods are handled).  Call it again after CACHE_WAIT.  Header edits made
+ * before the call apply to hits too (response edits) and to the request
+ * forwarded on a miss. */
+enum cache_outcome cache_request(struct exchange *ex, const struct cache_rules *r);
+
+/* How long a CACHE_WAIT may be queued at most (exchange_queue's timeout). */
+uint32_t cache_wait_limit(const struct exchange *ex);
+
+/* Whether the exchange is waiting on another's fill (for frontend.resume). */
+int cache_waiting(const struct exchange *ex);
+
+/* Before a waiting exchange is decided again from the start: forgets the
+ * header edits and target made the first time (they would be doubled). */
+void cache_wait_restart(struct exchange *ex);
+
+/* The store's counters, for status pages. */
+struct cache_store_stats {
+    uint64_t hits, misses, entries, bytes, limit, fills;
+    uint64_t disk_entries, disk_bytes, disk_limit;
+};
+void cache_store_stats(struct cache_store_stats *st);
+
+#endif

@@ -1,0 +1,64 @@
+/* apt.c — the apt profile (see apt.h). */
+#include "apt.h"
+#include "util.h"
+
+#include <string.h>
+#include <strings.h>
+
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+static int starts_with(const char *s, size_t n, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    return n >= k && memcmp(s, prefix, k) == 0;
+}
+
+enum cache_class apt_classify(const char *path, size_t len)
+{
+    static const char *const archive[] = {".deb", ".udeb", ".dsc", ".diff.gz", NULL};
+    static const char *const index[] = {"Packages", "Sources", "Translation-", "Contents-", NULL};
+    const char *slash = len ? memrchr(path, '/', len) : NULL;
+    const char *name = slash ? slash + 1 : path;
+    size_t nlen = len - (size_t)(name - path);
+
+    /* by-hash/<algorithm>/<digest>: the name is the content's hash */
+    for (size_t i = 0; i + 9 <= len; i++)
+        if (memcmp(path + i, "/by-hash/", 9) == 0)
+            return CACHE_CLASS_IMMUTABLE;
+    for (const char *const *a = archive; *a; a++)
+        if (ends_with(name, nlen, *a))
+            return CACHE_CLASS_IMMUTABLE;
+    if (memmem(name, nlen, ".tar.", 5) || ends_with(name, nlen, ".tar"))
+        return CACHE_CLASS_IMMUTABLE;
+    if ((nlen == 9 && memcmp(name, "InRelease", 9) == 0) || (nlen == 7 && memcmp(name, "Release", 7) == 0) ||
+        (nlen == 11 && memcmp(name, "Release.gpg", 11) == 0))
+        return CACHE_CLASS_REVALIDATE;
+    for (const char *const *x = index; *x; x++)
+        if (starts_with(name, nlen, *x))
+            return CACHE_CLASS_REVALIDATE;
+    return CACHE_CLASS_DEFAULT;
+}
+
+void apt_rules_init(struct cache_rules *r)
+{
+    if (!r->apt)
+        return;
+    r->classify = apt_classify;
+    r->stale_if_error = 7 * 86400;
+}
+
+const struct cache_rules *apt_rules_for(const struct cache_rules *r, const char *host, size_t len)
+{
+    if (!r->enabled)
+        return NULL;
+    if (!r->apt || !r->nmirrors)
+        return r;
+    for (unsigned i = 0; i < r->nmirrors; i++)
+        if (strlen(r->mirrors[i]) == len && strncasecmp(r->mirrors[i], host, len) == 0)
+            return r;
+    return NULL;
+}

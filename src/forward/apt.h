@@ -1,0 +1,25 @@
+/* apt.h — the forward mode's apt profile for the cache: which files of a
+ * Debian or Ubuntu archive never change under their URL and which are
+ * indexes to revalidate, and which hosts count as mirrors. */
+#ifndef GH_APT_H
+#define GH_APT_H
+
+#include "cache.h"
+
+#include <stddef.h>
+
+/* Archive files (.deb, .udeb, .dsc, .tar.*, .diff.gz, by-hash/) are
+ * immutable; InRelease, Release, Release.gpg, Packages*, Sources*,
+ * Translation* and Contents* are revalidated; anything else is default. */
+enum cache_class apt_classify(const char *path, size_t len);
+
+/* Finishes a policy's cache rules after loading: the apt profile's
+ * classifier and its stale-if-error window (a week: a mirror that is down
+ * should not stop installs of what was fetched before). */
+void apt_rules_init(struct cache_rules *r);
+
+/* The rules that apply to a request for host: NULL when the policy does not
+ * cache, or its apt profile is limited to mirrors and host is not one. */
+const struct cache_rules *apt_rules_for(const struct cache_rules *r, const char *host, size_t len);
+
+#endif
