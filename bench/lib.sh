@@ -1,0 +1,244 @@
+# bench/lib.sh — what bench/run.sh and bench/profile.sh share: ports, the
+# run directory, the configurations of bench/conf/ rendered with ports, the
+# peers started and stopped by their process ids, and CPU time and RSS read
+# from /proc. Sourced from the repository root, never run on its own.
+# shellcheck shell=bash
+
+# Squid and HAProxy live in /usr/sbin, which a user's PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
+
+BENCH_PORT_BASE=${BENCH_PORT_BASE:-18080}
+ORIGIN_PORT=$BENCH_PORT_BASE
+GH_REV_PORT=$((BENCH_PORT_BASE + 1))
+GH_FWD_PORT=$((BENCH_PORT_BASE + 2))
+NGINX_PORT=$((BENCH_PORT_BASE + 3))
+HAPROXY_PORT=$((BENCH_PORT_BASE + 4))
+SQUID_PORT=$((BENCH_PORT_BASE + 5))
+TINYPROXY_PORT=$((BENCH_PORT_BASE + 6))
+
+RUN=${BENCH_RUN:-$PWD/build/bench-run}
+BULK_MB=${BENCH_BULK_MB:-1024}
+# shellcheck disable=SC2034  # used by bench/run.sh
+CLK_TCK=$(getconf CLK_TCK)
+
+# Pinning: the proxy under test gets CPU 1 to itself; the origin and the load
+# generator share CPU 0. BENCH_PIN=0 leaves placement to the scheduler.
+PROXY_CPU=1
+LOAD_CPU=0
+if [ "${BENCH_PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    PINNED=1
+else
+    PINNED=0
+fi
+
+declare -A PIDS=()   # name -> pid of every process this script started
+# shellcheck disable=SC2034  # used by bench/run.sh
+declare -A SKIP=()   # peer -> why it takes no part in this run
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "bench: $*"; exit 1; }
+
+# pin CPU CMD... — run CMD on CPU when pinning is on.
+pin() {
+    local cpu=$1
+    shift
+    if [ "$PINNED" = 1 ]; then taskset -c "$cpu" "$@"; else "$@"; fi
+}
+
+# The peers' packages and the command that shows each is installed.
+PEER_PKGS="nginx:nginx haproxy:haproxy squid:squid tinyproxy:tinyproxy wrk:wrk curl:curl taskset:util-linux"
+
+# install_peers — installs from Debian the packages whose commands are
+# missing; services are kept from starting (policy-rc.d) so that nothing but
+# this script listens. A package that cannot be installed leaves its peer out.
+install_peers() {
+    local missing="" pair cmd pkg created=0
+    for pair in $PEER_PKGS; do
+        cmd=${pair%%:*}
+        pkg=${pair#*:}
+        command -v "$cmd" >/dev/null || missing="$missing $pkg"
+    done
+    [ -z "$missing" ] && return 0
+    if [ "$(id -u)" != 0 ]; then
+        die "missing packages; run as root: apt-get update && apt-get install -y$missing"
+    fi
+    say "bench: installing$missing"
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        created=1
+    fi
+    apt-get update -qq || say "bench: apt-get update failed; trying the cached lists"
+    # shellcheck disable=SC2086  # $missing is a list of words
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null; then
+        for pkg in $missing; do
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null ||
+                say "bench: could not install $pkg"
+        done
+    fi
+    [ "$created" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    return 0
+}
+
+# raise_fd_limit — room for 10,000 client connections and their upstreams:
+# up to 65536 descriptors, or the hard limit where it cannot be raised (a
+# container without CAP_SYS_RESOURCE). Sets NOFILE, used in the configurations.
+raise_fd_limit() {
+    NOFILE=65536
+    if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$NOFILE" ]; then
+        ulimit -Hn "$NOFILE" 2>/dev/null || NOFILE=$(ulimit -Hn)
+    fi
+    ulimit -n "$NOFILE"
+}
+
+# prepare_run_dir — a fresh run directory with the origin's files and the
+# rendered configurations. Daemons that drop privileges write logs there,
+# hence the sticky world-writable logs/ and tmp/.
+prepare_run_dir() {
+    rm -rf "$RUN/conf" "$RUN/logs" "$RUN/tmp"
+    mkdir -p "$RUN/conf" "$RUN/logs" "$RUN/tmp" "$RUN/www"
+    chmod 755 "$RUN" "$RUN/www"
+    chmod 1777 "$RUN/logs" "$RUN/tmp"
+    head -c 1024 /dev/zero | tr '\0' 'a' >"$RUN/www/1k"
+    head -c 65536 /dev/zero | tr '\0' 'b' >"$RUN/www/64k"
+    # The bulk file is sparse: it costs no disk and reads from the page cache.
+    rm -f "$RUN/www/bulk"
+    truncate -s "${BULK_MB}M" "$RUN/www/bulk"
+    chmod 644 "$RUN/www/"*
+    local f
+    for f in bench/conf/*; do
+        sed -e "s|@RUN@|$RUN|g" -e "s|@ORIGIN_PORT@|$ORIGIN_PORT|g" \
+            -e "s|@GH_REV_PORT@|$GH_REV_PORT|g" -e "s|@GH_FWD_PORT@|$GH_FWD_PORT|g" \
+            -e "s|@NGINX_PORT@|$NGINX_PORT|g" -e "s|@HAPROXY_PORT@|$HAPROXY_PORT|g" \
+            -e "s|@SQUID_PORT@|$SQUID_PORT|g" -e "s|@TINYPROXY_PORT@|$TINYPROXY_PORT|g" \
+            -e "s|@NOFILE@|${NOFILE:-4096}|g" \
+            "$f" >"$RUN/conf/${f##*/}"
+    done
+}
+
+# port_open PORT — does something accept on 127.0.0.1:PORT?
+port_open() { (: <>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# spawn NAME CPU OUTFILE CMD... — starts CMD in the background on CPU and
+# records its pid as NAME. Not through pin(): a function in the background is
+# a subshell, and the pid must be the program's own (taskset execs it).
+spawn() {
+    local name=$1 cpu=$2 out=$3
+    shift 3
+    if [ "$PINNED" = 1 ]; then set -- taskset -c "$cpu" "$@"; fi
+    "$@" >"$out" 2>&1 &
+    PIDS[$name]=$!
+}
+
+# start_proc NAME CPU PORT CMD... — starts CMD in the background (output to
+# logs/NAME.out), records its pid and waits up to 10 s for PORT to accept.
+# Returns 1, with the log's tail on stderr, when it dies or never listens.
+start_proc() {
+    local name=$1 cpu=$2 port=$3 i
+    shift 3
+    if port_open "$port"; then
+        say "bench: port $port is already taken; set BENCH_PORT_BASE"
+        return 1
+    fi
+    spawn "$name" "$cpu" "$RUN/logs/$name.out" "$@"
+    for i in $(seq 100); do
+        port_open "$port" && return 0
+        if ! kill -0 "${PIDS[$name]}" 2>/dev/null; then
+            say "bench: $name exited at start:"
+            tail -5 "$RUN/logs/$name.out" >&2
+            unset "PIDS[$name]"
+            return 1
+        fi
+        sleep 0.1
+        : "$i"
+    done
+    say "bench: $name does not listen on $port after 10 s"
+    stop_proc "$name"
+    return 1
+}
+
+# stop_proc NAME — SIGTERM, up to 5 s to exit, then SIGKILL; reaps it.
+stop_proc() {
+    local name=$1 pid i
+    pid=${PIDS[$name]:-}
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+        : "$i"
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "PIDS[$name]"
+}
+
+stop_all() {
+    local name
+    for name in "${!PIDS[@]}"; do
+        stop_proc "$name"
+    done
+}
+
+start_origin() {
+    start_proc origin "$LOAD_CPU" "$ORIGIN_PORT" nginx -p "$RUN" -e "$RUN/logs/origin-error.log" \
+        -c "$RUN/conf/origin-nginx.conf"
+}
+
+# start_peer NAME — gatehouse, nginx, haproxy, squid or tinyproxy on the
+# proxy CPU. Returns 1 if it would not start.
+start_peer() {
+    case $1 in
+    gatehouse)
+        start_proc gatehouse "$PROXY_CPU" "$GH_FWD_PORT" "$GATEHOUSE" -f -c "$RUN/conf/gatehouse.conf" &&
+            port_open "$GH_REV_PORT" ;;
+    nginx)
+        start_proc nginx "$PROXY_CPU" "$NGINX_PORT" nginx -p "$RUN" -e "$RUN/logs/proxy-nginx-error.log" \
+            -c "$RUN/conf/proxy-nginx.conf" ;;
+    haproxy)
+        start_proc haproxy "$PROXY_CPU" "$HAPROXY_PORT" haproxy -db -f "$RUN/conf/haproxy.cfg" ;;
+    squid)
+        start_proc squid "$PROXY_CPU" "$SQUID_PORT" squid -N -f "$RUN/conf/squid.conf" ;;
+    tinyproxy)
+        start_proc tinyproxy "$PROXY_CPU" "$TINYPROXY_PORT" tinyproxy -d -c "$RUN/conf/tinyproxy.conf" ;;
+    *) die "unknown peer $1" ;;
+    esac
+}
+
+# tree_pids PID — PID and its descendants (nginx's workers, squid's kids).
+tree_pids() {
+    local p c kids
+    for p in "$@"; do
+        echo "$p"
+        kids=$(cat /proc/"$p"/task/*/children 2>/dev/null || true)
+        for c in $kids; do
+            tree_pids "$c"
+        done
+    done
+}
+
+# cpu_ticks NAME — utime + stime, in clock ticks, of NAME's process tree
+# (every thread of each process is included); 0 for no process.
+cpu_ticks() {
+    local pid p total=0 fields
+    pid=${1:+${PIDS[$1]:-}}
+    [ -n "$pid" ] || { echo 0; return; }
+    for p in $(tree_pids "$pid"); do
+        fields=$(sed 's/.*) //' /proc/"$p"/stat 2>/dev/null) || continue
+        # After "pid (comm) ", utime and stime are the 12th and 13th fields.
+        total=$((total + $(echo "$fields" | awk '{ print $12 + $13 }')))
+    done
+    echo "$total"
+}
+
+# rss_kb NAME — VmRSS in kB summed over NAME's process tree.
+rss_kb() {
+    local pid p total=0 kb
+    pid=${1:+${PIDS[$1]:-}}
+    [ -n "$pid" ] || { echo 0; return; }
+    for p in $(tree_pids "$pid"); do
+        kb=$(awk '/^VmRSS:/ { print $2 }' /proc/"$p"/status 2>/dev/null) || continue
+        total=$((total + ${kb:-0}))
+    done
+    echo "$total"
+}

@@ -1,0 +1,497 @@
+#!/usr/bin/env bash
+# bench/run.sh — Gatehouse side by side with nginx, HAProxy, Squid and
+# Tinyproxy on loopback (issue 9); `make bench` runs it. It installs the
+# peers, builds gatehouse, starts everything in build/bench-run/ with the
+# configurations of bench/conf/, runs every scenario with the peers
+# interleaved, stops what it started by pid, and writes the medians and the
+# machine's description to bench/results/latest.md. See bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+
+DUR=${BENCH_DURATION:-5}
+REPS=${BENCH_REPS:-3}
+CONNS=${BENCH_CONNS:-50}
+IDLE=${BENCH_IDLE:-10000}
+SCENARIOS=${BENCH_SCENARIOS:-1 2 3 4 5 6}
+OUT=${BENCH_OUT:-bench/results/latest.md}
+RES=$RUN/results.tsv
+FWD_URL=""      # set while a forward scenario runs: the absolute-form target
+NOTES=()        # lines for the report's notes
+
+want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+active() { [ "$1" = direct ] || { [ -n "${PIDS[$1]:-}" ] && [ -z "${SKIP[$1]:-}" ]; }; }
+calc() { awk "BEGIN { CONVFMT = \"%.10g\"; printf \"%s\", ($1) }"; }
+# div A B — A / B, or nothing when A is empty (a missing median).
+div() { if [ -n "$1" ]; then calc "$1 / $2"; fi; }
+# quot A B — A / B, or nothing when either is missing or B is 0.
+quot() { if [ -n "$1" ] && [ -n "$2" ] && [ "$(calc "($2 != 0)")" = 1 ]; then calc "$1 / $2"; fi; }
+
+# record SCENARIO TARGET REP KEY VALUE — one measurement.
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RES"; }
+
+# median SCENARIO TARGET KEY — the median over repetitions, or nothing.
+median() {
+    awk -F'\t' -v s="$1" -v t="$2" -v k="$3" '$1 == s && $2 == t && $4 == k { print $5 }' "$RES" |
+        sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# total SCENARIO TARGET KEY — the sum over repetitions.
+total() {
+    awk -F'\t' -v s="$1" -v t="$2" -v k="$3" '$1 == s && $2 == t && $4 == k { n += $5 } END { print n + 0 }' "$RES"
+}
+
+# fmt FORMAT VALUE — printf, or "–" for a missing value.
+fmt() { if [ -n "$2" ]; then calc "sprintf(\"$1\", $2)"; else printf '–'; fi; }
+
+# ratio A B — "A/B×", or "–".
+ratio() {
+    if [ -n "$1" ] && [ -n "$2" ] && [ "$(calc "($2 > 0)")" = 1 ]; then calc "sprintf(\"%.2f×\", $1 / $2)"; else printf '–'; fi
+}
+
+# ---------------------------------------------------------------- set-up
+
+build_gatehouse() {
+    if [ -n "${GATEHOUSE:-}" ]; then
+        [ -x "$GATEHOUSE" ] || die "GATEHOUSE=$GATEHOUSE is not an executable"
+        return
+    fi
+    ${MAKE:-make} --no-print-directory deps
+    ${MAKE:-make} --no-print-directory all
+    GATEHOUSE=$PWD/build/gatehouse
+}
+
+build_helpers() {
+    mkdir -p build/bench
+    cc -std=gnu11 -O2 -Wall -Wextra -o build/bench/idle_conns bench/idle_conns.c
+}
+
+# fetch ARGS... — "status bytes" of one curl request.
+fetch() { curl -sS --max-time 5 -o /dev/null -w '%{http_code} %{size_download}' "$@" 2>/dev/null || true; }
+
+# check_peer NAME — one request of each kind the scenarios make through it;
+# a peer that answers wrongly is stopped and left out, with the reason.
+check_peer() {
+    local peer=$1 o="http://127.0.0.1:$ORIGIN_PORT/64k" got want="200 65536" kind
+    local -a kinds=()
+    case $peer in
+    gatehouse) kinds=("rev:$GH_REV_PORT" "fwd:$GH_FWD_PORT" "connect:$GH_FWD_PORT") ;;
+    nginx) kinds=("rev:$NGINX_PORT") ;;
+    haproxy) kinds=("rev:$HAPROXY_PORT") ;;
+    squid) kinds=("fwd:$SQUID_PORT" "connect:$SQUID_PORT") ;;
+    tinyproxy) kinds=("fwd:$TINYPROXY_PORT") ;;
+    esac
+    for kind in "${kinds[@]}"; do
+        case ${kind%%:*} in
+        rev) got=$(fetch "http://127.0.0.1:${kind#*:}/64k") ;;
+        fwd) got=$(fetch -x "http://127.0.0.1:${kind#*:}" "$o") ;;
+        connect) got=$(fetch -p -x "http://127.0.0.1:${kind#*:}" "$o") ;;
+        esac
+        if [ "$got" != "$want" ]; then
+            SKIP[$peer]="a ${kind%%:*} request got \"$got\", not \"$want\""
+            say "bench: leaving $peer out: ${SKIP[$peer]}"
+            stop_proc "$peer"
+            return 1
+        fi
+    done
+}
+
+start_all() {
+    start_origin || die "the origin (nginx) would not start; see $RUN/logs/origin.out"
+    [ "$(fetch "http://127.0.0.1:$ORIGIN_PORT/64k")" = "200 65536" ] || die "the origin does not serve /64k"
+    local peer
+    for peer in gatehouse nginx haproxy squid tinyproxy; do
+        if ! command -v "$peer" >/dev/null && [ "$peer" != gatehouse ]; then
+            SKIP[$peer]="not installed"
+            continue
+        fi
+        if ! start_peer "$peer"; then
+            SKIP[$peer]="would not start (see build/bench-run/logs/$peer.out)"
+            continue
+        fi
+        check_peer "$peer" || true
+    done
+    [ -z "${SKIP[gatehouse]:-}" ] || die "gatehouse is not usable: ${SKIP[gatehouse]}"
+}
+
+# ---------------------------------------------------------------- runs
+
+# wrk_run SCENARIO TARGET REP URL [WRK ARGS...] — one wrk run of DUR seconds
+# with CONNS keep-alive connections; records its numbers and the CPU time
+# (user + sys of the whole process tree) the proxy used meanwhile.
+wrk_run() {
+    local scen=$1 target=$2 rep=$3 url=$4 proc=$2 before after line kv req cpu_s
+    shift 4
+    if [ "$target" = direct ]; then proc=""; fi
+    before=$(cpu_ticks "$proc")
+    line=$(pin "$LOAD_CPU" env BENCH_URL="$FWD_URL" wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -s bench/wrk.lua "$@" "$url" 2>&1 |
+        tee -a "$RUN/logs/wrk.log" | grep '^RESULT ' || true)
+    after=$(cpu_ticks "$proc")
+    if [ -z "$line" ]; then
+        say "bench: wrk failed against $target ($url); see $RUN/logs/wrk.log"
+        record "$scen" "$target" "$rep" errors 1
+        return 0
+    fi
+    [ "$rep" = 0 ] && return 0 # the warm-up
+    # shellcheck disable=SC2086  # the key=value words of the RESULT line
+    for kv in ${line#RESULT }; do
+        record "$scen" "$target" "$rep" "${kv%%=*}" "${kv#*=}"
+    done
+    req=${line#*requests=}
+    req=${req%% *}
+    cpu_s=$(calc "($after - $before) / $CLK_TCK")
+    if [ -n "$proc" ]; then
+        record "$scen" "$target" "$rep" cpu_pct "$(calc "$cpu_s / $DUR * 100")"
+        if [ "$req" -gt 0 ]; then record "$scen" "$target" "$rep" cpu_per_100k "$(calc "$cpu_s / $req * 100000")"; fi
+    fi
+    say "$(printf '  %-6s %-10s rep %s  %s' "$scen" "$target" "$rep" "${line#RESULT }")"
+}
+
+# each_rep SCENARIO TARGETS URL-FUNCTION [WRK ARGS...] — a 1 s warm-up of
+# every target, then REPS rounds in which the targets take turns. Tinyproxy
+# keeps no client connection alive, so it is asked for a connection per
+# request rather than have wrk find each close by a failed read.
+each_rep() {
+    local scen=$1 targets=$2 urlf=$3 rep t dur=$DUR
+    local -a close=(-H "Connection: close")
+    shift 3
+    for rep in $(seq 0 "$REPS"); do
+        if [ "$rep" = 0 ]; then DUR=1; else DUR=$dur; fi
+        for t in $targets; do
+            active "$t" || continue
+            if [ "$t" = tinyproxy ]; then
+                wrk_run "$scen" "$t" "$rep" "$($urlf "$t")" "$@" "${close[@]}"
+            else
+                wrk_run "$scen" "$t" "$rep" "$($urlf "$t")" "$@"
+            fi
+        done
+    done
+    DUR=$dur
+}
+
+rev_port() {
+    case $1 in
+    gatehouse) echo "$GH_REV_PORT" ;; nginx) echo "$NGINX_PORT" ;;
+    haproxy) echo "$HAPROXY_PORT" ;; direct) echo "$ORIGIN_PORT" ;;
+    esac
+}
+fwd_port() {
+    case $1 in
+    gatehouse) echo "$GH_FWD_PORT" ;; squid) echo "$SQUID_PORT" ;; tinyproxy) echo "$TINYPROXY_PORT" ;;
+    esac
+}
+url_1k() { echo "http://127.0.0.1:$(rev_port "$1")/1k"; }
+url_64k() { echo "http://127.0.0.1:$(rev_port "$1")/64k"; }
+url_fwd() { echo "http://127.0.0.1:$(fwd_port "$1")/"; }
+
+scenario_reverse() {
+    say "bench: 1. reverse, keep-alive, 1 KB and 64 KB"
+    each_rep 1k "gatehouse nginx haproxy direct" url_1k
+    each_rep 64k "gatehouse nginx haproxy direct" url_64k
+}
+
+scenario_close() {
+    say "bench: 2. reverse, a new connection per request, 1 KB"
+    each_rep close "gatehouse nginx haproxy direct" url_1k -H "Connection: close"
+}
+
+scenario_forward() {
+    say "bench: 3. forward, absolute-form, keep-alive, 1 KB"
+    FWD_URL="http://127.0.0.1:$ORIGIN_PORT/1k"
+    each_rep fwd "gatehouse squid tinyproxy" url_fwd
+    FWD_URL=""
+}
+
+# bulk_run TARGET REP — BULK_MB through a CONNECT tunnel (or direct) with curl.
+bulk_run() {
+    local t=$1 rep=$2 before after out code size speed
+    local -a via=()
+    if [ "$t" != direct ]; then via=(-p -x "http://127.0.0.1:$(fwd_port "$t")"); fi
+    before=$(cpu_ticks "${t#direct}")
+    out=$(pin "$LOAD_CPU" curl -sS --max-time 120 "${via[@]}" -o /dev/null \
+        -w '%{http_code} %{size_download} %{speed_download} %{time_total}' \
+        "http://127.0.0.1:$ORIGIN_PORT/bulk" 2>>"$RUN/logs/curl.log" || true)
+    after=$(cpu_ticks "${t#direct}")
+    read -r code size speed _ <<<"$out"
+    if [ "${code:-}" != 200 ] || [ "${size:-0}" != $((BULK_MB * 1048576)) ]; then
+        say "bench: bulk transfer through $t failed: \"$out\""
+        record bulk "$t" "$rep" errors 1
+        return 0
+    fi
+    record bulk "$t" "$rep" mbps "$(calc "$speed / 1e6")"
+    if [ "$t" != direct ]; then record bulk "$t" "$rep" cpu_s "$(calc "($after - $before) / $CLK_TCK")"; fi
+    say "$(printf '  bulk   %-10s rep %s  %s MB/s' "$t" "$rep" "$(calc "sprintf(\"%.0f\", $speed / 1e6)")")"
+}
+
+scenario_bulk() {
+    say "bench: 4. CONNECT tunnel, $BULK_MB MB"
+    local rep t
+    # The origin's /bulk is a sparse file: its first reading fills the page
+    # cache with BULK_MB of zeroed pages, which made whichever target went
+    # first 4x slower. Read it once, unmeasured.
+    pin "$LOAD_CPU" curl -sS --max-time 120 -o /dev/null "http://127.0.0.1:$ORIGIN_PORT/bulk" \
+        2>>"$RUN/logs/curl.log" || true
+    for rep in $(seq "$REPS"); do
+        for t in gatehouse squid direct; do
+            if active "$t"; then bulk_run "$t" "$rep"; fi
+        done
+    done
+}
+
+# idle_run TARGET REP — a fresh TARGET, its RSS, then IDLE idle keep-alive
+# connections on it and its RSS again.
+idle_run() {
+    local t=$1 rep=$2 base loaded i ok failed line
+    stop_proc "$t"
+    if ! start_peer "$t"; then
+        record mem "$t" "$rep" errors 1
+        return 0
+    fi
+    sleep 0.5
+    base=$(rss_kb "$t")
+    spawn idle "$LOAD_CPU" "$RUN/logs/idle-$t.out" build/bench/idle_conns -p "$(rev_port "$t")" -n "$IDLE" -u /1k -t 600
+    for i in $(seq 1200); do
+        grep -q '^ready' "$RUN/logs/idle-$t.out" && break
+        kill -0 "${PIDS[idle]}" 2>/dev/null || break
+        sleep 0.1
+        : "$i"
+    done
+    sleep 1
+    loaded=$(rss_kb "$t")
+    line=$(grep '^ready' "$RUN/logs/idle-$t.out" || echo "ready 0 $IDLE")
+    # A connection the server closed while held counts as failed.
+    line=$(grep -E '^(ready|closed)' "$RUN/logs/idle-$t.out" | tail -1 || echo "$line")
+    read -r _ ok failed <<<"$line"
+    stop_proc idle
+    record mem "$t" "$rep" base_kb "$base"
+    record mem "$t" "$rep" rss_kb "$loaded"
+    record mem "$t" "$rep" failed "$failed"
+    if [ "${ok:-0}" -gt 0 ]; then record mem "$t" "$rep" per_conn_b "$(calc "($loaded - $base) * 1024 / $ok")"; fi
+    say "$(printf '  mem    %-10s rep %s  RSS %s kB idle, %s kB with %s connections (%s failed)' "$t" "$rep" "$base" "$loaded" "$ok" "$failed")"
+}
+
+scenario_memory() {
+    say "bench: 5. RSS with $IDLE idle keep-alive connections"
+    local rep t
+    for rep in $(seq "$REPS"); do
+        for t in gatehouse nginx; do
+            if active "$t"; then idle_run "$t" "$rep"; fi
+        done
+    done
+}
+
+# ---------------------------------------------------------------- report
+
+versions() {
+    printf -- '- gatehouse: %s (%s)\n' "$("$GATEHOUSE" -V 2>&1 | head -1)" \
+        "$(git describe --always --dirty 2>/dev/null || echo 'no git')"
+    printf -- '- nginx: %s\n' "$(nginx -v 2>&1 | sed 's/^nginx version: //')"
+    printf -- '- HAProxy: %s\n' "$(haproxy -v 2>&1 | head -1 | awk '{ print $3 }')"
+    printf -- '- Squid: %s\n' "$(squid -v 2>&1 | head -1 | awk '{ print $NF }')"
+    printf -- '- Tinyproxy: %s\n' "$(tinyproxy -v 2>&1 | awk '{ print $2 }')"
+    printf -- '- wrk: %s; curl: %s\n' "$(wrk -v 2>&1 | head -1 | awk '{ print $2 }')" "$(curl -V | head -1 | awk '{ print $2 }')"
+}
+
+machine() {
+    printf -- '- CPU: %s, %s cores (%s)\n' \
+        "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" "$(nproc)" \
+        "$(grep -q hypervisor /proc/cpuinfo && echo 'virtual machine' || echo 'bare metal')"
+    printf -- '- memory: %s MB; kernel: %s; system: %s\n' "$(awk '/^MemTotal/ { print int($2 / 1024) }' /proc/meminfo)" \
+        "$(uname -r)" "$(. /etc/os-release && echo "$PRETTY_NAME")"
+    printf -- '- load average before / after the run: %s / %s\n' "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# rows SCENARIO TARGETS — the throughput rows of one wrk scenario.
+rows() {
+    local scen=$1 t gr gp gp99 gh rps p50 p99 cpu err
+    gh=$(median "$scen" gatehouse rps)
+    gp=$(median "$scen" gatehouse p99_us)
+    for t in $2; do
+        rps=$(median "$scen" "$t" rps)
+        p50=$(median "$scen" "$t" p50_us)
+        p99=$(median "$scen" "$t" p99_us)
+        cpu=$(median "$scen" "$t" cpu_pct)
+        err=$(($(total "$scen" "$t" errors) + $(total "$scen" "$t" non2xx)))
+        if [ "$t" = gatehouse ]; then gr="" gp99=""; else gr=$(ratio "$gh" "$rps") gp99=$(ratio "$gp" "$p99"); fi
+        if [ -n "${SKIP[$t]:-}" ] && [ -z "$rps" ]; then
+            printf '| %s | left out: %s | | | | | | |\n' "$t" "${SKIP[$t]}"
+            continue
+        fi
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$(fmt '%.0f' "$rps")" \
+            "$(fmt '%.2f' "$(div "$p50" 1000)")" "$(fmt '%.2f' "$(div "$p99" 1000)")" \
+            "$(fmt '%.0f%%' "$cpu")" "${gr:-–}" "${gp99:-–}" "$err"
+    done
+}
+
+wrk_table() {
+    printf '| target | req/s | p50 ms | p99 ms | proxy CPU | gatehouse/peer req/s | gatehouse/peer p99 | errors |\n'
+    printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
+    rows "$1" "$2"
+}
+
+# peer_ratio TARGET GATEHOUSE VALUE — the ratio column of a row.
+peer_ratio() { if [ "$1" = gatehouse ]; then printf '–'; else ratio "$2" "$3"; fi; }
+
+# verdict OK — "holds" or "missed" ("–" without a value).
+verdict() { case $1 in 1) printf 'holds' ;; 0) printf '**missed**' ;; *) printf '–' ;; esac; }
+# check VALUE TEST — 1 or 0 for "VALUE TEST" (e.g. ">= 1.2"), or empty.
+check() { if [ -n "$1" ]; then calc "$1 $2"; fi; }
+
+targets_table() {
+    local g n h v
+    printf '| target (issue 9) | measured | verdict |\n|---|---:|---|\n'
+    g=$(median 1k gatehouse rps)
+    n=$(median 1k nginx rps)
+    h=$(median 1k haproxy rps)
+    v=$(quot "$g" "$n")
+    printf '| reverse keep-alive 1 KB ≥ 1.2× nginx req/s | %s | %s |\n' "$(ratio "$g" "$n")" "$(verdict "$(check "$v" '>= 1.2')")"
+    v=$(quot "$g" "$h")
+    printf '| reverse keep-alive 1 KB ≥ 1.2× HAProxy req/s | %s | %s |\n' "$(ratio "$g" "$h")" "$(verdict "$(check "$v" '>= 1.2')")"
+    g=$(median 1k gatehouse p99_us)
+    n=$(median 1k nginx p99_us)
+    v=$(quot "$g" "$n")
+    printf '| reverse keep-alive 1 KB p99 ≤ nginx p99 | %s / %s ms | %s |\n' "$(fmt '%.2f' "$(div "$g" 1000)")" \
+        "$(fmt '%.2f' "$(div "$n" 1000)")" "$(verdict "$(check "$v" '<= 1')")"
+    g=$(median fwd gatehouse rps)
+    n=$(median fwd squid rps)
+    v=$(quot "$g" "$n")
+    printf '| forward keep-alive ≥ 2× Squid req/s | %s | %s |\n' "$(ratio "$g" "$n")" "$(verdict "$(check "$v" '>= 2')")"
+    g=$(median bulk gatehouse mbps)
+    n=$(median bulk direct mbps)
+    v=$(quot "$g" "$n")
+    printf '| CONNECT bulk ≥ 0.9× direct | %s | %s |\n' "$(ratio "$g" "$n")" "$(verdict "$(check "$v" '>= 0.9')")"
+    g=$(median mem gatehouse rss_kb)
+    n=$(median mem nginx rss_kb)
+    v=$(quot "$g" "$n")
+    printf '| RSS with %s idle connections ≤ nginx | %s | %s |\n' "$IDLE" "$(ratio "$g" "$n")" "$(verdict "$(check "$v" '<= 1')")"
+    g=$(median 1k gatehouse cpu_per_100k)
+    n=$(median 1k nginx cpu_per_100k)
+    v=$(quot "$g" "$n")
+    printf '| CPU per request ≤ nginx | %s | %s |\n' "$(ratio "$g" "$n")" "$(verdict "$(check "$v" '<= 1')")"
+}
+
+report() {
+    local t g v
+    printf '# Gatehouse benchmarks\n\n'
+    printf 'Written by make bench (bench/run.sh) on %s in %d s. Medians of %s interleaved runs;\n' \
+        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$((SECONDS - T0))" "$REPS"
+    printf 'ratios are gatehouse ÷ peer (above 1× is better for req/s and MB/s, below 1× is better for\n'
+    printf 'latency, memory and CPU).\n\n## Machine\n\n'
+    machine
+    versions
+    printf '\n## Targets\n\n'
+    targets_table
+    if want 1 || want 6; then
+        printf '\n## 1. Reverse proxy, keep-alive clients (wrk -t1 -c%s -d%ss)\n\n### 1 KB\n\n' "$CONNS" "$DUR"
+        wrk_table 1k "gatehouse nginx haproxy direct"
+        printf '\n### 64 KB\n\n'
+        wrk_table 64k "gatehouse nginx haproxy direct"
+    fi
+    if want 2; then
+        printf '\n## 2. Reverse proxy, a new connection per request (1 KB, "Connection: close")\n\n'
+        wrk_table close "gatehouse nginx haproxy direct"
+    fi
+    if want 3; then
+        printf '\n## 3. Forward proxy, absolute-form, keep-alive clients (1 KB)\n\n'
+        wrk_table fwd "gatehouse squid tinyproxy"
+    fi
+    if want 4; then
+        printf '\n## 4. CONNECT tunnel, %s MB with curl\n\n' "$BULK_MB"
+        printf '| target | MB/s | proxy CPU s | gatehouse/peer | failed runs |\n|---|---:|---:|---:|---:|\n'
+        g=$(median bulk gatehouse mbps)
+        for t in gatehouse squid direct; do
+            v=$(median bulk "$t" mbps)
+            printf '| %s | %s | %s | %s | %s |\n' "$t" "$(fmt '%.0f' "$v")" "$(fmt '%.2f' "$(median bulk "$t" cpu_s)")" \
+                "$(peer_ratio "$t" "$g" "$v")" "$(total bulk "$t" errors)"
+        done
+    fi
+    if want 5; then
+        printf '\n## 5. Memory: RSS with %s idle keep-alive client connections\n\n' "$IDLE"
+        printf '| target | RSS at start | RSS with the connections | per connection | failed connections | gatehouse/peer RSS |\n'
+        printf '|---|---:|---:|---:|---:|---:|\n'
+        g=$(median mem gatehouse rss_kb)
+        for t in gatehouse nginx; do
+            v=$(median mem "$t" rss_kb)
+            printf '| %s | %s MB | %s MB | %s KB | %s | %s |\n' "$t" "$(fmt '%.1f' "$(div "$(median mem "$t" base_kb)" 1024)")" \
+                "$(fmt '%.1f' "$(div "$v" 1024)")" "$(fmt '%.2f' "$(div "$(median mem "$t" per_conn_b)" 1024)")" \
+                "$(median mem "$t" failed)" "$(peer_ratio "$t" "$g" "$v")"
+        done
+    fi
+    if want 6; then
+        printf '\n## 6. CPU seconds per 100,000 proxied requests (user + sys, from the 1 KB keep-alive runs)\n\n'
+        printf '| target | CPU s / 100k requests | gatehouse/peer |\n|---|---:|---:|\n'
+        g=$(median 1k gatehouse cpu_per_100k)
+        for t in gatehouse nginx haproxy; do
+            v=$(median 1k "$t" cpu_per_100k)
+            printf '| %s | %s | %s |\n' "$t" "$(fmt '%.3f' "$v")" "$(peer_ratio "$t" "$g" "$v")"
+        done
+    fi
+    printf '\n## Notes\n\n'
+    cat <<'NOTES'
+- Every proxy runs one worker: gatehouse `workers = 1`, nginx `worker_processes 1`, HAProxy
+  `nbthread 1`, Squid `workers 1` run with `-N`; Tinyproxy has no such setting (a thread per client).
+NOTES
+    if [ "$PINNED" = 1 ]; then
+        printf -- '- Pinned with taskset: the proxy under test on CPU %s; the origin and the load generator on\n' "$PROXY_CPU"
+        printf '  CPU %s; direct runs leave CPU %s idle (BENCH_PIN=0 turns pinning off).\n' "$LOAD_CPU" "$PROXY_CPU"
+    else
+        printf -- '- Not pinned: the scheduler placed every process.\n'
+    fi
+    cat <<'NOTES'
+- The origin is nginx (one worker, keep-alive, sendfile) serving fixed files; every proxy keeps
+  its upstream connections alive (nginx `keepalive 64`, HAProxy `http-reuse always`).
+- Access logs are off for every proxy: gatehouse `access = "off"`, nginx `access_log off`,
+  HAProxy without a `log` line, Squid `access_log none`. Tinyproxy cannot turn its log off and
+  logs at `Critical` (nothing, in practice) to a file. nginx and HAProxy add X-Forwarded-For,
+  as gatehouse does.
+- "proxy CPU" is user + sys time of the proxy's processes (/proc/PID/stat; nginx's master and
+  worker summed) over the run, in percent of one core. Softirq time spent on the loopback
+  traffic is charged to no process and is not in it.
+- RSS is VmRSS from /proc/PID/status, summed over nginx's master and worker; each round starts
+  the proxy afresh. The client is bench/idle_conns.c: every connection has made one 1 KB request
+  and stays open.
+- "errors" counts wrk's socket errors and non-2xx answers over all runs. Tinyproxy closes every
+  client connection after one answer without saying so; wrk would find each close by a failed
+  read, so Tinyproxy's clients send `Connection: close`: its numbers are those of a connection
+  per request, and its closes still count as read errors.
+NOTES
+    for t in "${!SKIP[@]}"; do printf -- '- %s was left out: %s.\n' "$t" "${SKIP[$t]}"; done
+    if [ "${#NOTES[@]}" -gt 0 ]; then printf -- '- %s\n' "${NOTES[@]}"; fi
+    if [ "$(calc "(${LOAD_BEFORE%% *} > 0.5)")" = 1 ]; then
+        printf -- '- The machine was not idle when the run started (load %s): other work shares these cores.\n' "${LOAD_BEFORE%% *}"
+    fi
+}
+
+# ---------------------------------------------------------------- main
+
+main() {
+    T0=$SECONDS
+    LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+    install_peers
+    build_gatehouse
+    build_helpers
+    raise_fd_limit
+    if [ "$NOFILE" -lt $((IDLE + 1000)) ]; then
+        NOTES+=("Only $NOFILE file descriptors could be had: the memory scenario holds $((NOFILE - 1000)) connections, not $IDLE.")
+        IDLE=$((NOFILE - 1000))
+    fi
+    prepare_run_dir
+    : >"$RES"
+    trap stop_all EXIT
+    trap 'exit 130' INT TERM
+    start_all
+    if want 1 || want 6; then scenario_reverse; fi
+    if want 2; then scenario_close; fi
+    if want 3; then scenario_forward; fi
+    if want 4; then scenario_bulk; fi
+    if want 5; then scenario_memory; fi
+    stop_all
+    mkdir -p "$(dirname "$OUT")"
+    report >"$RUN/latest.md"
+    cp "$RUN/latest.md" "$OUT"
+    cat "$OUT"
+    say "bench: wrote $OUT in $((SECONDS - T0)) s"
+}
+
+main "$@"
