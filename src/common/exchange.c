@@ -51,7 +51,7 @@ const char *exchange_client_text(const struct exchange *ex)
 
 void exchange_set_label(struct exchange *ex, const char *label)
 {
-    gh_fmt(ex->label, sizeof(ex->label), "%s", label);
+    gh_cat_str(ex->label, sizeof(ex->label), 0, label);
 }
 
 int exchange_status(const struct exchange *ex)
@@ -371,16 +371,18 @@ void exchange_set_user(struct exchange *ex, const char *user)
  * connection announces it with a PROXY header. */
 static void set_key(struct exchange *ex)
 {
-    size_t n;
-
-    if (strchr(ex->host, ':'))
-        n = gh_fmt(ex->key, sizeof(ex->key), "[%s]:%u", ex->host, ex->port);
-    else
-        n = gh_fmt(ex->key, sizeof(ex->key), "%s:%u", ex->host, ex->port);
+    const size_t cap = sizeof(ex->key);
+    int v6 = strchr(ex->host, ':') != NULL;
+    size_t n = gh_cat(ex->key, cap, 0, "[", v6 ? 1 : 0);
+    n = gh_cat_str(ex->key, cap, n, ex->host);
+    n = v6 ? gh_cat(ex->key, cap, n, "]:", 2) : gh_cat(ex->key, cap, n, ":", 1);
+    n = gh_cat_u64(ex->key, cap, n, ex->port);
     if (ex->up_tls)
-        n += gh_fmt(ex->key + n, sizeof(ex->key) - n, " tls@%p", (void *)ex->up_tls);
-    if (ex->proxy_header)
-        gh_fmt(ex->key + n, sizeof(ex->key) - n, " for %s", ex->s->peer_text);
+        n += gh_fmt(ex->key + n, cap - n, " tls@%p", (void *)ex->up_tls);
+    if (ex->proxy_header) {
+        n = gh_cat_str(ex->key, cap, n, " for ");
+        gh_cat_str(ex->key, cap, n, ex->s->peer_text);
+    }
 }
 
 void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
@@ -871,12 +873,19 @@ void exchange_note_request(struct exchange *ex)
     const struct http_head *r = &ex->req;
     const char *base = exchange_base(ex);
     char tmp[600];
+    size_t n;
     int i;
 
     ex->req_is_head = r->method.len == 4 && memcmp(base + r->method.off, "HEAD", 4) == 0;
-    gh_fmt(tmp, sizeof(tmp), "%.*s %.*s HTTP/1.%d", (int)r->method.len, base + r->method.off,
-           (int)GH_MIN(r->target.len, 500u), base + r->target.off, r->minor_version);
-    log_copy(ex->log_req, sizeof(ex->log_req), tmp, strlen(tmp));
+    if (!log_access_enabled()) {
+        gh_cat(ex->log_req, sizeof(ex->log_req), 0, "-", 1); /* "a request was read" */
+        return;
+    }
+    n = gh_cat(tmp, sizeof(tmp), 0, base + r->method.off, r->method.len);
+    n = gh_cat(tmp, sizeof(tmp), n, " ", 1);
+    n = gh_cat(tmp, sizeof(tmp), n, base + r->target.off, GH_MIN(r->target.len, 500u));
+    n = gh_cat(tmp, sizeof(tmp), n, r->minor_version ? " HTTP/1.1" : " HTTP/1.0", 9);
+    log_copy(ex->log_req, sizeof(ex->log_req), tmp, n);
     if ((i = http1_find(r, base, "referer", 0)) >= 0)
         log_copy(ex->log_referer, sizeof(ex->log_referer), base + r->fields[i].value.off,
                  r->fields[i].value.len);

@@ -85,3 +85,27 @@ size_t gh_fmt(char *dst, size_t cap, const char *fmt, ...)
     }
     return (size_t)n < cap ? (size_t)n : cap - 1;
 }
+
+size_t gh_cat(char *dst, size_t cap, size_t at, const char *s, size_t n)
+{
+    if (cap == 0 || at >= cap)
+        return at;
+    if (n > cap - 1 - at)
+        n = cap - 1 - at;
+    memcpy(dst + at, s, n);
+    at += n;
+    dst[at] = '\0';
+    return at;
+}
+
+size_t gh_cat_u64(char *dst, size_t cap, size_t at, uint64_t v)
+{
+    char digits[20];
+    size_t n = sizeof(digits);
+
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return gh_cat(dst, cap, at, digits + n, sizeof(digits) - n);
+}

@@ -38,4 +38,15 @@ int gh_strcaseeq(const char *a, size_t alen, const char *b);
  * returns the number of bytes written (excluding the NUL). */
 size_t gh_fmt(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* For the per-request paths, where formatting with vsnprintf shows in the
+ * profile: append n bytes of s (or v in decimal) to dst, which has room
+ * for cap bytes and holds at bytes; truncates, always terminates, returns
+ * the new length.  gh_cat_str appends a C string. */
+size_t gh_cat(char *dst, size_t cap, size_t at, const char *s, size_t n);
+size_t gh_cat_u64(char *dst, size_t cap, size_t at, uint64_t v);
+static inline size_t gh_cat_str(char *dst, size_t cap, size_t at, const char *s)
+{
+    return gh_cat(dst, cap, at, s, strlen(s));
+}
+
 #endif

@@ -194,19 +194,28 @@ static void forwarding_fields(struct exchange *ex, const struct reverse_listener
     int trusted = acl_match(rl->trusted, exchange_client(ex));
     const char *proto = exchange_is_tls(ex) ? "https" : "http";
     size_t n;
+    int v6;
 
-    if (trusted && exchange_field(ex, "x-forwarded-for", prior, sizeof(prior)) > 0)
-        n = gh_fmt(value, sizeof(value), "%s, %s", prior, client);
-    else
-        n = gh_fmt(value, sizeof(value), "%s", client);
+    n = 0;
+    if (trusted && exchange_field(ex, "x-forwarded-for", prior, sizeof(prior)) > 0) {
+        n = gh_cat_str(value, sizeof(value), n, prior);
+        n = gh_cat(value, sizeof(value), n, ", ", 2);
+    }
+    n = gh_cat_str(value, sizeof(value), n, client);
     exchange_set_field(ex, "X-Forwarded-For", value, n);
     exchange_set_field(ex, "X-Forwarded-Proto", proto, strlen(proto));
     if (hostlen)
         exchange_set_field(ex, "X-Forwarded-Host", host, hostlen);
-    n = gh_fmt(value, sizeof(value), "%s%sfor=%s%s%s;proto=%s",
-               trusted && exchange_field(ex, "forwarded", prior, sizeof(prior)) > 0 ? prior : "",
-               trusted && exchange_field(ex, "forwarded", prior, sizeof(prior)) > 0 ? ", " : "",
-               strchr(client, ':') ? "\"[" : "", client, strchr(client, ':') ? "]\"" : "", proto);
+    n = 0;
+    if (trusted && exchange_field(ex, "forwarded", prior, sizeof(prior)) > 0) {
+        n = gh_cat_str(value, sizeof(value), n, prior);
+        n = gh_cat(value, sizeof(value), n, ", ", 2);
+    }
+    v6 = strchr(client, ':') != NULL; /* an IPv6 address is quoted and bracketed */
+    n = gh_cat_str(value, sizeof(value), n, v6 ? "for=\"[" : "for=");
+    n = gh_cat_str(value, sizeof(value), n, client);
+    n = gh_cat_str(value, sizeof(value), n, v6 ? "]\";proto=" : ";proto=");
+    n = gh_cat_str(value, sizeof(value), n, proto);
     exchange_set_field(ex, "Forwarded", value, n);
 }
 

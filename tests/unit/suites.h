@@ -22,5 +22,6 @@ Suite *tls_suite(void);
 Suite *cache_suite(void);
 Suite *cache_store_suite(void);
 Suite *apt_suite(void);
+Suite *util_suite(void);
 
 #endif
