@@ -15,6 +15,7 @@ NGINX_PORT=$((BENCH_PORT_BASE + 3))
 HAPROXY_PORT=$((BENCH_PORT_BASE + 4))
 SQUID_PORT=$((BENCH_PORT_BASE + 5))
 TINYPROXY_PORT=$((BENCH_PORT_BASE + 6))
+HAPROXY_TCP_PORT=$((BENCH_PORT_BASE + 7)) # HAProxy as a TCP relay (scenario 4)
 
 RUN=${BENCH_RUN:-$PWD/build/bench-run}
 BULK_MB=${BENCH_BULK_MB:-1024}
@@ -109,7 +110,7 @@ prepare_run_dir() {
     for f in bench/conf/*; do
         sed -e "s|@RUN@|$RUN|g" -e "s|@ORIGIN_PORT@|$ORIGIN_PORT|g" \
             -e "s|@GH_REV_PORT@|$GH_REV_PORT|g" -e "s|@GH_FWD_PORT@|$GH_FWD_PORT|g" \
-            -e "s|@NGINX_PORT@|$NGINX_PORT|g" -e "s|@HAPROXY_PORT@|$HAPROXY_PORT|g" \
+            -e "s|@NGINX_PORT@|$NGINX_PORT|g" -e "s|@HAPROXY_PORT@|$HAPROXY_PORT|g" -e "s|@HAPROXY_TCP_PORT@|$HAPROXY_TCP_PORT|g" \
             -e "s|@SQUID_PORT@|$SQUID_PORT|g" -e "s|@TINYPROXY_PORT@|$TINYPROXY_PORT|g" \
             -e "s|@NOFILE@|${NOFILE:-4096}|g" \
             "$f" >"$RUN/conf/${f##*/}"

@@ -207,11 +207,16 @@ scenario_forward() {
 bulk_run() {
     local t=$1 rep=$2 before after out code size speed
     local -a via=()
-    if [ "$t" != direct ]; then via=(-p -x "http://127.0.0.1:$(fwd_port "$t")"); fi
+    local port=$ORIGIN_PORT
+    case $t in
+    direct) ;;
+    haproxy) port=$HAPROXY_TCP_PORT ;; # a TCP relay: no CONNECT, the same bytes
+    *) via=(-p -x "http://127.0.0.1:$(fwd_port "$t")") ;;
+    esac
     before=$(cpu_ticks "${t#direct}")
     out=$(pin "$LOAD_CPU" curl -sS --max-time 120 "${via[@]}" -o /dev/null \
         -w '%{http_code} %{size_download} %{speed_download} %{time_total}' \
-        "http://127.0.0.1:$ORIGIN_PORT/bulk" 2>>"$RUN/logs/curl.log" || true)
+        "http://127.0.0.1:$port/bulk" 2>>"$RUN/logs/curl.log" || true)
     after=$(cpu_ticks "${t#direct}")
     read -r code size speed _ <<<"$out"
     if [ "${code:-}" != 200 ] || [ "${size:-0}" != $((BULK_MB * 1048576)) ]; then
@@ -233,7 +238,7 @@ scenario_bulk() {
     pin "$LOAD_CPU" curl -sS --max-time 120 -o /dev/null "http://127.0.0.1:$ORIGIN_PORT/bulk" \
         2>>"$RUN/logs/curl.log" || true
     for rep in $(seq "$REPS"); do
-        for t in gatehouse squid direct; do
+        for t in gatehouse squid haproxy direct; do
             if active "$t"; then bulk_run "$t" "$rep"; fi
         done
     done
@@ -400,9 +405,9 @@ report() {
         printf '\n## 4. CONNECT tunnel, %s MB with curl\n\n' "$BULK_MB"
         printf '| target | MB/s | proxy CPU s | gatehouse/peer | failed runs |\n|---|---:|---:|---:|---:|\n'
         g=$(median bulk gatehouse mbps)
-        for t in gatehouse squid direct; do
+        for t in gatehouse squid haproxy direct; do
             v=$(median bulk "$t" mbps)
-            printf '| %s | %s | %s | %s | %s |\n' "$t" "$(fmt '%.0f' "$v")" "$(fmt '%.2f' "$(median bulk "$t" cpu_s)")" \
+            printf '| %s | %s | %s | %s | %s |\n' "$t$([ "$t" = haproxy ] && printf ' (TCP relay)')" "$(fmt '%.0f' "$v")" "$(fmt '%.2f' "$(median bulk "$t" cpu_s)")" \
                 "$(peer_ratio "$t" "$g" "$v")" "$(total bulk "$t" errors)"
         done
     fi
@@ -448,6 +453,8 @@ NOTES
 - "proxy CPU" is user + sys time of the proxy's processes (/proc/PID/stat; nginx's master and
   worker summed) over the run, in percent of one core. Softirq time spent on the loopback
   traffic is charged to no process and is not in it.
+- In scenario 4 HAProxy is no CONNECT proxy but a plain TCP relay to the origin (`mode tcp`,
+  `option splice-auto`): the reference for what moving the bytes through a second process costs.
 - RSS is VmRSS from /proc/PID/status, summed over nginx's master and worker; each round starts
   the proxy afresh. The client is bench/idle_conns.c: every connection has made one 1 KB request
   and stays open.
