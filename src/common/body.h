@@ -20,6 +20,7 @@ struct body {
     uint64_t chunk_left;    /* data bytes of the current output chunk left */
     uint8_t crlf_left;      /* bytes of the CRLF after that chunk's data left */
     uint8_t last_left;      /* bytes of the terminating "0\r\n\r\n" left */
+    unsigned big_ok : 1;    /* relay_pump may read into a big buffer (see buf.h) */
     unsigned in_done : 1;   /* the source's body has ended */
     unsigned done : 1;      /* everything, terminator included, was written */
     uint64_t moved;         /* body bytes (decoded) delivered */

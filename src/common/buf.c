@@ -9,49 +9,72 @@
 #include <unistd.h>
 
 #define BUF_SPARES_MAX 1024
+#define BUF_BIG_SPARES_MAX 64
 
-static __thread struct buf *free_list;
-static __thread unsigned free_count;
+/* One free list per size. */
+struct spares {
+    struct buf *list;
+    unsigned count;
+};
+static __thread struct spares small, big;
 
-struct buf *buf_get(void)
+static struct buf *take(struct spares *sp, uint32_t cap)
 {
-    struct buf *b = free_list;
+    struct buf *b = sp->list;
 
     if (b) {
-        free_list = b->next;
-        free_count--;
+        sp->list = b->next;
+        sp->count--;
     } else {
         b = xmalloc(sizeof(*b));
-        b->data = xmalloc(BUF_SIZE);
+        b->data = xmalloc(cap);
+        b->cap = cap;
     }
     b->start = b->end = 0;
     b->next = NULL;
     return b;
 }
 
+struct buf *buf_get(void)
+{
+    return take(&small, BUF_SIZE);
+}
+
+struct buf *buf_get_big(void)
+{
+    return take(&big, BUF_BIG_SIZE);
+}
+
 void buf_put(struct buf *b)
 {
     if (!b)
         return;
-    if (free_count >= BUF_SPARES_MAX) {
+    struct spares *sp = b->cap == BUF_SIZE ? &small : &big;
+    if (sp->count >= (b->cap == BUF_SIZE ? BUF_SPARES_MAX : BUF_BIG_SPARES_MAX)) {
         free(b->data);
         free(b);
         return;
     }
-    b->next = free_list;
-    free_list = b;
-    free_count++;
+    b->next = sp->list;
+    sp->list = b;
+    sp->count++;
+}
+
+static void drain(struct spares *sp)
+{
+    while (sp->list) {
+        struct buf *b = sp->list;
+        sp->list = b->next;
+        free(b->data);
+        free(b);
+    }
+    sp->count = 0;
 }
 
 void buf_trim(void)
 {
-    while (free_list) {
-        struct buf *b = free_list;
-        free_list = b->next;
-        free(b->data);
-        free(b);
-    }
-    free_count = 0;
+    drain(&small);
+    drain(&big);
 }
 
 void buf_consume(struct buf *b, size_t n)
@@ -84,7 +107,7 @@ ssize_t buf_read_fd(struct buf *b, int fd)
 {
     ssize_t n;
 
-    if (buf_room(b) < BUF_SIZE / 4)
+    if (buf_room(b) < b->cap / 4)
         buf_compact(b);
     do
         n = io_read(fd, b->data + b->end, buf_room(b));

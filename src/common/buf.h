@@ -1,4 +1,4 @@
-/* buf.h — fixed-size I/O buffers from a per-thread free list.
+/* buf.h — I/O buffers from per-thread free lists.
  *
  * A buffer is a window [start, end) of bytes inside `data`.  Each worker
  * thread keeps its own free list, so getting and putting a buffer takes no
@@ -12,18 +12,27 @@
 #include <sys/types.h>
 
 #define BUF_SIZE 16384u
+/* A big buffer carries a large response body: one read and one write move
+ * up to this much, where 16 KB buffers take four of each (and four TCP
+ * segments on loopback instead of one). */
+#define BUF_BIG_SIZE 65536u
 
 struct buf {
-    char *data;        /* BUF_SIZE bytes */
+    char *data;        /* cap bytes */
     uint32_t start;    /* first unread byte */
     uint32_t end;      /* one past the last byte */
+    uint32_t cap;      /* BUF_SIZE, or BUF_BIG_SIZE for a big buffer */
     struct buf *next;  /* free-list link */
 };
 
 /* Takes an empty buffer from this thread's free list (or allocates one). */
 struct buf *buf_get(void);
 
-/* Returns a buffer to this thread's free list; NULL is allowed. Keeps at most
+/* The same for a big buffer, from a shorter list of its own.  Heads are
+ * never read into one: their size limit is BUF_SIZE. */
+struct buf *buf_get_big(void);
+
+/* Returns a buffer (either size) to this thread's free list; NULL is allowed. Keeps at most
  * a bounded number of spares so a burst does not pin memory forever. */
 void buf_put(struct buf *b);
 
@@ -34,7 +43,7 @@ static inline size_t buf_len(const struct buf *b) { return b->end - b->start; }
 static inline char *buf_head(const struct buf *b) { return b->data + b->start; }
 static inline char *buf_tail(const struct buf *b) { return b->data + b->end; }
 /* Free space after `end`. */
-static inline size_t buf_room(const struct buf *b) { return BUF_SIZE - b->end; }
+static inline size_t buf_room(const struct buf *b) { return b->cap - b->end; }
 
 /* Marks n bytes at the front as consumed; an emptied buffer rewinds to 0. */
 void buf_consume(struct buf *b, size_t n);

@@ -700,6 +700,7 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
         rc |= put_lit(out, "Connection: keep-alive\r\n");
     rc |= put_lit(out, "\r\n");
     body_init(&ex->respb, h->framing, h->content_length, chunk_out);
+    ex->respb.big_ok = 1; /* a response body: no head is read after it */
     return rc ? -1 : 0;
 }
 

@@ -27,6 +27,12 @@ void relay_drop_empty(struct buf **bp)
     }
 }
 
+/* Whether more than a small buffer of the body is still to come. */
+static int long_body(const struct body *b)
+{
+    return b->in == HTTP_BODY_LENGTH ? b->left > BUF_SIZE : b->in != HTTP_BODY_NONE;
+}
+
 int relay_pump(struct body *b, struct buf **src, int src_fd, uint8_t *src_readable, int *src_eof,
                int dst_fd, uint8_t *dst_writable, uint64_t *counted_in, int *active)
 {
@@ -56,6 +62,10 @@ int relay_pump(struct body *b, struct buf **src, int src_fd, uint8_t *src_readab
         /* it needs input */
         if (*src_eof || !*src_readable)
             return progress;
+        if (b->big_ok && buf_len(*src) == 0 && (*src)->cap == BUF_SIZE && long_body(b)) {
+            buf_put(*src);
+            *src = buf_get_big();
+        }
         ssize_t n = relay_fill(src, src_fd, src_readable);
         if (n == GH_AGAIN)
             return progress;

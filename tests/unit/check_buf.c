@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "relay.h"
 #include "util.h"
 
 Suite *buf_suite(void);
@@ -468,6 +469,91 @@ START_TEST(test_relay)
 }
 END_TEST
 
+/* Big buffers have their own size and their own free list. */
+START_TEST(test_big_buffers)
+{
+    static char blob[BUF_BIG_SIZE];
+    struct buf *big = buf_get_big(), *small;
+
+    ck_assert_uint_eq(big->cap, BUF_BIG_SIZE);
+    ck_assert_uint_eq(buf_room(big), BUF_BIG_SIZE);
+    pattern(blob, sizeof(blob), 17);
+    ck_assert_uint_eq(buf_append(big, blob, sizeof(blob)), BUF_BIG_SIZE);
+    ck_assert(memcmp(buf_head(big), blob, sizeof(blob)) == 0);
+    buf_put(big);
+    small = buf_get(); /* not the big one just put back */
+    ck_assert_ptr_ne(small, big);
+    ck_assert_uint_eq(small->cap, BUF_SIZE);
+    ck_assert_ptr_eq(buf_get_big(), big); /* that one comes from its own list, empty */
+    ck_assert_uint_eq(buf_len(big), 0);
+    buf_put(small);
+    buf_put(big);
+}
+END_TEST
+
+/* relay_pump moves a long response body through one big buffer when the
+ * body allows it (big_ok), and through small ones otherwise; the bytes
+ * arrive whole either way. */
+static void pump_body(int big_ok, uint32_t *cap_seen)
+{
+    enum { TOTAL = 200000 };
+    char *src = malloc(TOTAL), *dst = malloc(TOTAL);
+    struct buf *in = buf_get();
+    struct body b;
+    uint8_t readable = READY_IN, writable = 1;
+    int up[2], down[2], eof = 0, active = 0, rc = 0, spins = 0;
+    size_t sent = 0, got = 0;
+
+    ck_assert_ptr_nonnull(src);
+    ck_assert_ptr_nonnull(dst);
+    pair(up);
+    pair(down);
+    pattern(src, TOTAL, 19);
+    body_init(&b, HTTP_BODY_LENGTH, TOTAL, 0);
+    b.big_ok = (unsigned)big_ok;
+    *cap_seen = 0;
+    while (rc != RELAY_DONE || got < TOTAL) {
+        ck_assert_int_lt(++spins, 100000);
+        if (sent < TOTAL) {
+            ssize_t w = write(up[0], src + sent, GH_MIN((size_t)32768, TOTAL - sent));
+            if (w > 0) {
+                sent += (size_t)w;
+                readable = READY_IN;
+            }
+        }
+        if (rc != RELAY_DONE) {
+            writable = 1;
+            rc = relay_pump(&b, &in, up[1], &readable, &eof, down[0], &writable, NULL, &active);
+            ck_assert_int_ge(rc, 0);
+            if (in && in->cap > *cap_seen)
+                *cap_seen = in->cap;
+        }
+        ssize_t r = read(down[1], dst + got, TOTAL - got);
+        if (r > 0)
+            got += (size_t)r;
+    }
+    ck_assert_uint_eq(got, TOTAL);
+    ck_assert(memcmp(src, dst, TOTAL) == 0);
+    close(up[0]);
+    close(up[1]);
+    close(down[0]);
+    close(down[1]);
+    buf_put(in);
+    free(src);
+    free(dst);
+}
+
+START_TEST(test_relay_long_body_takes_big_buffer)
+{
+    uint32_t cap;
+
+    pump_body(1, &cap);
+    ck_assert_uint_eq(cap, BUF_BIG_SIZE);
+    pump_body(0, &cap);
+    ck_assert_uint_eq(cap, BUF_SIZE);
+}
+END_TEST
+
 Suite *buf_suite(void)
 {
     Suite *s = suite_create("buf");
@@ -477,6 +563,7 @@ Suite *buf_suite(void)
     tcase_add_test(tc, test_put_then_get_reuses);
     tcase_add_test(tc, test_free_list_is_lifo);
     tcase_add_test(tc, test_many_puts);
+    tcase_add_test(tc, test_big_buffers);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("window");
@@ -496,6 +583,7 @@ Suite *buf_suite(void)
     tcase_add_test(tc, test_read_compacts);
     tcase_add_test(tc, test_read_fills_to_capacity);
     tcase_add_test(tc, test_relay);
+    tcase_add_test(tc, test_relay_long_body_takes_big_buffer);
     suite_add_tcase(s, tc);
     return s;
 }
