@@ -193,6 +193,11 @@ int tls_apply_common(SSL_CTX *ctx, const config_setting_t *g, const struct tls_p
     /* the core writes partially, from buffers that move between attempts */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
+    /* Read what the socket holds, not a record header and then its body:
+     * one read(2) per request instead of two plus the one that meets
+     * EAGAIN.  Safe with edge-triggered epoll because the core clears a TLS
+     * socket's readiness only when SSL_read wants more from the socket. */
+    SSL_CTX_set_read_ahead(ctx, 1);
     if (ciphers && !SSL_CTX_set_cipher_list(ctx, ciphers)) {
         config_error(err, errlen, config_setting_get_member(g, "ciphers"),
                      "no usable cipher in 'ciphers' (\"%s\")", ciphers);
