@@ -294,6 +294,10 @@ START_TEST(range_and_head_from_cache)
     const char *cl = tc_header(&h, "Content-Length", &n);
     ck_assert_msg(cl && strncmp(cl, "1000", n) == 0, "HEAD Content-Length");
     ck_assert_int_eq(get(p, "Range: bytes=5000-\r\n", &bad), 416);
+    const char *line416 = "HTTP/1.1 416 Range Not Satisfiable\r\n";
+    ck_assert_msg(strncmp(bad.head, line416, strlen(line416)) == 0, "%.40s", bad.head);
+    cr = tc_header(&bad, "Content-Range", &n);
+    ck_assert_msg(cr && strncmp(cr, "bytes */1000", n) == 0, "416 Content-Range");
     ck_assert_int_eq(origin_saw("/obj/range?"), 1);
     tc_response_free(&a);
     tc_response_free(&r);
