@@ -17,6 +17,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +28,17 @@
  * the per-user limit (pipe-user-pages-soft) the kernel refuses and the
  * default size is kept. */
 #define PIPE_WANT (1u << 20)
+
+/* Unsent bytes a tunnel's socket may hold before it stops reporting
+ * writable (TCP_NOTSENT_LOWAT).  Without a mark, a socket takes pipefuls
+ * into its send queue up to its whole buffer (megabytes); what the peer's
+ * window does not admit yet is then sent later from the path that handles
+ * the peer's ACKs, which is the reading client's CPU.  With the mark the
+ * backlog waits in our pipe and each write leaves at once.  Measured in
+ * the bench's CONNECT scenario (1 GB, medians of 7 interleaved runs):
+ * 0.87x direct without, 0.92x with 64 KB, 0.96x with 128 KB, 0.93x with
+ * 512 KB. */
+#define TUNNEL_NOTSENT_LOWAT (128 * 1024)
 
 enum { UP, DOWN }; /* client to upstream, upstream to client */
 
@@ -45,6 +58,10 @@ void tunnel_begin(struct session *s)
         ex->tpipe_cap[d] = cap > 0 ? (uint32_t)cap : 65536u;
     }
     ex->up_shut = ex->down_shut = 0;
+    int lowat = TUNNEL_NOTSENT_LOWAT;
+    (void)setsockopt(s->io.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+    if (ex->up)
+        (void)setsockopt(ex->up->io.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
     ex->inspect_hello = ex->decision == DECIDE_TUNNEL && ex->lst && ex->lst->fe->tunnel_hello;
     s->state = S_TUNNEL;
     s->last_io = loop_now(s->w->loop);
