@@ -22,14 +22,6 @@ PEER_PKGS="nginx:nginx varnishd:varnish wrk:wrk curl:curl taskset:util-linux"
 RES=$RUN/results.tsv
 TARGETS="gatehouse nginx varnish"
 
-calc() { awk "BEGIN { CONVFMT = \"%.10g\"; printf \"%s\", ($1) }"; }
-median() {
-    awk -F'\t' -v t="$1" -v k="$2" '$1 == t && $2 == k { print $3 }' "$RES" | sort -g |
-        awk '{ a[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-ratio() {
-    if [ -n "$1" ] && [ -n "$2" ] && [ "$(calc "($2 > 0)")" = 1 ]; then calc "sprintf(\"%.2f×\", $1 / $2)"; else printf '–'; fi
-}
 port_of() {
     case $1 in gatehouse) echo "$CACHE_GH_PORT" ;; nginx) echo "$CACHE_NGINX_PORT" ;; varnish) echo "$CACHE_VARNISH_PORT" ;; esac
 }
@@ -101,25 +93,11 @@ run() {
     say "$(printf '  cache  %-9s %-3s rep %s  %s req/s' "$t" "$obj" "$rep" "$rps")"
 }
 
-fmt1() { if [ -n "$1" ]; then calc "sprintf(\"%.1f\", $1)"; else printf '–'; fi; }
-
-# at_least OBJ PEER FACTOR — the verdict for gatehouse ≥ FACTOR × PEER:
-# "holds" on the rates; or, for FACTOR 1 when neither used 95% of its core
-# (the load generator set the rate), on rates within 3% and no more CPU
-# per request than the peer.
-at_least() {
-    local obj=$1 peer=$2 f=$3 g p gc pc go po
-    g=$(median gatehouse "$obj-rps") p=$(median "$peer" "$obj-rps")
-    gc=$(median gatehouse "$obj-cpu") pc=$(median "$peer" "$obj-cpu")
-    go=$(median gatehouse "$obj-cpuop") po=$(median "$peer" "$obj-cpuop")
-    if [ -z "$g" ] || [ -z "$p" ]; then printf '**missed** (no result)'; return; fi
-    if [ "$(calc "($g >= $f * $p)")" = 1 ]; then printf 'holds'; return; fi
-    if [ "$f" = 1 ] && [ -n "$go" ] && [ -n "$po" ] &&
-        [ "$(calc "($gc < 95 && $pc < 95 && $g >= 0.97 * $p && $go <= $po)")" = 1 ]; then
-        printf 'holds: client-bound, equal rate within 3%%, CPU per request %s' "$(ratio "$go" "$po")"
-        return
-    fi
-    printf '**missed**'
+# hit_verdict OBJ PEER FACTOR — at_least (lib.sh) for OBJ's hits.
+hit_verdict() {
+    at_least "$(median_of gatehouse "$1-rps")" "$(median_of "$2" "$1-rps")" "$3" \
+        "$(median_of gatehouse "$1-cpu")" "$(median_of "$2" "$1-cpu")" \
+        "$(median_of gatehouse "$1-cpuop")" "$(median_of "$2" "$1-cpuop")"
 }
 
 report() {
@@ -130,9 +108,9 @@ report() {
     printf '| object | gatehouse req/s | nginx req/s | Varnish req/s | gatehouse/nginx | gatehouse/Varnish |\n'
     printf '|---|---:|---:|---:|---:|---:|\n'
     for obj in 4k 1m; do
-        g=$(median gatehouse "$obj-rps")
-        n=$(median nginx "$obj-rps")
-        v=$(median varnish "$obj-rps")
+        g=$(median_of gatehouse "$obj-rps")
+        n=$(median_of nginx "$obj-rps")
+        v=$(median_of varnish "$obj-rps")
         printf '| %s | %s | %s | %s | %s | %s |\n' "$obj" "${g:-–}" "${n:-–}" "${v:-–}" "$(ratio "$g" "$n")" "$(ratio "$g" "$v")"
     done
     printf '\nCPU of each cache (user + sys, percent of its one core; µs per request):\n\n'
@@ -140,17 +118,17 @@ report() {
     for obj in 4k 1m; do
         printf '| %s' "$obj"
         for t in gatehouse nginx varnish; do
-            printf ' | %s%% · %s µs' "$(fmt1 "$(median "$t" "$obj-cpu")")" "$(fmt1 "$(median "$t" "$obj-cpuop")")"
+            printf ' | %s%% · %s µs' "$(fmt1 "$(median_of "$t" "$obj-cpu")")" "$(fmt1 "$(median_of "$t" "$obj-cpuop")")"
         done
         printf ' |\n'
     done
     printf '\n| target (issue 8) | measured | verdict |\n|---|---:|---|\n'
     for obj in 4k 1m; do
-        g=$(median gatehouse "$obj-rps")
-        n=$(median nginx "$obj-rps")
-        v=$(median varnish "$obj-rps")
-        printf '| %s hits ≥ 1.2× nginx | %s | %s |\n' "$obj" "$(ratio "$g" "$n")" "$(at_least "$obj" nginx 1.2)"
-        printf '| %s hits ≥ 1× Varnish | %s | %s |\n' "$obj" "$(ratio "$g" "$v")" "$(at_least "$obj" varnish 1)"
+        g=$(median_of gatehouse "$obj-rps")
+        n=$(median_of nginx "$obj-rps")
+        v=$(median_of varnish "$obj-rps")
+        printf '| %s hits ≥ 1.2× nginx | %s | %s |\n' "$obj" "$(ratio "$g" "$n")" "$(hit_verdict "$obj" nginx 1.2)"
+        printf '| %s hits ≥ 1× Varnish | %s | %s |\n' "$obj" "$(ratio "$g" "$v")" "$(hit_verdict "$obj" varnish 1)"
     done
     printf '\n- nginx: `proxy_cache` on disk under the run directory (served from the page cache),\n'
     printf '  `proxy_cache_lock on`; Varnish %s: `-s malloc,256m -p thread_pools=1`, built-in VCL;\n' \

@@ -1,7 +1,8 @@
-# bench/lib.sh — what bench/run.sh and bench/profile.sh share: ports, the
-# run directory, the configurations of bench/conf/ rendered with ports, the
-# peers started and stopped by their process ids, and CPU time and RSS read
-# from /proc. Sourced from the repository root, never run on its own.
+# bench/lib.sh — what the bench scripts share: ports, the run directory,
+# the configurations of bench/conf/ rendered with ports, the peers started
+# and stopped by their process ids, CPU time and RSS read from /proc, and
+# the arithmetic and verdicts of the reports. Sourced from the repository
+# root, never run on its own.
 # shellcheck shell=bash
 
 # Squid and HAProxy live in /usr/sbin, which a user's PATH may lack.
@@ -21,6 +22,40 @@ RUN=${BENCH_RUN:-$PWD/build/bench-run}
 BULK_MB=${BENCH_BULK_MB:-1024}
 # shellcheck disable=SC2034  # used by bench/run.sh
 CLK_TCK=$(getconf CLK_TCK)
+
+# calc EXPR — awk arithmetic.
+calc() { awk "BEGIN { CONVFMT = \"%.10g\"; printf \"%s\", ($1) }"; }
+
+# ratio A B — "A/B×", or "–".
+ratio() {
+    if [ -n "$1" ] && [ -n "$2" ] && [ "$(calc "($2 > 0)")" = 1 ]; then calc "sprintf(\"%.2f×\", $1 / $2)"; else printf '–'; fi
+}
+
+# fmt1 VALUE — one decimal, or "–".
+fmt1() { if [ -n "$1" ]; then calc "sprintf(\"%.1f\", $1)"; else printf '–'; fi; }
+
+# median_of TARGET KEY — the median of the "TARGET KEY VALUE" rows of $RES
+# (cache.sh and tls.sh), or nothing.
+median_of() {
+    awk -F'\t' -v t="$1" -v k="$2" '$1 == t && $2 == k { print $3 }' "$RES" | sort -g |
+        awk '{ a[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# at_least G P FACTOR GCPU PCPU GOP POP — the verdict for gatehouse's rate G
+# against FACTOR × the peer's P: "holds" on the rates; or, for FACTOR 1 when
+# neither used 95% of its core (GCPU, PCPU: the load generator set the
+# rate), on rates within 3% and no more CPU per operation (GOP, POP).
+at_least() {
+    local g=$1 p=$2 f=$3 gc=$4 pc=$5 go=$6 po=$7
+    if [ -z "$g" ] || [ -z "$p" ]; then printf '**missed** (no result)'; return; fi
+    if [ "$(calc "($g >= $f * $p)")" = 1 ]; then printf 'holds'; return; fi
+    if [ "$f" = 1 ] && [ -n "$go" ] && [ -n "$po" ] &&
+        [ "$(calc "($gc < 95 && $pc < 95 && $g >= 0.97 * $p && $go <= $po)")" = 1 ]; then
+        printf 'holds: client-bound, equal rate within 3%%, CPU per operation %s' "$(ratio "$go" "$po")"
+        return
+    fi
+    printf '**missed**'
+}
 
 # Pinning: the proxy under test gets CPU 1 to itself; the origin and the load
 # generator share CPU 0. BENCH_PIN=0 leaves placement to the scheduler.

@@ -22,7 +22,6 @@ NOTES=()        # lines for the report's notes
 
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 active() { [ "$1" = direct ] || { [ -n "${PIDS[$1]:-}" ] && [ -z "${SKIP[$1]:-}" ]; }; }
-calc() { awk "BEGIN { CONVFMT = \"%.10g\"; printf \"%s\", ($1) }"; }
 # div A B — A / B, or nothing when A is empty (a missing median).
 div() { if [ -n "$1" ]; then calc "$1 / $2"; fi; }
 # quot A B — A / B, or nothing when either is missing or B is 0.
@@ -45,10 +44,6 @@ total() {
 # fmt FORMAT VALUE — printf, or "–" for a missing value.
 fmt() { if [ -n "$2" ]; then calc "sprintf(\"$1\", $2)"; else printf '–'; fi; }
 
-# ratio A B — "A/B×", or "–".
-ratio() {
-    if [ -n "$1" ] && [ -n "$2" ] && [ "$(calc "($2 > 0)")" = 1 ]; then calc "sprintf(\"%.2f×\", $1 / $2)"; else printf '–'; fi
-}
 
 # ---------------------------------------------------------------- set-up
 

@@ -24,16 +24,7 @@ PEER_PKGS="nginx:nginx wrk:wrk curl:curl openssl:openssl taskset:util-linux"
 RES=$RUN/results.tsv
 TARGETS="gatehouse nginx"
 
-calc() { awk "BEGIN { CONVFMT = \"%.10g\"; printf \"%s\", ($1) }"; }
-median() {
-    awk -F'\t' -v t="$1" -v k="$2" '$1 == t && $2 == k { print $3 }' "$RES" | sort -g |
-        awk '{ a[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-ratio() {
-    if [ -n "$1" ] && [ -n "$2" ] && [ "$(calc "($2 > 0)")" = 1 ]; then calc "sprintf(\"%.2f×\", $1 / $2)"; else printf '–'; fi
-}
 port_of() { case $1 in gatehouse) echo "$TLS_GH_PORT" ;; nginx) echo "$TLS_NGINX_PORT" ;; esac; }
-fmt1() { if [ -n "$1" ]; then calc "sprintf(\"%.1f\", $1)"; else printf '–'; fi; }
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RES"; }
 
 prepare() {
@@ -108,22 +99,11 @@ keepalive() {
     say "$(printf '  tls    %-9s keep-alive rep %s  %s req/s' "$t" "$rep" "$rps")"
 }
 
-# verdict KIND — "holds" when gatehouse's rate is at least nginx's; or,
-# when neither proxy used 95% of its core (the load generator set the
-# rate), when the rates are within 3% and gatehouse spent no more CPU per
-# operation. Prints the verdict and the basis.
+# verdict KIND — at_least (lib.sh) for gatehouse against nginx.
 verdict() {
-    local k=$1 g n gc nc go no
-    g=$(median gatehouse "$k") n=$(median nginx "$k")
-    gc=$(median gatehouse "$k-cpu") nc=$(median nginx "$k-cpu")
-    go=$(median gatehouse "$k-cpuop") no=$(median nginx "$k-cpuop")
-    if [ -z "$g" ] || [ -z "$n" ]; then printf '**missed** (no result)'; return; fi
-    if [ "$(calc "($g >= $n)")" = 1 ]; then printf 'holds'; return; fi
-    if [ -n "$go" ] && [ -n "$no" ] && [ "$(calc "($gc < 95 && $nc < 95 && $g >= 0.97 * $n && $go <= $no)")" = 1 ]; then
-        printf 'holds: client-bound, equal rate within 3%%, CPU per operation %s' "$(ratio "$go" "$no")"
-        return
-    fi
-    printf '**missed**'
+    at_least "$(median_of gatehouse "$1")" "$(median_of nginx "$1")" 1 \
+        "$(median_of gatehouse "$1-cpu")" "$(median_of nginx "$1-cpu")" \
+        "$(median_of gatehouse "$1-cpuop")" "$(median_of nginx "$1-cpuop")"
 }
 
 report() {
@@ -136,18 +116,18 @@ report() {
     printf '| scenario | gatehouse | nginx | gatehouse/nginx | gatehouse CPU | nginx CPU | gatehouse CPU µs/op | nginx CPU µs/op | gatehouse/nginx CPU per op |\n'
     printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
     for k in hs ka; do
-        g=$(median gatehouse "$k")
-        n=$(median nginx "$k")
+        g=$(median_of gatehouse "$k")
+        n=$(median_of nginx "$k")
         printf '| %s | %s | %s | %s | %s%% | %s%% | %s | %s | %s |\n' \
             "$([ $k = hs ] && echo 'full handshakes/s' || echo 'keep-alive requests/s')" "${g:-–}" "${n:-–}" \
-            "$(ratio "$g" "$n")" "$(fmt1 "$(median gatehouse "$k-cpu")")" "$(fmt1 "$(median nginx "$k-cpu")")" \
-            "$(fmt1 "$(median gatehouse "$k-cpuop")")" "$(fmt1 "$(median nginx "$k-cpuop")")" \
-            "$(ratio "$(median gatehouse "$k-cpuop")" "$(median nginx "$k-cpuop")")"
+            "$(ratio "$g" "$n")" "$(fmt1 "$(median_of gatehouse "$k-cpu")")" "$(fmt1 "$(median_of nginx "$k-cpu")")" \
+            "$(fmt1 "$(median_of gatehouse "$k-cpuop")")" "$(fmt1 "$(median_of nginx "$k-cpuop")")" \
+            "$(ratio "$(median_of gatehouse "$k-cpuop")" "$(median_of nginx "$k-cpuop")")"
     done
     printf '\n| target (issue 7) | measured | verdict |\n|---|---:|---|\n'
     for k in hs ka; do
-        g=$(median gatehouse "$k")
-        n=$(median nginx "$k")
+        g=$(median_of gatehouse "$k")
+        n=$(median_of nginx "$k")
         printf '| %s ≥ 1× nginx | %s | %s |\n' "$([ $k = hs ] && echo 'full TLS 1.3 handshakes/s' || echo 'keep-alive TLS requests/s')" \
             "$(ratio "$g" "$n")" "$(verdict "$k")"
     done
