@@ -142,18 +142,7 @@ report() {
 
 main() {
     local t obj rep
-    install_peers
-    if [ -z "${GATEHOUSE:-}" ]; then
-        ${MAKE:-make} --no-print-directory deps all
-        GATEHOUSE=$PWD/build/gatehouse
-    fi
-    raise_fd_limit
-    prepare
-    : >"$RES"
-    trap stop_all EXIT
-    trap 'exit 130' INT TERM
-    start_proc origin "$LOAD_CPU" "$CACHE_ORIGIN_PORT" nginx -p "$RUN" -e "$RUN/logs/origin-error.log" \
-        -c "$RUN/conf/cache-origin.conf" || die "the origin would not start"
+    begin_side_run "$CACHE_ORIGIN_PORT" cache-origin.conf
     for t in $TARGETS; do
         if ! command -v "${t/varnish/varnishd}" >/dev/null && [ "$t" != gatehouse ]; then
             SKIP[$t]="not installed"

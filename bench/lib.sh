@@ -278,3 +278,23 @@ rss_kb() {
     done
     echo "$total"
 }
+
+# begin_side_run ORIGIN_PORT ORIGIN_CONF — the common start of cache.sh and
+# tls.sh: the peers installed, gatehouse built (unless $GATEHOUSE names
+# one), the descriptor limit raised, the caller's prepare() run, the results
+# emptied, everything stopped at exit, and the origin (nginx with
+# $RUN/conf/ORIGIN_CONF) started on ORIGIN_PORT.
+begin_side_run() {
+    install_peers
+    if [ -z "${GATEHOUSE:-}" ]; then
+        ${MAKE:-make} --no-print-directory deps all
+        GATEHOUSE=$PWD/build/gatehouse
+    fi
+    raise_fd_limit
+    prepare
+    : >"$RES"
+    trap stop_all EXIT
+    trap 'exit 130' INT TERM
+    start_proc origin "$LOAD_CPU" "$1" nginx -p "$RUN" -e "$RUN/logs/origin-error.log" \
+        -c "$RUN/conf/$2" || die "the origin would not start"
+}

@@ -139,18 +139,7 @@ report() {
 
 main() {
     local t rep
-    install_peers
-    if [ -z "${GATEHOUSE:-}" ]; then
-        ${MAKE:-make} --no-print-directory deps all
-        GATEHOUSE=$PWD/build/gatehouse
-    fi
-    raise_fd_limit
-    prepare
-    : >"$RES"
-    trap stop_all EXIT
-    trap 'exit 130' INT TERM
-    start_proc origin "$LOAD_CPU" "$TLS_ORIGIN_PORT" nginx -p "$RUN" -e "$RUN/logs/origin-error.log" \
-        -c "$RUN/conf/tls-origin.conf" || die "the origin would not start"
+    begin_side_run "$TLS_ORIGIN_PORT" tls-origin.conf
     for t in $TARGETS; do
         if ! start_target "$t"; then
             SKIP[$t]="would not start (see $RUN/logs/$t.out)"
