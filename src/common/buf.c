@@ -14,9 +14,9 @@
 /* One free list per size. */
 struct spares {
     struct buf *list;
-    unsigned count;
+    unsigned count, max;
 };
-static __thread struct spares small, big;
+static __thread struct spares small = {.max = BUF_SPARES_MAX}, big = {.max = BUF_BIG_SPARES_MAX};
 
 static struct buf *take(struct spares *sp, uint32_t cap)
 {
@@ -50,7 +50,7 @@ void buf_put(struct buf *b)
     if (!b)
         return;
     struct spares *sp = b->cap == BUF_SIZE ? &small : &big;
-    if (sp->count >= (b->cap == BUF_SIZE ? BUF_SPARES_MAX : BUF_BIG_SPARES_MAX)) {
+    if (sp->count >= sp->max) {
         free(b->data);
         free(b);
         return;

@@ -66,19 +66,17 @@ void cache_rules_free(struct cache_rules *r);
 enum cache_outcome {
     CACHE_FORWARD,  /* go on: forward the request (the cache watches the answer) */
     CACHE_ANSWERED, /* answered from the cache (or a PURGE): decided */
-    CACHE_WAIT,     /* another request is fetching the object: queue
-                     * (exchange_queue) and ask again from frontend.resume */
+    CACHE_WAIT,     /* another request is fetching the object: the exchange
+                     * is queued (exchange_queue); ask again from frontend.resume */
 };
 
 /* Called by a front-end once it knows the request goes upstream and which
  * rules apply (NULL or disabled: only PURGE and invalidation by unsafe
- * methods are handled).  Call it again after CACHE_WAIT.  Header edits made
- * before the call apply to hits too (response edits) and to the request
- * forwarded on a miss. */
+ * methods are handled).  Anything but CACHE_FORWARD means the exchange is
+ * decided (answered or queued).  Call it again after CACHE_WAIT.  Header
+ * edits made before the call apply to hits too (response edits) and to the
+ * request forwarded on a miss. */
 enum cache_outcome cache_request(struct exchange *ex, const struct cache_rules *r);
-
-/* How long a CACHE_WAIT may be queued at most (exchange_queue's timeout). */
-uint32_t cache_wait_limit(const struct exchange *ex);
 
 /* Whether the exchange is waiting on another's fill (for frontend.resume). */
 int cache_waiting(const struct exchange *ex);

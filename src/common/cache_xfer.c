@@ -228,8 +228,12 @@ static enum cache_outcome lookup(struct exchange *ex, struct cache_xfer *cx)
             cx->mode = X_WAIT;
             cx->wait_until = now + ex->cfg->cache.lock_ms;
         }
-        if (now < cx->wait_until)
+        if (now < cx->wait_until) {
+            /* until the fill ends and wakes it: the lock time at most,
+             * and a second's margin for the queue's own timeout */
+            exchange_queue(ex, ex->cfg->cache.lock_ms + 1000);
             return CACHE_WAIT;
+        }
         cx->detail = "lock-timeout";
         return pass(cx);
     }
@@ -298,11 +302,6 @@ enum cache_outcome cache_request(struct exchange *ex, const struct cache_rules *
         return CACHE_FORWARD;
     }
     return lookup(ex, cx);
-}
-
-uint32_t cache_wait_limit(const struct exchange *ex)
-{
-    return ex->cfg->cache.lock_ms + 1000;
 }
 
 int cache_waiting(const struct exchange *ex)

@@ -52,6 +52,22 @@ static void proxy_fail(struct session *s, int status, const char *why)
 
 /* Reads and parses the response head.  Returns 1 on progress, 0 to wait,
  * -1 when the session moved on (failed, retried). */
+/* The upstream's answer is replaced by a local one (the front-end refused
+ * it, or the cache answered): the upstream connection, mid-response, is
+ * closed, and the client's too if its request was not read to the end. */
+static void answer_locally(struct session *s)
+{
+    struct exchange *ex = session_ex(s);
+
+    upstream_release(s->w->pool, ex->up, 0, 0);
+    ex->up = NULL;
+    if (!ex->req_done)
+        ex->client_close = 1;
+    s->state = S_LOCAL;
+    s->last_io = loop_now(s->w->loop);
+    session_arm(s);
+}
+
 static int read_response_head(struct session *s)
 {
     struct exchange *ex = session_ex(s);
@@ -116,13 +132,7 @@ static int read_response_head(struct session *s)
                     ex->decision = DECIDE_NONE;
                     ex->lst->fe->response(ex);
                     if (ex->decision == DECIDE_LOCAL) {
-                        upstream_release(s->w->pool, ex->up, 0, 0);
-                        ex->up = NULL;
-                        if (!ex->req_done)
-                            ex->client_close = 1;
-                        s->state = S_LOCAL;
-                        s->last_io = loop_now(s->w->loop);
-                        session_arm(s);
+                        answer_locally(s);
                         return -1;
                     }
                     ex->decision = DECIDE_FORWARD;
@@ -130,13 +140,7 @@ static int read_response_head(struct session *s)
                 if (ex->cx && cache_response_head(ex)) {
                     /* answered from the cache (a 304 merged, a stale copy
                      * for a failing origin): the upstream's answer is dropped */
-                    upstream_release(s->w->pool, ex->up, 0, 0);
-                    ex->up = NULL;
-                    if (!ex->req_done)
-                        ex->client_close = 1;
-                    s->state = S_LOCAL;
-                    s->last_io = loop_now(s->w->loop);
-                    session_arm(s);
+                    answer_locally(s);
                     return -1;
                 }
                 ex->status = ex->resp.status;

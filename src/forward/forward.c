@@ -196,15 +196,8 @@ static void handle(struct exchange *ex)
     /* The absolute URL's authority overrides any Host field (RFC 9112 3.2.2). */
     exchange_set_field(ex, "Host", exchange_str(ex, r->authority), r->authority.len);
     anonymity_apply(&p->anon, ex, host, r->host.len);
-    switch (cache_request(ex, apt_rules_for(&p->cache, host, r->host.len))) {
-    case CACHE_ANSWERED:
-        return;
-    case CACHE_WAIT:
-        exchange_queue(ex, cache_wait_limit(ex));
-        return;
-    case CACHE_FORWARD:
-        break;
-    }
+    if (cache_request(ex, apt_rules_for(&p->cache, host, r->host.len)) != CACHE_FORWARD)
+        return; /* answered from the cache, or queued behind another's fetch */
     if (policy_uses_parent(p, host, r->host.len)) {
         /* a parent proxy gets the absolute form, and our credentials */
         if (p->parent->authorization)

@@ -448,15 +448,8 @@ static void handle(struct exchange *ex)
     if (rt->max_body && !exchange_set_max_body(ex, rt->max_body))
         return;
     route_edits(ex, rt);
-    switch (cache_request(ex, &rt->cache)) {
-    case CACHE_ANSWERED:
-        return;
-    case CACHE_WAIT:
-        exchange_queue(ex, cache_wait_limit(ex));
-        return;
-    case CACHE_FORWARD:
-        break;
-    }
+    if (cache_request(ex, &rt->cache) != CACHE_FORWARD)
+        return; /* answered from the cache, or queued behind another's fetch */
     client_address(ex, rl, &client);
     forwarding_fields(ex, rl, host, hostlen);
     choose_server(ex, rt, pool_order(rl->st, rt, &client), &client);
