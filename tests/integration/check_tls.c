@@ -381,6 +381,46 @@ static int tls_get(struct tconn *c, const char *host)
     }
 }
 
+/* Three requests in three TLS records written back to back: OpenSSL reads
+ * them ahead together, from one edge of the socket, and gatehouse must still
+ * answer all three (it may not take a short SSL_read for an empty socket).
+ * The last, a 300,000-byte body that crosses many records, arrives whole
+ * and in order. */
+START_TEST(pipelined_requests_and_a_long_body)
+{
+    enum { BIG = 300000 };
+    const char *reqs[] = {"GET /hello HTTP/1.1\r\nHost: a.test\r\n\r\n",
+                          "GET /hello HTTP/1.1\r\nHost: a.test\r\n\r\n",
+                          "GET /bytes/300000 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"};
+    size_t cap = BIG + 16384, got = 0;
+    char *all = malloc(cap);
+    struct tconn c;
+    int n, answers = 0;
+
+    ck_assert_ptr_nonnull(all);
+    ck_assert_int_eq(tls_open(&c, p_tls, "a.test"), 0);
+    for (int k = 0; k < 3; k++) /* one record each */
+        ck_assert_int_eq(SSL_write(c.ssl, reqs[k], (int)strlen(reqs[k])), (int)strlen(reqs[k]));
+    while (got < cap && (n = SSL_read(c.ssl, all + got, (int)(cap - got))) > 0)
+        got += (size_t)n;
+    const char *last = NULL;
+    for (const char *at = all; (at = memmem(at, got - (size_t)(at - all), "HTTP/1.1 200 ", 13)); at += 13) {
+        answers++;
+        last = at;
+    }
+    ck_assert_int_eq(answers, 3);
+    const char *body = memmem(last, got - (size_t)(last - all), "\r\n\r\n", 4);
+    ck_assert_ptr_nonnull(body);
+    body += 4;
+    ck_assert_uint_eq(got - (size_t)(body - all), BIG);
+    for (size_t i = 0; i < BIG; i++)
+        if (body[i] != (char)('a' + i % 26))
+            ck_abort_msg("byte %zu of the long body is wrong", i);
+    tls_close(&c);
+    free(all);
+}
+END_TEST
+
 START_TEST(reload_swaps_certificate)
 {
     struct tconn before, after;
@@ -441,6 +481,7 @@ Suite *tls_suite(void)
     tcase_add_test(tc, health_checks_over_tls);
     tcase_add_test(tc, https_redirect_and_hsts);
     tcase_add_test(tc, upstream_tls_verified);
+    tcase_add_test(tc, pipelined_requests_and_a_long_body);
     tcase_add_test(tc, reload_swaps_certificate);
     tcase_add_test(tc, bad_files_named_by_check);
     suite_add_tcase(s, tc);
