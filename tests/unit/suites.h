@@ -23,5 +23,6 @@ Suite *cache_suite(void);
 Suite *cache_store_suite(void);
 Suite *apt_suite(void);
 Suite *util_suite(void);
+Suite *hostname_suite(void);
 
 #endif
