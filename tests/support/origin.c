@@ -44,6 +44,9 @@
  *                  then every text or binary frame is sent back unmasked
  *   /redirect      302 to http://127.0.0.1:PORT/landed (its own address)
  *   /status/CODE   CODE (200..599) with body "status CODE\n" (none for 204/304)
+ *   /obj/...       a cacheable object shaped by its query (see serve_obj)
+ *   /rv/...        a cacheable object shaped by the request's X-Rv-* fields,
+ *                  for revalidation tests (see serve_rv)
  *   anything else  404 "not found\n"
  * HEAD gets the same head as GET and no body.
  */
@@ -836,6 +839,156 @@ static int serve_obj(struct conn *c, const struct request *rq, int is_head, int 
     return keep;
 }
 
+/* ------------------------------------------------ revalidation playground --
+ * /rv/...: a response shaped by the request's own X-Rv-* fields, so that a
+ * cache test says, in the request it sends, what the origin does (and a
+ * revalidation, which carries the client's fields, is answered the same way):
+ *   X-Rv-CC: v           Cache-Control: v
+ *   X-Rv-ETag: v         ETag: v, as written ("a" or W/"a")
+ *   X-Rv-LM: t           Last-Modified: the HTTP-date of t (seconds since 1970)
+ *   X-Rv-Age: n          Age: n (a copy that arrives already old, or stale)
+ *   X-Rv-Vary: v         Vary: v
+ *   X-Rv-Extra: N: v     the field "N: v" on every answer, 304 included; may repeat
+ *   X-Rv-Status: n       answers n (with the body "status n") instead
+ *   X-Rv-304: how        when the request's validators match: "full" (the
+ *                        default) answers 304 with the ETag and Last-Modified,
+ *                        "bare" 304 with neither (as Python's http.server
+ *                        does), "other" 304 naming the ETag "other"
+ *   X-Rv-Interim: n      an interim response n (103, 100) goes first
+ * The validators match when If-None-Match names the ETag (weak comparison)
+ * or is "*", or, without If-None-Match, when If-Modified-Since is not
+ * before X-Rv-LM.  A full answer's body is "rv=<N>\n" (N counts full answers
+ * in this process) followed by the request head as received.  Every answer
+ * carries "X-Rv-Answer: <M>" (M counts every /rv/ answer, 304s included),
+ * so a test can tell a freshened copy from the one stored before.  One line
+ * per request goes to stderr:
+ *   rv <METHOD> <target> inm=<If-None-Match or -> ims=<If-Modified-Since or -> status=<status>
+ */
+
+static atomic_uint_fast64_t g_rv_count, g_rv_answers;
+
+/* The value of the n-th (0-based) request field `name` into out; 0 when
+ * present, -1 when absent. */
+static int rv_field(const char *head, const char *name, int n, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+
+    for (const char *p = strstr(head, "\n"); p && p[1]; p = strchr(p + 1, '\n')) {
+        const char *f = p + 1, *v, *e;
+        if (strncasecmp(f, name, nl) != 0 || f[nl] != ':' || n-- > 0)
+            continue;
+        for (v = f + nl + 1; *v == ' ' || *v == '\t'; v++)
+            ;
+        e = v + strcspn(v, "\r\n");
+        while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        snprintf(out, cap, "%.*s", (int)(e - v), v);
+        return 0;
+    }
+    return -1;
+}
+
+/* An entity-tag without its weakness indicator. */
+static const char *rv_opaque(const char *tag)
+{
+    return strncmp(tag, "W/", 2) == 0 ? tag + 2 : tag;
+}
+
+/* Whether the request's validators match the response's (see above). */
+static int rv_matches(const char *head, const char *etag, long lm)
+{
+    char inm[512], ims[128];
+    struct tm tm;
+
+    if (rv_field(head, "If-None-Match", 0, inm, sizeof(inm)) == 0) {
+        if (strcmp(inm, "*") == 0)
+            return 1;
+        if (!etag[0])
+            return 0;
+        for (char *t = strtok(inm, ", "); t; t = strtok(NULL, ", "))
+            if (strcmp(rv_opaque(t), rv_opaque(etag)) == 0)
+                return 1;
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    if (lm < 0 || rv_field(head, "If-Modified-Since", 0, ims, sizeof(ims)) < 0 ||
+        !strptime(ims, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+        return 0;
+    return (long)timegm(&tm) >= lm;
+}
+
+static int serve_rv(struct conn *c, const struct request *rq, int is_head, int keep)
+{
+    char v[512], etag[256] = "", how[32] = "full", date[64], head[8192], inm[512], ims[128];
+    int status = 200, hl, nobody;
+    long lm = -1;
+
+    if (rv_field(rq->head, "X-Rv-Interim", 0, v, sizeof(v)) == 0) {
+        char interim[256];
+        int il = snprintf(interim, sizeof(interim), "HTTP/1.1 %d %s\r\n%s\r\n", atoi(v),
+                          atoi(v) == 103 ? "Early Hints" : "Continue",
+                          atoi(v) == 103 ? "Link: </rv.css>; rel=preload\r\n" : "");
+        if (send_all(c->fd, interim, (size_t)il) < 0)
+            return 0;
+    }
+    rv_field(rq->head, "X-Rv-ETag", 0, etag, sizeof(etag));
+    if (rv_field(rq->head, "X-Rv-LM", 0, v, sizeof(v)) == 0)
+        lm = atol(v);
+    rv_field(rq->head, "X-Rv-304", 0, how, sizeof(how));
+    if (rv_field(rq->head, "X-Rv-Status", 0, v, sizeof(v)) == 0)
+        status = atoi(v);
+    else if (rv_matches(rq->head, etag, lm))
+        status = 304;
+    if (status == 304 && strcmp(how, "other") == 0)
+        snprintf(etag, sizeof(etag), "\"other\"");
+    if (rv_field(rq->head, "If-None-Match", 0, inm, sizeof(inm)) < 0)
+        strcpy(inm, "-");
+    if (rv_field(rq->head, "If-Modified-Since", 0, ims, sizeof(ims)) < 0)
+        strcpy(ims, "-");
+    fprintf(stderr, "rv %s %s inm=%s ims=%s status=%d\n", rq->method, rq->target, inm, ims, status);
+
+    http_date(time(NULL), date, sizeof(date));
+    hl = snprintf(head, sizeof(head),
+                  "HTTP/1.1 %d %s\r\nServer: gh-origin\r\nDate: %s\r\nX-Rv-Answer: %" PRIu64 "\r\n",
+                  status, reason(status), date, (uint64_t)atomic_fetch_add(&g_rv_answers, 1) + 1);
+    if (rv_field(rq->head, "X-Rv-CC", 0, v, sizeof(v)) == 0)
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Cache-Control: %s\r\n", v);
+    if (!(status == 304 && strcmp(how, "bare") == 0)) {
+        if (etag[0])
+            hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "ETag: %s\r\n", etag);
+        if (lm >= 0) {
+            http_date((time_t)lm, v, sizeof(v));
+            hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Last-Modified: %s\r\n", v);
+        }
+    }
+    if (rv_field(rq->head, "X-Rv-Age", 0, v, sizeof(v)) == 0)
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Age: %s\r\n", v);
+    if (rv_field(rq->head, "X-Rv-Vary", 0, v, sizeof(v)) == 0)
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Vary: %s\r\n", v);
+    for (int i = 0; rv_field(rq->head, "X-Rv-Extra", i, v, sizeof(v)) == 0; i++)
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "%s\r\n", v);
+    if (!keep)
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Connection: close\r\n");
+    nobody = status == 304 || status == 204;
+    if (nobody) {
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "\r\n");
+        return send_all(c->fd, head, (size_t)hl) < 0 ? 0 : keep;
+    }
+    char *body = malloc(64 + rq->head_len);
+    if (!body)
+        return 0;
+    int bl = status == 200
+                 ? snprintf(body, 64 + rq->head_len, "rv=%" PRIu64 "\n%s",
+                            (uint64_t)atomic_fetch_add(&g_rv_count, 1) + 1, rq->head)
+                 : snprintf(body, 64, "status %d\n", status);
+    hl += snprintf(head + hl, sizeof(head) - (size_t)hl,
+                   "Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n", bl);
+    int ok = send_all(c->fd, head, (size_t)hl) == 0 && (is_head || send_all(c->fd, body, (size_t)bl) == 0);
+    free(body);
+    return ok ? keep : 0;
+}
+/* ------------------------------------------ end of revalidation playground */
+
 /* Handle one parsed request whose body has been consumed.  Returns 1 to keep
  * the connection, 0 to close it. */
 static int respond(struct conn *c, const struct request *rq, uint64_t body_count,
@@ -870,6 +1023,8 @@ static int respond(struct conn *c, const struct request *rq, uint64_t body_count
         return serve_websocket(c, rq);
     if (strncmp(path, "/obj/", 5) == 0)
         return serve_obj(c, rq, is_head, keep);
+    if (strncmp(path, "/rv/", 4) == 0)
+        return serve_rv(c, rq, is_head, keep);
     if (strcmp(path, "/redirect") == 0) {
         char head[1024];
         int hl = snprintf(head, sizeof(head),
