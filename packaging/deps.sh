@@ -13,9 +13,10 @@ libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev"
 # libclang-rt-14-dev: libFuzzer; procps: ps for the tests' process checks;
 # chromium: a real browser through the gateway (headless);
 # libmaxmind-db-writer-perl: writes the geo tests' .mmdb at run time;
-# sslscan: audits the default TLS settings in the TLS suite.
+# sslscan: audits the default TLS settings in the TLS suite; python3: its
+# http.server is the apt test's mirror (it answers 304 without validators).
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
-chromium libmaxmind-db-writer-perl sslscan"
+chromium libmaxmind-db-writer-perl sslscan python3"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

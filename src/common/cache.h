@@ -11,6 +11,7 @@
 #define GH_CACHE_H
 
 #include "acl.h"
+#include "cache_policy.h"
 
 #include <libconfig.h>
 #include <stdint.h>
@@ -33,33 +34,35 @@ struct cache_conf {
 int cache_conf_load(struct cache_conf *c, const config_setting_t *g, char *err, size_t errlen);
 void cache_conf_free(struct cache_conf *c);
 
-/* What a front-end's profile says of a URL (the apt profile, say). */
-enum cache_class {
-    CACHE_CLASS_DEFAULT,    /* the response's own caching fields decide */
-    CACHE_CLASS_IMMUTABLE,  /* never changes under this URL: fresh for a year */
-    CACHE_CLASS_REVALIDATE, /* stored, but asked about again on every use; a
-                             * stale copy answers while the origin is down */
-};
-
 /* A route's or a policy's use of the cache. */
 struct cache_rules {
     int enabled;
-    int include_query;       /* the key keeps the query (default yes) */
-    int64_t ttl;             /* lifetime of responses without freshness, -1: none */
-    char **bypass_cookies;   /* a request carrying one of these cookies bypasses */
+    int include_query;     /* the key keeps the query (default yes) */
+    int64_t ttl;           /* lifetime of responses without freshness, -1: none */
+    char **bypass_cookies; /* a request carrying one of these cookies bypasses */
     unsigned nbypass;
-    int apt;                 /* the apt profile: archive files immutable, indexes revalidated */
-    char **mirrors;          /* apt profile restricted to these hosts (none: any) */
+    int apt;        /* the apt profile: archive files immutable, indexes revalidated */
+    char **mirrors; /* apt profile restricted to these hosts (none: any) */
     unsigned nmirrors;
     /* set by the front-end: classifies a request's path (NULL: all default) */
     enum cache_class (*classify)(const char *path, size_t len);
-    int64_t stale_if_error;  /* seconds a stale copy may answer a failing origin */
+    int64_t stale_if_unreachable; /* seconds a stale copy may answer an origin that cannot
+                                   * be reached or fails; -1: not set (the front-end's
+                                   * profile may choose, else CACHE_STALE_DEFAULT) */
+    char **targeted;              /* RFC 9213 target list, in precedence order (routes only) */
+    unsigned ntargeted;
 };
 
+/* stale_if_unreachable when nothing sets it: a day. */
+#define CACHE_STALE_DEFAULT 86400
+
 /* Parses the setting s: `cache = true`, or a group { enabled, key_query,
- * ttl, bypass_cookies } (and { apt, mirrors } when allow_apt).  A missing s
+ * ttl, bypass_cookies, stale_if_unreachable }, plus { apt, mirrors } for a
+ * forward policy (forward) or { targeted_field } for a reverse route (its
+ * RFC 9213 target list: a name or a list of names, default
+ * "CDN-Cache-Control"; a forward proxy is no site's CDN).  A missing s
  * leaves caching off.  Returns 0 or -1 with err. */
-int cache_rules_load(struct cache_rules *r, const config_setting_t *s, int allow_apt, char *err,
+int cache_rules_load(struct cache_rules *r, const config_setting_t *s, int forward, char *err,
                      size_t errlen);
 void cache_rules_free(struct cache_rules *r);
 
@@ -77,6 +80,12 @@ enum cache_outcome {
  * edits made before the call apply to hits too (response edits) and to the
  * request forwarded on a miss. */
 enum cache_outcome cache_request(struct exchange *ex, const struct cache_rules *r);
+
+/* The front-end found no server to send the request to (every server of
+ * the pools is down): answers with the stored stale copy instead, when the
+ * response and the rules allow it (as for an origin that cannot be
+ * reached).  Returns 1 when it did: the exchange is decided. */
+int cache_answer_unreachable(struct exchange *ex, const char *why);
 
 /* Whether the exchange is waiting on another's fill (for frontend.resume). */
 int cache_waiting(const struct exchange *ex);

@@ -1,15 +1,17 @@
 /* cache_conf.c — the cache's settings: the top-level `cache` section (the
- * store) and the `cache` setting of a route or a policy (its rules). */
+ * store) and the `cache` setting of a route or a policy (its rules,
+ * RFC 9213 target list included). */
 #include "cache.h"
+#include "cache_targeted.h"
 #include "config.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const store_keys[] = {"memory_mb",    "max_object_mb",     "lock_timeout",
-                                         "purge_allow",  "heuristic_percent", "heuristic_max",
-                                         "disk_dir",     "disk_mb",           NULL};
+static const char *const store_keys[] = {"memory_mb",   "max_object_mb",     "lock_timeout",
+                                         "purge_allow", "heuristic_percent", "heuristic_max",
+                                         "disk_dir",    "disk_mb",           NULL};
 
 static int acl_list(struct acl *a, const config_setting_t *list, const char *what, char *err,
                     size_t errlen)
@@ -86,8 +88,10 @@ void cache_conf_free(struct cache_conf *c)
     c->disk_dir = NULL;
 }
 
-static const char *const rule_keys[] = {"enabled", "key_query", "ttl", "bypass_cookies", NULL};
-static const char *const apt_keys[] = {"apt", "mirrors", NULL};
+static const char *const rule_keys[] = {
+    "enabled", "key_query", "ttl", "bypass_cookies", "stale_if_unreachable", NULL};
+static const char *const forward_keys[] = {"apt", "mirrors", NULL};
+static const char *const route_keys[] = {"targeted_field", NULL};
 
 /* Copies a list of strings; returns 0 or -1 with err. */
 static int string_list(const config_setting_t *list, const char *what, char ***out, unsigned *n,
@@ -110,38 +114,87 @@ static int string_list(const config_setting_t *list, const char *what, char ***o
     return 0;
 }
 
-int cache_rules_load(struct cache_rules *r, const config_setting_t *s, int allow_apt, char *err,
+/* A field name: one token (RFC 9110 section 5.1). */
+static int field_name(const char *s)
+{
+    static const char tchar[] = "!#$%&'*+-.^_`|~";
+
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr(tchar, *p)))
+            return 0;
+    return *s != '\0';
+}
+
+/* targeted_field: a name or a list of names (RFC 9213's target list). */
+static int target_list(struct cache_rules *r, const config_setting_t *s, char *err, size_t errlen)
+{
+    const config_setting_t *t = s ? config_setting_get_member(s, "targeted_field") : NULL;
+    const char *one;
+
+    if (!t) {
+        r->targeted = xcalloc(1, sizeof(char *));
+        r->targeted[0] = xstrdup("CDN-Cache-Control");
+        r->ntargeted = 1;
+        return 0;
+    }
+    if ((one = config_setting_get_string(t))) {
+        r->targeted = xcalloc(1, sizeof(char *));
+        r->targeted[0] = xstrdup(one);
+        r->ntargeted = 1;
+    } else if (string_list(t, "targeted_field", &r->targeted, &r->ntargeted, err, errlen) < 0) {
+        return -1;
+    }
+    if (r->ntargeted > CACHE_TARGETS_MAX) {
+        config_error(err, errlen, t, "'targeted_field' names at most %d fields", CACHE_TARGETS_MAX);
+        return -1;
+    }
+    for (unsigned i = 0; i < r->ntargeted; i++)
+        if (!field_name(r->targeted[i])) {
+            config_error(err, errlen, t, "'targeted_field': \"%s\" is not a field name",
+                         r->targeted[i]);
+            return -1;
+        }
+    return 0;
+}
+
+int cache_rules_load(struct cache_rules *r, const config_setting_t *s, int forward, char *err,
                      size_t errlen)
 {
     const config_setting_t *m;
-    long ttl = -1;
+    long ttl = -1, stale = -1;
 
     memset(r, 0, sizeof(*r));
     r->include_query = 1;
     r->ttl = -1;
+    r->stale_if_unreachable = -1;
     if (!s)
         return 0;
     if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
         r->enabled = config_setting_get_bool(s);
-        return 0;
+        return forward ? 0 : target_list(r, NULL, err, errlen);
     }
     if (!config_setting_is_group(s)) {
         config_error(err, errlen, s, "'cache' is true, false or a group { ... }");
         return -1;
     }
     r->enabled = 1;
-    if (config_check_keys(s, rule_keys, allow_apt ? apt_keys : NULL, err, errlen) < 0 ||
+    if (config_check_keys(s, rule_keys, forward ? forward_keys : route_keys, err, errlen) < 0 ||
         config_get_bool(s, "enabled", &r->enabled, err, errlen) < 0 ||
         config_get_bool(s, "key_query", &r->include_query, err, errlen) < 0 ||
-        (allow_apt && config_get_bool(s, "apt", &r->apt, err, errlen) < 0))
+        (forward && config_get_bool(s, "apt", &r->apt, err, errlen) < 0))
         return -1;
-    if (config_get_int(s, "ttl", 0, 1000000000L, &ttl, err, errlen) < 0)
+    if (config_get_int(s, "ttl", 0, 1000000000L, &ttl, err, errlen) < 0 ||
+        config_get_int(s, "stale_if_unreachable", 0, 1000000000L, &stale, err, errlen) < 0)
         return -1;
     r->ttl = ttl;
+    r->stale_if_unreachable = stale;
+    if (!forward && target_list(r, s, err, errlen) < 0)
+        return -1;
     if ((m = config_setting_get_member(s, "bypass_cookies")) &&
         string_list(m, "bypass_cookies", &r->bypass_cookies, &r->nbypass, err, errlen) < 0)
         return -1;
-    if (allow_apt && (m = config_setting_get_member(s, "mirrors"))) {
+    if (forward && (m = config_setting_get_member(s, "mirrors"))) {
         if (string_list(m, "mirrors", &r->mirrors, &r->nmirrors, err, errlen) < 0)
             return -1;
         for (unsigned i = 0; i < r->nmirrors; i++)
@@ -159,5 +212,8 @@ void cache_rules_free(struct cache_rules *r)
     for (unsigned i = 0; i < r->nmirrors; i++)
         free(r->mirrors[i]);
     free(r->mirrors);
+    for (unsigned i = 0; i < r->ntargeted; i++)
+        free(r->targeted[i]);
+    free(r->targeted);
     memset(r, 0, sizeof(*r));
 }

@@ -19,11 +19,16 @@
 char *cache_head_for_storage(const struct http_head *resp, const char *base, int keep_set_cookie,
                              size_t *len);
 
-/* Whether a 304 (or a HEAD response, section 4.3.5) `upd` describes the
- * stored response `stored` (section 4.3.4): with an ETag in upd, the stored
- * ETag matches it (strongly if upd's is strong, weakly otherwise); without
- * one but with Last-Modified, the stored Last-Modified is the same date;
- * with neither, the stored response has no validator either. */
+/* Whether a 304 `upd`, the answer to a conditional request made from the
+ * validators of `stored` alone, selects it for update (section 4.3.4):
+ * with an ETag in upd, the stored ETag matches it (strongly if upd's is
+ * strong, weakly otherwise); without one but with Last-Modified, the
+ * stored Last-Modified is the same date; with neither, yes.  The RFC's
+ * third case asks that the stored response lack a validator too, for a
+ * conditional the cache did not make from it; here the request named that
+ * one response, and origins such as Python's http.server send no
+ * validator in a 304 (RFC 9110 15.4.5 asks for ETag only when the 200
+ * would carry one, and never for Last-Modified). */
 int cache_head_matches(const struct http_head *stored, const char *sbase,
                        const struct http_head *upd, const char *ubase);
 

@@ -252,8 +252,9 @@ void cache_opts_default(struct cache_opts *o)
     o->heuristic_percent = 10;
     o->heuristic_max = 86400;
     o->override_ttl = CACHE_UNSET;
-    o->stale_if_error = 0;
+    o->stale_if_unreachable = 0;
     o->store_set_cookie = 0;
+    o->public_only = 0;
 }
 
 int cache_status_heuristic(int status)
@@ -288,6 +289,27 @@ static int status_understood(int status)
     case 503:
     case 504: return 1;
     default: return cache_status_heuristic(status);
+    }
+}
+
+void cache_meta_classify(struct cache_meta *m, enum cache_class c)
+{
+    switch (c) {
+    case CACHE_CLASS_IMMUTABLE:
+        m->cc.max_age = 365 * 86400;
+        m->cc.s_maxage = CACHE_UNSET;
+        m->cc.flags |= CACHE_CC_IMMUTABLE | CACHE_CC_PUBLIC;
+        m->cc.flags &= ~(CACHE_CC_NO_CACHE | CACHE_CC_MUST_REVALIDATE | CACHE_CC_PROXY_REVALIDATE |
+                         CACHE_CC_INVALID);
+        break;
+    case CACHE_CLASS_REVALIDATE:
+        m->cc.max_age = 0;
+        m->cc.s_maxage = CACHE_UNSET;
+        m->cc.flags |= CACHE_CC_PUBLIC;
+        m->cc.flags &= ~(CACHE_CC_NO_CACHE | CACHE_CC_MUST_REVALIDATE | CACHE_CC_PROXY_REVALIDATE |
+                         CACHE_CC_IMMUTABLE);
+        break;
+    default: break;
     }
 }
 
@@ -330,10 +352,12 @@ int cache_storable(const struct cache_req_info *rq, const struct cache_meta *m,
         return refuse(why, "vary-star");
     if (m->has_set_cookie && !o->store_set_cookie)
         return refuse(why, "set-cookie");
+    if (o->public_only && !(rf & CACHE_CC_PUBLIC))
+        return refuse(why, "bypass-cookie");
     if (!explicit_freshness(m) && !(rf & CACHE_CC_PUBLIC) && !cache_status_heuristic(m->status))
         return refuse(why, "no-freshness");
     if (cache_freshness_lifetime(m, o, NULL) == 0 && !m->has_etag && !m->has_last_modified &&
-        GH_MAX(m->cc.stale_if_error, o->stale_if_error) <= 0 && m->cc.stale_while_revalidate <= 0)
+        m->cc.stale_if_error <= 0 && m->cc.stale_while_revalidate <= 0)
         return refuse(why, "zero-ttl");
     if (why)
         *why = NULL;
@@ -406,7 +430,7 @@ enum cache_use cache_decide(const struct cache_req_info *rq, const struct cache_
     v->ttl = v->lifetime - v->age;
     staleness = -v->ttl;
     fresh = v->ttl > 0;
-    sie = GH_MAX(GH_MAX(m->cc.stale_if_error, rq->cc.stale_if_error), o->stale_if_error);
+    sie = GH_MAX(GH_MAX(m->cc.stale_if_error, rq->cc.stale_if_error), o->stale_if_unreachable);
     v->stale_if_error =
         !(rf & CACHE_CC_NO_CACHE) && (fresh || (!forbid_stale && sie > 0 && staleness <= sie));
 

@@ -126,15 +126,32 @@ struct cache_meta {
 void cache_meta_parse(struct cache_meta *m, const struct http_head *resp, const char *base,
                       int64_t request_time, int64_t response_time);
 
+/* What a front-end's profile says of a URL (the apt profile, say). */
+enum cache_class {
+    CACHE_CLASS_DEFAULT,    /* the response's own caching fields decide */
+    CACHE_CLASS_IMMUTABLE,  /* never changes under this URL: fresh for a year */
+    CACHE_CLASS_REVALIDATE, /* stored, but asked about again on every use; a
+                             * stale copy answers while the origin is down */
+};
+
+/* Applies a profile's class to the facts of a response: IMMUTABLE makes
+ * it public, immutable and fresh for a year; REVALIDATE public with
+ * max-age=0; both drop the directives that would contradict that. */
+void cache_meta_classify(struct cache_meta *m, enum cache_class c);
+
 /* Settings of one cache (or of one route or policy using it). */
 struct cache_opts {
     int64_t heuristic_percent; /* of (Date - Last-Modified), 0..100; default 10 (section 4.2.2) */
     int64_t heuristic_max;     /* cap of a heuristic lifetime, seconds; default 86400 */
     int64_t override_ttl;      /* >= 0: lifetime of responses without explicit freshness
                                 * (reverse route TTL override); default CACHE_UNSET */
-    int64_t stale_if_error;    /* stale-if-error window when the response gives none
-                                * (the apt profile: mirror down), seconds; default 0 */
-    int store_set_cookie;      /* store responses carrying Set-Cookie; default 0 */
+    int64_t stale_if_unreachable; /* how stale a copy may be served, seconds, when the
+                                   * origin cannot be reached or fails (RFC 9111 4.2.4,
+                                   * a disconnected cache), beyond what the response's
+                                   * stale-if-error allows; default 0 */
+    int store_set_cookie;         /* store responses carrying Set-Cookie; default 0 */
+    int public_only;              /* store only responses marked public (the request
+                                * carried a bypass cookie); default 0 */
 };
 
 /* The defaults above. */
@@ -161,11 +178,15 @@ int cache_status_heuristic(int status);
  *                      neither public, s-maxage nor must-revalidate
  *   "vary-star"        Vary: * (could never be reused)
  *   "set-cookie"       Set-Cookie, unless o->store_set_cookie
+ *   "bypass-cookie"    not public while o->public_only
  *   "no-freshness"     no max-age, s-maxage or Expires, and the status is
  *                      not heuristically cacheable and not marked public
  *   "zero-ttl"         its lifetime is 0 and it has no validator and no
- *                      stale-while-revalidate or stale-if-error window:
- *                      it could never be reused
+ *                      stale-while-revalidate or stale-if-error directive:
+ *                      it could never be reused (o->stale_if_unreachable
+ *                      does not count: storing every such response only
+ *                      for the day the origin is down would queue every
+ *                      request for it behind one fetch)
  * A response that is storable may still need revalidation on every use
  * (no-cache): see cache_decide. */
 int cache_storable(const struct cache_req_info *rq, const struct cache_meta *m,
@@ -217,7 +238,7 @@ struct cache_verdict {
     int64_t ttl;        /* lifetime - age; negative when stale (Cache-Status ttl) */
     int heuristic;      /* the lifetime is heuristic */
     int stale_if_error; /* REVALIDATE: if the origin cannot be reached or answers
-                         * 500, 502, 503 or 504, the stored response may be served */
+                         * a 5xx other than 501, the stored response may be served */
 };
 
 /* Decides how the stored response m may answer request rq at `now`.
@@ -233,7 +254,7 @@ struct cache_verdict {
  *  - otherwise REVALIDATE.
  * stale_if_error is set when stale serving is not forbidden and the
  * staleness is within the largest of the response's and the request's
- * stale-if-error and o->stale_if_error.  Returns v->use. */
+ * stale-if-error and o->stale_if_unreachable.  Returns v->use. */
 enum cache_use cache_decide(const struct cache_req_info *rq, const struct cache_meta *m,
                             const struct cache_opts *o, int64_t now, struct cache_verdict *v);
 

@@ -1,13 +1,15 @@
 /* cache_refresh.c — the background refresher (see cache_refresh.h).  One
  * thread, blocking sockets with timeouts: it never holds up a worker, and a
  * slow origin only delays other refreshes, which are best-effort anyway
- * (the object keeps being served stale meanwhile). */
+ * (the object keeps being served stale meanwhile).  The request it sends is
+ * built by the worker (cache_recipe.c). */
 #include "cache_refresh.h"
 #include "body.h"
 #include "buf.h"
 #include "cache_head.h"
 #include "cache_key.h"
 #include "cache_store.h"
+#include "cache_targeted.h"
 #include "config.h"
 #include "log.h"
 #include "util.h"
@@ -28,8 +30,22 @@
 struct job {
     struct job *next;
     size_t len, keylen;
+    char addr[80];
+    char *head; /* the request, without validators */
+    struct cache_opts opts;
+    char *targets[CACHE_TARGETS_MAX];
+    unsigned ntargets;
+    enum cache_class cls;
     char key[];
 };
+
+static void job_free(struct job *j)
+{
+    free(j->head);
+    for (unsigned i = 0; i < j->ntargets; i++)
+        free(j->targets[i]);
+    free(j);
+}
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
@@ -75,7 +91,7 @@ static int send_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* The recipe's request with the stored object's validators.  Malloc'd. */
+/* The job's request with the stored object's validators.  Malloc'd. */
 static char *conditional_request(const char *head, const struct cache_obj *o, size_t *len)
 {
     struct http_head *h = xmalloc(sizeof(*h));
@@ -159,6 +175,47 @@ static struct cache_body *read_body(int fd, struct buf *in, const struct http_he
     return NULL;
 }
 
+/* The facts of a response the refresh got, judged as the worker would. */
+static void judge(const struct job *j, const struct http_head *h, const char *base, int64_t t0,
+                  struct cache_meta *m)
+{
+    cache_meta_judge(m, h, base, t0, (int64_t)time(NULL), (const char *const *)j->targets,
+                     j->ntargets, j->cls);
+}
+
+/* A 304: freshens the stored head; a 304 that names another
+ * representation drops the stored copy (RFC 9111 4.3.4).  Returns whether
+ * something was stored. */
+static int file_304(const struct job *j, const struct cache_obj *o, const struct http_head *h,
+                    const char *base, int64_t t0)
+{
+    struct http_head *sh = xmalloc(sizeof(*sh));
+    struct cache_meta m;
+    size_t len;
+    char *head = NULL;
+    int stored = 0;
+
+    if (http1_parse_response(o->head, o->head_len, &limits, 0, sh) > 0 &&
+        cache_head_matches(sh, o->head, h, base) &&
+        (head = cache_head_update(sh, o->head, h, base, &len)) &&
+        http1_parse_response(head, len, &limits, 0, sh) > 0) {
+        judge(j, sh, head, t0, &m);
+        struct cache_obj *n = cache_obj_new(head, len, &m, cache_body_ref(o->body));
+        n->recipe = xstrdup(o->recipe);
+        n->override_ttl = o->override_ttl;
+        cache_store_put(j->key, j->len, n);
+        stored = 1;
+    } else {
+        free(head);
+        log_info("cache: background refresh of %.*s: the 304 names another representation; "
+                 "the stored copy is dropped",
+                 (int)GH_MIN(j->keylen, 200u), j->key);
+        cache_store_remove(j->key, j->len);
+    }
+    free(sh);
+    return stored;
+}
+
 /* One refresh; returns whether something was stored. */
 static int refresh_one(const struct job *j)
 {
@@ -166,20 +223,17 @@ static int refresh_one(const struct job *j)
     const struct cache_obj *o = ref ? cache_ref_obj(ref) : NULL;
     struct http_head *h = NULL;
     struct buf *in = NULL;
-    char addr[80], *req = NULL, *nl;
+    char *req = NULL;
     size_t rlen;
     int fd = -1, stored = 0, rc = 0;
     int64_t t0 = (int64_t)time(NULL);
 
-    if (!o || !o->recipe || !(nl = strchr(o->recipe, '\n')) ||
-        (size_t)(nl - o->recipe) >= sizeof(addr))
+    if (!o || !o->recipe)
         goto out;
-    memcpy(addr, o->recipe, (size_t)(nl - o->recipe));
-    addr[nl - o->recipe] = '\0';
-    req = conditional_request(nl + 1, o, &rlen);
-    if ((fd = dial(addr)) < 0 || send_all(fd, req, rlen) < 0) {
+    req = conditional_request(j->head, o, &rlen);
+    if ((fd = dial(j->addr)) < 0 || send_all(fd, req, rlen) < 0) {
         log_info("cache: background refresh of %.*s: cannot reach %s", (int)GH_MIN(j->keylen, 200u),
-                 j->key, addr);
+                 j->key, j->addr);
         goto out;
     }
     h = xmalloc(sizeof(*h));
@@ -191,25 +245,10 @@ static int refresh_one(const struct job *j)
     if (rc <= 0)
         goto out;
     if (h->status == 304) {
-        struct http_head *sh = xmalloc(sizeof(*sh));
-        struct cache_meta m;
-        size_t len;
-        char *head;
-        if (http1_parse_response(o->head, o->head_len, &limits, 0, sh) > 0 &&
-            cache_head_matches(sh, o->head, h, buf_head(in)) &&
-            (head = cache_head_update(sh, o->head, h, buf_head(in), &len))) {
-            http1_parse_response(head, len, &limits, 0, sh);
-            cache_meta_parse(&m, sh, head, t0, (int64_t)time(NULL));
-            struct cache_obj *n = cache_obj_new(head, len, &m, cache_body_ref(o->body));
-            n->recipe = xstrdup(o->recipe);
-            n->override_ttl = o->override_ttl;
-            cache_store_put(j->key, j->len, n);
-            stored = 1;
-        }
-        free(sh);
+        stored = file_304(j, o, h, buf_head(in), t0);
     } else {
         struct cache_req_info rq = {.method = CACHE_M_GET};
-        struct cache_opts opts;
+        struct cache_opts opts = j->opts;
         struct cache_meta m;
         struct cache_body *b;
         const char *why;
@@ -217,9 +256,7 @@ static int refresh_one(const struct job *j)
         size_t len;
 
         cache_cc_init(&rq.cc);
-        cache_opts_default(&opts);
-        opts.override_ttl = o->override_ttl;
-        cache_meta_parse(&m, h, buf_head(in), t0, (int64_t)time(NULL));
+        judge(j, h, buf_head(in), t0, &m);
         /* the same variant filing as before, or nothing */
         if (!cache_storable(&rq, &m, &opts, &why) ||
             (cache_vary_list(h, buf_head(in), vary, sizeof(vary)) != 0) != (j->len > j->keylen))
@@ -264,12 +301,12 @@ static void *run(void *arg)
         pthread_mutex_unlock(&lock);
         if (cache_fill_claim(j->key, j->keylen) == CACHE_CLAIMED)
             cache_fill_done(j->key, j->keylen, refresh_one(j));
-        free(j);
+        job_free(j);
     }
     return NULL;
 }
 
-void cache_refresh(const char *key, size_t len, size_t keylen)
+void cache_refresh(const struct cache_refresh_req *rr)
 {
     struct job *j;
 
@@ -284,14 +321,21 @@ void cache_refresh(const char *key, size_t len, size_t keylen)
         started = 1;
     }
     for (j = first; j; j = j->next)
-        if (j->len == len && memcmp(j->key, key, len) == 0)
+        if (j->len == rr->len && memcmp(j->key, rr->key, rr->len) == 0)
             break;
-    if (!j && queued < MAX_QUEUED) {
-        j = xmalloc(sizeof(*j) + len);
-        j->next = NULL;
-        j->len = len;
-        j->keylen = keylen;
-        memcpy(j->key, key, len);
+    if (!j && queued < MAX_QUEUED && strlen(rr->addr) < sizeof(j->addr)) {
+        j = xcalloc(1, sizeof(*j) + rr->len);
+        j->len = rr->len;
+        j->keylen = rr->keylen;
+        memcpy(j->key, rr->key, rr->len);
+        gh_fmt(j->addr, sizeof(j->addr), "%s", rr->addr);
+        j->head = xmalloc(rr->head_len + 1);
+        memcpy(j->head, rr->head, rr->head_len);
+        j->head[rr->head_len] = '\0';
+        j->opts = *rr->opts;
+        for (unsigned i = 0; i < rr->ntargets && i < CACHE_TARGETS_MAX; i++)
+            j->targets[j->ntargets++] = xstrdup(rr->targets[i]);
+        j->cls = rr->cls;
         if (last)
             last->next = j;
         else

@@ -6,6 +6,7 @@
 #include "cache_xfer.h"
 #include "cache_xfer_int.h"
 #include "cache_refresh.h"
+#include "cache_targeted.h"
 #include "log.h"
 #include "session.h"
 #include "util.h"
@@ -36,8 +37,9 @@ static struct cache_xfer *xfer_new(struct exchange *ex, const struct cache_rules
     cx->opts.heuristic_max = cc->heuristic_max;
     if (r && r->ttl >= 0)
         cx->opts.override_ttl = r->ttl;
-    if (r && r->stale_if_error > 0)
-        cx->opts.stale_if_error = r->stale_if_error;
+    if (r)
+        cx->opts.stale_if_unreachable =
+            r->stale_if_unreachable >= 0 ? r->stale_if_unreachable : CACHE_STALE_DEFAULT;
     cx->max_object = cc->max_object_bytes;
     cx->request_time = now_s();
     cx->fwd = CACHE_FWD_MISS;
@@ -77,6 +79,14 @@ static void strip_unkeyed(struct exchange *ex)
 
     for (const char *const *u = unkeyed; *u; u++)
         exchange_remove_field(ex, *u);
+}
+
+/* The route's targeted fields (RFC 9213) are the cache's own: they never
+ * reach the client, whatever the method. */
+static void hide_targeted(struct exchange *ex, const struct cache_rules *r)
+{
+    for (unsigned i = 0; r && r->enabled && i < r->ntargeted; i++)
+        exchange_remove_response_field(ex, r->targeted[i]);
 }
 
 /* Conditionals and ranges of the client are answered by the cache from the
@@ -200,7 +210,7 @@ static enum cache_outcome lookup(struct exchange *ex, struct cache_xfer *cx)
             cx->mode = X_PASS;
             if (use == CACHE_USE_STALE_REVALIDATE) {
                 cx->detail = "stale-while-revalidate";
-                cache_refresh(cx->key, cx->fkeylen, cx->keylen);
+                cache_refresh_as(ex, cx, cache_ref_obj(r));
             }
             if (cache_answer(ex, cx, r, 0, 0, 1))
                 return CACHE_ANSWERED;
@@ -208,8 +218,10 @@ static enum cache_outcome lookup(struct exchange *ex, struct cache_xfer *cx)
             cx->detail = NULL;
             cx->fwd = CACHE_FWD_URI_MISS;
         } else {
-            cx->fwd = (cx->rq.cc.flags & CACHE_CC_NO_CACHE) || cx->v.ttl >= 0 ? CACHE_FWD_REQUEST
-                                                                               : CACHE_FWD_STALE;
+            /* fresh, yet asked again: the request's doing (or a no-cache
+             * response's); a lifetime of 0 is stale at once */
+            cx->fwd = (cx->rq.cc.flags & CACHE_CC_NO_CACHE) || cx->v.ttl > 0 ? CACHE_FWD_REQUEST
+                                                                              : CACHE_FWD_STALE;
         }
     }
     if (cx->rq.cc.flags & CACHE_CC_ONLY_IF_CACHED) {
@@ -265,24 +277,25 @@ static enum cache_outcome lookup(struct exchange *ex, struct cache_xfer *cx)
     return CACHE_FORWARD;
 }
 
-enum cache_outcome cache_request(struct exchange *ex, const struct cache_rules *r)
+/* The decision proper (see cache_request). */
+static enum cache_outcome decide(struct exchange *ex, const struct cache_rules *r)
 {
     struct cache_xfer *cx = ex->cx;
     const struct http_head *q = &ex->req;
     const char *m = exchange_base(ex) + q->method.off;
+    int bypass_cookie;
 
-    if (!ex->cfg->cache.memory_bytes)
-        return CACHE_FORWARD;
-    if (!cache_store_ready())
-        cache_store_configure(&ex->cfg->cache);
     if (cx && cx->mode == X_WAIT) {
-        strip_unkeyed(ex); /* the edits were cleared for the new decision */
+        /* the edits were cleared for the new decision */
+        hide_targeted(ex, cx->rules);
+        strip_unkeyed(ex);
         return lookup(ex, cx);
     }
     if (cx)
         xfer_drop(ex); /* decided again from the start */
     if (q->method.len == 5 && memcmp(m, "PURGE", 5) == 0)
         return purge(ex);
+    hide_targeted(ex, r);
     cx = xfer_new(ex, r, X_PASS);
     if (cx->rq.method == CACHE_M_UNSAFE) {
         cx->mode = X_INVALIDATE;
@@ -294,14 +307,32 @@ enum cache_outcome cache_request(struct exchange *ex, const struct cache_rules *
         return CACHE_FORWARD;
     }
     strip_unkeyed(ex);
-    if (cx->rq.has_authorization || has_bypass_cookie(ex, r)) {
-        /* never answered from the cache; stored only when explicitly public */
+    bypass_cookie = has_bypass_cookie(ex, r);
+    if (cx->rq.has_authorization || bypass_cookie) {
+        /* never answered from the cache; stored when the response says a
+         * shared cache may (RFC 9111 3.5), or, for a bypass cookie, only
+         * when it says public */
         cx->fwd = CACHE_FWD_BYPASS;
-        cx->need_public = 1;
+        cx->opts.public_only = bypass_cookie;
         cx->mode = cx->rq.method == CACHE_M_GET ? X_FILL : X_PASS;
         return CACHE_FORWARD;
     }
     return lookup(ex, cx);
+}
+
+enum cache_outcome cache_request(struct exchange *ex, const struct cache_rules *r)
+{
+    enum cache_outcome out;
+
+    if (!ex->cfg->cache.memory_bytes)
+        return CACHE_FORWARD;
+    if (!cache_store_ready())
+        cache_store_configure(&ex->cfg->cache);
+    out = decide(ex, r);
+    if (out == CACHE_FORWARD && ex->cx)
+        ex->cx->edits_mark = ex->nedits; /* what the front-end edits from now on is
+                                          * replayed by background refreshes */
+    return out;
 }
 
 int cache_waiting(const struct exchange *ex)
@@ -329,65 +360,27 @@ static void invalidate(struct exchange *ex)
     free(inv);
 }
 
-/* A front-end profile's word on this URL, applied to what the response
- * says of itself before it is judged. */
-static void classify(const struct exchange *ex, const struct cache_xfer *cx, struct cache_meta *m)
+enum cache_class cache_url_class(const struct exchange *ex, const struct cache_xfer *cx)
 {
     const struct http_head *q = &ex->req;
     struct http_slice p = q->form == HTTP_TARGET_ABSOLUTE ? q->path : q->target;
     const char *path = exchange_base(ex) + p.off, *qm = memchr(path, '?', p.len);
 
     if (!cx->rules || !cx->rules->classify)
-        return;
-    switch (cx->rules->classify(path, qm ? (size_t)(qm - path) : p.len)) {
-    case CACHE_CLASS_IMMUTABLE:
-        m->cc.max_age = 365 * 86400;
-        m->cc.s_maxage = CACHE_UNSET;
-        m->cc.flags |= CACHE_CC_IMMUTABLE | CACHE_CC_PUBLIC;
-        m->cc.flags &= ~(CACHE_CC_NO_CACHE | CACHE_CC_MUST_REVALIDATE | CACHE_CC_PROXY_REVALIDATE |
-                         CACHE_CC_INVALID);
-        break;
-    case CACHE_CLASS_REVALIDATE:
-        m->cc.max_age = 0;
-        m->cc.s_maxage = CACHE_UNSET;
-        m->cc.flags |= CACHE_CC_PUBLIC;
-        m->cc.flags &= ~(CACHE_CC_NO_CACHE | CACHE_CC_MUST_REVALIDATE | CACHE_CC_PROXY_REVALIDATE |
-                         CACHE_CC_IMMUTABLE);
-        break;
-    default:
-        break;
-    }
+        return CACHE_CLASS_DEFAULT;
+    return cx->rules->classify(path, qm ? (size_t)(qm - path) : p.len);
 }
 
-/* How the object can be fetched again without a client: the upstream's
- * address and the request head sent there, less its conditionals.  NULL
- * for upstreams spoken to over TLS or with a PROXY header. */
-static char *recipe(const struct exchange *ex)
+/* What response h says of itself, as this cache reads it: its targeted
+ * field, and the front-end profile's word on the URL. */
+static void judge(const struct exchange *ex, const struct cache_xfer *cx, const struct http_head *h,
+                  const char *base, struct cache_meta *m)
 {
-    const char *h, *end, *line;
-    size_t alen = strlen(ex->up_addr), o;
-    char *r;
+    const struct cache_rules *r = cx->rules;
 
-    if (ex->up_tls || ex->proxy_header || !ex->uphead || !alen)
-        return NULL;
-    h = buf_head(ex->uphead);
-    end = h + buf_len(ex->uphead);
-    r = xmalloc(alen + 1 + (size_t)(end - h) + 1);
-    memcpy(r, ex->up_addr, alen);
-    r[alen] = '\n';
-    o = alen + 1;
-    for (line = h; line < end;) {
-        const char *eol = memchr(line, '\n', (size_t)(end - line));
-        size_t n = eol ? (size_t)(eol - line) + 1 : (size_t)(end - line);
-        if (strncasecmp(line, "if-none-match:", 14) != 0 &&
-            strncasecmp(line, "if-modified-since:", 18) != 0) {
-            memcpy(r + o, line, n);
-            o += n;
-        }
-        line += n;
-    }
-    r[o] = '\0';
-    return r;
+    cache_meta_judge(m, h, base, cx->request_time, now_s(),
+                     r ? (const char *const *)r->targeted : NULL, r ? r->ntargeted : 0,
+                     cache_url_class(ex, cx));
 }
 
 /* Decides whether the response is stored and prepares the object. */
@@ -400,11 +393,8 @@ static void start_fill(struct exchange *ex, struct cache_xfer *cx)
     long vlen = 0;
     int ok;
 
-    cache_meta_parse(&m, h, base, cx->request_time, now_s());
-    classify(ex, cx, &m);
+    judge(ex, cx, h, base, &m);
     ok = cache_storable(&cx->rq, &m, &cx->opts, &why);
-    if (ok && cx->need_public && !(m.cc.flags & CACHE_CC_PUBLIC))
-        ok = 0, why = cx->rq.has_authorization ? "authorization" : "bypass-cookie";
     if (ok && h->framing == HTTP_BODY_LENGTH && h->content_length > cx->max_object)
         ok = 0, why = "too-large";
     if (ok && (vlen = cache_vary_list(h, base, vary, sizeof(vary))) < 0)
@@ -428,7 +418,7 @@ static void start_fill(struct exchange *ex, struct cache_xfer *cx)
         cx->fill_cap = h->framing == HTTP_BODY_LENGTH ? (size_t)h->content_length
                                                       : (size_t)GH_MIN(cx->max_object, 16384u);
         cx->fill = cache_obj_new(head, hlen, &m, cache_body_new(cx->fill_cap));
-        cx->fill->recipe = recipe(ex);
+        cx->fill->recipe = cache_recipe(ex, cx->edits_mark);
         cx->fill->override_ttl = cx->opts.override_ttl;
         if (!cx->fill->body) {
             cache_obj_free(cx->fill);
@@ -444,9 +434,59 @@ static void start_fill(struct exchange *ex, struct cache_xfer *cx)
     }
 }
 
-/* The stored object answers after all: a 304 that freshens it, or a
- * failing origin while stale-if-error allows the stale copy. */
-static int answer_revalidated(struct exchange *ex, struct cache_xfer *cx)
+/* The stored copy answers although it is stale: the origin failed or
+ * could not be reached (fwd_status 0), within the stale windows of
+ * cache_decide; or its 304 named another representation.  Returns 1 when
+ * it did (a local answer is set). */
+static int serve_stale(struct exchange *ex, int fwd_status, const char *detail, const char *why)
+{
+    struct cache_xfer *cx = ex->cx;
+    struct cache_ref *r;
+
+    if (!cx || cx->mode != X_REVALIDATE || !cx->stored || !cx->v.stale_if_error)
+        return 0;
+    cx->fwd = CACHE_FWD_STALE;
+    cx->detail = detail;
+    if (cx->claimed) {
+        cache_fill_done(cx->key, cx->keylen, 1);
+        cx->claimed = 0;
+    }
+    cx->mode = X_PASS;
+    log_msg(LOG_INFO, "cache: serving a stale copy of %.*s (%s)", (int)GH_MIN(cx->keylen, 200u),
+            cx->key, why ? why : "upstream error");
+    ex->decision = DECIDE_NONE;
+    r = cx->stored;
+    cx->stored = NULL;
+    return cache_answer(ex, cx, r, fwd_status, 0, 0) && ex->decision == DECIDE_LOCAL;
+}
+
+/* A 304 that names another representation than the stored one (RFC 9111
+ * 4.3.4: it updates nothing).  The client did not ask for a 304: the
+ * stored copy answers once more when a stale copy may, and is dropped; or
+ * the client gets 502. */
+static int answer_mismatch(struct exchange *ex, struct cache_xfer *cx)
+{
+    log_info("cache: %.*s: the origin's 304 names another representation; the stored copy is "
+             "dropped", (int)GH_MIN(cx->keylen, 200u), cx->key);
+    cache_store_remove(cx->key, cx->fkeylen);
+    if (serve_stale(ex, 304, "validator-mismatch", "its 304 did not match"))
+        return 1;
+    if (cx->claimed) {
+        cache_fill_done(cx->key, cx->keylen, 0);
+        cx->claimed = 0;
+    }
+    cx->mode = X_PASS;
+    ex->decision = DECIDE_NONE;
+    exchange_error(ex, 502, "the upstream's 304 does not match the stored response");
+    return 1;
+}
+
+/* A 304 to the cache's own conditional request (RFC 9111 4.3.3, 4.3.4):
+ * the stored object, freshened with its fields, answers — as a 200, or as
+ * a 304 when the client's own conditional holds.  A 304 without ETag or
+ * Last-Modified selects the one stored response whose validators the
+ * request carried.  Always answers (returns 1). */
+static int answer_304(struct exchange *ex, struct cache_xfer *cx)
 {
     const struct http_head *h = &ex->resp;
     const char *base = exchange_response_base(ex);
@@ -459,15 +499,14 @@ static int answer_revalidated(struct exchange *ex, struct cache_xfer *cx)
 
     if (http1_parse_response(o->head, o->head_len, &ex->cfg->limits, 0, &cx->tmp) <= 0 ||
         !cache_head_matches(&cx->tmp, o->head, h, base))
-        return 0;
+        return answer_mismatch(ex, cx);
     head = cache_head_update(&cx->tmp, o->head, h, base, &len);
     upd = &cx->tmp;
     if (http1_parse_response(head, len, &ex->cfg->limits, 0, upd) <= 0) {
         free(head);
-        return 0;
+        return answer_mismatch(ex, cx);
     }
-    cache_meta_parse(&m, upd, head, cx->request_time, now_s());
-    classify(ex, cx, &m);
+    judge(ex, cx, upd, head, &m);
     struct cache_obj *n = cache_obj_new(head, len, &m, cache_body_ref(o->body));
     n->recipe = o->recipe ? xstrdup(o->recipe) : NULL;
     n->override_ttl = o->override_ttl;
@@ -475,7 +514,6 @@ static int answer_revalidated(struct exchange *ex, struct cache_xfer *cx)
     cache_fill_done(cx->key, cx->keylen, 1);
     cx->claimed = 0;
     r = cache_store_get(cx->key, cx->fkeylen);
-    cx->fwd = CACHE_FWD_STALE;
     if (!r) { /* could not be stored: answer from the old copy */
         r = cx->stored;
         cx->stored = NULL;
@@ -487,24 +525,13 @@ static int answer_revalidated(struct exchange *ex, struct cache_xfer *cx)
 
 int cache_serve_stale(struct exchange *ex, int status, const char *why)
 {
-    struct cache_xfer *cx = ex->cx;
-    struct cache_ref *r;
+    (void)status; /* ours, not the origin's: no fwd-status */
+    return serve_stale(ex, 0, "stale-if-error", why);
+}
 
-    if (!cx || cx->mode != X_REVALIDATE || !cx->stored || !cx->v.stale_if_error)
-        return 0;
-    cx->fwd = CACHE_FWD_STALE;
-    cx->detail = "stale-if-error";
-    if (cx->claimed) {
-        cache_fill_done(cx->key, cx->keylen, 1);
-        cx->claimed = 0;
-    }
-    cx->mode = X_PASS;
-    log_msg(LOG_INFO, "cache: serving a stale copy of %.*s (%s)", (int)GH_MIN(cx->keylen, 200u),
-            cx->key, why ? why : "upstream error");
-    ex->decision = DECIDE_NONE;
-    r = cx->stored;
-    cx->stored = NULL;
-    return cache_answer(ex, cx, r, status, 0, 0) && ex->decision == DECIDE_LOCAL;
+int cache_answer_unreachable(struct exchange *ex, const char *why)
+{
+    return serve_stale(ex, 0, "stale-if-error", why);
 }
 
 int cache_response_head(struct exchange *ex)
@@ -512,16 +539,18 @@ int cache_response_head(struct exchange *ex)
     struct cache_xfer *cx = ex->cx;
     int st = ex->resp.status;
 
+    if (st < 200)
+        return 0; /* an interim response is never stored nor judged */
     switch (cx->mode) {
     case X_INVALIDATE:
         if (st >= 200 && st < 400)
             invalidate(ex);
         return 0;
     case X_REVALIDATE:
-        if (st == 304 && answer_revalidated(ex, cx))
-            return 1;
-        if ((st == 500 || st == 502 || st == 503 || st == 504) &&
-            cache_serve_stale(ex, st, "origin answered an error"))
+        if (st == 304)
+            return answer_304(ex, cx);
+        /* a failing origin; 501 is an answer about the method, not a failure */
+        if (st >= 500 && st != 501 && serve_stale(ex, st, "stale-if-error", "origin answered an error"))
             return 1;
         cache_ref_release(cx->stored);
         cx->stored = NULL;

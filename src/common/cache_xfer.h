@@ -17,9 +17,11 @@ int cache_response_head(struct exchange *ex);
  * the body into the object being filled, if any. */
 void cache_body_begin(struct exchange *ex);
 
-/* The upstream could not be reached or failed (the core is about to answer
- * `status`): answers with the stored stale copy instead when
- * stale-if-error allows it.  Returns 1 when it did. */
+/* The upstream could not be reached or failed before answering (the core
+ * is about to answer `status`, its own): answers with the stored stale
+ * copy instead when the response and the rules allow it (cache_decide's
+ * stale_if_error); its Cache-Status has no fwd-status.  Returns 1 when it
+ * did. */
 int cache_serve_stale(struct exchange *ex, int status, const char *why);
 
 /* The exchange is over (answered, failed or closed): releases the object it

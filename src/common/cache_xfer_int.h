@@ -1,6 +1,7 @@
 /* cache_xfer_int.h — one exchange's dealings with the cache, shared by
- * cache_xfer.c (lookup, fill, revalidation) and cache_answer.c (answering
- * from a stored object).  Not an interface for anyone else. */
+ * cache_xfer.c (lookup, fill, revalidation), cache_answer.c (answering
+ * from a stored object) and cache_recipe.c (fetching it again without a
+ * client).  Not an interface for anyone else. */
 #ifndef GH_CACHE_XFER_INT_H
 #define GH_CACHE_XFER_INT_H
 
@@ -30,7 +31,7 @@ struct cache_xfer {
     uint64_t wait_until;      /* X_WAIT: then forward uncached (ms) */
     uint64_t max_object;
     unsigned claimed : 1;     /* holds the fill claim on the primary key */
-    unsigned need_public : 1; /* Authorization or a bypass cookie: store only if public */
+    unsigned edits_mark;      /* request edits made before the cache's decision */
     enum cache_fwd fwd;       /* why it was forwarded (Cache-Status) */
     const char *detail;
     struct cache_ref *stored; /* the object answered from, or revalidated */
@@ -56,5 +57,23 @@ int cache_answer(struct exchange *ex, struct cache_xfer *cx, struct cache_ref *r
 /* Adds the Cache-Status field describing cx (and fwd_status, stored). */
 void cache_add_status(struct exchange *ex, const struct cache_xfer *cx, int fwd_status,
                       int stored, int hit);
+
+/* The front-end profile's class of the request's URL (cx->rules' classify). */
+enum cache_class cache_url_class(const struct exchange *ex, const struct cache_xfer *cx);
+
+/* The recipe to keep with an object filled by ex (cache_store.h): the
+ * upstream's address, the head sent there without validators, and the
+ * request edits made from edits_mark on (after the cache's decision).
+ * NULL for upstreams spoken to over TLS or with a PROXY header.  Malloc'd.
+ * (In cache_recipe.c.) */
+char *cache_recipe(const struct exchange *ex, unsigned edits_mark);
+
+/* ex is answered from the stale object o while it is revalidated in the
+ * background: asks cache_refresh for it with ex's own request (its target,
+ * its fields as edited so far, the recipe's later edits replayed), less
+ * its conditionals and range, as a GET, to the recipe's address.  Nothing
+ * when o has no recipe or the request has a body.  ex's edits are as they
+ * were afterwards.  (In cache_recipe.c.) */
+void cache_refresh_as(struct exchange *ex, const struct cache_xfer *cx, const struct cache_obj *o);
 
 #endif

@@ -48,7 +48,8 @@ void apt_rules_init(struct cache_rules *r)
     if (!r->apt)
         return;
     r->classify = apt_classify;
-    r->stale_if_error = 7 * 86400;
+    if (r->stale_if_unreachable < 0)
+        r->stale_if_unreachable = 7 * 86400; /* unless the policy says otherwise */
 }
 
 const struct cache_rules *apt_rules_for(const struct cache_rules *r, const char *host, size_t len)

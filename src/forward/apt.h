@@ -14,8 +14,9 @@
 enum cache_class apt_classify(const char *path, size_t len);
 
 /* Finishes a policy's cache rules after loading: the apt profile's
- * classifier and its stale-if-error window (a week: a mirror that is down
- * should not stop installs of what was fetched before). */
+ * classifier, and, unless the policy sets stale_if_unreachable, a week of
+ * it (a mirror that is down should not stop installs of what was fetched
+ * before). */
 void apt_rules_init(struct cache_rules *r);
 
 /* The rules that apply to a request for host: NULL when the policy does not

@@ -5,6 +5,7 @@
  * until choose_finished), the servers already tried, and the keys
  * computed while the request head was still readable. */
 #include "choose.h"
+#include "cache.h"
 #include "log.h"
 #include "pool.h"
 #include "static.h"
@@ -186,7 +187,7 @@ static void pick_and_go(struct exchange *ex, struct choice *c, int retrying)
         atomic_fetch_sub(&c->order->p[c->qpi]->queued, 1);
         c->queued = 0;
     }
-    if (!retrying)
+    if (!retrying && !cache_answer_unreachable(ex, "no healthy server is left"))
         exchange_error_detail(ex, 503, "no healthy server is left", c->order->p[0]->name);
 }
 

@@ -448,10 +448,11 @@ static void handle(struct exchange *ex)
     if (rt->max_body && !exchange_set_max_body(ex, rt->max_body))
         return;
     route_edits(ex, rt);
+    client_address(ex, rl, &client);
+    /* before the cache decides: a background refresh is sent with them */
+    forwarding_fields(ex, rl, host, hostlen);
     if (cache_request(ex, &rt->cache) != CACHE_FORWARD)
         return; /* answered from the cache, or queued behind another's fetch */
-    client_address(ex, rl, &client);
-    forwarding_fields(ex, rl, host, hostlen);
     choose_server(ex, rt, pool_order(rl->st, rt, &client), &client);
 }
 

@@ -2,6 +2,7 @@
 #include "apt.h"
 #include "suites.h"
 
+#include <libconfig.h>
 #include <string.h>
 
 static enum cache_class of(const char *path)
@@ -61,6 +62,35 @@ START_TEST(mirror_list_limits_the_profile)
 }
 END_TEST
 
+/* The policy's rules as loaded from `cache = ...;` and finished by the
+ * profile; returns stale_if_unreachable. */
+static int64_t stale_window(const char *text)
+{
+    struct cache_rules r;
+    config_t c;
+    char err[256];
+    int64_t w;
+
+    config_init(&c);
+    ck_assert_int_eq(config_read_string(&c, text), CONFIG_TRUE);
+    ck_assert_int_eq(cache_rules_load(&r, config_lookup(&c, "cache"), 1, err, sizeof(err)), 0);
+    apt_rules_init(&r);
+    w = r.stale_if_unreachable;
+    cache_rules_free(&r);
+    config_destroy(&c);
+    return w;
+}
+
+START_TEST(stale_copies_for_a_week_unless_set)
+{
+    ck_assert_int_eq(stale_window("cache = { apt = true; };"), 7 * 86400);
+    ck_assert_int_eq(stale_window("cache = { apt = true; stale_if_unreachable = 3600; };"), 3600);
+    ck_assert_int_eq(stale_window("cache = { apt = true; stale_if_unreachable = 0; };"), 0);
+    /* not the profile: the cache's default applies (CACHE_STALE_DEFAULT) */
+    ck_assert_int_eq(stale_window("cache = true;"), -1);
+}
+END_TEST
+
 Suite *apt_suite(void)
 {
     Suite *s = suite_create("apt");
@@ -70,6 +100,7 @@ Suite *apt_suite(void)
     tcase_add_test(tc, indexes_are_revalidated);
     tcase_add_test(tc, other_paths_are_left_alone);
     tcase_add_test(tc, mirror_list_limits_the_profile);
+    tcase_add_test(tc, stale_copies_for_a_week_unless_set);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -379,6 +379,11 @@ static const struct {
      "HTTP/1.1 414 Too Long\r\nCache-Control: max-age=60\r\n\r\n", "oversized-request"},
     {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 431 Too Large\r\nCache-Control: public\r\n\r\n",
      "oversized-request"},
+    /* interim responses are never stored */
+    {"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+     "HTTP/1.1 103 Early Hints\r\nCache-Control: public, max-age=60\r\n\r\n", "status"},
+    {"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+     "HTTP/1.1 100 Continue\r\nCache-Control: public, max-age=60\r\n\r\n", "status"},
     {"GET / HTTP/1.1\r\nHost: a\r\nCache-Control: no-store\r\n\r\n",
      "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\n\r\n", "no-store"},
     {"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
@@ -399,6 +404,10 @@ static const struct {
      "HTTP/1.1 200 OK\r\nCache-Control: s-maxage=60\r\n\r\n", NULL},
     {"GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic eDp5\r\n\r\n",
      "HTTP/1.1 200 OK\r\nCache-Control: max-age=60, must-revalidate\r\n\r\n", NULL},
+    {"GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic eDp5\r\n\r\n",
+     "HTTP/1.1 200 OK\r\nCache-Control: s-maxage=60, private\r\n\r\n", "private"},
+    {"GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic eDp5\r\n\r\n",
+     "HTTP/1.1 200 OK\r\nCache-Control: proxy-revalidate, max-age=60\r\n\r\n", "authorization"},
     {"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
      "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nVary: *\r\n\r\n", "vary-star"},
     {"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
@@ -477,14 +486,28 @@ START_TEST(storable_options)
           &rq, &m, T, T);
     ck_assert_int_eq(cache_storable_with_ttl_override(&rq, &m, &o, 60, &why), 0);
     ck_assert_str_eq(why, "authorization");
-    /* the apt profile's stale-if-error keeps a validator-less object useful */
+    /* a window for an unreachable origin does not make a response with
+     * nothing to revalidate worth storing */
     facts(get, "HTTP/1.1 200 OK\r\nCache-Control: max-age=0\r\n\r\n", &rq, &m, T, T);
-    o.stale_if_error = 86400;
+    o.stale_if_unreachable = 86400;
+    ck_assert_int_eq(cache_storable(&rq, &m, &o, &why), 0);
+    ck_assert_str_eq(why, "zero-ttl");
+    cache_opts_default(&o);
+    /* a bypass cookie: only what says public; Authorization alone does not
+     * ask that much (RFC 9111 3.5) */
+    facts("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nCache-Control: s-maxage=60\r\n\r\n", &rq, &m, T, T);
+    ck_assert_int_eq(cache_storable(&rq, &m, &o, &why), 1);
+    o.public_only = 1;
+    ck_assert_int_eq(cache_storable(&rq, &m, &o, &why), 0);
+    ck_assert_str_eq(why, "bypass-cookie");
+    facts(get, "HTTP/1.1 200 OK\r\nCache-Control: public, max-age=60\r\n\r\n", &rq, &m, T, T);
     ck_assert_int_eq(cache_storable(&rq, &m, &o, &why), 1);
 }
 END_TEST
 
 void cache_decide_tcases(Suite *s);
+void cache_targeted_tcases(Suite *s);
 
 Suite *cache_suite(void)
 {
@@ -515,6 +538,7 @@ Suite *cache_suite(void)
     suite_add_tcase(s, tc);
 
     cache_decide_tcases(s);
+    cache_targeted_tcases(s);
     cache_key_tcases(s);
     return s;
 }

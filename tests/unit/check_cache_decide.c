@@ -173,7 +173,7 @@ START_TEST(apt_stale_if_error)
     cache_meta_parse(&m, &rh, resp, T, T);
     ck_assert_int_eq(cache_decide(&rq, &m, &o, T + 3600, &v), CACHE_USE_REVALIDATE);
     ck_assert_int_eq(v.stale_if_error, 0);
-    o.stale_if_error = 7 * 86400; /* the mirror may be down for a week */
+    o.stale_if_unreachable = 7 * 86400; /* the mirror may be down for a week */
     ck_assert_int_eq(cache_decide(&rq, &m, &o, T + 3600, &v), CACHE_USE_REVALIDATE);
     ck_assert_int_eq(v.stale_if_error, 1);
     ck_assert_int_eq(cache_decide(&rq, &m, &o, T + 8 * 86400, &v), CACHE_USE_REVALIDATE);

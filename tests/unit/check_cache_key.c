@@ -350,7 +350,15 @@ static const struct {
     {"Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT", "Last-Modified: Sun, 06 Nov 1994 08:49:38 GMT",
      0},
     {"X-None: 1", "X-None: 2", 1},
-    {"ETag: \"v1\"", "X-None: 2", 0},
+    /* no validator in the 304: the stored response the request named */
+    {"ETag: \"v1\"", "X-None: 2", 1},
+    {"Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT", "X-None: 2", 1},
+    {"ETag: W/\"v1\"\r\nLast-Modified: Sun, 06 Nov 1994 08:49:37 GMT", "Date: Sun, 06 Nov 1994 09:00:00 GMT", 1},
+    /* an ETag in the 304 decides, whatever Last-Modified says */
+    {"ETag: \"v1\"\r\nLast-Modified: Sun, 06 Nov 1994 08:49:37 GMT",
+     "ETag: \"v2\"\r\nLast-Modified: Sun, 06 Nov 1994 08:49:37 GMT", 0},
+    {"Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT", "Last-Modified: Sun, 06 Nov 1994 08:40:00 GMT", 0},
+    {"X-None: 1", "ETag: \"v1\"", 0},
 };
 
 START_TEST(head_matches)
