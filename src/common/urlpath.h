@@ -10,6 +10,11 @@
 
 #include <stddef.h>
 
+/* Room for the normal form of any request target gatehouse reads: the
+ * request line is at most 16384 bytes (http.max_request_line), and a
+ * normal form is at most one byte longer than what it was made from. */
+#define URLPATH_MAX 16386
+
 /* Flags of urlpath_normalize. */
 #define URLPATH_VIEW 0x01      /* the filter's view: encoded slashes are '/' and the
                                 * path's printable bytes are decoded (see below) */
