@@ -105,9 +105,9 @@ static void pop_segment(struct out *o)
 
     while (i > 0) {
         i--;
-        if (o->p[i] == '/' ||
-            (o->p[i] == '%' && i + 2 < o->len &&
-             ((o->p[i + 1] == '2' && o->p[i + 2] == 'F') || (o->p[i + 1] == '5' && o->p[i + 2] == 'C'))))
+        if (o->p[i] == '/' || (o->p[i] == '%' && i + 2 < o->len &&
+                               ((o->p[i + 1] == '2' && o->p[i + 2] == 'F') ||
+                                (o->p[i + 1] == '5' && o->p[i + 2] == 'C'))))
             break;
     }
     o->len = i;

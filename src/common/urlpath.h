@@ -15,11 +15,12 @@
  * normal form is at most one byte longer than what it was made from. */
 #define URLPATH_MAX 16386
 
-/* Flags of urlpath_normalize. */
-#define URLPATH_VIEW 0x01      /* the filter's view: encoded slashes are '/' and the
-                                * path's printable bytes are decoded (see below) */
-#define URLPATH_NO_PARAMS 0x02 /* drop each segment's ";parameters" (as Tomcat and
-                                * Jetty do before mapping a path) */
+/* Flags of urlpath_normalize.  URLPATH_VIEW: the filter's view, where
+ * encoded slashes are '/' and the path's printable bytes are decoded (see
+ * below).  URLPATH_NO_PARAMS: each segment's ";parameters" dropped, as
+ * Tomcat and Jetty do before they map a path. */
+#define URLPATH_VIEW 0x01
+#define URLPATH_NO_PARAMS 0x02
 
 /* Normalises target[0..len), an origin-form path and query ("/a/b?q",
  * "?q", or "" for none), into out (cap bytes, terminated).

@@ -52,9 +52,9 @@ static size_t fmt(char *dst, size_t cap, const char *f, ...)
 /* The names the fake DNS server answers (all 127.0.0.1, where the origin
  * listens); every other name is NXDOMAIN. */
 static const char *const dns_names[] = {
-    "open.test",          "walled.test",         "partner.example",     "www.partner.example",
-    "cookie-jar.test",    "www.cookie-jar.test", "deb.example",         "forcesafesearch.google.com",
-    "strict.bing.com",    "safe.duckduckgo.com", "restrict.youtube.com",
+    "open.test",       "walled.test",         "partner.example",      "www.partner.example",
+    "cookie-jar.test", "www.cookie-jar.test", "deb.example",          "forcesafesearch.google.com",
+    "strict.bing.com", "safe.duckduckgo.com", "restrict.youtube.com",
 };
 
 static void must(int ok, const char *what)
@@ -99,8 +99,8 @@ static size_t dns_answer(const unsigned char *q, size_t n, unsigned char *out, F
     fflush(log);
     memcpy(out, q, qend);
     out[2] = (unsigned char)(0x84 | (q[2] & 0x01)); /* QR, AA, RD as asked */
-    out[3] = known ? 0x80 : 0x83;                    /* RA; NXDOMAIN */
-    memset(out + 6, 0, 6);                           /* no answer, authority, additional */
+    out[3] = known ? 0x80 : 0x83;                   /* RA; NXDOMAIN */
+    memset(out + 6, 0, 6);                          /* no answer, authority, additional */
     if (known && qtype == 1) {
         out[7] = 1;
         memcpy(out + qend, rr, sizeof(rr));
@@ -181,37 +181,39 @@ static void rig_start(void)
     for (int i = 0; i < NLISTENERS; i++)
         port_of[i] = th_free_port();
     n = fmt(conf_text, sizeof(conf_text),
-               "log = { access = \"@ACCESS@\"; };\n"
-               "resolver = { nameservers = [ \"127.0.0.1:%d\" ]; timeout = 2.0; attempts = 2; };\n"
-               "listeners = (\n",
-               dns_port);
-    static const char *const names[NLISTENERS] = {"school", "walled", "chain", "plain", "strict", "apt"};
+            "log = { access = \"@ACCESS@\"; };\n"
+            "resolver = { nameservers = [ \"127.0.0.1:%d\" ]; timeout = 2.0; attempts = 2; };\n"
+            "listeners = (\n",
+            dns_port);
+    static const char *const names[NLISTENERS] = {"school", "walled", "chain",
+                                                  "plain",  "strict", "apt"};
     for (int i = 0; i < NLISTENERS; i++)
-        n += fmt(conf_text + n, sizeof(conf_text) - n,
-                    "  { name = \"%s\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"%s\"; }%s\n",
-                    names[i], port_of[i], names[i], i + 1 < NLISTENERS ? "," : "");
+        n += fmt(
+            conf_text + n, sizeof(conf_text) - n,
+            "  { name = \"%s\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"%s\"; }%s\n",
+            names[i], port_of[i], names[i], i + 1 < NLISTENERS ? "," : "");
     fmt(conf_text + n, sizeof(conf_text) - n,
-           ");\n"
-           "lists = {\n"
-           "  names = { path = \"%s/names.txt\"; format = \"domains\"; };\n"
-           "  urls = { path = \"%s/urls.txt\"; format = \"urls\"; };\n"
-           "  re = { path = \"%s/re.txt\"; format = \"regex\"; };\n"
-           "  pub = { path = \"%s/pub.txt\"; format = \"urls\"; };\n"
-           "};\n"
-           "policies = {\n"
-           "  school = { connect_ports = ( \"1-65535\" ); block_page = \"%s/block.html\";\n"
-           "             filter = ( { block = [ \"names\", \"urls\", \"re\" ];\n"
-           "                          block_extensions = [ \"exe\", \".MSI\" ]; safe_search = true; } ); };\n"
-           "  walled = { block_page = \"%s/block.html\";\n"
-           "             filter = ( { allow = [ \"pub\" ]; default = \"block\"; } ); };\n"
-           "  chain = { connect_ports = ( \"1-65535\" ); block_page = \"%s/block.html\";\n"
-           "            parent = { address = \"127.0.0.1:%d\"; domains = [ \"Partner.Example.\" ]; };\n"
-           "            filter = ( { block = [ \"names\" ]; } ); };\n"
-           "  plain = { };\n"
-           "  strict = { anonymity = \"strict\"; strip_cookies = [ \"Cookie-Jar.Test.\" ]; };\n"
-           "  apt = { cache = { apt = true; mirrors = [ \"Deb.Example.\" ]; }; };\n"
-           "};\n",
-           dir, dir, dir, dir, dir, dir, dir, origin.port);
+        ");\n"
+        "lists = {\n"
+        "  names = { path = \"%s/names.txt\"; format = \"domains\"; };\n"
+        "  urls = { path = \"%s/urls.txt\"; format = \"urls\"; };\n"
+        "  re = { path = \"%s/re.txt\"; format = \"regex\"; };\n"
+        "  pub = { path = \"%s/pub.txt\"; format = \"urls\"; };\n"
+        "};\n"
+        "policies = {\n"
+        "  school = { connect_ports = ( \"1-65535\" ); block_page = \"%s/block.html\";\n"
+        "             filter = ( { block = [ \"names\", \"urls\", \"re\" ];\n"
+        "                          block_extensions = [ \"exe\", \".MSI\" ]; safe_search = true; } ); };\n"
+        "  walled = { block_page = \"%s/block.html\";\n"
+        "             filter = ( { allow = [ \"pub\" ]; default = \"block\"; } ); };\n"
+        "  chain = { connect_ports = ( \"1-65535\" ); block_page = \"%s/block.html\";\n"
+        "            parent = { address = \"127.0.0.1:%d\"; domains = [ \"Partner.Example.\" ]; };\n"
+        "            filter = ( { block = [ \"names\" ]; } ); };\n"
+        "  plain = { };\n"
+        "  strict = { anonymity = \"strict\"; strip_cookies = [ \"Cookie-Jar.Test.\" ]; };\n"
+        "  apt = { cache = { apt = true; mirrors = [ \"Deb.Example.\" ]; }; };\n"
+        "};\n",
+        dir, dir, dir, dir, dir, dir, dir, origin.port);
     must(th_gatehouse_start(&gh, conf_text) == 0, "gatehouse");
 }
 
@@ -235,7 +237,7 @@ enum expect {
 
 struct evasion {
     enum listener at;
-    const char *req;    /* the request line without " HTTP/1.1"; '$' is the origin's port */
+    const char *req; /* the request line without " HTTP/1.1"; '$' is the origin's port */
     enum expect expect;
     const char *detail; /* see enum expect; '$' is the origin's port */
 };
@@ -691,7 +693,8 @@ START_TEST(origin_gets_the_normal_host)
     struct tc_response r = {0};
     char want[64];
 
-    ck_assert_int_eq(ask(SCHOOL, "http://OPEN.Test.:$/headers", "Host: blocked.example\r\n", &r), 200);
+    ck_assert_int_eq(ask(SCHOOL, "http://OPEN.Test.:$/headers", "Host: blocked.example\r\n", &r),
+                     200);
     fmt(want, sizeof(want), "\r\nHost: open.test:%d\r\n", origin.port);
     ck_assert_msg(strstr(r.body, want) && !strstr(r.body, "blocked"), "origin got: %s", r.body);
     tc_response_free(&r);

@@ -105,7 +105,8 @@ START_TEST(normal_forms)
             ck_assert_int_eq(n, (long)strlen(want));
             ck_assert_int_le(n, (long)strlen(in) + 1);
             /* a normal form is its own normal form */
-            ck_assert_int_eq(urlpath_normalize(out, (size_t)n, flags, again, sizeof(again), &why), n);
+            ck_assert_int_eq(urlpath_normalize(out, (size_t)n, flags, again, sizeof(again), &why),
+                             n);
             ck_assert_str_eq(again, out);
         }
     }
@@ -138,17 +139,17 @@ START_TEST(without_parameters)
     const char *why;
     char out[64];
 
-    ck_assert_int_eq(urlpath_normalize("/secret;v=1/file", 16, URLPATH_VIEW | URLPATH_NO_PARAMS, out,
-                                       sizeof(out), &why),
+    ck_assert_int_eq(urlpath_normalize("/secret;v=1/file", 16, URLPATH_VIEW | URLPATH_NO_PARAMS,
+                                       out, sizeof(out), &why),
                      12);
     ck_assert_str_eq(out, "/secret/file");
     ck_assert_int_ge(urlpath_normalize("/a/;x/b;y?q=;z", 14, URLPATH_VIEW | URLPATH_NO_PARAMS, out,
                                        sizeof(out), &why),
                      0);
     ck_assert_str_eq(out, "/a/b?q=;z");
-    ck_assert_int_ge(urlpath_normalize("/a%3bb;c", 8, URLPATH_VIEW | URLPATH_NO_PARAMS, out,
-                                       sizeof(out), &why),
-                     0);
+    ck_assert_int_ge(
+        urlpath_normalize("/a%3bb;c", 8, URLPATH_VIEW | URLPATH_NO_PARAMS, out, sizeof(out), &why),
+        0);
     ck_assert_str_eq(out, "/a%3Bb");
 }
 END_TEST
