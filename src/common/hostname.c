@@ -29,7 +29,10 @@ static int normalize_ip(const char *host, size_t len, char *out, size_t cap)
             return -1;
         return (int)strlen(out);
     }
-    if (inet_aton(tmp, &a4) == 0 || !inet_ntop(AF_INET, &a4, out, (socklen_t)cap))
+    /* inet_aton stops at white space and ignores what follows: hand it only
+     * what could be a number */
+    if (strspn(tmp, "0123456789abcdefABCDEFxX.") != len || inet_aton(tmp, &a4) == 0 ||
+        !inet_ntop(AF_INET, &a4, out, (socklen_t)cap))
         return -1;
     return (int)strlen(out);
 }

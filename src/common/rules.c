@@ -8,6 +8,7 @@
  * tried in turn.  Reading the file formats is rules_load.c's job. */
 #include "rules_int.h"
 #include "acl.h"
+#include "hostname.h"
 #include "log.h"
 #include "util.h"
 
@@ -494,12 +495,21 @@ enum rules_verdict rulelist_match(const struct rulelist *l, const char *host, si
     struct sockaddr_storage ss;
     char canon[INET6_ADDRSTRLEN];
 
+    char norm[HOSTNAME_MAX];
+    int n = hostname_normalize(host, hostlen, norm, sizeof(norm));
+
     if (!path)
         path = "", pathlen = 0;
-    if (hostlen && host[hostlen - 1] == '.')
-        hostlen--;
-    if (hostlen >= 2 && host[0] == '[' && host[hostlen - 1] == ']')
-        host++, hostlen -= 2;
+    if (n >= 0) {
+        host = norm, hostlen = (size_t)n;
+    } else {
+        /* no resolver takes this spelling ("a.example.."): the list still
+         * says what it says about the name without its dots */
+        while (hostlen && host[hostlen - 1] == '.')
+            hostlen--;
+        if (hostlen >= 2 && host[0] == '[' && host[hostlen - 1] == ']')
+            host++, hostlen -= 2;
+    }
     if (hostlen == 0)
         return RULES_NONE;
     if (parse_ip(host, hostlen, &ss, canon, sizeof(canon)))

@@ -40,7 +40,9 @@ struct rulelist;
  * line endings, a UTF-8 byte-order mark, blank lines and '#' comments ('!'
  * too in adblock lists).  A bad line is skipped and reported through
  * warn(ctx, "file:line: message"); warn may be NULL.  After 50 warnings a
- * file's further bad lines are only counted, in one last warning.
+ * file's further bad lines are only counted, in one last warning.  Names,
+ * addresses (in any form a resolver reads: "0x7f.1" is 127.0.0.1) and URL
+ * rules' paths are kept in the normal forms requests are matched in.
  * Returns the list, or NULL with "path: reason" in err (errlen bytes, always
  * terminated) when a path cannot be read or a gzip stream is corrupt. */
 struct rulelist *rulelist_load(const char *name, const char *path, enum rules_format fmt,
@@ -58,23 +60,29 @@ const char *rulelist_name(const struct rulelist *l);
 size_t rulelist_size(const struct rulelist *l);
 
 /* Matches one request against the list.
- *   host, hostlen: the host as the client sent it, WITHOUT a port.  ASCII
- *     case is ignored, one trailing dot is removed, IDNs are compared in
- *     punycode as sent.  An IP literal (IPv6 with or without brackets; IPv4
- *     in any form inet_aton(3) reads, such as "0x7f.1") matches the list's
+ *   host, hostlen: the host, WITHOUT a port, in any spelling: it is read in
+ *     its one normal form (hostname.h: ASCII case ignored, one trailing dot
+ *     removed, IPv6 with or without brackets, IPv4 in any form inet_aton(3)
+ *     reads, such as "0x7f.1").  A spelling that is no DNS name
+ *     ("a.example..") meets the list without its trailing dots.  IDNs are
+ *     compared in punycode as sent.  An IP literal matches the list's
  *     addresses and prefixes, and never a name's suffixes.
- *   path, pathlen: the request target from its '/', query included, as sent
- *     (no percent-decoding); "" (or NULL, 0) for CONNECT, where only names,
- *     addresses, host-only URL rules and patterns can match.
+ *   path, pathlen: the request target from its '/', query included, in the
+ *     filter's view (urlpath_normalize with URLPATH_VIEW, urlpath.h), the
+ *     form URL rules' paths are read in at load; "" (or NULL, 0) for
+ *     CONNECT, where only names, addresses, host-only URL rules and
+ *     patterns can match.
  * Names cover themselves and every name below them; URL rules need the host
  * (or a name below it) and a path starting with their prefix (ASCII case
- * ignored); patterns are tried against "host/path" only when no name,
- * address or URL rule decided.  RULES_ALLOW comes only from adblock "@@"
- * exceptions and wins over every block of the same list.
+ * ignored); patterns are tried against "host/path" (the host in normal
+ * form) only when no name, address or URL rule decided.  RULES_ALLOW comes
+ * only from adblock "@@" exceptions and wins over every block of the same
+ * list.
  * *rule (if rule is not NULL) receives, on a match, the deciding rule's text
  * ("example.com", "@@ads.example", "news.example/gambling/", "10.0.0.0/8",
- * the pattern); it lives as long as the list.  Thread-safe; allocates only
- * for lists with patterns (one match block per call). */
+ * the pattern), names, addresses and URL paths in their normal forms; it
+ * lives as long as the list.  Thread-safe; allocates only for lists with
+ * patterns (one match block per call). */
 enum rules_verdict rulelist_match(const struct rulelist *l, const char *host, size_t hostlen,
                                   const char *path, size_t pathlen, const char **rule);
 

@@ -3,6 +3,8 @@
  * UT1 / squidGuard category directory.  Each accepted rule goes to the
  * index through rules_int.h; bad lines are reported and skipped. */
 #include "rules_int.h"
+#include "hostname.h"
+#include "urlpath.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -18,6 +20,7 @@
 
 #define WARN_MAX 50 /* per file; later bad lines are only counted */
 #define LINE_MAX_BYTES (1 << 20)
+#define URL_PATH_MAX 16384 /* a URL rule's path, normalised */
 #define READ_CHUNK 65536
 
 /* ---- reading lines ---- */
@@ -292,6 +295,16 @@ static int canon_addr(const char *s, char *canon, size_t cap)
     return inet_ntop(AF_INET6, b, canon, (socklen_t)cap) != NULL;
 }
 
+/* 1 when s[0..n) is an IP literal in a form the resolver reads but
+ * canon_addr does not ("0x7f.1", "2130706433"): its canonical text goes to
+ * canon.  Names, and what is neither, give 0. */
+static int other_addr(const char *s, size_t n, char *canon, size_t cap)
+{
+    char norm[HOSTNAME_MAX];
+
+    return hostname_normalize(s, n, norm, sizeof(norm)) > 0 && canon_addr(norm, canon, cap);
+}
+
 /* An address, or a prefix (with verdict BLOCK only).  Returns 0 or -1. */
 static int add_address(struct loader *ld, const char *s, size_t n, unsigned verdict)
 {
@@ -328,12 +341,14 @@ bad:
 /* A name or an address from a domains, hosts or adblock line. */
 static int add_token(struct loader *ld, const char *s, size_t n, unsigned verdict, int wild)
 {
-    char name[RULES_NAME_MAX + 1], ex[400];
+    char name[RULES_NAME_MAX + 1], canon[INET6_ADDRSTRLEN], ex[400];
     const char *why = NULL;
     size_t len;
 
     if (memchr(s, ':', n) || all_in(s, n, "0123456789./"))
         return add_address(ld, s, n, verdict);
+    if (other_addr(s, n, canon, sizeof(canon)))
+        return add_address(ld, canon, strlen(canon), verdict);
     len = clean_name(s, n, wild, name, &why);
     if (!len) {
         report(ld, "%s: '%s'", why, excerpt(ex, sizeof(ex), s, n));
@@ -427,13 +442,15 @@ static void load_adblock(struct loader *ld, char *s, size_t n)
     add_token(ld, body, (size_t)(end - 1 - body), verdict, 0);
 }
 
-/* squidGuard urls: "host/path-prefix", a scheme tolerated. */
+/* squidGuard urls: "host/path-prefix", a scheme tolerated.  The path is
+ * kept in the normal form requests are judged in (urlpath.h). */
 static void load_url(struct loader *ld, char *s, size_t n)
 {
-    char name[RULES_NAME_MAX + 1], canon[INET6_ADDRSTRLEN], ex[400];
+    char name[RULES_NAME_MAX + 1], canon[INET6_ADDRSTRLEN], ex[400], path[URL_PATH_MAX];
     const char *why = NULL, *slash;
-    size_t hostlen, len;
+    size_t hostlen, len, pathlen = 0;
     char *host;
+    long pn;
 
     if (n > 7 && strncasecmp(s, "http://", 7) == 0)
         s += 7, n -= 7;
@@ -450,6 +467,15 @@ static void load_url(struct loader *ld, char *s, size_t n)
         host++;
         hostlen -= 2;
     }
+    if (slash && (size_t)(s + n - slash) > 1) {
+        pn = urlpath_normalize(slash, (size_t)(s + n - slash), URLPATH_VIEW, path, sizeof(path),
+                               &why);
+        if (pn < 0) {
+            report(ld, "%s: '%s'", why, excerpt(ex, sizeof(ex), s, n));
+            return;
+        }
+        pathlen = (size_t)pn;
+    }
     if (memchr(host, ':', hostlen) || (hostlen && all_in(host, hostlen, "0123456789."))) {
         char tmp[64];
         gh_fmt(tmp, sizeof(tmp), "%.*s", (int)GH_MIN(hostlen, sizeof(tmp) - 1), host);
@@ -458,8 +484,11 @@ static void load_url(struct loader *ld, char *s, size_t n)
                    excerpt(ex, sizeof(ex), s, n));
             return;
         }
-        rules_add_url(ld->l, canon, strlen(canon), NAME_ADDR, slash ? slash : "",
-                      slash ? (size_t)(s + n - slash) : 0);
+        rules_add_url(ld->l, canon, strlen(canon), NAME_ADDR, path, pathlen);
+        return;
+    }
+    if (other_addr(host, hostlen, canon, sizeof(canon))) {
+        rules_add_url(ld->l, canon, strlen(canon), NAME_ADDR, path, pathlen);
         return;
     }
     len = clean_name(host, hostlen, 0, name, &why);
@@ -467,7 +496,7 @@ static void load_url(struct loader *ld, char *s, size_t n)
         report(ld, "%s: '%s'", why, excerpt(ex, sizeof(ex), s, n));
         return;
     }
-    rules_add_url(ld->l, name, len, 0, slash ? slash : "", slash ? (size_t)(s + n - slash) : 0);
+    rules_add_url(ld->l, name, len, 0, path, pathlen);
 }
 
 static void load_regex(struct loader *ld, char *s, size_t n)

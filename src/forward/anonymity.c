@@ -3,6 +3,7 @@
 #include "anonymity.h"
 #include "config.h"
 #include "exchange.h"
+#include "hostname.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -67,6 +68,16 @@ int anonymity_load(struct anonymity *a, const config_setting_t *p, char *err, si
     if ((s = config_setting_get_member(p, "strip_cookies")) &&
         !(a->cookie_domains = string_list(s, &a->ncookie, "strip_cookies", err, errlen)))
         return -1;
+    for (unsigned i = 0; i < a->ncookie; i++) { /* ".Tracker.Example." is tracker.example */
+        char *name = hostname_config(a->cookie_domains[i]);
+        if (!name) {
+            config_error(err, errlen, config_setting_get_elem(s, i),
+                         "'strip_cookies': '%s' is not a host name", a->cookie_domains[i]);
+            return -1;
+        }
+        free(a->cookie_domains[i]);
+        a->cookie_domains[i] = name;
+    }
     if ((s = config_setting_get_member(p, "anonymity_replace"))) {
         /* ( ( "Accept-Language", "en" ), ... ) */
         if (!config_setting_is_list(s)) {
@@ -105,17 +116,6 @@ void anonymity_free(struct anonymity *a)
     free(a->user_agent);
 }
 
-/* Whether host is domain or a name below it. */
-static int under(const char *host, size_t len, const char *domain)
-{
-    size_t dl = strlen(domain);
-
-    if (domain[0] == '.')
-        domain++, dl--;
-    return len >= dl && strncasecmp(host + len - dl, domain, dl) == 0 &&
-           (len == dl || host[len - dl - 1] == '.');
-}
-
 /* The host of a Referer URL, or NULL. */
 static const char *referer_host(const char *v, size_t *len)
 {
@@ -146,7 +146,7 @@ void anonymity_apply(const struct anonymity *a, struct exchange *ex, const char 
             (!(rh = referer_host(v, &rl)) || rl != hostlen || strncasecmp(rh, host, hostlen) != 0))
             exchange_remove_field(ex, "Referer");
         for (unsigned i = 0; i < a->ncookie; i++)
-            if (under(host, hostlen, a->cookie_domains[i]))
+            if (hostname_under(host, hostlen, a->cookie_domains[i], strlen(a->cookie_domains[i])))
                 exchange_remove_field(ex, "Cookie");
     }
     for (unsigned i = 0; i < a->nremove; i++)

@@ -23,7 +23,8 @@ struct anonymity {
     char **replace;                /* name, value, name, value ... */
     unsigned nreplace;             /* pairs */
     char *user_agent;              /* strict: the User-Agent sent */
-    char **cookie_domains;         /* strict: no cookies to these (and below) */
+    char **cookie_domains;         /* strict: no cookies to these (and below), in
+                                    * hostname.h's normal form */
     unsigned ncookie;
 };
 
@@ -34,7 +35,8 @@ struct anonymity {
 int anonymity_load(struct anonymity *a, const config_setting_t *policy, char *err, size_t errlen);
 void anonymity_free(struct anonymity *a);
 
-/* Edits the request about to be forwarded to host. */
+/* Edits the request about to be forwarded to host (in hostname.h's normal
+ * form). */
 void anonymity_apply(const struct anonymity *a, struct exchange *ex, const char *host, size_t hostlen);
 
 #endif

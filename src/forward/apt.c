@@ -1,7 +1,9 @@
 /* apt.c — the apt profile (see apt.h). */
 #include "apt.h"
+#include "hostname.h"
 #include "util.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -43,13 +45,26 @@ enum cache_class apt_classify(const char *path, size_t len)
     return CACHE_CLASS_DEFAULT;
 }
 
-void apt_rules_init(struct cache_rules *r)
+int apt_rules_init(struct cache_rules *r, const config_setting_t *cache, char *err, size_t errlen)
 {
+    const config_setting_t *m = cache ? config_setting_get_member(cache, "mirrors") : NULL;
+
+    for (unsigned i = 0; i < r->nmirrors; i++) {
+        char *name = hostname_config(r->mirrors[i]);
+        if (!name) {
+            config_error(err, errlen, m ? config_setting_get_elem(m, i) : cache,
+                         "'mirrors': '%s' is not a host name", r->mirrors[i]);
+            return -1;
+        }
+        free(r->mirrors[i]);
+        r->mirrors[i] = name;
+    }
     if (!r->apt)
-        return;
+        return 0;
     r->classify = apt_classify;
     if (r->stale_if_unreachable < 0)
         r->stale_if_unreachable = 7 * 86400; /* unless the policy says otherwise */
+    return 0;
 }
 
 const struct cache_rules *apt_rules_for(const struct cache_rules *r, const char *host, size_t len)

@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "log.h"
 #include "rules.h"
+#include "urlpath.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -308,8 +309,10 @@ const struct filter_rule *filter_select(const struct filter *f, const struct soc
     return NULL;
 }
 
-void filter_check(const struct filter_rule *r, const char *host, size_t hostlen, const char *path,
-                  size_t pathlen, struct filter_verdict *v)
+/* One reading of the request: allow lists, then block lists, then the
+ * rule's default. */
+static void decide(const struct filter_rule *r, const char *host, size_t hostlen, const char *path,
+                   size_t pathlen, struct filter_verdict *v)
 {
     const char *rule = NULL;
 
@@ -334,22 +337,50 @@ void filter_check(const struct filter_rule *r, const char *host, size_t hostlen,
     v->rule = "";
 }
 
-int filter_refuses_extension(const struct filter_rule *r, const char *path, size_t len)
+void filter_check(const struct filter_rule *r, const char *host, size_t hostlen, const char *path,
+                  size_t pathlen, struct filter_verdict *v)
 {
-    size_t end = strcspn(path, "?#"), dot;
+    size_t plen = pathlen;
+    const char *q = pathlen ? memchr(path, '?', pathlen) : NULL, *why;
+    char bare[URLPATH_MAX];
+    struct filter_verdict v2;
+    long n;
 
-    if (end > len)
-        end = len;
-    for (dot = end; dot > 0 && path[dot - 1] != '.' && path[dot - 1] != '/'; dot--)
-        ;
-    if (dot == 0 || path[dot - 1] != '.')
-        return 0;
-    for (unsigned i = 0; i < r->nextensions; i++) {
+    decide(r, host, hostlen, path, pathlen, v);
+    if (q)
+        plen = (size_t)(q - path);
+    if (v->block || !plen || !memchr(path, ';', plen))
+        return;
+    /* Tomcat and Jetty map "/secret;v=1/file" to /secret/file: a path with
+     * parameters is judged that way too, and blocked if either reading is */
+    n = urlpath_normalize(path, pathlen, URLPATH_VIEW | URLPATH_NO_PARAMS, bare, sizeof(bare), &why);
+    if (n < 0)
+        return; /* cannot happen: the view is longer than what it gives */
+    decide(r, host, hostlen, bare, (size_t)n, &v2);
+    if (v2.block)
+        *v = v2;
+}
+
+/* Whether the extension ext[0..n) is one the rule refuses. */
+static int refused_extension(const struct filter_rule *r, const char *ext, size_t n)
+{
+    for (unsigned i = 0; n && i < r->nextensions; i++) {
         const char *e = r->extensions[i] + (r->extensions[i][0] == '.');
-        if (strlen(e) == end - dot && strncasecmp(e, path + dot, end - dot) == 0)
+        if (strlen(e) == n && strncasecmp(e, ext, n) == 0)
             return 1;
     }
     return 0;
+}
+
+int filter_refuses_extension(const struct filter_rule *r, const char *path, size_t len)
+{
+    const char *ext;
+    size_t n = urlpath_extension(path, len, 0, &ext);
+
+    if (refused_extension(r, ext, n))
+        return 1;
+    n = urlpath_extension(path, len, URLPATH_NO_PARAMS, &ext);
+    return refused_extension(r, ext, n);
 }
 
 int filter_refuses_type(const struct filter_rule *r, const char *ctype, size_t len)

@@ -59,12 +59,20 @@ struct filter_verdict {
 };
 
 /* Decides host (and path, "" for CONNECT): an allow list wins over block
- * lists, then the rule's default. */
+ * lists, then the rule's default.  host in any spelling (the lists read it
+ * in hostname.h's normal form); path in the filter's view of the target
+ * (urlpath_normalize with URLPATH_VIEW).  A path with ";parameters" is
+ * judged twice, as written and without them (as Tomcat and Jetty map it),
+ * and blocked when either reading is: an allow list admits it only when it
+ * admits both. */
 void filter_check(const struct filter_rule *r, const char *host, size_t hostlen, const char *path,
                   size_t pathlen, struct filter_verdict *v);
 
 /* Whether a plain-http download is refused by its path's extension or by
- * its Content-Type (either may be NULL). */
+ * its Content-Type (either may be NULL).  The path is the filter's view;
+ * its last segment's extension is read as urlpath_extension reads it,
+ * with and without the segment's ";parameters", and either may refuse;
+ * case is ignored. */
 int filter_refuses_extension(const struct filter_rule *r, const char *path, size_t len);
 int filter_refuses_type(const struct filter_rule *r, const char *ctype, size_t len);
 

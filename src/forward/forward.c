@@ -8,9 +8,11 @@
 #include "log.h"
 #include "blockpage.h"
 #include "filter.h"
+#include "hostname.h"
 #include "pages.h"
 #include "safesearch.h"
 #include "policy.h"
+#include "urlpath.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -121,7 +123,8 @@ static void block(struct exchange *ex, const struct policy *p, const char *url, 
     exchange_error_reason(ex, "blocked by the filter");
 }
 
-/* Filters a request for host (and path).  Returns 1 when it may go on. */
+/* Filters a request for host (and path, the filter's view).  Returns 1
+ * when it may go on. */
 static int filter_request(struct exchange *ex, const struct policy *p, const struct filter_rule *r,
                           const char *host, size_t hostlen, const char *path, size_t pathlen)
 {
@@ -145,13 +148,126 @@ static int filter_request(struct exchange *ex, const struct policy *p, const str
     return 1;
 }
 
+/* Writes "host[:port]" (an IPv6 literal in brackets; the port left out when
+ * it is dflt) into dst; returns its length. */
+static size_t authority(char *dst, size_t cap, const char *host, uint16_t port, uint16_t dflt)
+{
+    size_t n = strchr(host, ':') ? gh_fmt(dst, cap, "[%s]", host) : gh_fmt(dst, cap, "%s", host);
+
+    if (port != dflt)
+        n += gh_fmt(dst + n, cap - n, ":%u", (unsigned)port);
+    return n;
+}
+
+/* CONNECT host:port, host in normal form. */
+static void tunnel(struct exchange *ex, const struct policy *p, const struct filter_rule *fr,
+                   const char *host, size_t hostlen)
+{
+    const struct http_head *r = exchange_request(ex);
+    char target[HOSTNAME_MAX + 16];
+    const char *safe;
+    size_t n;
+
+    if (!policy_connect_allowed(p, r->port)) {
+        exchange_error(ex, 403, "CONNECT to this port is not allowed by policy");
+        return;
+    }
+    if (!filter_request(ex, p, fr, host, hostlen, "", 0))
+        return;
+    if (fr && fr->safe_search && (safe = safesearch_host(host, hostlen))) {
+        exchange_tunnel(ex, safe, strlen(safe), r->port, NULL);
+        return;
+    }
+    if (policy_uses_parent(p, host, hostlen)) {
+        /* the parent is asked for the name the filter judged */
+        n = authority(target, sizeof(target), host, r->port, 0);
+        exchange_set_target(ex, target, n);
+        exchange_set_field(ex, "Host", target, n);
+        if (p->parent->authorization)
+            exchange_set_field(ex, "Proxy-Authorization", p->parent->authorization,
+                               strlen(p->parent->authorization));
+        exchange_tunnel_via(ex, p->parent->host, strlen(p->parent->host), p->parent->port,
+                            p->parent->label);
+        return;
+    }
+    exchange_tunnel(ex, host, hostlen, r->port, NULL);
+}
+
+/* Writes the path and query to forward into out: the normal form when a
+ * filter rule judges the request, so that the origin gets exactly what was
+ * judged (the view, urlpath.h, goes to view); otherwise the target as the
+ * client wrote it (RFC 9110 7.7), "/" put before a bare query or nothing.
+ * Returns its length, or -1 after answering 400. */
+static long target_path(struct exchange *ex, const struct filter_rule *fr, char *out, size_t cap,
+                        char *view, long *viewlen)
+{
+    const struct http_head *r = exchange_request(ex);
+    const char *path = exchange_str(ex, r->path), *why = NULL;
+    long n;
+
+    if (!fr) {
+        n = (long)gh_fmt(out, cap, "%s%.*s", r->path.len && path[0] == '/' ? "" : "/",
+                         (int)r->path.len, path);
+        return n;
+    }
+    *viewlen = urlpath_normalize(path, r->path.len, URLPATH_VIEW, view, URLPATH_MAX, &why);
+    n = *viewlen < 0 ? -1 : urlpath_normalize(path, r->path.len, 0, out, cap, &why);
+    if (n < 0)
+        exchange_error(ex, 400, why);
+    return n;
+}
+
+/* GET http://host/path, host in normal form. */
+static void forward_http(struct exchange *ex, const struct policy *p, const struct filter_rule *fr,
+                         const char *host, size_t hostlen)
+{
+    const struct http_head *r = exchange_request(ex);
+    char view[URLPATH_MAX], target[HOSTNAME_MAX + 16 + URLPATH_MAX], auth[HOSTNAME_MAX + 8];
+    int parent = policy_uses_parent(p, host, hostlen);
+    size_t authlen = authority(auth, sizeof(auth), host, r->port, 80), pre = 0;
+    long n, viewlen = 0;
+    const char *safe;
+
+    if (!gh_strcaseeq(exchange_str(ex, r->scheme), r->scheme.len, "http")) {
+        exchange_error(ex, 501, "only http:// URLs are forwarded; use CONNECT for https");
+        return;
+    }
+    if (parent) /* a parent proxy gets the absolute form */
+        pre = gh_fmt(target, sizeof(target), "http://%s", auth);
+    if ((n = target_path(ex, fr, target + pre, sizeof(target) - pre, view, &viewlen)) < 0)
+        return;
+    if (!filter_request(ex, p, fr, host, hostlen, view, (size_t)viewlen))
+        return;
+    /* The absolute URL's authority overrides any Host field (RFC 9112
+     * 3.2.2), in the normal form it was judged in. */
+    exchange_set_field(ex, "Host", auth, authlen);
+    anonymity_apply(&p->anon, ex, host, hostlen);
+    if (cache_request(ex, apt_rules_for(&p->cache, host, hostlen)) != CACHE_FORWARD)
+        return; /* answered from the cache, or queued behind another's fetch */
+    exchange_set_target(ex, target, pre + (size_t)n);
+    if (parent) {
+        if (p->parent->authorization)
+            exchange_set_field(ex, "Proxy-Authorization", p->parent->authorization,
+                               strlen(p->parent->authorization));
+        exchange_forward(ex, p->parent->host, strlen(p->parent->host), p->parent->port,
+                         p->parent->label);
+        return;
+    }
+    if (fr && fr->safe_search && (safe = safesearch_host(host, hostlen))) {
+        if (safesearch_is_youtube(host, hostlen))
+            exchange_set_field(ex, "YouTube-Restrict", "Strict", 6);
+        exchange_forward(ex, safe, strlen(safe), r->port, NULL);
+        return;
+    }
+    exchange_forward(ex, host, hostlen, r->port, NULL);
+}
+
 static void handle(struct exchange *ex)
 {
     const struct policy *p = exchange_listener(ex)->fe_conf;
     const struct http_head *r = exchange_request(ex);
-    const struct filter_rule *fr;
-    const char *host, *safe;
-    char target[8200];
+    char host[HOSTNAME_MAX];
+    int hostlen;
 
     if (!policy_client_allowed(p, exchange_client(ex))) {
         exchange_error(ex, 403, "client address not allowed by policy");
@@ -161,67 +277,20 @@ static void handle(struct exchange *ex)
         pages_serve(ex); /* asked about the proxy itself: no credentials needed */
         return;
     }
+    /* One normal form of the host for every decision below: the lists,
+     * safe search, cookies, the parent's domains, apt mirrors, and the
+     * name resolved.  A name no resolver takes is never guessed at. */
+    hostlen = hostname_normalize(exchange_str(ex, r->host), r->host.len, host, sizeof(host));
+    if (hostlen < 0) {
+        exchange_error(ex, 400, "host is not a DNS name or an IP address");
+        return;
+    }
     if (p->users && !authenticate(ex, p))
         return;
-    host = exchange_str(ex, r->host);
-    fr = rule_for(ex, p);
-    if (r->form == HTTP_TARGET_AUTHORITY) {
-        if (!policy_connect_allowed(p, r->port)) {
-            exchange_error(ex, 403, "CONNECT to this port is not allowed by policy");
-            return;
-        }
-        if (!filter_request(ex, p, fr, host, r->host.len, "", 0))
-            return;
-        if (fr && fr->safe_search && (safe = safesearch_host(host, r->host.len))) {
-            exchange_tunnel(ex, safe, strlen(safe), r->port, NULL);
-            return;
-        }
-        if (policy_uses_parent(p, host, r->host.len)) {
-            if (p->parent->authorization)
-                exchange_set_field(ex, "Proxy-Authorization", p->parent->authorization,
-                                   strlen(p->parent->authorization));
-            exchange_tunnel_via(ex, p->parent->host, strlen(p->parent->host), p->parent->port,
-                                p->parent->label);
-            return;
-        }
-        exchange_tunnel(ex, host, r->host.len, r->port, NULL);
-        return;
-    }
-    if (!gh_strcaseeq(exchange_str(ex, r->scheme), r->scheme.len, "http")) {
-        exchange_error(ex, 501, "only http:// URLs are forwarded; use CONNECT for https");
-        return;
-    }
-    if (!filter_request(ex, p, fr, host, r->host.len, exchange_str(ex, r->path), r->path.len))
-        return;
-    /* The absolute URL's authority overrides any Host field (RFC 9112 3.2.2). */
-    exchange_set_field(ex, "Host", exchange_str(ex, r->authority), r->authority.len);
-    anonymity_apply(&p->anon, ex, host, r->host.len);
-    if (cache_request(ex, apt_rules_for(&p->cache, host, r->host.len)) != CACHE_FORWARD)
-        return; /* answered from the cache, or queued behind another's fetch */
-    if (policy_uses_parent(p, host, r->host.len)) {
-        /* a parent proxy gets the absolute form, and our credentials */
-        if (p->parent->authorization)
-            exchange_set_field(ex, "Proxy-Authorization", p->parent->authorization,
-                               strlen(p->parent->authorization));
-        exchange_forward(ex, p->parent->host, strlen(p->parent->host), p->parent->port,
-                         p->parent->label);
-        return;
-    }
-    if (r->path.len == 0)
-        exchange_set_target(ex, "/", 1);
-    else if (exchange_str(ex, r->path)[0] == '?') { /* "http://h?q" means "/?q" */
-        size_t n = gh_fmt(target, sizeof(target), "/%.*s", (int)r->path.len, exchange_str(ex, r->path));
-        exchange_set_target(ex, target, n);
-    } else {
-        exchange_set_target(ex, exchange_str(ex, r->path), r->path.len);
-    }
-    if (fr && fr->safe_search && (safe = safesearch_host(host, r->host.len))) {
-        if (safesearch_is_youtube(host, r->host.len))
-            exchange_set_field(ex, "YouTube-Restrict", "Strict", 6);
-        exchange_forward(ex, safe, strlen(safe), r->port, NULL);
-        return;
-    }
-    exchange_forward(ex, host, r->host.len, r->port, NULL);
+    if (r->form == HTTP_TARGET_AUTHORITY)
+        tunnel(ex, p, rule_for(ex, p), host, (size_t)hostlen);
+    else
+        forward_http(ex, p, rule_for(ex, p), host, (size_t)hostlen);
 }
 
 /* A request queued behind another's cache fill is decided again. */

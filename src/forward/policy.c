@@ -1,6 +1,7 @@
 /* policy.c — parsing and finding forward-mode policies (see policy.h). */
 #include "policy.h"
 #include "apt.h"
+#include "hostname.h"
 #include "util.h"
 
 #include <openssl/evp.h>
@@ -184,12 +185,18 @@ static int load_parent(struct policy *p, config_setting_t *g, char *err, size_t 
         pa->ndomains = (unsigned)config_setting_length(domains);
         pa->domains = xcalloc(pa->ndomains ? pa->ndomains : 1, sizeof(char *));
         for (unsigned i = 0; i < pa->ndomains; i++) {
-            const char *d = config_setting_get_string_elem(domains, (int)i);
+            config_setting_t *e = config_setting_get_elem(domains, i);
+            const char *d = config_setting_get_string(e);
             if (!d || !*d) {
                 config_error(err, errlen, domains, "'domains' entries are domain names");
                 return -1;
             }
-            pa->domains[i] = xstrdup(d[0] == '.' ? d + 1 : d);
+            /* one normal form: "Partner.Example." is partner.example */
+            pa->domains[i] = hostname_config(d);
+            if (!pa->domains[i]) {
+                config_error(err, errlen, e, "'domains': '%s' is not a host name", d);
+                return -1;
+            }
         }
     }
     return 0;
@@ -206,14 +213,9 @@ int policy_uses_parent(const struct policy *p, const char *host, size_t len)
         return 0;
     if (!p->parent->domains)
         return 1;
-    for (unsigned i = 0; i < p->parent->ndomains; i++) {
-        const char *d = p->parent->domains[i];
-        size_t dl = strlen(d);
-        /* the domain itself or any name below it */
-        if (len >= dl && strncasecmp(host + len - dl, d, dl) == 0 &&
-            (len == dl || host[len - dl - 1] == '.'))
-            return 1;
-    }
+    for (unsigned i = 0; i < p->parent->ndomains; i++)
+        if (hostname_under(host, len, p->parent->domains[i], strlen(p->parent->domains[i])))
+            return 1; /* the domain itself or any name below it */
     return 0;
 }
 
@@ -316,7 +318,10 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
             policy_free(ps);
             return NULL;
         }
-        apt_rules_init(&p->cache);
+        if (apt_rules_init(&p->cache, config_setting_get_member(pg, "cache"), err, errlen) < 0) {
+            policy_free(ps);
+            return NULL;
+        }
     }
     return ps;
 }

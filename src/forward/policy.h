@@ -21,7 +21,8 @@ struct parent {
     uint16_t port;
     char *label;           /* "parent host:port" for the log */
     char *authorization;   /* "Basic ..." or NULL */
-    char **domains;        /* only these (and subdomains); NULL: everything */
+    char **domains;        /* only these (and subdomains), in hostname.h's normal form;
+                            * NULL: everything */
     unsigned ndomains;
 };
 
@@ -56,7 +57,8 @@ void policy_free(struct policy_set *ps);
 /* 1 when the client may use the proxy under this policy. */
 int policy_client_allowed(const struct policy *p, const struct sockaddr_storage *client);
 
-/* 1 when requests for host go through the policy's parent proxy. */
+/* 1 when requests for host (in hostname.h's normal form) go through the
+ * policy's parent proxy. */
 int policy_uses_parent(const struct policy *p, const char *host, size_t len);
 
 /* 1 when CONNECT to `port` is allowed by the policy. */

@@ -8,10 +8,14 @@
 
 #include <stddef.h>
 
-/* The host to connect to instead of host, or NULL to leave it. */
+/* The host to connect to instead of host (in hostname.h's normal form), or
+ * NULL to leave it: every Google search domain (google.<country> and
+ * www.google.<country>), YouTube's hosts, Bing's and DuckDuckGo's.  The
+ * table and its sources are in safesearch.c. */
 const char *safesearch_host(const char *host, size_t len);
 
-/* 1 when host is one of YouTube's, which take "YouTube-Restrict: Strict". */
+/* 1 when host (normal form) is one of YouTube's, which take
+ * "YouTube-Restrict: Strict". */
 int safesearch_is_youtube(const char *host, size_t len);
 
 #endif

@@ -74,7 +74,7 @@ static int64_t stale_window(const char *text)
     config_init(&c);
     ck_assert_int_eq(config_read_string(&c, text), CONFIG_TRUE);
     ck_assert_int_eq(cache_rules_load(&r, config_lookup(&c, "cache"), 1, err, sizeof(err)), 0);
-    apt_rules_init(&r);
+    ck_assert_int_eq(apt_rules_init(&r, config_lookup(&c, "cache"), err, sizeof(err)), 0);
     w = r.stale_if_unreachable;
     cache_rules_free(&r);
     config_destroy(&c);

@@ -33,6 +33,8 @@ static const struct {
     {"0177.0.0.1", "127.0.0.1"},
     {"127.0.0.1.", "127.0.0.1"},
     {"1.2.3.999", NULL},
+    {"127.0.0.1 evil.example", NULL},
+    {"127.0.0.1\tx", NULL},
     {"1.2.3.4.5", NULL},
     {"example.123", NULL},
     {"example1.com", "example1.com"},

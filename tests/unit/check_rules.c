@@ -162,8 +162,9 @@ static const struct list_def lists[] = {
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example\n" /* 23 */
          "example.com/path\n"                                                         /* 24 */
          "  spaced.example\t\n" /* 25: trimmed, fine */
-         "example.com\n",       /* 26: a duplicate */
-         14,
+         "example.com\n"        /* 26: a duplicate */
+         "0x7f.0.0.10\n",       /* 27: an address, as a resolver reads it */
+         15,
          9,
          {"/domains:16: space inside a name: 'bad name.example'",
           "/domains:17: empty label: 'bad..name.example'",
@@ -239,14 +240,23 @@ static const struct list_def lists[] = {
                 "port.example:8080/x\n"         /* 9 */
                 "bad host.example/x\n"          /* 10 */
                 "bad!.example/x\n"              /* 11 */
-                "/no-host\n",                   /* 12 */
-                8,
-                4,
+                "/no-host\n"                    /* 12 */
+                "encoded.example/%7Euser/\n"    /* 13: paths in their normal form */
+                "encoded.example/a%2fb\n"       /* 14 */
+                "Encoded.Example./x/../y//\n"   /* 15 */
+                "encoded.example/bad%00\n"      /* 16 */
+                "encoded.example/%zz\n"         /* 17 */
+                "0x7f.2/hex/\n"                 /* 18 */
+                "encoded.example/q?id=%35\n",   /* 19 */
+                13,
+                6,
                 {"/urls:9: not a host/path (an address? ports are not supported): "
                  "'port.example:8080/x'",
                  "/urls:10: space inside a URL: 'bad host.example/x'",
                  "/urls:11: invalid character in a name: 'bad!.example/x'",
-                 "/urls:12: empty name: '/no-host'"}},
+                 "/urls:12: empty name: '/no-host'",
+                 "/urls:16: NUL (%00) in the request target: 'encoded.example/bad%00'",
+                 "/urls:17: bad percent-encoding in the request path: 'encoded.example/%zz'"}},
     [L_REGEX] = {"expressions",
                  RULES_REGEX,
                  "# squidGuard expressions\n"   /* 1 */
@@ -309,7 +319,11 @@ static const struct match_case matches[] = {
     {L_DOMAINS, "WWW.Example.COM", "/", B, "example.com"},
     {L_DOMAINS, "example.com.", "/", B, "example.com"},
     {L_DOMAINS, "www.example.com.", "/", B, "example.com"},
-    {L_DOMAINS, "example.com..", "/", N, NULL},
+    /* a spelling no resolver takes still meets the list without its dots
+     * (gatehouse refuses such names with 400; the SNI of a tunnel may hold one) */
+    {L_DOMAINS, "example.com..", "/", B, "example.com"},
+    {L_DOMAINS, "WWW.example.COM...", "/", B, "example.com"},
+    {L_DOMAINS, "bad..example.com", "/", B, "example.com"},
     {L_DOMAINS, "", "/", N, NULL},
     {L_DOMAINS, ".", "/", N, NULL},
     /* ".name" and "*.name" mean the name and below */
@@ -349,6 +363,9 @@ static const struct match_case matches[] = {
     {L_DOMAINS, "2001:db8:1::5", "/", B, "2001:db8:1::5"},
     {L_DOMAINS, "2001:0db8:0001:0:0:0:0:5", "/", B, "2001:db8:1::5"},
     {L_DOMAINS, "::1", "/", N, NULL},
+    {L_DOMAINS, "127.0.0.10", "/", B, "127.0.0.10"}, /* written 0x7f.0.0.10 */
+    {L_DOMAINS, "2130706442", "/", B, "127.0.0.10"},
+    {L_DOMAINS, "0x7f.0.0.10.", "/", B, "127.0.0.10"},
     /* hosts files: every name after the address, local names skipped */
     {L_HOSTS, "ads.example", "/", B, "ads.example"},
     {L_HOSTS, "x.tracker.example", "/", B, "tracker.example"},
@@ -403,6 +420,14 @@ static const struct match_case matches[] = {
     {L_URLS, "www.keepwww.example", "/x", B, "www.keepwww.example/x"},
     {L_URLS, "a.www.keepwww.example", "/x/y", B, "www.keepwww.example/x"},
     {L_URLS, "port.example", "/x", N, NULL},
+    /* rules' paths are read in the requests' normal form (urlpath.h) */
+    {L_URLS, "encoded.example", "/~user/page", B, "encoded.example/~user/"},
+    {L_URLS, "encoded.example", "/a/b", B, "encoded.example/a/b"},
+    {L_URLS, "encoded.example", "/y/z", B, "encoded.example/y/"},
+    {L_URLS, "encoded.example", "/x/y/z", N, NULL},
+    {L_URLS, "encoded.example", "/q?id=5", B, "encoded.example/q?id=5"},
+    {L_URLS, "encoded.example", "/bad", N, NULL},
+    {L_URLS, "127.0.0.2", "/hex/x", B, "127.0.0.2/hex/"},
     /* patterns, against "host/path", without case */
     {L_REGEX, "play.example", "/Roulette7", B, "(roulette|blackjack)[0-9]*"},
     {L_REGEX, "BLACKJACK.example", "", B, "(roulette|blackjack)[0-9]*"},
