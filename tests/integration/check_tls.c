@@ -183,6 +183,76 @@ START_TEST(old_protocols_and_weak_ciphers_refused)
 }
 END_TEST
 
+/* Key exchange: X25519, P-256 and P-384, so a client cannot have every
+ * handshake pay for an ffdhe8192 (or P-521) key exchange. */
+START_TEST(key_exchange_groups)
+{
+    static const struct {
+        const char *groups;
+        int ok;
+        const char *shown; /* s_client's "Server Temp Key" */
+    } cases[] = {
+        {"X25519", 1, "X25519"},   {"P-256", 1, "ECDH, prime256v1"},
+        {"P-384", 1, "ECDH, secp384r1"}, {"ffdhe8192", 0, NULL},
+        {"ffdhe2048", 0, NULL},    {"P-521", 0, NULL},
+        {"X448", 0, NULL},         {"ffdhe8192:X25519", 1, "X25519"},
+    };
+    char out[8192], args[128];
+
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(args, sizeof(args), "-servername a.test -groups %s", cases[i].groups);
+        int rc = s_client(out, sizeof(out), p_tls, args);
+        if (cases[i].ok) {
+            ck_assert_msg(rc == 0 && strstr(out, "hello from one"), "%s refused: %.400s",
+                          cases[i].groups, out);
+            ck_assert_msg(strstr(out, cases[i].shown), "%s: no '%s' in %.400s",
+                          cases[i].groups, cases[i].shown, out);
+        } else {
+            /* what the handshake agreed on, when it should not have */
+            const char *key = strstr(out, "Server Temp Key");
+            ck_assert_msg(rc != 0 && !strstr(out, "hello from one"), "%s accepted (%.40s)",
+                          cases[i].groups, key ? key : "?");
+        }
+    }
+    /* TLS 1.2 clients too (a.test has an RSA certificate for a P-384-only one) */
+    ck_assert_int_eq(s_client(out, sizeof(out), p_tls, "-servername a.test -tls1_2 -groups P-384"), 0);
+    ck_assert_msg(strstr(out, "ECDH, secp384r1") && strstr(out, "hello from one"), "%s", out);
+    ck_assert_int_ne(s_client(out, sizeof(out), p_tls, "-servername a.test -tls1_2 -groups P-521"), 0);
+}
+END_TEST
+
+/* `groups` and `alpn` mistakes stop `gatehouse -t` with file:line. */
+START_TEST(groups_and_alpn_checked)
+{
+    static const struct {
+        const char *setting, *expect;
+    } cases[] = {
+        {"groups = [ \"X25519\", \"ffdhe9999\" ];", "unknown key exchange group 'ffdhe9999'"},
+        {"alpn = [ \"h2\" ];", "'alpn': this listener does not speak 'h2'"},
+        {"alpn = [ \"h2\", \"http/1.1\" ];", "does not speak 'h2'"},
+        {"alpn = [ \"http/1.1\" ]; groups = [ \"P-384\", \"X25519\" ];", NULL},
+    };
+    char out[2048], conf[1024];
+
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(conf, sizeof(conf),
+                 "listeners = ( { name = \"t\"; mode = \"reverse\"; listen = \"127.0.0.1:1\"; routes = \"r\";\n"
+                 "  tls = { certificates = ( { cert = \"%s/a-rsa.pem\"; key = \"%s/a-rsa.key\"; } );\n"
+                 "          %s }; } );\n"
+                 "pools = { o = { servers = ( { address = \"127.0.0.1:2\"; } ); }; };\n"
+                 "routes = { r = ( { pool = \"o\"; } ); };\n",
+                 certs, certs, cases[i].setting);
+        int rc = th_gatehouse_check(conf, out, sizeof(out));
+        if (!cases[i].expect) {
+            ck_assert_msg(rc == 0, "case %u refused: %s", i, out);
+            continue;
+        }
+        ck_assert_msg(rc != 0 && strstr(out, cases[i].expect) && strstr(out, ".conf:3: "),
+                      "case %u: -t said: %s", i, out);
+    }
+}
+END_TEST
+
 /* sslscan, as an auditor would run it, against the default settings. */
 START_TEST(sslscan_default_settings)
 {
@@ -474,6 +544,8 @@ Suite *tls_suite(void)
     tcase_add_test(tc, certificate_by_name);
     tcase_add_test(tc, unknown_name_refused_or_default);
     tcase_add_test(tc, old_protocols_and_weak_ciphers_refused);
+    tcase_add_test(tc, key_exchange_groups);
+    tcase_add_test(tc, groups_and_alpn_checked);
     tcase_add_test(tc, sslscan_default_settings);
     tcase_add_test(tc, session_resumption);
     tcase_add_test(tc, client_certificates);
