@@ -245,13 +245,17 @@ void session_finish(struct session *s)
     queue_kick(w);
     atomic_fetch_add_explicit(&w->stats.exchanges, 1, memory_order_relaxed);
     if (ex->client_close || w->draining || s->peer_eof) {
-        if (s->state == S_LOCAL && ex->decision == DECIDE_LOCAL && !ex->reqb.done) {
-            /* Unread request bytes: close gently so the answer is not lost to a RST. */
-            shutdown(s->io.fd, SHUT_WR);
+        /* Unread request bytes: close gently so the answer is not lost to a
+         * RST.  TLS: close_notify first, whatever else, and only then the
+         * half-close, which no TLS record could follow (S_LINGER). */
+        int unread = s->state == S_LOCAL && ex->decision == DECIDE_LOCAL && !ex->reqb.done;
+        if (unread || s->tls) {
             s->state = S_LINGER;
+            s->notify = s->tls;
+            s->discard = (uint8_t)unread;
             s->last_io = loop_now(w->loop);
             session_arm(s);
-            return;
+            return; /* the driver goes on in drive_linger */
         }
         session_close(s, NULL);
         return;
@@ -732,6 +736,24 @@ static void drive_linger(struct session *s)
 {
     char junk[4096];
 
+    if (s->notify) {
+        int rc = tls_io_close_notify(s->io.fd);
+        if (rc == 0) { /* OpenSSL holds it until the socket takes it */
+            s->writable = 0;
+            return;
+        }
+        s->notify = 0;
+        if (rc < 0 || !s->discard) {
+            session_close(s, NULL);
+            return;
+        }
+        s->last_io = loop_now(s->w->loop);
+        session_arm(s);
+    }
+    if (s->discard == 1) {
+        shutdown(s->io.fd, SHUT_WR);
+        s->discard = 2;
+    }
     for (;;) {
         ssize_t n = io_read(s->io.fd, junk, sizeof(junk));
         if (n > 0)

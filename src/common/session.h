@@ -27,7 +27,9 @@ enum session_state {
     S_LOCAL,     /* writing an answer of our own (error page, static file) */
     S_QUEUED,    /* decided to wait for a free server (exchange_queue) */
     S_TUNNEL,    /* CONNECT or 101: bytes both ways until both sides end */
-    S_LINGER,    /* answered; discarding input before closing (no RST) */
+    S_LINGER,    /* answered; ending: TLS close_notify, then (with unread
+                    input) a half-close and input discarded before closing, so
+                    no RST destroys the answer */
     S_CLOSED,    /* closed; freed after this loop iteration */
 };
 
@@ -131,6 +133,8 @@ struct session {
     uint32_t nexchanges;
     uint8_t await_proxy;                /* a PROXY header must come first */
     uint8_t tls;                        /* the client speaks TLS (handshake done when S_READ_HEAD) */
+    uint8_t notify;                     /* S_LINGER: close_notify still to send */
+    uint8_t discard;                    /* S_LINGER: unread input; half-close and read it away */
     uint32_t accept_ms;                 /* S_ACCEPT may last this long */
     uint8_t has_local;                  /* `local` was announced by a PROXY header */
     struct sockaddr_storage local;      /* the address the client connected to */
