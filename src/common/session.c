@@ -396,11 +396,30 @@ static void queue_kick(struct worker *w)
     }
 }
 
+/* Whether the body bytes that came with the head (or before the decision)
+ * break the body's framing: then nothing of the request may go upstream,
+ * where a server that reads the framing its own way could take the rest
+ * for a request of its own.  What comes later is checked as it streams.
+ * Returns why (a static string), or NULL when they are fine. */
+static const char *early_body_bad(struct session *s)
+{
+    struct exchange *ex = session_ex(s);
+    uint32_t head = ex->req.head_len;
+    const char *why = NULL;
+
+    if (buf_len(s->in) <= head ||
+        body_check_ahead(&ex->reqb, buf_head(s->in) + head, buf_len(s->in) - head, &why) == 0)
+        return NULL;
+    ex->client_close = 1;
+    return why;
+}
+
 /* Acts on the front-end's decision: queue, answer, or connect. */
 static void proceed(struct session *s)
 {
     struct exchange *ex = session_ex(s);
     struct worker *w = s->w;
+    const char *why;
 
     if (ex->decision == DECIDE_QUEUE) {
         if (ex->lst->fe->resume) {
@@ -409,6 +428,10 @@ static void proceed(struct session *s)
         }
         ex->decision = DECIDE_NONE;
         exchange_error(ex, 500, "front-end cannot queue");
+    }
+    if (ex->decision == DECIDE_FORWARD && (why = early_body_bad(s)) != NULL) {
+        ex->decision = DECIDE_NONE; /* the decision to forward is void */
+        exchange_error(ex, 400, why);
     }
     if (ex->decision == DECIDE_FORWARD || ex->handshake) {
         ex->uphead = buf_get();

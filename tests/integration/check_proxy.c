@@ -279,6 +279,44 @@ START_TEST(smuggling_attempt_is_400)
 }
 END_TEST
 
+/* A chunked body whose framing is broken within the bytes that came with
+ * the head reaches no origin, in either mode: the origin's log shows only
+ * the /hello asked afterwards (which it logs after anything sent before). */
+START_TEST(bad_chunked_body_reaches_no_origin)
+{
+    struct tc_response r = {0};
+    char raw[512];
+    int ports[2] = {rig.rev, rig.fwd};
+
+    for (int m = 0; m < 2; m++) {
+        int fd = tc_connect("127.0.0.1", ports[m]);
+        if (m == 0)
+            snprintf(raw, sizeof(raw), "POST /sink?bad HTTP/1.1\r\nHost: a\r\n");
+        else
+            snprintf(raw, sizeof(raw), "POST http://127.0.0.1:%d/sink?bad HTTP/1.1\r\nHost: a\r\n",
+                     rig.o.port);
+        strcat(raw, "Transfer-Encoding: chunked\r\n\r\n4\r\nabcdXX\r\n0\r\n\r\n");
+        rig_exchange(fd, raw, &r);
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_int_eq(r.closed, 1);
+        tc_response_free(&r);
+        tc_close(fd);
+        if (m == 0)
+            get(rig.rev, "/hello", NULL, &r);
+        else {
+            snprintf(raw, sizeof(raw), "http://127.0.0.1:%d/hello", rig.o.port);
+            get(rig.fwd, raw, NULL, &r);
+        }
+        ck_assert_int_eq(r.status, 200);
+        tc_response_free(&r);
+        ck_assert_int_ge(th_log_lines(rig.o.log, m + 1, "/hello", NULL), m + 1);
+        ck_assert_int_eq(th_log_lines(rig.o.log, 0, "/sink", NULL), 0);
+    }
+    ck_assert_int_eq(th_log_lines(rig.g.access, 2, "\" 400 ", "why=missing CRLF after chunk data",
+                                  NULL), 2);
+}
+END_TEST
+
 /* Asked about itself, the forward proxy answers with its own pages. */
 START_TEST(forward_serves_its_own_pages)
 {
@@ -350,6 +388,7 @@ Suite *proxy_suite(void)
     tcase_add_test(tc, origin_dies_mid_response);
     tcase_add_test(tc, unreachable_origin_is_502);
     tcase_add_test(tc, smuggling_attempt_is_400);
+    tcase_add_test(tc, bad_chunked_body_reaches_no_origin);
     tcase_add_test(tc, forward_serves_its_own_pages);
     tcase_add_test(tc, forward_resolves_names);
     tcase_add_test(tc, privileges_are_dropped);
