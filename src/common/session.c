@@ -463,6 +463,7 @@ static void proceed(struct session *s)
         if (!s->out)
             s->out = buf_get();
         buf_append(s->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        ex->sent_100 = 1;
         exchange_remove_field(ex, "expect");
     }
     s->state = S_RESOLVE;

@@ -101,6 +101,7 @@ struct exchange {
     uint32_t tpiped[2];                 /* bytes waiting in each pipe */
     uint32_t tpipe_cap[2];              /* each pipe's capacity */
     unsigned req_head_sent : 1, req_done : 1;
+    unsigned sent_100 : 1;              /* the client got a 100 Continue (ours or relayed) */
     unsigned resp_head_done : 1, resp_done : 1, client_close : 1;
     struct body reqb;
     struct body respb;
@@ -211,6 +212,11 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out);
 /* Writes the response head for the client into out; returns 0 or -1.
  * Decides the client framing (sets respb) and whether to close. */
 int exchange_write_response_head(struct exchange *ex, struct buf *out, int client_close);
+/* Writes an interim (1xx) response head for the client from the one still
+ * in the upstream buffer: hop-by-hop fields dropped, the response's field
+ * removals applied (not its additions), Via added.  Returns 0 or -1 (out
+ * too small). */
+int exchange_write_interim_head(struct exchange *ex, struct buf *out);
 /* Writes the 101 head for the client from the response head still in the
  * upstream buffer, with Upgrade and Connection restored. */
 int exchange_write_switch_head(struct exchange *ex, struct buf *out);
