@@ -150,8 +150,12 @@ static void *load_run(void *arg)
     struct load *l = arg;
     int fd = -1;
 
-    /* bounded: 20,000 requests at most, and the main thread stops it */
-    for (int i = 0; i < 20000 && !atomic_load(&l->stop); i++) {
+    /* The main thread stops it.  The bound only ends a run whose main
+     * thread is gone: a kill, "down", a restart and "up" can take longer
+     * than 20,000 requests (once the bound), and the load then ended before
+     * the restarted origin could get one, one run in two on a fast idle
+     * machine. */
+    for (int i = 0; i < 2000000 && !atomic_load(&l->stop); i++) {
         struct tc_response r = {0};
         const char *req = "GET /hello HTTP/1.1\r\nHost: three.test\r\n\r\n";
         if (fd < 0)
