@@ -104,8 +104,9 @@ enum pick_result pool_pick(struct pool *p, struct pick *pk, unsigned *out);
  * this ejected or readmitted the server (the caller logs it). */
 int pool_done(struct pool *p, unsigned i, int ok, uint64_t now);
 /* An active check's result for server i.  Returns 1 when the verdict
- * changed (the caller logs it).  The result of a generation whose checks
- * no longer count (pool_adopt) is dropped. */
+ * changed (the caller logs it), 0 when not, -1 when this generation's
+ * checks do not count (pool_adopt: not activated, or a newer generation
+ * checks the server now): the result is dropped. */
 int pool_check_result(struct pool *p, unsigned i, int ok, uint64_t now);
 
 /* The server whose sticky-cookie value is `value`, or -1. */

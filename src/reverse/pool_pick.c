@@ -166,7 +166,7 @@ int pool_done(struct pool *p, unsigned i, int ok, uint64_t now)
 int pool_check_result(struct pool *p, unsigned i, int ok, uint64_t now)
 {
     struct server_state *st = p->servers[i].st;
-    int changed = 0;
+    int changed = -1;
 
     pthread_mutex_lock(&st->lock);
     if (st->checked_by == p) {

@@ -306,7 +306,7 @@ START_TEST(reload_hands_over_checks)
     struct pick pk = {.now = T0, .prefer = 2};
     unsigned out;
 
-    ck_assert_int_eq(pool_check_result(p1, 0, 0, T0), 0); /* not activated: not heard */
+    ck_assert_int_eq(pool_check_result(p1, 0, 0, T0), -1); /* not activated: not heard */
     pool_adopt(g1, T0);
     ck_assert_int_eq(pool_check_result(p1, 0, 0, T0), 0);
     ck_assert_int_eq(pool_check_result(p1, 0, 0, T0), 1); /* down */
@@ -319,8 +319,8 @@ START_TEST(reload_hands_over_checks)
     ck_assert_int_eq(pool_pick(p2, &pk, &out), PICK_DOWN); /* loaded, it knows */
     pool_adopt(g2, T0 + 1);
     ck_assert_int_eq(st->h.up, 0);
-    ck_assert_int_eq(pool_check_result(p1, 0, 1, T0 + 2), 0); /* the old checker */
-    ck_assert_int_eq(pool_check_result(p1, 0, 1, T0 + 3), 0);
+    ck_assert_int_eq(pool_check_result(p1, 0, 1, T0 + 2), -1); /* the old checker */
+    ck_assert_int_eq(pool_check_result(p1, 0, 1, T0 + 3), -1);
     ck_assert_int_eq(st->h.up, 0);
     ck_assert_int_eq(pool_check_result(p2, 0, 1, T0 + 4), 0);
     ck_assert_int_eq(pool_check_result(p2, 0, 1, T0 + 5), 1); /* the new one: up */
@@ -333,7 +333,7 @@ START_TEST(reload_hands_over_checks)
     p3 = pool_find(g3, "a");
     ck_assert_int_eq(pool_pick(p3, &pk, &out), PICK_DOWN); /* not before it serves */
     pool_adopt(g3, T0 + 8);
-    ck_assert_int_eq(pool_check_result(p2, 0, 0, T0 + 9), 0);
+    ck_assert_int_eq(pool_check_result(p2, 0, 0, T0 + 9), -1);
     ck_assert_int_eq(st->h.up, 1);
     ck_assert_int_eq(ej->h.ejected_until, T0 + 10000); /* ejected still */
     pk.now = T0 + 9;
