@@ -524,6 +524,9 @@ START_TEST(interim_never_cached)
                   "%s", buf);
     ck_assert_int_eq(th_log_lines(rig.o.log, 0, "/interim?codes=103&cc", NULL), 1);
     ck_assert_int_eq(th_gatehouse_stop(&g, SIGTERM, 10000), 0);
+    ck_assert_msg(th_log_lines(g.errlog, 0, "Sanitizer", NULL) == 0 &&
+                      th_log_lines(g.errlog, 0, "runtime error:", NULL) == 0,
+                  "sanitizer report in %s", g.errlog);
     th_sh(NULL, 0, "rm -rf %s", g.dir);
 }
 END_TEST
