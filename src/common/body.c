@@ -154,6 +154,31 @@ static long ready(struct body *b, struct buf *src, int src_eof)
     }
 }
 
+int body_check_ahead(const struct body *b, const char *p, size_t len, const char **why)
+{
+    struct http_chunked ck = b->ck;
+
+    if (b->in != HTTP_BODY_CHUNKED)
+        return 0;
+    while (len > 0 && ck.state != CHUNK_DONE) {
+        long n = http1_chunked_parse(&ck, p, len);
+        uint64_t data;
+        if (n < 0) {
+            *why = ck.error ? ck.error : "bad chunked framing";
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+        if (ck.state != CHUNK_DATA)
+            continue; /* all read (len is 0), or the end of the body */
+        data = GH_MIN((uint64_t)len, ck.remaining);
+        http1_chunked_data(&ck, data);
+        p += data;
+        len -= (size_t)data;
+    }
+    return 0;
+}
+
 /* Settles a write of w bytes over the pending pieces of a chunked output. */
 static void settle_chunked(struct body *b, struct buf *src, size_t w)
 {

@@ -46,6 +46,13 @@ struct body {
 /* Starts a body of the given framing (`len` for HTTP_BODY_LENGTH). */
 void body_init(struct body *b, enum http_framing in, uint64_t len, int chunk_out);
 
+/* Runs b's decoder, on a copy of its state, over p[0..len): the first
+ * bytes of b's source, not moved yet.  Returns 0 when their framing holds
+ * no error so far (whether or not the body ends within them; bytes past
+ * its end are not looked at), or -1 with *why set.  Only a chunked body's
+ * framing can be wrong; others return 0. */
+int body_check_ahead(const struct body *b, const char *p, size_t len, const char **why);
+
 /* Moves what it can from src to fd; fd < 0 discards the bytes instead.
  * `src_eof` says the source connection has ended.  Returns GH_OK once the
  * whole body is delivered, GH_AGAIN when it needs more input (*out_blocked

@@ -705,6 +705,24 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
     return rc ? -1 : 0;
 }
 
+/* An interim response is relayed with the response's field removals (what
+ * the front-end hides from every response) but not its additions, which
+ * belong to the final response (a Set-Cookie, Strict-Transport-Security). */
+int exchange_write_interim_head(struct exchange *ex, struct buf *out)
+{
+    const struct http_head *h = &ex->resp;
+    const char *base = exchange_response_base(ex);
+    int rc;
+
+    rc = put_lit(out, "HTTP/1.1 ") | put_u64(out, (uint64_t)h->status) | put_lit(out, " ") |
+         put_mem(out, base + h->reason.off, h->reason.len) | put_lit(out, "\r\n");
+    if (rc < 0 || copy_fields(ex, h, base, out, EDITS_RESPONSE) < 0)
+        return -1;
+    rc |= put_via(out, h->minor_version, ex->cfg->via_name);
+    rc |= put_lit(out, "\r\n");
+    return rc ? -1 : 0;
+}
+
 int exchange_write_switch_head(struct exchange *ex, struct buf *out)
 {
     const struct http_head *h = &ex->resp;

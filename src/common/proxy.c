@@ -50,8 +50,6 @@ static void proxy_fail(struct session *s, int status, const char *why)
     session_close(s, why);
 }
 
-/* Reads and parses the response head.  Returns 1 on progress, 0 to wait,
- * -1 when the session moved on (failed, retried). */
 /* The upstream's answer is replaced by a local one (the front-end refused
  * it, or the cache answered): the upstream connection, mid-response, is
  * closed, and the client's too if its request was not read to the end. */
@@ -68,6 +66,38 @@ static void answer_locally(struct session *s)
     session_arm(s);
 }
 
+/* An interim (1xx, not 101) response of `len` bytes at the head of the
+ * upstream buffer.  RFC 9110 15.2: a proxy forwards them, except to an
+ * HTTP/1.0 client, which must get none.  Also kept back: a 100 after the
+ * one the client has had (gatehouse answers Expect: 100-continue itself),
+ * and anything before a parent proxy's answer to CONNECT.  Never a final
+ * response: neither the front-end nor the cache sees it.  Returns 1 when
+ * it was taken, 0 to wait until the client takes what is queued for it
+ * (so a flood of 1xx is held back by the client's pace), -1 when the
+ * session moved on. */
+static int relay_interim(struct session *s, size_t len)
+{
+    struct exchange *ex = session_ex(s);
+    int rc;
+
+    if (ex->req.minor_version >= 1 && !ex->handshake && !(ex->resp.status == 100 && ex->sent_100)) {
+        if (!s->out)
+            s->out = buf_get();
+        if (buf_len(s->out) && (rc = session_flush(s)) <= 0)
+            return rc;
+        if (exchange_write_interim_head(ex, s->out) < 0) {
+            buf_consume(s->out, buf_len(s->out)); /* it was empty: drop the part written */
+            proxy_fail(s, 502, "upstream interim response too large");
+            return -1;
+        }
+        ex->sent_100 |= ex->resp.status == 100;
+    }
+    buf_consume(ex->up->in, len);
+    return 1;
+}
+
+/* Reads and parses the response head.  Returns 1 on progress, 0 to wait,
+ * -1 when the session moved on (failed, retried). */
 static int read_response_head(struct session *s)
 {
     struct exchange *ex = session_ex(s);
@@ -87,7 +117,6 @@ static int read_response_head(struct session *s)
             }
             if (rc > 0) {
                 if (ex->resp.status < 200) {
-                    /* Interim responses: our own 100 went out already. */
                     if (ex->resp.status == 101) {
                         if (!ex->upgrade) {
                             proxy_fail(s, 502, "upstream switched protocols unasked");
@@ -106,7 +135,9 @@ static int read_response_head(struct session *s)
                         tunnel_begin(s);
                         return -1;
                     }
-                    buf_consume(u->in, (size_t)rc);
+                    rc = relay_interim(s, (size_t)rc);
+                    if (rc <= 0)
+                        return rc;
                     continue;
                 }
                 if (ex->handshake) {

@@ -245,13 +245,17 @@ void session_finish(struct session *s)
     queue_kick(w);
     atomic_fetch_add_explicit(&w->stats.exchanges, 1, memory_order_relaxed);
     if (ex->client_close || w->draining || s->peer_eof) {
-        if (s->state == S_LOCAL && ex->decision == DECIDE_LOCAL && !ex->reqb.done) {
-            /* Unread request bytes: close gently so the answer is not lost to a RST. */
-            shutdown(s->io.fd, SHUT_WR);
+        /* Unread request bytes: close gently so the answer is not lost to a
+         * RST.  TLS: close_notify first, whatever else, and only then the
+         * half-close, which no TLS record could follow (S_LINGER). */
+        int unread = s->state == S_LOCAL && ex->decision == DECIDE_LOCAL && !ex->reqb.done;
+        if (unread || s->tls) {
             s->state = S_LINGER;
+            s->notify = s->tls;
+            s->discard = (uint8_t)unread;
             s->last_io = loop_now(w->loop);
             session_arm(s);
-            return;
+            return; /* the driver goes on in drive_linger */
         }
         session_close(s, NULL);
         return;
@@ -392,11 +396,30 @@ static void queue_kick(struct worker *w)
     }
 }
 
+/* Whether the body bytes that came with the head (or before the decision)
+ * break the body's framing: then nothing of the request may go upstream,
+ * where a server that reads the framing its own way could take the rest
+ * for a request of its own.  What comes later is checked as it streams.
+ * Returns why (a static string), or NULL when they are fine. */
+static const char *early_body_bad(struct session *s)
+{
+    struct exchange *ex = session_ex(s);
+    uint32_t head = ex->req.head_len;
+    const char *why = NULL;
+
+    if (buf_len(s->in) <= head ||
+        body_check_ahead(&ex->reqb, buf_head(s->in) + head, buf_len(s->in) - head, &why) == 0)
+        return NULL;
+    ex->client_close = 1;
+    return why;
+}
+
 /* Acts on the front-end's decision: queue, answer, or connect. */
 static void proceed(struct session *s)
 {
     struct exchange *ex = session_ex(s);
     struct worker *w = s->w;
+    const char *why;
 
     if (ex->decision == DECIDE_QUEUE) {
         if (ex->lst->fe->resume) {
@@ -405,6 +428,10 @@ static void proceed(struct session *s)
         }
         ex->decision = DECIDE_NONE;
         exchange_error(ex, 500, "front-end cannot queue");
+    }
+    if (ex->decision == DECIDE_FORWARD && (why = early_body_bad(s)) != NULL) {
+        ex->decision = DECIDE_NONE; /* the decision to forward is void */
+        exchange_error(ex, 400, why);
     }
     if (ex->decision == DECIDE_FORWARD || ex->handshake) {
         ex->uphead = buf_get();
@@ -436,6 +463,7 @@ static void proceed(struct session *s)
         if (!s->out)
             s->out = buf_get();
         buf_append(s->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        ex->sent_100 = 1;
         exchange_remove_field(ex, "expect");
     }
     s->state = S_RESOLVE;
@@ -732,6 +760,24 @@ static void drive_linger(struct session *s)
 {
     char junk[4096];
 
+    if (s->notify) {
+        int rc = tls_io_close_notify(s->io.fd);
+        if (rc == 0) { /* OpenSSL holds it until the socket takes it */
+            s->writable = 0;
+            return;
+        }
+        s->notify = 0;
+        if (rc < 0 || !s->discard) {
+            session_close(s, NULL);
+            return;
+        }
+        s->last_io = loop_now(s->w->loop);
+        session_arm(s);
+    }
+    if (s->discard == 1) {
+        shutdown(s->io.fd, SHUT_WR);
+        s->discard = 2;
+    }
     for (;;) {
         ssize_t n = io_read(s->io.fd, junk, sizeof(junk));
         if (n > 0)

@@ -27,7 +27,9 @@ enum session_state {
     S_LOCAL,     /* writing an answer of our own (error page, static file) */
     S_QUEUED,    /* decided to wait for a free server (exchange_queue) */
     S_TUNNEL,    /* CONNECT or 101: bytes both ways until both sides end */
-    S_LINGER,    /* answered; discarding input before closing (no RST) */
+    S_LINGER,    /* answered; ending: TLS close_notify, then (with unread
+                    input) a half-close and input discarded before closing, so
+                    no RST destroys the answer */
     S_CLOSED,    /* closed; freed after this loop iteration */
 };
 
@@ -99,6 +101,7 @@ struct exchange {
     uint32_t tpiped[2];                 /* bytes waiting in each pipe */
     uint32_t tpipe_cap[2];              /* each pipe's capacity */
     unsigned req_head_sent : 1, req_done : 1;
+    unsigned sent_100 : 1;              /* the client got a 100 Continue (ours or relayed) */
     unsigned resp_head_done : 1, resp_done : 1, client_close : 1;
     struct body reqb;
     struct body respb;
@@ -131,6 +134,8 @@ struct session {
     uint32_t nexchanges;
     uint8_t await_proxy;                /* a PROXY header must come first */
     uint8_t tls;                        /* the client speaks TLS (handshake done when S_READ_HEAD) */
+    uint8_t notify;                     /* S_LINGER: close_notify still to send */
+    uint8_t discard;                    /* S_LINGER: unread input; half-close and read it away */
     uint32_t accept_ms;                 /* S_ACCEPT may last this long */
     uint8_t has_local;                  /* `local` was announced by a PROXY header */
     struct sockaddr_storage local;      /* the address the client connected to */
@@ -207,6 +212,11 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out);
 /* Writes the response head for the client into out; returns 0 or -1.
  * Decides the client framing (sets respb) and whether to close. */
 int exchange_write_response_head(struct exchange *ex, struct buf *out, int client_close);
+/* Writes an interim (1xx) response head for the client from the one still
+ * in the upstream buffer: hop-by-hop fields dropped, the response's field
+ * removals applied (not its additions), Via added.  Returns 0 or -1 (out
+ * too small). */
+int exchange_write_interim_head(struct exchange *ex, struct buf *out);
 /* Writes the 101 head for the client from the response head still in the
  * upstream buffer, with Upgrade and Connection restored. */
 int exchange_write_switch_head(struct exchange *ex, struct buf *out);

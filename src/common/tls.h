@@ -74,6 +74,12 @@ void tls_io_init(unsigned max_fds);
 void tls_io_attach(int fd, SSL *ssl);
 /* The SSL attached to fd, or NULL. */
 SSL *tls_io_ssl(int fd);
+/* Sends close_notify on fd now, never blocking: the end of the stream, to
+ * be sent before the TCP half-close (shutdown(SHUT_WR)), after which it
+ * could not go.  Returns 1 when it went (or was sent before, or fd has no
+ * TLS, or its handshake never finished), 0 when the socket must become
+ * writable first (call again then), -1 when it cannot be sent. */
+int tls_io_close_notify(int fd);
 /* Sends close_notify (best effort, never blocks) and frees the SSL
  * attached to fd, if any.  Call before close(fd). */
 void tls_io_detach(int fd);

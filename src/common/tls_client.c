@@ -22,7 +22,7 @@ struct tls_client {
 };
 
 static const char *const client_keys[] = {"verify",    "ca_file", "server_name",  "cert", "key",
-                                          "protocols", "ciphers", "ciphersuites", NULL};
+                                          "protocols", "ciphers", "ciphersuites", "groups", NULL};
 
 static int load_ca(struct tls_client *t, const struct gh_config *cfg, const config_setting_t *g,
                    const char *ca, char *err, size_t errlen)
@@ -110,7 +110,7 @@ struct tls_client *tls_client_load(const struct gh_config *cfg, const config_set
     t->server_name = name ? xstrdup(name) : NULL;
     if (!(t->ctx = SSL_CTX_new(TLS_client_method())))
         log_fatal("OpenSSL: cannot create a TLS context");
-    if (tls_apply_common(t->ctx, g, &p, NULL, err, errlen) < 0 ||
+    if (tls_apply_common(t->ctx, g, &p, NULL, NULL, err, errlen) < 0 ||
         (verify && load_ca(t, cfg, g, ca, err, errlen) < 0) ||
         load_client_cert(t, cfg, g, cert, key, err, errlen) < 0) {
         ERR_clear_error();

@@ -32,6 +32,14 @@
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
+/* Mozilla's "intermediate" key exchange groups.  A client may otherwise
+ * pick any group OpenSSL knows, ffdhe8192 among them, whose key exchange
+ * costs the server far more than an X25519 one: a cheap way to load it. */
+#define INTERMEDIATE_GROUPS "X25519:P-256:P-384"
+
+/* The protocols a listener speaks, as ALPN names them (RFC 7301). */
+static const char *const spoken[] = {"http/1.1", "http/1.0", NULL};
+
 #define DEFAULT_SUBJECT_FIELD "X-Client-Subject"
 
 /* Owned by the listener's configuration generation, then by the last SSL
@@ -69,6 +77,7 @@ static const char *const server_keys[] = {"certificates",
                                           "ciphersuites",
                                           "prefer_server_ciphers",
                                           "alpn",
+                                          "groups",
                                           "session_tickets",
                                           "ticket_rotation",
                                           "session_cache",
@@ -179,8 +188,39 @@ int tls_parse_protocols(const config_setting_t *g, struct tls_protos *p, char *e
     return 0;
 }
 
+/* The `groups` list of g, checked name by name (so the message names the
+ * bad one) and applied to ctx; def (NULL: OpenSSL's list) when absent. */
+static int apply_groups(SSL_CTX *ctx, const config_setting_t *g, const char *def, char *err,
+                        size_t errlen)
+{
+    config_setting_t *s;
+    char list[1024];
+    size_t n = 0;
+
+    if (string_list(g, "groups", &s, err, errlen) < 0)
+        return -1;
+    for (int i = 0; s && i < config_setting_length(s); i++) {
+        const char *name = config_setting_get_string_elem(s, i);
+        if (strchr(name, ':') || !SSL_CTX_set1_groups_list(ctx, name) ||
+            n + strlen(name) + 2 > sizeof(list)) {
+            ERR_clear_error();
+            config_error(err, errlen, s,
+                         "unknown key exchange group '%s' (for example \"X25519\", \"P-256\", "
+                         "\"P-384\")",
+                         name);
+            return -1;
+        }
+        n += gh_fmt(list + n, sizeof(list) - n, "%s%s", n ? ":" : "", name);
+    }
+    if (!s && !def)
+        return 0;
+    if (!SSL_CTX_set1_groups_list(ctx, s ? list : def))
+        log_fatal("OpenSSL: cannot set the key exchange groups %s", s ? list : def);
+    return 0;
+}
+
 int tls_apply_common(SSL_CTX *ctx, const config_setting_t *g, const struct tls_protos *p,
-                     const char *def_ciphers, char *err, size_t errlen)
+                     const char *def_ciphers, const char *def_groups, char *err, size_t errlen)
 {
     const char *ciphers = def_ciphers, *suites = NULL;
 
@@ -210,7 +250,7 @@ int tls_apply_common(SSL_CTX *ctx, const config_setting_t *g, const struct tls_p
         ERR_clear_error();
         return -1;
     }
-    return 0;
+    return apply_groups(ctx, g, def_groups, err, errlen);
 }
 
 /* ---- callbacks (worker threads; read-only on the tls_server) ---- */
@@ -406,6 +446,18 @@ static int load_cert(struct tls_server *t, const struct gh_config *cfg, const co
     return 0;
 }
 
+/* Whether the listener speaks the protocol ALPN calls `name`. */
+static int speaks(const char *name)
+{
+    for (int i = 0; spoken[i]; i++)
+        if (strcmp(spoken[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* `alpn`: the protocols offered, in preference order.  Only ones the
+ * listener speaks: agreeing on one it does not (h2) would leave the client
+ * talking a protocol nobody answers. */
 static int parse_alpn(struct tls_server *t, const config_setting_t *g, char *err, size_t errlen)
 {
     config_setting_t *s;
@@ -422,8 +474,11 @@ static int parse_alpn(struct tls_server *t, const config_setting_t *g, char *err
     for (int i = 0; i < config_setting_length(s); i++) {
         const char *p = config_setting_get_string_elem(s, i);
         size_t len = strlen(p);
-        if (len == 0 || len > 255) {
-            config_error(err, errlen, s, "ALPN protocol names are 1 to 255 bytes");
+        if (!speaks(p)) {
+            config_error(err, errlen, s,
+                         "'alpn': this listener does not speak '%s' (it speaks http/1.1 and "
+                         "http/1.0)",
+                         p);
             return -1;
         }
         t->alpn[n++] = (unsigned char)len;
@@ -463,7 +518,8 @@ static SSL_CTX *new_ctx(struct tls_server *t, const config_setting_t *g, const s
 
     if (!ctx)
         log_fatal("OpenSSL: cannot create a TLS context");
-    if (tls_apply_common(ctx, g, &st->protos, INTERMEDIATE_CIPHERS, err, errlen) < 0) {
+    if (tls_apply_common(ctx, g, &st->protos, INTERMEDIATE_CIPHERS, INTERMEDIATE_GROUPS, err,
+                         errlen) < 0) {
         SSL_CTX_free(ctx);
         return NULL;
     }

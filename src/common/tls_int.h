@@ -61,11 +61,12 @@ struct tls_protos {
 /* ---- tls_ctx.c, for tls_client.c ---- */
 
 int tls_parse_protocols(const config_setting_t *g, struct tls_protos *p, char *err, size_t errlen);
-/* Applies protocols and the `ciphers` / `ciphersuites` of group g to ctx
- * (def_ciphers when g names none; NULL keeps OpenSSL's), with the modes the
- * core's non-blocking writes need.  Returns 0, or -1 with err. */
+/* Applies protocols, the `ciphers` / `ciphersuites` and the key exchange
+ * `groups` of group g to ctx (def_ciphers, def_groups when g names none;
+ * NULL keeps OpenSSL's), with the modes the core's non-blocking writes
+ * need.  Returns 0, or -1 with err (an unknown group is named). */
 int tls_apply_common(SSL_CTX *ctx, const config_setting_t *g, const struct tls_protos *p,
-                     const char *def_ciphers, char *err, size_t errlen);
+                     const char *def_ciphers, const char *def_groups, char *err, size_t errlen);
 
 /* ---- tls_certs.c ---- */
 

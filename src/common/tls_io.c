@@ -47,14 +47,39 @@ void tls_io_attach(int fd, SSL *ssl)
     by_fd[fd] = ssl;
 }
 
+int tls_io_close_notify(int fd)
+{
+    SSL *ssl = tls_io_ssl(fd);
+    int rc;
+
+    if (!ssl || !SSL_is_init_finished(ssl))
+        return 1;
+    /* Sent already, and not waiting in OpenSSL for the socket: a second
+     * SSL_shutdown would only try to read the peer's close_notify. */
+    if ((SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) && !SSL_want_write(ssl))
+        return 1;
+    errno = 0;
+    rc = SSL_shutdown(ssl); /* 0: ours went, the peer's not yet read (we do not wait) */
+    if (rc >= 0)
+        return 1;
+    switch (SSL_get_error(ssl, rc)) {
+    case SSL_ERROR_WANT_WRITE:
+        return 0;
+    case SSL_ERROR_WANT_READ:
+        return 1; /* ours went; OpenSSL moved on to read the peer's */
+    default:
+        ERR_clear_error();
+        return -1;
+    }
+}
+
 void tls_io_detach(int fd)
 {
     SSL *ssl = tls_io_ssl(fd);
 
     if (!ssl)
         return;
-    if (SSL_is_init_finished(ssl))
-        SSL_shutdown(ssl); /* one close_notify, no waiting for the peer's */
+    tls_io_close_notify(fd); /* best effort: the socket is closed next */
     SSL_free(ssl);
     by_fd[fd] = NULL;
     ERR_clear_error();

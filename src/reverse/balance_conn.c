@@ -56,7 +56,7 @@ static struct load load_of(const struct pool *p, unsigned i, uint64_t now)
 {
     struct load l;
 
-    l.conns = (uint64_t)atomic_load_explicit(&p->servers[i].active, memory_order_relaxed);
+    l.conns = (uint64_t)atomic_load_explicit(&p->servers[i].st->active, memory_order_relaxed);
     l.weight = pool_weight(p, i, now);
     if (l.weight == 0)
         l.weight = 1;

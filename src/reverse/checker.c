@@ -66,13 +66,19 @@ static void log_change(const struct target *t, int ok, const char *why)
                  p->hc.fall == 1 ? "" : "s", why);
 }
 
-/* A check is over: hands its result to the pool and plans the next. */
+/* A check is over: hands its result to the pool and plans the next.  Once
+ * a newer generation checks the server (a reload), this generation's
+ * checker, which lives until the generation is freed, stops checking it. */
 static void conclude(struct target *t, int ok, const char *why)
 {
+    int rc = pool_check_result(t->p, t->i, ok, loop_now(t->c->loop));
+
+    if (rc < 0)
+        return;
     if (!ok)
         log_debug("pool '%s' server %s: health check failed: %s", t->p->name,
                   t->p->servers[t->i].label, why);
-    if (pool_check_result(t->p, t->i, ok, loop_now(t->c->loop)))
+    if (rc)
         log_change(t, ok, why);
     schedule(t);
 }

@@ -3,7 +3,9 @@
  * One thread with its own loop and resolver checks every upstream server of
  * every pool whose health_check is set, each every check.interval_ms, and
  * feeds the results to pool_check_result(); a change of verdict is logged.
- * Static servers are never checked.  The probing itself is probe.c's. */
+ * Static servers are never checked.  A server that a newer generation's
+ * checker has taken over (pool_adopt, at a reload) is no longer checked
+ * here.  The probing itself is probe.c's. */
 #ifndef GH_CHECKER_H
 #define GH_CHECKER_H
 

@@ -162,7 +162,7 @@ static void pick_and_go(struct exchange *ex, struct choice *c, int retrying)
         switch (pool_pick(p, &pk, &i)) {
         case PICK_OK:
             if (c->queued) {
-                atomic_fetch_sub(&c->order->p[c->qpi]->queued, 1);
+                atomic_fetch_sub(&c->order->p[c->qpi]->st->queued, 1);
                 c->queued = 0;
             }
             go(ex, c, p, i);
@@ -170,12 +170,12 @@ static void pick_and_go(struct exchange *ex, struct choice *c, int retrying)
         case PICK_FULL:
             if (retrying || c->queued)
                 return;
-            if (atomic_fetch_add(&p->queued, 1) < p->queue_size) {
+            if (atomic_fetch_add(&p->st->queued, 1) < p->queue_size) {
                 c->queued = 1;
                 c->qpi = (uint8_t)c->pi;
                 exchange_queue(ex, p->queue_timeout_ms);
             } else {
-                atomic_fetch_sub(&p->queued, 1);
+                atomic_fetch_sub(&p->st->queued, 1);
                 exchange_error_detail(ex, 503, "every server is busy and the queue is full", p->name);
             }
             return;
@@ -184,7 +184,7 @@ static void pick_and_go(struct exchange *ex, struct choice *c, int retrying)
         }
     }
     if (c->queued) {
-        atomic_fetch_sub(&c->order->p[c->qpi]->queued, 1);
+        atomic_fetch_sub(&c->order->p[c->qpi]->st->queued, 1);
         c->queued = 0;
     }
     if (!retrying && !cache_answer_unreachable(ex, "no healthy server is left"))
@@ -289,7 +289,7 @@ void choose_finished(struct exchange *ex)
     if (!c->order)
         return;
     if (c->queued) {
-        atomic_fetch_sub(&c->order->p[c->qpi]->queued, 1);
+        atomic_fetch_sub(&c->order->p[c->qpi]->st->queued, 1);
         c->queued = 0;
     }
     if (c->held) {

@@ -82,6 +82,17 @@ int health_request_result(struct health *h, const struct health_conf *c, int ok,
     return 1;
 }
 
+void health_checks_ended(struct health *h, uint64_t now)
+{
+    h->good_run = 0;
+    h->bad_run = 0;
+    if (h->up)
+        return;
+    h->up = 1;
+    h->back_since = stamp(now);
+    h->changed_at = now;
+}
+
 int health_usable(const struct health *h, uint64_t now)
 {
     return h->up && now >= h->ejected_until;

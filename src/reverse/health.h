@@ -37,6 +37,12 @@ int health_check_result(struct health *h, const struct health_conf *c, int ok, u
  * ejected (or readmitted) by it. */
 int health_request_result(struct health *h, const struct health_conf *c, int ok, uint64_t now);
 
+/* The active checks stopped judging the server (a reload dropped them):
+ * their verdict no longer stands, so a server they had found down is up
+ * again (nothing would bring it back), their runs start over, and a
+ * passive ejection is left as it is. */
+void health_checks_ended(struct health *h, uint64_t now);
+
 /* Whether requests may go to the server now: up, and not ejected (an
  * ejection whose time has passed lets requests through again; the next
  * failure ejects it anew, a success clears it). */

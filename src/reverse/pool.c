@@ -1,4 +1,5 @@
-/* pool.c — parsing pools (see pool.h); picking a server is pool_pick.c's. */
+/* pool.c — parsing pools (see pool.h); picking a server is pool_pick.c's,
+ * their run-time state pool_state.c's. */
 #include "pool.h"
 #include "tls.h"
 #include "util.h"
@@ -85,9 +86,6 @@ static int load_server(const struct gh_config *cfg, struct pool *p, struct serve
     sv->weight = (unsigned)weight;
     sv->max_conns = (unsigned)max_conns;
     sv->backup = backup;
-    pthread_mutex_init(&sv->lock, NULL);
-    health_init(&sv->h);
-    atomic_store(&sv->usable_cache, 1);
     if (address) {
         if (split_hostport(address, &sv->host, &sv->port) < 0) {
             config_error(err, errlen, config_setting_get_member(g, "address"),
@@ -263,6 +261,17 @@ static int load_policy(struct pool *p, config_setting_t *pg, char *err, size_t e
     return 0;
 }
 
+/* How many servers before server k of p have its address: the state of
+ * the second "10.0.1.11:8080" of a pool is not the first one's. */
+static unsigned same_label_before(const struct pool *p, unsigned k)
+{
+    unsigned n = 0;
+
+    for (unsigned j = 0; j < k; j++)
+        n += strcmp(p->servers[j].label, p->servers[k].label) == 0;
+    return n;
+}
+
 struct pool_set *pool_load(const struct gh_config *cfg, config_t *file, char *err, size_t errlen)
 {
     struct pool_set *ps = xcalloc(1, sizeof(*ps));
@@ -300,6 +309,7 @@ struct pool_set *pool_load(const struct gh_config *cfg, config_t *file, char *er
             goto fail;
         }
         p->servers = xcalloc(p->nservers, sizeof(*p->servers));
+        p->st = pool_state_pool(p->name);
         for (unsigned k = 0; k < p->nservers; k++) {
             struct server *sv = &p->servers[k];
             if (load_server(cfg, p, sv, config_setting_get_elem(servers, k), err, errlen) < 0)
@@ -307,6 +317,7 @@ struct pool_set *pool_load(const struct gh_config *cfg, config_t *file, char *er
             gh_fmt(sv->cookie, sizeof(sv->cookie), "%016llx",
                    (unsigned long long)balance_hash_bytes(sv->label, strlen(sv->label)));
             p->nprimary += !sv->backup;
+            sv->st = pool_state_server(p->name, sv->label, same_label_before(p, k));
         }
         if (p->nprimary == 0) {
             config_error(err, errlen, servers, "pool '%s': every server is a backup", p->name);
@@ -340,9 +351,9 @@ void pool_free(struct pool_set *ps)
         free(p->check.host);
         free(p->hash_name);
         free(p->sticky);
+        pool_state_pool_put(p->st);
         for (unsigned k = 0; k < ps->p[i].nservers; k++) {
-            if (ps->p[i].servers[k].label)
-                pthread_mutex_destroy(&ps->p[i].servers[k].lock);
+            pool_state_server_put(ps->p[i].servers[k].st);
             free(ps->p[i].servers[k].host);
             free(ps->p[i].servers[k].root);
             free(ps->p[i].servers[k].label);

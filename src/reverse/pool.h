@@ -2,9 +2,10 @@
  * A server is an upstream host:port or a built-in static directory.
  *
  * The configuration parts are immutable; the run-time parts (connections in
- * use, health, counters) are shared by every worker and change through
- * atomics or the server's lock.  A reload builds new pools, so run-time
- * state starts afresh with each generation. */
+ * use, health, counters, the queue) are shared by every worker and change
+ * through atomics or the server's lock.  They live in pool_state.h's table,
+ * not in the generation: a reload builds new pools, but a pool and server
+ * it keeps (same pool name, same address) keep what was learned of them. */
 #ifndef GH_POOL_H
 #define GH_POOL_H
 
@@ -12,11 +13,9 @@
 #include "budget.h"
 #include "config.h"
 #include "health.h"
-
-#include <pthread.h>
+#include "pool_state.h"
 
 struct tls_client;
-#include <stdatomic.h>
 
 struct server {
     /* configuration */
@@ -28,12 +27,7 @@ struct server {
     unsigned weight;
     unsigned max_conns; /* 0: no limit */
     int backup;      /* used only when every primary server is down */
-    /* run time */
-    atomic_uint active;        /* requests in flight to it, all workers */
-    atomic_uint_least64_t requests, failures;
-    atomic_int usable_cache;   /* health_usable() as last published (for readers) */
-    pthread_mutex_t lock;      /* guards h */
-    struct health h;
+    struct server_state *st; /* run time: a reference into pool_state's table */
 };
 
 /* Active health checks of a pool (checker.c runs them). */
@@ -67,7 +61,7 @@ struct pool {
     struct tls_client *tls;           /* TLS to the servers, NULL: plain */
     unsigned queue_size;              /* requests that may wait for a free server */
     uint32_t queue_timeout_ms;
-    atomic_uint queued;               /* waiting now, all workers */
+    struct pool_state *st;            /* run time: the queue (pool_state.h) */
 };
 
 #define POOL_MAX_SERVERS 256
@@ -80,6 +74,13 @@ struct pool_set {
 struct pool_set *pool_load(const struct gh_config *cfg, config_t *file, char *err, size_t errlen);
 void pool_free(struct pool_set *ps);
 struct pool *pool_find(const struct pool_set *ps, const char *name);
+
+/* This generation's pools now serve (called once, when it is activated,
+ * before its health checks start): its checks, and no older generation's,
+ * judge the servers from now on; a server that the checks had found down
+ * and that this generation no longer checks is taken as up again (nothing
+ * would ever bring it back).  Passive ejections and counts are kept. */
+void pool_adopt(struct pool_set *ps, uint64_t now);
 
 /* ---- for the balancers ---- */
 
@@ -103,7 +104,9 @@ enum pick_result pool_pick(struct pool *p, struct pick *pk, unsigned *out);
  * this ejected or readmitted the server (the caller logs it). */
 int pool_done(struct pool *p, unsigned i, int ok, uint64_t now);
 /* An active check's result for server i.  Returns 1 when the verdict
- * changed (the caller logs it). */
+ * changed (the caller logs it), 0 when not, -1 when this generation's
+ * checks do not count (pool_adopt: not activated, or a newer generation
+ * checks the server now): the result is dropped. */
 int pool_check_result(struct pool *p, unsigned i, int ok, uint64_t now);
 
 /* The server whose sticky-cookie value is `value`, or -1. */

@@ -1,10 +1,12 @@
 /* pool_pick.c — a pool at run time: which servers may take a request, the
  * choice between the primary and backup tiers, connection limits, and the
  * health verdicts fed back by requests and checks.  Parsing the pool is
- * pool.c's; choosing within a tier is the balancer's (balance.h).
+ * pool.c's; choosing within a tier is the balancer's (balance.h); the
+ * state itself, shared by the generations that keep a server, lives in
+ * pool_state.c's table (sv->st).
  *
- * Reading health cheaply: sv->usable_cache holds health_usable() as last
- * published under sv->lock, by pool_done, pool_check_result or a reader.
+ * Reading health cheaply: st->usable_cache holds health_usable() as last
+ * published under st->lock, by pool_done, pool_check_result or a reader.
  * Time can only turn a server usable (an ejection running out), never the
  * other way, so a published 1 is taken as is, without the lock; a
  * published 0 is checked again under the lock, and when the ejection has
@@ -24,16 +26,16 @@
  * the callers'). */
 static int healthy(const struct pool *p, unsigned i, uint64_t now)
 {
-    struct server *sv = &p->servers[i];
+    struct server_state *st = p->servers[i].st;
     int ok;
 
-    if (atomic_load_explicit(&sv->usable_cache, memory_order_acquire))
+    if (atomic_load_explicit(&st->usable_cache, memory_order_acquire))
         return 1;
-    pthread_mutex_lock(&sv->lock);
-    ok = health_usable(&sv->h, now);
+    pthread_mutex_lock(&st->lock);
+    ok = health_usable(&st->h, now);
     if (ok)
-        atomic_store_explicit(&sv->usable_cache, 1, memory_order_release);
-    pthread_mutex_unlock(&sv->lock);
+        atomic_store_explicit(&st->usable_cache, 1, memory_order_release);
+    pthread_mutex_unlock(&st->lock);
     return ok;
 }
 
@@ -53,7 +55,7 @@ int pool_usable(const struct pool *p, unsigned i, const struct pick *pk)
         return 0;
     sv = &p->servers[i];
     return !sv->max_conns ||
-           atomic_load_explicit(&sv->active, memory_order_relaxed) < sv->max_conns;
+           atomic_load_explicit(&sv->st->active, memory_order_relaxed) < sv->max_conns;
 }
 
 unsigned pool_weight(const struct pool *p, unsigned i, uint64_t now)
@@ -63,29 +65,31 @@ unsigned pool_weight(const struct pool *p, unsigned i, uint64_t now)
 
     if (!p->hc.slow_start_ms)
         return sv->weight;
-    pthread_mutex_lock(&sv->lock);
-    w = health_weight(&sv->h, &p->hc, sv->weight, now);
-    pthread_mutex_unlock(&sv->lock);
+    pthread_mutex_lock(&sv->st->lock);
+    w = health_weight(&sv->st->h, &p->hc, sv->weight, now);
+    pthread_mutex_unlock(&sv->st->lock);
     return w;
 }
 
 /* Takes one of server i's connection slots: 0 when it is at max_conns.
  * Two workers may both have seen room for one more; the compare-exchange
- * lets only one of them have it. */
+ * lets only one of them have it.  The count is the server's, whichever
+ * generation the requests came through. */
 static int claim(struct server *sv)
 {
+    struct server_state *st = sv->st;
     unsigned a;
 
     if (!sv->max_conns) {
-        atomic_fetch_add(&sv->active, 1);
+        atomic_fetch_add(&st->active, 1);
     } else {
-        a = atomic_load(&sv->active);
+        a = atomic_load(&st->active);
         do {
             if (a >= sv->max_conns)
                 return 0;
-        } while (!atomic_compare_exchange_weak(&sv->active, &a, a + 1));
+        } while (!atomic_compare_exchange_weak(&st->active, &a, a + 1));
     }
-    atomic_fetch_add_explicit(&sv->requests, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->requests, 1, memory_order_relaxed);
     return 1;
 }
 
@@ -138,37 +142,56 @@ enum pick_result pool_pick(struct pool *p, struct pick *pk, unsigned *out)
     return PICK_DOWN;
 }
 
-/* Publishes the verdict readers of usable_cache see; sv->lock held. */
-static void publish(struct server *sv, uint64_t now)
+/* Publishes the verdict readers of usable_cache see; st->lock held. */
+static void publish(struct server_state *st, uint64_t now)
 {
-    atomic_store_explicit(&sv->usable_cache, health_usable(&sv->h, now), memory_order_release);
+    atomic_store_explicit(&st->usable_cache, health_usable(&st->h, now), memory_order_release);
 }
 
 int pool_done(struct pool *p, unsigned i, int ok, uint64_t now)
 {
-    struct server *sv = &p->servers[i];
+    struct server_state *st = p->servers[i].st;
     int changed;
 
-    atomic_fetch_sub(&sv->active, 1);
+    atomic_fetch_sub(&st->active, 1);
     if (!ok)
-        atomic_fetch_add_explicit(&sv->failures, 1, memory_order_relaxed);
-    pthread_mutex_lock(&sv->lock);
-    changed = health_request_result(&sv->h, &p->hc, ok, now);
-    publish(sv, now);
-    pthread_mutex_unlock(&sv->lock);
+        atomic_fetch_add_explicit(&st->failures, 1, memory_order_relaxed);
+    pthread_mutex_lock(&st->lock);
+    changed = health_request_result(&st->h, &p->hc, ok, now);
+    publish(st, now);
+    pthread_mutex_unlock(&st->lock);
     return changed;
 }
 
 int pool_check_result(struct pool *p, unsigned i, int ok, uint64_t now)
 {
-    struct server *sv = &p->servers[i];
-    int changed;
+    struct server_state *st = p->servers[i].st;
+    int changed = -1;
 
-    pthread_mutex_lock(&sv->lock);
-    changed = health_check_result(&sv->h, &p->hc, ok, now);
-    publish(sv, now);
-    pthread_mutex_unlock(&sv->lock);
+    pthread_mutex_lock(&st->lock);
+    if (st->checked_by == p) {
+        changed = health_check_result(&st->h, &p->hc, ok, now);
+        publish(st, now);
+    }
+    pthread_mutex_unlock(&st->lock);
     return changed;
+}
+
+void pool_adopt(struct pool_set *ps, uint64_t now)
+{
+    for (unsigned k = 0; k < ps->n; k++) {
+        struct pool *p = &ps->p[k];
+        for (unsigned i = 0; i < p->nservers; i++) {
+            struct server_state *st = p->servers[i].st;
+            int checked = p->check.enabled && !p->servers[i].root;
+            pthread_mutex_lock(&st->lock);
+            st->checked_by = checked ? p : NULL;
+            if (!checked)
+                health_checks_ended(&st->h, now);
+            publish(st, now);
+            pthread_mutex_unlock(&st->lock);
+        }
+    }
 }
 
 int pool_by_cookie(const struct pool *p, const char *value, size_t len)

@@ -112,6 +112,9 @@ static void activate(void *state)
 {
     struct reverse_state *st = state;
 
+    /* this generation's checks judge the servers from now on; an older
+     * generation's checker, running until it is freed, is no longer heard */
+    pool_adopt(st->pools, gh_now_ms());
     if (!st->checker)
         st->checker = checker_start(st->pools, st->dns);
 }

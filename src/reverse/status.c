@@ -51,17 +51,17 @@ static void put_server(struct out *o, struct server *sv, uint64_t now)
     struct health h;
     const char *state;
 
-    pthread_mutex_lock(&sv->lock);
-    h = sv->h;
-    pthread_mutex_unlock(&sv->lock);
+    pthread_mutex_lock(&sv->st->lock);
+    h = sv->st->h;
+    pthread_mutex_unlock(&sv->st->lock);
     state = !h.up ? "down" : !health_usable(&h, now) ? "ejected" : "up";
     put(o, "{\"address\":");
     put_str(o, sv->label);
     put(o, ",\"weight\":%u,\"backup\":%s,\"max_conns\":%u,\"state\":\"%s\","
            "\"active\":%u,\"requests\":%llu,\"failures\":%llu,\"since_change_ms\":%llu}",
         sv->weight, sv->backup ? "true" : "false", sv->max_conns, state,
-        atomic_load(&sv->active), (unsigned long long)atomic_load(&sv->requests),
-        (unsigned long long)atomic_load(&sv->failures),
+        atomic_load(&sv->st->active), (unsigned long long)atomic_load(&sv->st->requests),
+        (unsigned long long)atomic_load(&sv->st->failures),
         (unsigned long long)(h.changed_at && now > h.changed_at ? now - h.changed_at : 0));
 }
 
@@ -77,7 +77,7 @@ void status_answer(struct exchange *ex, const struct pool_set *ps)
         put_str(&o, p->name);
         put(&o, ",\"balance\":\"%s\",\"health_check\":\"%s\",\"queued\":%u,\"servers\":[",
             p->bal->name, !p->check.enabled ? "none" : p->check.http ? "http" : "tcp",
-            atomic_load(&p->queued));
+            atomic_load(&p->st->queued));
         for (unsigned k = 0; k < p->nservers; k++) {
             if (k)
                 put(&o, ",");

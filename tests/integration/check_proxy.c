@@ -279,6 +279,258 @@ START_TEST(smuggling_attempt_is_400)
 }
 END_TEST
 
+/* A chunked body whose framing is broken within the bytes that came with
+ * the head reaches no origin, in either mode: the origin's log shows only
+ * the /hello asked afterwards (which it logs after anything sent before). */
+START_TEST(bad_chunked_body_reaches_no_origin)
+{
+    struct tc_response r = {0};
+    char raw[512];
+    int ports[2] = {rig.rev, rig.fwd};
+
+    for (int m = 0; m < 2; m++) {
+        int fd = tc_connect("127.0.0.1", ports[m]);
+        if (m == 0)
+            snprintf(raw, sizeof(raw), "POST /sink?bad HTTP/1.1\r\nHost: a\r\n");
+        else
+            snprintf(raw, sizeof(raw), "POST http://127.0.0.1:%d/sink?bad HTTP/1.1\r\nHost: a\r\n",
+                     rig.o.port);
+        strcat(raw, "Transfer-Encoding: chunked\r\n\r\n4\r\nabcdXX\r\n0\r\n\r\n");
+        rig_exchange(fd, raw, &r);
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_int_eq(r.closed, 1);
+        tc_response_free(&r);
+        tc_close(fd);
+        if (m == 0)
+            get(rig.rev, "/hello", NULL, &r);
+        else {
+            snprintf(raw, sizeof(raw), "http://127.0.0.1:%d/hello", rig.o.port);
+            get(rig.fwd, raw, NULL, &r);
+        }
+        ck_assert_int_eq(r.status, 200);
+        tc_response_free(&r);
+        ck_assert_int_ge(th_log_lines(rig.o.log, m + 1, "/hello", NULL), m + 1);
+        ck_assert_int_eq(th_log_lines(rig.o.log, 0, "/sink", NULL), 0);
+    }
+    ck_assert_int_eq(th_log_lines(rig.g.access, 2, "\" 400 ", "why=missing CRLF after chunk data",
+                                  NULL), 2);
+}
+END_TEST
+
+/* ---- interim (1xx) responses ---- */
+
+/* Sends raw on a new connection to port and reads until the server closes
+ * (raw asks for Connection: close).  Returns the bytes read into buf
+ * (NUL-terminated). */
+static size_t raw_until_close(int port, const char *raw, char *buf, size_t cap)
+{
+    int fd = tc_connect("127.0.0.1", port);
+    size_t got = 0;
+    ssize_t n;
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tc_send_all(fd, raw, strlen(raw)), 0);
+    while (got < cap - 1 && (n = read(fd, buf + got, cap - 1 - got)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    tc_close(fd);
+    return got;
+}
+
+/* The request line's target for /interim in either mode. */
+static void interim_target(int forward, const char *query, char *dst, size_t cap)
+{
+    if (forward)
+        snprintf(dst, cap, "http://127.0.0.1:%d/interim?%s", rig.o.port, query);
+    else
+        snprintf(dst, cap, "/interim?%s", query);
+}
+
+/* 103, 100 and 102 from the origin reach the client in order, before the
+ * final response, in both modes: hop-by-hop fields (Connection, what it
+ * names, Keep-Alive) removed, Via added, and in reverse mode Server hidden
+ * as on any response. */
+START_TEST(interim_responses_relayed)
+{
+    static const char *want[2] = {
+        "HTTP/1.1 103 Early Hints\r\n"
+        "Link: </style.css>; rel=preload; as=style\r\nLink: </app.js>; rel=preload; as=script\r\n"
+        "Via: 1.1 gatehouse\r\n\r\n"
+        "HTTP/1.1 100 Continue\r\nVia: 1.1 gatehouse\r\n\r\n"
+        "HTTP/1.1 102 Processing\r\nVia: 1.1 gatehouse\r\n\r\n"
+        "HTTP/1.1 103 Early Hints\r\n"
+        "Link: </style.css>; rel=preload; as=style\r\nLink: </app.js>; rel=preload; as=script\r\n"
+        "Via: 1.1 gatehouse\r\n\r\n"
+        "HTTP/1.1 200 OK\r\n",
+        "HTTP/1.1 103 Early Hints\r\nServer: gh-origin\r\n"
+        "Link: </style.css>; rel=preload; as=style\r\nLink: </app.js>; rel=preload; as=script\r\n"
+        "Via: 1.1 gatehouse\r\n\r\n"
+        "HTTP/1.1 100 Continue\r\nServer: gh-origin\r\nVia: 1.1 gatehouse\r\n\r\n"
+        "HTTP/1.1 102 Processing\r\nServer: gh-origin\r\nVia: 1.1 gatehouse\r\n\r\n"
+        "HTTP/1.1 103 Early Hints\r\nServer: gh-origin\r\n"
+        "Link: </style.css>; rel=preload; as=style\r\nLink: </app.js>; rel=preload; as=script\r\n"
+        "Via: 1.1 gatehouse\r\n\r\n"
+        "HTTP/1.1 200 OK\r\n",
+    };
+    char target[256], raw[512], buf[8192];
+
+    for (int fwd = 0; fwd < 2; fwd++) {
+        interim_target(fwd, "codes=103,100,102,103", target, sizeof(target));
+        snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n",
+                 target);
+        raw_until_close(fwd ? rig.fwd : rig.rev, raw, buf, sizeof(buf));
+        ck_assert_msg(strncmp(buf, want[fwd], strlen(want[fwd])) == 0, "%s mode got:\n%s",
+                      fwd ? "forward" : "reverse", buf);
+        ck_assert_msg(strstr(buf, "\r\n\r\ninterim done bytes=0\n"), "%s", buf);
+        ck_assert_ptr_null(strstr(buf, "X-Hop"));
+        ck_assert_ptr_null(strstr(buf, "Keep-Alive"));
+    }
+    /* the access log has the final status */
+    ck_assert_int_eq(th_log_lines(rig.g.access, 2, "/interim?codes=103,100,102,103 HTTP/1.1\" 200 ",
+                                  NULL), 2);
+}
+END_TEST
+
+/* An HTTP/1.0 client gets no 1xx at all (RFC 9110 15.2), only the final
+ * response; and a keep-alive connection goes on after interim responses. */
+START_TEST(interim_not_to_http10_and_keepalive)
+{
+    char target[256], raw[512], buf[8192];
+    struct tc_response r = {0};
+
+    for (int fwd = 0; fwd < 2; fwd++) {
+        interim_target(fwd, "codes=103,100,102", target, sizeof(target));
+        snprintf(raw, sizeof(raw), "GET %s HTTP/1.0\r\nHost: example.test\r\n\r\n", target);
+        raw_until_close(fwd ? rig.fwd : rig.rev, raw, buf, sizeof(buf));
+        ck_assert_msg(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0, "got:\n%s", buf);
+        ck_assert_ptr_null(strstr(buf, " 103 "));
+        ck_assert_ptr_null(strstr(buf, " 100 "));
+        ck_assert_msg(strstr(buf, "\r\n\r\ninterim done bytes=0\n"), "%s", buf);
+    }
+    /* three exchanges on one connection, each with interim responses */
+    int fd = tc_connect("127.0.0.1", rig.rev);
+    for (int k = 0; k < 3; k++) {
+        rig_exchange(fd, "GET /interim?codes=103,102 HTTP/1.1\r\nHost: example.test\r\n\r\n", &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.body, "interim done bytes=0\n");
+        ck_assert_int_eq(r.closed, 0);
+        tc_response_free(&r);
+    }
+    tc_close(fd);
+}
+END_TEST
+
+/* Gatehouse answers "Expect: 100-continue" itself; the origin's own 100
+ * then makes no second one, while its other interim responses go on.  A
+ * request without the expectation gets the origin's 100 as it is. */
+START_TEST(interim_100_not_doubled)
+{
+    char target[256], raw[512], buf[8192];
+    size_t got = 0;
+    ssize_t n;
+
+    for (int fwd = 0; fwd < 2; fwd++) {
+        int fd = tc_connect("127.0.0.1", fwd ? rig.fwd : rig.rev);
+        interim_target(fwd, "codes=100,103,100", target, sizeof(target));
+        snprintf(raw, sizeof(raw),
+                 "POST %s HTTP/1.1\r\nHost: example.test\r\nContent-Length: 5\r\n"
+                 "Expect: 100-continue\r\nConnection: close\r\n\r\n",
+                 target);
+        ck_assert_int_eq(tc_send_all(fd, raw, strlen(raw)), 0);
+        got = 0;
+        while (got < 25 && (n = read(fd, buf + got, 25 - got)) > 0) /* our own 100 first */
+            got += (size_t)n;
+        buf[got] = '\0';
+        ck_assert_str_eq(buf, "HTTP/1.1 100 Continue\r\n\r\n");
+        ck_assert_int_eq(tc_send_all(fd, "hello", 5), 0);
+        got = 0;
+        while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+            got += (size_t)n;
+        buf[got] = '\0';
+        tc_close(fd);
+        ck_assert_msg(strncmp(buf, "HTTP/1.1 103 Early Hints\r\n", 26) == 0, "got:\n%s", buf);
+        ck_assert_msg(!strstr(buf, " 100 Continue"), "a second 100:\n%s", buf);
+        ck_assert_msg(strstr(buf, "HTTP/1.1 200 OK\r\n") && strstr(buf, "\r\n\r\ninterim done bytes=5\n"),
+                      "%s", buf);
+    }
+    /* no expectation: the origin's 100 is the only one */
+    snprintf(raw, sizeof(raw),
+             "POST /interim?codes=100 HTTP/1.1\r\nHost: example.test\r\nContent-Length: 5\r\n"
+             "Connection: close\r\n\r\nhello");
+    raw_until_close(rig.rev, raw, buf, sizeof(buf));
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 100 Continue\r\nVia: 1.1 gatehouse\r\n\r\nHTTP/1.1 200 OK\r\n", 62) == 0,
+                  "got:\n%s", buf);
+    ck_assert_msg(strstr(buf, "interim done bytes=5\n"), "%s", buf);
+}
+END_TEST
+
+/* A long run of interim responses (a slow WebDAV server's 102s, an
+ * origin that floods): every one arrives, in order, then the final one.
+ * Far more than a buffer holds, so gatehouse must wait for the client. */
+START_TEST(interim_flood_in_order)
+{
+    enum { N = 20000 };
+    static char buf[4 << 20];
+    char raw[512];
+    size_t len;
+    const char *p, *end;
+    unsigned seen = 0;
+
+    snprintf(raw, sizeof(raw),
+             "GET http://127.0.0.1:%d/interim?codes=102&repeat=%d HTTP/1.1\r\nHost: a\r\n"
+             "Connection: close\r\n\r\n",
+             rig.o.port, N);
+    len = raw_until_close(rig.fwd, raw, buf, sizeof(buf));
+    end = buf + len;
+    for (p = buf; (size_t)(end - p) >= 17 && memcmp(p, "HTTP/1.1 102 ", 13) == 0; seen++) {
+        const char *e = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+        ck_assert_ptr_nonnull(e);
+        p = e + 4;
+    }
+    ck_assert_uint_eq(seen, N);
+    ck_assert_msg((size_t)(end - p) > 17 && memcmp(p, "HTTP/1.1 200 OK\r\n", 17) == 0, "after %u: %.200s",
+                  seen, p);
+    ck_assert_msg(strstr(p, "interim done bytes=0\n"), "%.300s", p);
+}
+END_TEST
+
+/* A cached route: the final response is stored and served again, and the
+ * 103 that came before it is neither stored nor replayed, nor taken for
+ * the response. */
+START_TEST(interim_never_cached)
+{
+    struct th_gatehouse g;
+    char conf[2048], buf[8192], raw[256];
+    int port = th_free_port();
+
+    snprintf(conf, sizeof(conf),
+             "log = { access = \"@ACCESS@\"; };\n"
+             "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\"; } );\n"
+             "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+             "routes = { r = ( { pool = \"app\"; cache = true; } ); };\n",
+             port, rig.o.port);
+    ck_assert_int_eq(th_gatehouse_start(&g, conf), 0);
+    snprintf(raw, sizeof(raw), "GET /interim?codes=103&cc=max-age%%3D60 HTTP/1.1\r\nHost: c.test\r\n"
+                               "Connection: close\r\n\r\n");
+    raw_until_close(port, raw, buf, sizeof(buf));
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 103 Early Hints\r\n", 26) == 0, "got:\n%s", buf);
+    ck_assert_msg(strstr(buf, "HTTP/1.1 200 OK\r\n") && strstr(buf, "stored") &&
+                      strstr(buf, "interim done bytes=0\n"),
+                  "%s", buf);
+    raw_until_close(port, raw, buf, sizeof(buf));
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0, "got:\n%s", buf);
+    ck_assert_msg(strstr(buf, "Cache-Status: gatehouse; hit") && strstr(buf, "interim done bytes=0\n") &&
+                      !strstr(buf, "103") && !strstr(buf, "Link:"),
+                  "%s", buf);
+    ck_assert_int_eq(th_log_lines(rig.o.log, 0, "/interim?codes=103&cc", NULL), 1);
+    ck_assert_int_eq(th_gatehouse_stop(&g, SIGTERM, 10000), 0);
+    ck_assert_msg(th_log_lines(g.errlog, 0, "Sanitizer", NULL) == 0 &&
+                      th_log_lines(g.errlog, 0, "runtime error:", NULL) == 0,
+                  "sanitizer report in %s", g.errlog);
+    th_sh(NULL, 0, "rm -rf %s", g.dir);
+}
+END_TEST
+
 /* Asked about itself, the forward proxy answers with its own pages. */
 START_TEST(forward_serves_its_own_pages)
 {
@@ -350,6 +602,12 @@ Suite *proxy_suite(void)
     tcase_add_test(tc, origin_dies_mid_response);
     tcase_add_test(tc, unreachable_origin_is_502);
     tcase_add_test(tc, smuggling_attempt_is_400);
+    tcase_add_test(tc, bad_chunked_body_reaches_no_origin);
+    tcase_add_test(tc, interim_responses_relayed);
+    tcase_add_test(tc, interim_not_to_http10_and_keepalive);
+    tcase_add_test(tc, interim_100_not_doubled);
+    tcase_add_test(tc, interim_never_cached);
+    tcase_add_test(tc, interim_flood_in_order);
     tcase_add_test(tc, forward_serves_its_own_pages);
     tcase_add_test(tc, forward_resolves_names);
     tcase_add_test(tc, privileges_are_dropped);

@@ -16,7 +16,6 @@
 
 /* What a case expects besides its status. */
 #define PASSES 1     /* a valid message: the origin answers it */
-#define BODY_ERR 2   /* the head is valid and forwarded; the body is not */
 
 struct req_case {
     const char *raw;
@@ -77,19 +76,20 @@ static const struct req_case requests[] = {
     {R(POST "Content-Length: 5, 5\r\n\r\nhello"), 200, PASSES},
     {R(POST "Content-Length:  5 \r\n\r\nhello"), 200, PASSES},
     {R(POST "Content-Length: 005\r\n\r\nhello"), 200, PASSES},
-    /* chunked bodies whose framing is bad (the head was fine) */
-    {R(POST "Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n"), 400, BODY_ERR},
-    {R(POST "Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n"), 400, BODY_ERR},
-    {R(POST "Transfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n"), 400, BODY_ERR},
-    {R(POST "Transfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n"), 400, BODY_ERR},
-    {R(POST "Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\nhello\r\n0\r\n\r\n"), 400, BODY_ERR},
-    {R(POST "Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nhello\r\n0\r\n\r\n"), 400, BODY_ERR},
-    {R(POST "Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n"), 400, BODY_ERR},
-    {R(POST "Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n"), 400, BODY_ERR},
-    {R(POST "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n"), 400, BODY_ERR},
-    {R(POST "Transfer-Encoding: chunked\r\n\r\nz\r\nhello\r\n0\r\n\r\n"), 400, BODY_ERR},
-    {R(POST "Transfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n"), 400, BODY_ERR},
-    {R(POST "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX: a\rb\r\n\r\n"), 400, BODY_ERR},
+    /* chunked bodies whose framing is bad (the head was fine): they arrive
+     * with the head, so they are checked before anything goes upstream */
+    {R(POST "Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n"), 400, 0},
+    {R(POST "Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n"), 400, 0},
+    {R(POST "Transfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n"), 400, 0},
+    {R(POST "Transfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n"), 400, 0},
+    {R(POST "Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\nhello\r\n0\r\n\r\n"), 400, 0},
+    {R(POST "Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nhello\r\n0\r\n\r\n"), 400, 0},
+    {R(POST "Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n"), 400, 0},
+    {R(POST "Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n"), 400, 0},
+    {R(POST "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n"), 400, 0},
+    {R(POST "Transfer-Encoding: chunked\r\n\r\nz\r\nhello\r\n0\r\n\r\n"), 400, 0},
+    {R(POST "Transfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n"), 400, 0},
+    {R(POST "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX: a\rb\r\n\r\n"), 400, 0},
     /* valid chunked variations */
     {R(POST "Transfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\n\r\n"), 200, PASSES},
     {R(POST "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n"), 200, PASSES},
@@ -315,12 +315,119 @@ START_TEST(request_table)
                   c->raw);
     if (c->flags & PASSES) {
         ck_assert_int_eq(origin_requests(), before + 1);
-    } else if (!(c->flags & BODY_ERR) && c->status >= 400 && c->status != 405) {
+    } else if (c->status >= 400 && c->status != 405) {
         /* refused before any byte reached the origin */
         ck_assert_msg(origin_requests() == before, "case %d reached the origin", _i);
         ck_assert_int_eq(r.closed, 1);
     }
     tc_response_free(&r);
+}
+END_TEST
+
+/* ---- body bytes that come with the head ---- */
+
+/* Chunked bodies whose framing breaks inside what arrives with the head:
+ * each is answered 400 and no origin sees any of the request.  Each has a
+ * target of its own, so the origin's log tells. */
+static const struct {
+    const char *body;
+    const char *why; /* the access log's reason */
+} early_bad[] = {
+    {"5\r\nhelloXX0\r\n\r\n", "missing CRLF after chunk data"},
+    {"zz\r\nhello\r\n0\r\n\r\n", "chunk size expected"},
+    {"5\r\nhello\r\nzz\r\n", "chunk size expected"},
+    {"3\r\nabc\r\n3\r\ndef\r\n-1\r\n", "chunk size expected"},
+    {"5\r\nhello\n0\r\n\r\n", "missing CRLF after chunk data"},
+    {"5\nhello\r\n0\r\n\r\n", "bare LF in chunk size line"},
+    {"5 \r\nhello\r\n0\r\n\r\n", "bad character after chunk size"},
+    {"5;a\nb\r\nhello\r\n0\r\n\r\n", "bare LF in chunk extension"},
+    {"5\r\nhello\r\n0\r\nX: a\rb\r\n\r\n", "bare CR in trailer"},
+    {"5\r\nhello\r\n0\r\nX: a\nb\r\n\r\n", "bare LF in trailer"},
+    {"10000000000000000\r\n", "chunk size has too many digits"},
+    {"5\r\r\nhello\r\n0\r\n\r\n", "CR without LF after chunk size"},
+    /* the framing is bad before the data it announces has come */
+    {"0x10\r\n", "bad character after chunk size"},
+    {"3\r\nabc\r\n\r\n", "chunk size expected"},
+};
+
+/* Waits until the origin has logged the /hello a request on a fresh
+ * connection asked for: any request sent through gatehouse before it has
+ * been logged by then too. */
+static void origin_barrier(void)
+{
+    struct tc_response r = {0};
+    const char *hello = "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    int before = th_log_lines(origin.log, 0, " GET /hello", NULL);
+
+    ck_assert_int_eq(ask(hello, strlen(hello), 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    tc_response_free(&r);
+    ck_assert_int_ge(th_log_lines(origin.log, before + 1, " GET /hello", NULL), before + 1);
+}
+
+START_TEST(early_body_checked)
+{
+    char raw[512], target[32], why[96];
+    struct tc_response r = {0};
+    int len;
+
+    snprintf(target, sizeof(target), "/sink?early-%d", _i);
+    len = snprintf(raw, sizeof(raw), "POST %s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n%s",
+                   target, early_bad[_i].body);
+    ck_assert_int_eq(ask(raw, (size_t)len, 0, &r), 0); /* one write: one read */
+    ck_assert_msg(r.status == 400, "case %d: got %d", _i, r.status);
+    ck_assert_int_eq(r.closed, 1);
+    tc_response_free(&r);
+    origin_barrier();
+    ck_assert_msg(th_log_lines(origin.log, 0, target, NULL) == 0, "case %d reached the origin", _i);
+    snprintf(why, sizeof(why), "why=%s", early_bad[_i].why);
+    ck_assert_msg(th_log_lines(gh.access, 1, target, "\" 400 ", why, NULL) == 1,
+                  "case %d: no 400 with '%s' in the access log", _i, why);
+}
+END_TEST
+
+/* What is well framed goes on as it comes: a valid start goes upstream at
+ * once and a later mistake is met there (the origin saw the head); a good
+ * body in pieces, or followed by a pipelined request, is untouched. */
+START_TEST(late_body_streamed)
+{
+    const char *head = "POST /sink?late HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n";
+    const char *good = "POST /sink?good HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\na";
+    const char *pipelined = "POST /sink?pipe HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "2\r\nok\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n";
+    struct tc_response r = {0};
+    int fd = tc_connect("127.0.0.1", rev_port);
+
+    /* a bad size line after a good chunk, once the head went upstream */
+    ck_assert_int_eq(tc_send_all(fd, head, strlen(head)), 0);
+    ck_assert_int_ge(th_log_lines(origin.log, 1, "/sink?late", NULL), 1);
+    ck_assert_int_eq(tc_send_all(fd, "zz\r\n", 4), 0);
+    ck_assert_int_eq(tc_read_response(fd, 0, &r), 0);
+    ck_assert_int_eq(r.status, 400);
+    tc_response_free(&r);
+    tc_close(fd);
+    /* a good body whose chunk is cut by the first read */
+    fd = tc_connect("127.0.0.1", rev_port);
+    ck_assert_int_eq(tc_send_all(fd, good, strlen(good)), 0);
+    ck_assert_int_ge(th_log_lines(origin.log, 1, "/sink?good", NULL), 1);
+    ck_assert_int_eq(tc_send_all(fd, "bc\r\n0\r\n\r\n", 10), 0);
+    ck_assert_int_eq(tc_read_response(fd, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "bytes=3 sum=294\n");
+    tc_response_free(&r);
+    tc_close(fd);
+    /* a whole body and the next request in one read */
+    fd = tc_connect("127.0.0.1", rev_port);
+    ck_assert_int_eq(tc_send_all(fd, pipelined, strlen(pipelined)), 0);
+    ck_assert_int_eq(tc_read_response(fd, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "bytes=2 sum=218\n");
+    tc_response_free(&r);
+    ck_assert_int_eq(tc_read_response(fd, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "hello from strict\n");
+    tc_response_free(&r);
+    tc_close(fd);
 }
 END_TEST
 
@@ -382,6 +489,8 @@ Suite *strict_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, request_table, 0, (int)(sizeof(requests) / sizeof(requests[0])));
     tcase_add_loop_test(tc, response_table, 0, (int)(sizeof(responses) / sizeof(responses[0])));
+    tcase_add_loop_test(tc, early_body_checked, 0, (int)(sizeof(early_bad) / sizeof(early_bad[0])));
+    tcase_add_test(tc, late_body_streamed);
     tcase_add_test(tc, smuggled_request_stays_body);
     tcase_add_test(tc, absolute_form_overrides_host);
     suite_add_tcase(s, tc);

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define GH_TEST_MIN(a, b) ((a) < (b) ? (a) : (b))
+
 static struct th_origin o1;
 static struct th_gatehouse gh;
 static pid_t sserver, rogue;
@@ -180,6 +182,76 @@ START_TEST(old_protocols_and_weak_ciphers_refused)
     ck_assert_msg(strstr(out, "ALPN protocol: http/1.1") && strstr(out, "hello from one"), "%s", out);
     ck_assert_int_eq(s_client(out, sizeof(out), p_tls, "-servername a.test -tls1_3"), 0);
     ck_assert_msg(strstr(out, "TLSv1.3") && strstr(out, "hello from one"), "%s", out);
+}
+END_TEST
+
+/* Key exchange: X25519, P-256 and P-384, so a client cannot have every
+ * handshake pay for an ffdhe8192 (or P-521) key exchange. */
+START_TEST(key_exchange_groups)
+{
+    static const struct {
+        const char *groups;
+        int ok;
+        const char *shown; /* s_client's "Server Temp Key" */
+    } cases[] = {
+        {"X25519", 1, "X25519"},   {"P-256", 1, "ECDH, prime256v1"},
+        {"P-384", 1, "ECDH, secp384r1"}, {"ffdhe8192", 0, NULL},
+        {"ffdhe2048", 0, NULL},    {"P-521", 0, NULL},
+        {"X448", 0, NULL},         {"ffdhe8192:X25519", 1, "X25519"},
+    };
+    char out[8192], args[128];
+
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(args, sizeof(args), "-servername a.test -groups %s", cases[i].groups);
+        int rc = s_client(out, sizeof(out), p_tls, args);
+        if (cases[i].ok) {
+            ck_assert_msg(rc == 0 && strstr(out, "hello from one"), "%s refused: %.400s",
+                          cases[i].groups, out);
+            ck_assert_msg(strstr(out, cases[i].shown), "%s: no '%s' in %.400s",
+                          cases[i].groups, cases[i].shown, out);
+        } else {
+            /* what the handshake agreed on, when it should not have */
+            const char *key = strstr(out, "Server Temp Key");
+            ck_assert_msg(rc != 0 && !strstr(out, "hello from one"), "%s accepted (%.40s)",
+                          cases[i].groups, key ? key : "?");
+        }
+    }
+    /* TLS 1.2 clients too (a.test has an RSA certificate for a P-384-only one) */
+    ck_assert_int_eq(s_client(out, sizeof(out), p_tls, "-servername a.test -tls1_2 -groups P-384"), 0);
+    ck_assert_msg(strstr(out, "ECDH, secp384r1") && strstr(out, "hello from one"), "%s", out);
+    ck_assert_int_ne(s_client(out, sizeof(out), p_tls, "-servername a.test -tls1_2 -groups P-521"), 0);
+}
+END_TEST
+
+/* `groups` and `alpn` mistakes stop `gatehouse -t` with file:line. */
+START_TEST(groups_and_alpn_checked)
+{
+    static const struct {
+        const char *setting, *expect;
+    } cases[] = {
+        {"groups = [ \"X25519\", \"ffdhe9999\" ];", "unknown key exchange group 'ffdhe9999'"},
+        {"alpn = [ \"h2\" ];", "'alpn': this listener does not speak 'h2'"},
+        {"alpn = [ \"h2\", \"http/1.1\" ];", "does not speak 'h2'"},
+        {"alpn = [ \"http/1.1\" ]; groups = [ \"P-384\", \"X25519\" ];", NULL},
+    };
+    char out[2048], conf[1024];
+
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(conf, sizeof(conf),
+                 "listeners = ( { name = \"t\"; mode = \"reverse\"; listen = \"127.0.0.1:1\"; routes = \"r\";\n"
+                 "  tls = { certificates = ( { cert = \"%s/a-rsa.pem\"; key = \"%s/a-rsa.key\"; } );\n"
+                 "          %s }; } );\n"
+                 "pools = { o = { servers = ( { address = \"127.0.0.1:2\"; } ); }; };\n"
+                 "routes = { r = ( { pool = \"o\"; } ); };\n",
+                 certs, certs, cases[i].setting);
+        int rc = th_gatehouse_check(conf, out, sizeof(out));
+        if (!cases[i].expect) {
+            ck_assert_msg(rc == 0, "case %u refused: %s", i, out);
+            continue;
+        }
+        ck_assert_msg(rc != 0 && strstr(out, cases[i].expect) && strstr(out, ".conf:3: "),
+                      "case %u: -t said: %s", i, out);
+    }
 }
 END_TEST
 
@@ -464,6 +536,166 @@ START_TEST(bad_files_named_by_check)
 }
 END_TEST
 
+/* ---- close_notify before every close: local answers over TLS ----
+ *
+ * A gatehouse of its own: a short client_header (for the 408), a body
+ * limit, a status page nobody here may read, and a route to a dead port.
+ * Every answer that ends the connection must end the TLS stream with
+ * close_notify before the TCP FIN.  Without it the client reads "unexpected
+ * eof", OpenSSL marks the session as not resumable, and a client that
+ * resumes by session id (tickets off) pays for a full handshake next time. */
+
+static struct th_gatehouse cgh;
+static char ccerts[64];
+static int p_close;
+
+static void close_rig_start(void)
+{
+    char conf[2048], out[512];
+
+    snprintf(ccerts, sizeof(ccerts), "/tmp/gh-certs-close-%d", (int)getpid());
+    if (th_sh(out, sizeof(out), "sh tests/support/make-certs.sh %s 2>&1", ccerts) != 0) {
+        fprintf(stderr, "cannot make the test certificates: %s\n", out);
+        abort();
+    }
+    p_close = th_free_port();
+    snprintf(conf, sizeof(conf),
+             "log = { access = \"@ACCESS@\"; level = \"info\"; };\n"
+             "timeouts = { client_header = 1; };\n"
+             "http = { max_body_bytes = 100; };\n"
+             "listeners = ( { name = \"t\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\";\n"
+             "  status_path = \"/_status\"; status_allow = [ \"10.0.0.0/8\" ];\n"
+             "  tls = { certificates = ( { cert = \"%s/a-rsa.pem\"; key = \"%s/a-rsa.key\"; } );\n"
+             "          session_tickets = false; }; } );\n"
+             "pools = { dead = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+             "routes = { r = ( { host = \"a.test\"; path = \"/app/\"; pool = \"dead\"; } ); };\n",
+             p_close, ccerts, ccerts, th_free_port());
+    if (th_gatehouse_start(&cgh, conf) < 0)
+        abort();
+}
+
+static void close_rig_stop(void)
+{
+    char out[64];
+
+    rig_stop_clean(&cgh);
+    th_sh(out, sizeof(out), "rm -rf %s", ccerts);
+}
+
+/* A client that resumes by session id only. */
+static SSL_CTX *id_client(int max_version)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+    SSL_CTX_set_max_proto_version(ctx, max_version);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    return ctx;
+}
+
+/* Sends req (len bytes) on a new TLS connection (offering sess, may be
+ * NULL) and reads until the server ends the stream.  Returns the status
+ * answered, or -1; *end gets SSL_get_error of the read that ended it
+ * (SSL_ERROR_ZERO_RETURN: close_notify), *reused whether the session was
+ * resumed.  The connection is then closed as a client does (its own
+ * close_notify), and *out (if not NULL) gets its session. */
+static int answer_then_end(SSL_CTX *ctx, SSL_SESSION *sess, const char *req, size_t len, int *end,
+                           int *reused, SSL_SESSION **out)
+{
+    char buf[8192];
+    size_t got = 0;
+    int fd = tc_connect("127.0.0.1", p_close), n, status = -1;
+    SSL *ssl = SSL_new(ctx);
+
+    *end = -1;
+    SSL_set_tlsext_host_name(ssl, "a.test");
+    SSL_set_fd(ssl, fd);
+    if (sess)
+        SSL_set_session(ssl, sess);
+    if (fd < 0 || SSL_connect(ssl) != 1)
+        goto done;
+    *reused = SSL_session_reused(ssl);
+    if (len && SSL_write(ssl, req, (int)len) != (int)len)
+        goto done;
+    while ((n = SSL_read(ssl, buf + got, (int)(sizeof(buf) - 1 - got))) > 0)
+        got = GH_TEST_MIN(got + (size_t)n, sizeof(buf) - 1);
+    *end = SSL_get_error(ssl, n);
+    buf[got] = '\0';
+    if (got > 12 && strncmp(buf, "HTTP/1.1 ", 9) == 0)
+        status = atoi(buf + 9);
+    SSL_shutdown(ssl);
+    if (out)
+        *out = SSL_get1_session(ssl);
+done:
+    ERR_clear_error();
+    SSL_free(ssl);
+    if (fd >= 0)
+        close(fd);
+    return status;
+}
+
+static const struct {
+    const char *what;
+    const char *req;
+    int status;
+} local_answers[] = {
+    {"two Host fields", "GET / HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n", 400},
+    {"a bad field name", "GET / HTTP/1.1\r\nHost: a.test\r\nBad Name: x\r\n\r\n", 400},
+    {"a head too large", NULL, 431},
+    {"a head never finished", "GET / HTTP/1.1\r\nHost: a.test\r\n", 408},
+    {"a body over max_body_bytes",
+     "POST /app/x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 200\r\n\r\n", 413},
+    {"no route for the path",
+     "POST /nope HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\nConnection: close\r\n\r\n"
+     "0123456789",
+     404},
+    {"no route for the host", "GET / HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n",
+     421},
+    {"the status page refused", "GET /_status HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n",
+     403},
+    {"a dead server", "GET /app/x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n", 502},
+    {"HTTP/3.0", "GET / HTTP/3.0\r\nHost: a.test\r\n\r\n", 505},
+    {"an unknown coding", "POST /app/x HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: x-foo, chunked\r\n\r\n",
+     501},
+    {"an ordinary close", "GET /nope HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n", 404},
+};
+
+START_TEST(close_notify_on_local_answers)
+{
+    static char big[20000];
+    const char *req = local_answers[_i].req;
+    size_t len = req ? strlen(req) : 0;
+    int versions[] = {TLS1_2_VERSION, TLS1_3_VERSION};
+
+    if (!req) { /* more than max_header_bytes (16384) */
+        len = (size_t)snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: a.test\r\nX-Pad: ");
+        memset(big + len, 'p', 17000);
+        len += 17000;
+        len += (size_t)snprintf(big + len, sizeof(big) - len, "\r\n\r\n");
+        req = big;
+    }
+    for (unsigned v = 0; v < 2; v++) {
+        SSL_CTX *ctx = id_client(versions[v]);
+        SSL_SESSION *sess = NULL;
+        int end, reused = 0;
+        int status = answer_then_end(ctx, NULL, req, len, &end, &reused, &sess);
+        ck_assert_msg(status == local_answers[_i].status, "%s (TLS 1.%d): status %d, want %d",
+                      local_answers[_i].what, 2 + v, status, local_answers[_i].status);
+        ck_assert_msg(end == SSL_ERROR_ZERO_RETURN,
+                      "%s (TLS 1.%d): the stream ended without close_notify (SSL error %d)",
+                      local_answers[_i].what, 2 + v, end);
+        if (versions[v] == TLS1_2_VERSION) {
+            /* the session, cleanly closed, is resumed by its id */
+            int status2 = answer_then_end(ctx, sess, local_answers[11].req,
+                                          strlen(local_answers[11].req), &end, &reused, NULL);
+            ck_assert_int_eq(status2, 404);
+            ck_assert_msg(reused, "%s: the session was not resumed", local_answers[_i].what);
+        }
+        SSL_SESSION_free(sess);
+        SSL_CTX_free(ctx);
+    }
+}
+END_TEST
+
 Suite *tls_suite(void)
 {
     Suite *s = suite_create("tls");
@@ -474,6 +706,8 @@ Suite *tls_suite(void)
     tcase_add_test(tc, certificate_by_name);
     tcase_add_test(tc, unknown_name_refused_or_default);
     tcase_add_test(tc, old_protocols_and_weak_ciphers_refused);
+    tcase_add_test(tc, key_exchange_groups);
+    tcase_add_test(tc, groups_and_alpn_checked);
     tcase_add_test(tc, sslscan_default_settings);
     tcase_add_test(tc, session_resumption);
     tcase_add_test(tc, client_certificates);
@@ -484,6 +718,13 @@ Suite *tls_suite(void)
     tcase_add_test(tc, pipelined_requests_and_a_long_body);
     tcase_add_test(tc, reload_swaps_certificate);
     tcase_add_test(tc, bad_files_named_by_check);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("close_notify");
+    tcase_add_unchecked_fixture(tc, close_rig_start, close_rig_stop);
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, close_notify_on_local_answers, 0,
+                        (int)(sizeof(local_answers) / sizeof(local_answers[0])));
     suite_add_tcase(s, tc);
     return s;
 }

@@ -47,6 +47,7 @@
  *   /obj/...       a cacheable object shaped by its query (see serve_obj)
  *   /rv/...        a cacheable object shaped by the request's X-Rv-* fields,
  *                  for revalidation tests (see serve_rv)
+ *   /interim, /hold, /release, /inflight   see the block at the end of the file
  *   anything else  404 "not found\n"
  * HEAD gets the same head as GET and no body.
  */
@@ -988,6 +989,8 @@ static int serve_rv(struct conn *c, const struct request *rq, int is_head, int k
     return ok ? keep : 0;
 }
 /* ------------------------------------------ end of revalidation playground */
+static int respond_core14(struct conn *c, const struct request *rq, const char *path,
+                          uint64_t body_count, int keep);
 
 /* Handle one parsed request whose body has been consumed.  Returns 1 to keep
  * the connection, 0 to close it. */
@@ -1021,6 +1024,9 @@ static int respond(struct conn *c, const struct request *rq, uint64_t body_count
     }
     if (strcmp(path, "/ws") == 0)
         return serve_websocket(c, rq);
+    int core14 = respond_core14(c, rq, path, body_count, keep);
+    if (core14 != 2)
+        return core14;
     if (strncmp(path, "/obj/", 5) == 0)
         return serve_obj(c, rq, is_head, keep);
     if (strncmp(path, "/rv/", 4) == 0)
@@ -1347,4 +1353,130 @@ int main(int argc, char **argv)
             free(c);
         }
     }
+}
+
+/* ------------------------------------- interim responses, requests held ----
+ *
+ * /interim?codes=103,100,102[&repeat=R][&cc=VALUE]
+ *     Sends the interim (1xx) responses named in codes, in that order (all
+ *     of them R times over, once by default), then 200 "interim done
+ *     bytes=N\n" (N: request body bytes), with
+ *     Cache-Control: VALUE when cc is given.  Each interim response
+ *     carries "Server: gh-origin", a field "X-Hop" that its Connection
+ *     field names, and "Keep-Alive"; a 103 carries two Link fields too.
+ * /hold     Counts itself in flight, waits until the next /release (or
+ *           60 s), and answers 200 "held\n".
+ * /release  Lets every held request go; answers "released\n".
+ * /inflight Answers "inflight=N peak=M\n": held requests now, and the
+ *           most there ever were at once.
+ */
+
+static pthread_mutex_t g_hold_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_hold_cond = PTHREAD_COND_INITIALIZER;
+static unsigned g_hold_gen, g_held, g_held_peak;
+
+static const char *interim_reason(int code)
+{
+    switch (code) {
+    case 100: return "Continue";
+    case 102: return "Processing";
+    case 103: return "Early Hints";
+    default: return "Interim";
+    }
+}
+
+/* The interim responses named in the comma-separated `codes`, once. */
+static int send_interims(const struct conn *c, const char *codes)
+{
+    char list[128], head[1024];
+    char *save = NULL;
+
+    snprintf(list, sizeof(list), "%s", codes);
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int code = atoi(t), hl;
+        if (code < 100 || code > 199)
+            continue;
+        hl = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\nServer: gh-origin\r\nConnection: X-Hop\r\nX-Hop: secret\r\n"
+                      "Keep-Alive: timeout=5\r\n%s\r\n",
+                      code, interim_reason(code),
+                      code == 103 ? "Link: </style.css>; rel=preload; as=style\r\n"
+                                    "Link: </app.js>; rel=preload; as=script\r\n"
+                                  : "");
+        if (send_all(c->fd, head, (size_t)hl) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int serve_interim(struct conn *c, const struct request *rq, uint64_t body_count, int keep)
+{
+    char codes[128], cc[256], head[1024], body[64], v[32];
+    long repeat = 1;
+    int bl, hl;
+
+    if (query_param(rq->target, "codes", codes, sizeof(codes)) < 0)
+        codes[0] = '\0';
+    if (query_param(rq->target, "repeat", v, sizeof(v)) == 0)
+        repeat = atol(v);
+    for (long k = 0; k < repeat; k++)
+        if (send_interims(c, codes) < 0)
+            return 0;
+    bl = snprintf(body, sizeof(body), "interim done bytes=%" PRIu64 "\n", body_count);
+    hl = snprintf(head, sizeof(head),
+                  "HTTP/1.1 200 OK\r\nServer: gh-origin\r\nX-Origin: %s\r\nContent-Type: text/plain\r\n"
+                  "Content-Length: %d\r\n",
+                  g_name, bl);
+    if (query_param(rq->target, "cc", cc, sizeof(cc)) == 0)
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Cache-Control: %s\r\n", cc);
+    hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "%s\r\n", keep ? "" : "Connection: close\r\n");
+    if (send_all(c->fd, head, (size_t)hl) < 0 || send_all(c->fd, body, (size_t)bl) < 0)
+        return 0;
+    return keep;
+}
+
+static int serve_hold(struct conn *c, const struct request *rq, int keep)
+{
+    struct timespec until;
+    unsigned gen;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 60;
+    pthread_mutex_lock(&g_hold_lock);
+    gen = g_hold_gen;
+    if (++g_held > g_held_peak)
+        g_held_peak = g_held;
+    while (g_hold_gen == gen)
+        if (pthread_cond_timedwait(&g_hold_cond, &g_hold_lock, &until) == ETIMEDOUT)
+            break;
+    g_held--;
+    pthread_mutex_unlock(&g_hold_lock);
+    return send_simple(c, rq, 200, "held\n", 5, 0, keep) < 0 ? 0 : keep;
+}
+
+/* 2 when path is not one of this block's. */
+static int respond_core14(struct conn *c, const struct request *rq, const char *path,
+                          uint64_t body_count, int keep)
+{
+    char body[64];
+    int bl;
+
+    if (strcmp(path, "/interim") == 0)
+        return serve_interim(c, rq, body_count, keep);
+    if (strcmp(path, "/hold") == 0)
+        return serve_hold(c, rq, keep);
+    if (strcmp(path, "/release") == 0) {
+        pthread_mutex_lock(&g_hold_lock);
+        g_hold_gen++;
+        pthread_cond_broadcast(&g_hold_cond);
+        pthread_mutex_unlock(&g_hold_lock);
+        return send_simple(c, rq, 200, "released\n", 9, 0, keep) < 0 ? 0 : keep;
+    }
+    if (strcmp(path, "/inflight") == 0) {
+        pthread_mutex_lock(&g_hold_lock);
+        bl = snprintf(body, sizeof(body), "inflight=%u peak=%u\n", g_held, g_held_peak);
+        pthread_mutex_unlock(&g_hold_lock);
+        return send_simple(c, rq, 200, body, (size_t)bl, 0, keep) < 0 ? 0 : keep;
+    }
+    return 2;
 }

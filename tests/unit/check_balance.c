@@ -17,13 +17,16 @@
 #define T0 100000u /* a monotonic clock reading, ms */
 
 /* A pool of n servers named 10.0.0.<i>:8080 with these weights (NULL: 1)
- * and backup flags (NULL: none), balanced by `bal`. */
+ * and backup flags (NULL: none), balanced by `bal`, its checks in force. */
 static struct pool *mkpool(const char *bal, unsigned n, const unsigned *weight, const int *backup)
 {
+    static unsigned made;
     struct pool *p = xcalloc(1, sizeof(*p));
     char label[64];
 
-    p->name = xstrdup("test");
+    gh_fmt(label, sizeof(label), "test-%u", made++); /* a state of its own */
+    p->name = xstrdup(label);
+    p->st = pool_state_pool(p->name);
     p->nservers = n;
     p->servers = xcalloc(n, sizeof(*p->servers));
     p->hc = (struct health_conf){.rise = 2, .fall = 3, .max_fails = 0, .fail_timeout_ms = 10000};
@@ -35,14 +38,15 @@ static struct pool *mkpool(const char *bal, unsigned n, const unsigned *weight, 
         sv->backup = backup ? backup[i] : 0;
         gh_fmt(sv->cookie, sizeof(sv->cookie), "%016llx",
                (unsigned long long)balance_hash_bytes(label, strlen(label)));
-        pthread_mutex_init(&sv->lock, NULL);
-        health_init(&sv->h);
-        atomic_store(&sv->usable_cache, 1);
+        sv->st = pool_state_server(p->name, label, 0);
         p->nprimary += !sv->backup;
     }
     p->bal = balancer_find(bal);
     ck_assert_ptr_nonnull(p->bal);
     p->bal_state = p->bal->init(p);
+    /* checked and serving, as after reverse.c's activation */
+    p->check.enabled = 1;
+    pool_adopt(&(struct pool_set){.p = p, .n = 1}, T0);
     return p;
 }
 
@@ -50,9 +54,10 @@ static void freepool(struct pool *p)
 {
     p->bal->free(p->bal_state);
     for (unsigned i = 0; i < p->nservers; i++) {
-        pthread_mutex_destroy(&p->servers[i].lock);
+        pool_state_server_put(p->servers[i].st);
         free(p->servers[i].label);
     }
+    pool_state_pool_put(p->st);
     free(p->servers);
     free(p->name);
     free(p);
@@ -188,7 +193,7 @@ START_TEST(least_conn_and_p2c_weights)
             gh_fmt(name, sizeof(name), "%s, %u in flight", bal[b], window[w]);
             assert_shares(name, count, w123, 3, 10000);
             for (unsigned i = 0; i < 3; i++)
-                ck_assert_uint_eq(atomic_load(&p->servers[i].active), 0);
+                ck_assert_uint_eq(atomic_load(&p->servers[i].st->active), 0);
             freepool(p);
         }
     }
@@ -274,7 +279,7 @@ START_TEST(least_conn_skew)
         struct pool *p = mkpool(bal[b], 3, NULL, NULL);
         unsigned count[3] = {0};
         uint32_t rng = 3;
-        atomic_store(&p->servers[0].active, 20); /* 20 slow requests in flight */
+        atomic_store(&p->servers[0].st->active, 20); /* 20 slow requests in flight */
         for (unsigned k = 0; k < 30; k++) {      /* these stay in flight too */
             struct pick pk = {0};
             count[pick1(p, &pk, &rng)]++;
@@ -284,7 +289,7 @@ START_TEST(least_conn_skew)
         ck_assert_uint_le(count[2], 20);
         if (b == 0) /* least_conn fills both evenly */
             ck_assert(count[1] == 15 && count[2] == 15);
-        atomic_store(&p->servers[0].active, 0); /* the slow ones finish */
+        atomic_store(&p->servers[0].st->active, 0); /* the slow ones finish */
         count[0] = 0;
         for (unsigned k = 0; k < 30; k++) {
             struct pick pk = {0};
@@ -364,7 +369,7 @@ START_TEST(full_at_max_conns)
     pool_done(p, 1, 1, T0);
     ck_assert_int_eq(pool_pick(p, &pk, &out), PICK_OK);
     ck_assert_uint_eq(out, 1);
-    ck_assert_uint_eq(atomic_load(&p->servers[1].requests), 2);
+    ck_assert_uint_eq(atomic_load(&p->servers[1].st->requests), 2);
     /* A retry that already tried the primaries goes to the backup. */
     uint8_t skip[3] = {1, 1, 0};
     pk.skip = skip;
@@ -415,7 +420,7 @@ START_TEST(passive_ejection_through_pool)
     ck_assert_int_eq(pool_done(p, out, 0, T0), 0);
     ck_assert_int_eq(pool_pick(p, &pk, &out), PICK_OK);
     ck_assert_int_eq(pool_done(p, out, 0, T0), 1); /* ejected */
-    ck_assert_uint_eq(atomic_load(&p->servers[0].failures), 2);
+    ck_assert_uint_eq(atomic_load(&p->servers[0].st->failures), 2);
     for (unsigned k = 0; k < 5; k++) {
         pk.now = T0 + 4999;
         ck_assert_int_eq(pool_pick(p, &pk, &out), PICK_OK);
@@ -435,7 +440,7 @@ START_TEST(passive_ejection_through_pool)
     ck_assert_int_eq(pool_pick(p, &pk, &out), PICK_OK);
     ck_assert_uint_eq(out, 0);
     ck_assert_int_eq(pool_done(p, out, 1, pk.now), 1);
-    ck_assert_int_eq(atomic_load(&p->servers[0].usable_cache), 1);
+    ck_assert_int_eq(atomic_load(&p->servers[0].st->usable_cache), 1);
     freepool(p);
 }
 END_TEST
@@ -445,14 +450,29 @@ END_TEST
 struct race {
     struct pool *p;
     atomic_uint inflight[2], peak[2], ok, full;
+    pthread_barrier_t all_picked;
 };
 
 static void *racer(void *arg)
 {
     struct race *r = arg;
     uint32_t rng = (uint32_t)(uintptr_t)&rng | 1;
+    struct pick first = {.now = T0, .rnd = xorshift(&rng)};
+    unsigned held;
 
-    for (unsigned k = 0; k < 20000; k++) {
+    /* First every thread picks, and none gives its server back before all
+     * have: four picks for three slots, so the limits are met at least
+     * once whatever the scheduler does (they were not, one run in thirty,
+     * when the threads happened to take turns). */
+    if (pool_pick(r->p, &first, &held) == PICK_OK) {
+        atomic_fetch_add(&r->ok, 1);
+        pthread_barrier_wait(&r->all_picked);
+        pool_done(r->p, held, 1, T0);
+    } else {
+        atomic_fetch_add(&r->full, 1);
+        pthread_barrier_wait(&r->all_picked);
+    }
+    for (unsigned k = 1; k < 20000; k++) {
         struct pick pk = {.now = T0, .rnd = xorshift(&rng), .has_key = 1, .key = xorshift(&rng)};
         unsigned out, now_in, peak;
         if (pool_pick(r->p, &pk, &out) != PICK_OK) {
@@ -480,6 +500,7 @@ START_TEST(max_conns_under_threads)
 
     for (unsigned b = 0; b < GH_ARRAY_LEN(bal); b++) {
         memset(&r, 0, sizeof(r));
+        ck_assert_int_eq(pthread_barrier_init(&r.all_picked, NULL, 4), 0);
         r.p = mkpool(bal[b], 2, NULL, NULL);
         r.p->servers[0].max_conns = 2;
         r.p->servers[1].max_conns = 1;
@@ -496,10 +517,11 @@ START_TEST(max_conns_under_threads)
         ck_assert_uint_eq(ok + full, 80000);
         ck_assert_uint_gt(full, 0); /* the limits were really contended */
         for (unsigned i = 0; i < 2; i++)
-            ck_assert_uint_eq(atomic_load(&r.p->servers[i].active), 0);
+            ck_assert_uint_eq(atomic_load(&r.p->servers[i].st->active), 0);
         ck_assert_uint_eq(
-            atomic_load(&r.p->servers[0].requests) + atomic_load(&r.p->servers[1].requests), ok);
+            atomic_load(&r.p->servers[0].st->requests) + atomic_load(&r.p->servers[1].st->requests), ok);
         freepool(r.p);
+        pthread_barrier_destroy(&r.all_picked);
     }
 }
 END_TEST

@@ -1,8 +1,14 @@
 /* check_health.c — a server's health verdict (active checks with rise and
- * fall, passive ejection, slow start) and the retry budget. */
+ * fall, passive ejection, slow start), the retry budget, and what of them a
+ * reload keeps (pool_state.c: generations loaded from configuration text). */
 #include "budget.h"
+#include "config.h"
 #include "health.h"
+#include "pool.h"
 #include "suites.h"
+
+#include <stdio.h>
+#include <string.h>
 
 #define T0 50000u /* a monotonic clock reading, ms */
 
@@ -232,6 +238,117 @@ START_TEST(budget_window_slides)
 }
 END_TEST
 
+/* ---- what a reload keeps ---- */
+
+/* A generation's pools from `text` (a "pools = { ... };" section). */
+static struct pool_set *generation(const char *text)
+{
+    static struct gh_config cfg;
+    char err[CONFIG_ERRLEN] = "";
+    config_t cf;
+    struct pool_set *ps;
+
+    config_init(&cf);
+    ck_assert_msg(config_read_string(&cf, text), "%d: %s", config_error_line(&cf),
+                  config_error_text(&cf));
+    ps = pool_load(&cfg, &cf, err, sizeof(err));
+    config_destroy(&cf);
+    ck_assert_msg(ps != NULL, "%s", err);
+    return ps;
+}
+
+#define CHECKED "health_check = { type = \"tcp\"; rise = 2; fall = 2; };"
+
+/* A server keeps its state across generations as long as its pool's name
+ * and its address stay; anything else is a new server. */
+START_TEST(reload_shares_state)
+{
+    unsigned before = pool_state_count();
+    struct pool_set *g1 = generation(
+        "pools = { a = { servers = ( { address = \"10.0.0.1:80\"; }, { address = \"10.0.0.2:80\"; },"
+        "                            { address = \"10.0.0.2:80\"; } ); };"
+        "          b = { servers = ( { address = \"10.0.0.1:80\"; } ); }; };");
+    struct pool_set *g2 = generation(
+        "pools = { b = { servers = ( { address = \"10.0.0.1:80\"; weight = 5; max_conns = 2; } ); };"
+        "          a = { servers = ( { address = \"10.0.0.2:80\"; }, { address = \"10.0.0.3:80\"; },"
+        "                            { address = \"10.0.0.2:80\"; } ); }; };");
+    struct pool *a1 = pool_find(g1, "a"), *b1 = pool_find(g1, "b");
+    struct pool *a2 = pool_find(g2, "a"), *b2 = pool_find(g2, "b");
+
+    ck_assert_ptr_eq(b2->servers[0].st, b1->servers[0].st);  /* settings may change */
+    ck_assert_ptr_ne(b1->servers[0].st, a1->servers[0].st);  /* same address, other pool */
+    ck_assert_ptr_eq(a2->servers[0].st, a1->servers[1].st);  /* order may change */
+    ck_assert_ptr_eq(a2->servers[2].st, a1->servers[2].st);  /* the second of an address */
+    ck_assert_ptr_ne(a1->servers[1].st, a1->servers[2].st);
+    ck_assert_ptr_eq(a2->st, a1->st);
+    ck_assert_ptr_ne(a2->st, b2->st);
+    /* 10.0.0.3 is new: up, nothing counted */
+    ck_assert_int_eq(a2->servers[1].st->h.up, 1);
+    ck_assert_uint_eq(atomic_load(&a2->servers[1].st->requests), 0);
+    ck_assert_uint_eq(pool_state_count(), before + 7); /* 2 pools, 5 servers */
+    pool_free(g1);
+    ck_assert_uint_eq(pool_state_count(), before + 6); /* 10.0.0.1 of a went */
+    pool_free(g2);
+    ck_assert_uint_eq(pool_state_count(), before);
+}
+END_TEST
+
+/* Only the generation activated last is heard from its checker; a server it
+ * does not check is no longer held down by older checks; a passive
+ * ejection and the requests in flight stay whatever happens. */
+START_TEST(reload_hands_over_checks)
+{
+    const char *checked = "pools = { a = { servers = ( { address = \"10.0.0.1:80\"; },"
+                          "  { address = \"10.0.0.2:80\"; } ); max_fails = 1; " CHECKED " }; };";
+    struct pool_set *g1 = generation(checked), *g2, *g3;
+    struct pool *p1 = pool_find(g1, "a"), *p2, *p3;
+    struct server_state *st = p1->servers[0].st, *ej = p1->servers[1].st;
+    struct pick pk = {.now = T0, .prefer = 2};
+    unsigned out;
+
+    ck_assert_int_eq(pool_check_result(p1, 0, 0, T0), -1); /* not activated: not heard */
+    pool_adopt(g1, T0);
+    ck_assert_int_eq(pool_check_result(p1, 0, 0, T0), 0);
+    ck_assert_int_eq(pool_check_result(p1, 0, 0, T0), 1); /* down */
+    ck_assert_int_eq(pool_pick(p1, &pk, &out), PICK_OK); /* a request in flight to .2 */
+    ck_assert_uint_eq(out, 1);
+    ck_assert_int_eq(pool_done(p1, 1, 0, T0), 1); /* its failure ejects .2 */
+    ck_assert_int_eq(pool_pick(p1, &pk, &out), PICK_DOWN);
+    g2 = generation(checked);
+    p2 = pool_find(g2, "a");
+    ck_assert_int_eq(pool_pick(p2, &pk, &out), PICK_DOWN); /* loaded, it knows */
+    pool_adopt(g2, T0 + 1);
+    ck_assert_int_eq(st->h.up, 0);
+    ck_assert_int_eq(pool_check_result(p1, 0, 1, T0 + 2), -1); /* the old checker */
+    ck_assert_int_eq(pool_check_result(p1, 0, 1, T0 + 3), -1);
+    ck_assert_int_eq(st->h.up, 0);
+    ck_assert_int_eq(pool_check_result(p2, 0, 1, T0 + 4), 0);
+    ck_assert_int_eq(pool_check_result(p2, 0, 1, T0 + 5), 1); /* the new one: up */
+    ck_assert_int_eq(pool_check_result(p2, 0, 0, T0 + 6), 0);
+    ck_assert_int_eq(pool_check_result(p2, 0, 0, T0 + 7), 1); /* and down again */
+    pool_free(g1);
+    /* a generation without checks: the checks' "down" no longer stands */
+    g3 = generation("pools = { a = { servers = ( { address = \"10.0.0.1:80\"; },"
+                    "  { address = \"10.0.0.2:80\"; } ); max_fails = 1; }; };");
+    p3 = pool_find(g3, "a");
+    ck_assert_int_eq(pool_pick(p3, &pk, &out), PICK_DOWN); /* not before it serves */
+    pool_adopt(g3, T0 + 8);
+    ck_assert_int_eq(pool_check_result(p2, 0, 0, T0 + 9), -1);
+    ck_assert_int_eq(st->h.up, 1);
+    ck_assert_int_eq(ej->h.ejected_until, T0 + 10000); /* ejected still */
+    pk.now = T0 + 9;
+    ck_assert_int_eq(pool_pick(p3, &pk, &out), PICK_OK);
+    ck_assert_uint_eq(out, 0);
+    ck_assert_uint_eq(atomic_load(&st->active), 1);
+    pool_done(p3, out, 1, T0 + 9);
+    ck_assert_uint_eq(atomic_load(&st->active), 0);
+    ck_assert_uint_eq(atomic_load(&ej->requests), 1);
+    ck_assert_uint_eq(atomic_load(&ej->failures), 1);
+    pool_free(g2);
+    pool_free(g3);
+}
+END_TEST
+
 Suite *health_suite(void)
 {
     Suite *s = suite_create("health");
@@ -247,6 +364,8 @@ Suite *health_suite(void)
     tcase_add_test(tc, budget_ratio);
     tcase_add_test(tc, budget_floor);
     tcase_add_test(tc, budget_window_slides);
+    tcase_add_test(tc, reload_shares_state);
+    tcase_add_test(tc, reload_hands_over_checks);
     suite_add_tcase(s, tc);
     return s;
 }

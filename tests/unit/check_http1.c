@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "body.h"
 #include "http1.h"
 
 Suite *http1_suite(void);
@@ -676,6 +677,35 @@ START_TEST(test_chunk_table)
 }
 END_TEST
 
+/* body_check_ahead, the look at the body bytes that came with a head
+ * before anything goes upstream, agrees with the decoder on every case,
+ * on every prefix: a prefix of a good body is never refused, and once a
+ * prefix of a bad one is refused every longer one is too. */
+START_TEST(test_chunk_check_ahead)
+{
+    const struct chunk_case *c = &chunk_cases[_i];
+    struct body b;
+    int refused = 0;
+
+    body_init(&b, HTTP_BODY_CHUNKED, 0, 1);
+    for (size_t n = 0; n <= c->len; n++) {
+        const char *why = NULL;
+        int rc = body_check_ahead(&b, c->in, n, &why);
+        if (c->result != DEC_ERROR)
+            ck_assert_msg(rc == 0, "%s: prefix of %zu refused (%s)", c->name, n, why);
+        ck_assert_msg(rc == 0 || why, "%s: refused without a reason", c->name);
+        ck_assert_msg(!(refused && rc == 0), "%s: prefix of %zu passes after a shorter one failed",
+                      c->name, n);
+        refused |= rc < 0;
+    }
+    ck_assert_msg(refused == (c->result == DEC_ERROR), "%s: check %s, decoder %d", c->name,
+                  refused ? "refused" : "passed", c->result);
+    /* bodies of other framings have nothing to check */
+    body_init(&b, HTTP_BODY_LENGTH, 5, 0);
+    ck_assert_int_eq(body_check_ahead(&b, c->in, c->len, &(const char *){NULL}), 0);
+}
+END_TEST
+
 /* Extension and trailer limits, at and one past the bound. */
 START_TEST(test_chunk_limits)
 {
@@ -799,6 +829,8 @@ Suite *http1_suite(void)
 
     tc = tcase_create("chunked");
     tcase_add_loop_test(tc, test_chunk_table, 0, (int)(sizeof(chunk_cases) / sizeof(chunk_cases[0])));
+    tcase_add_loop_test(tc, test_chunk_check_ahead, 0,
+                        (int)(sizeof(chunk_cases) / sizeof(chunk_cases[0])));
     tcase_add_test(tc, test_chunk_limits);
     tcase_add_test(tc, test_chunk_contract);
     tcase_add_test(tc, test_chunk_random);

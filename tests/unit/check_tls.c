@@ -626,9 +626,73 @@ START_TEST(alpn)
     ck_assert(!ok);
     tls_server_free(t);
 
-    t = server(SITES "alpn = [ \"h2\", \"http/1.1\" ];");
-    ck_assert_str_eq(alpn_with(t, "\x08http/1.1\x02h2", 12, buf, &ok), "h2");
+    t = server(SITES "alpn = [ \"http/1.1\" ];");
+    ck_assert_str_eq(alpn_with(t, "\x08http/1.1\x02h2", 12, buf, &ok), "http/1.1");
     ck_assert(ok);
+    tls_server_free(t);
+}
+END_TEST
+
+/* ---- key exchange groups ---- */
+
+/* Handshake with a client that offers only `groups` (an OpenSSL list),
+ * at most TLS version max (0: any).  Returns 1 on success, with the group
+ * agreed in *nid. */
+static int try_groups(struct tls_server *t, const char *groups, int max, int *nid)
+{
+    SSL_CTX *ctx = client_ctx(max);
+    struct conn c;
+    int ok;
+
+    ck_assert_int_eq(SSL_CTX_set1_groups_list(ctx, groups), 1);
+    /* a.test has an RSA certificate too: a TLS 1.2 client that takes no
+     * P-256 cannot take the ECDSA one, whose key is on that curve */
+    conn_open(&c, t, new_cli(ctx, "a.test", NULL));
+    ok = handshake(&c);
+    if (ok && nid)
+        *nid = SSL_get_negotiated_group(c.cli);
+    conn_close(&c);
+    SSL_CTX_free(ctx);
+    return ok;
+}
+
+/* Mozilla's intermediate groups by default: a client cannot make the
+ * server compute an ffdhe8192 (or P-521) key exchange. */
+START_TEST(groups_default)
+{
+    struct tls_server *t = server(SITES);
+    int nid = 0;
+
+    ck_assert(try_groups(t, "X25519", 0, &nid));
+    ck_assert_int_eq(nid, NID_X25519);
+    ck_assert(try_groups(t, "P-256", 0, &nid));
+    ck_assert_int_eq(nid, NID_X9_62_prime256v1);
+    ck_assert(try_groups(t, "P-384", 0, &nid));
+    ck_assert_int_eq(nid, NID_secp384r1);
+    ck_assert(try_groups(t, "P-384", TLS1_2_VERSION, &nid));
+    ck_assert_int_eq(nid, NID_secp384r1);
+    ck_assert(!try_groups(t, "ffdhe8192", 0, NULL));
+    ck_assert(!try_groups(t, "ffdhe2048", 0, NULL));
+    ck_assert(!try_groups(t, "P-521", 0, NULL));
+    ck_assert(!try_groups(t, "X448", 0, NULL));
+    ck_assert(!try_groups(t, "P-521", TLS1_2_VERSION, NULL));
+    /* a client that offers a costly group first still gets a cheap one */
+    ck_assert(try_groups(t, "ffdhe8192:X25519", 0, &nid));
+    ck_assert_int_eq(nid, NID_X25519);
+    tls_server_free(t);
+}
+END_TEST
+
+START_TEST(groups_setting)
+{
+    struct tls_server *t = server(SITES "groups = [ \"P-384\", \"x25519\" ];");
+    int nid = 0;
+
+    ck_assert(!try_groups(t, "P-256", 0, NULL));
+    ck_assert(try_groups(t, "P-384", 0, &nid));
+    ck_assert_int_eq(nid, NID_secp384r1);
+    ck_assert(try_groups(t, "X25519", 0, &nid));
+    ck_assert_int_eq(nid, NID_X25519);
     tls_server_free(t);
 }
 END_TEST
@@ -929,6 +993,15 @@ static const struct {
     {SITES "ciphers = \"RC5-MD4\";", {"t.conf:8: ", "no usable cipher in 'ciphers'"}},
     {SITES "ciphersuites = \"TLS_NOPE\";", {"t.conf:8: ", "no usable cipher suite"}},
     {SITES "alpn = [ ];", {"t.conf:8: ", "'alpn' must be a non-empty list"}},
+    {SITES "alpn = [ \"h2\" ];",
+     {"t.conf:8: ", "'alpn': this listener does not speak 'h2' (it speaks http/1.1"}},
+    {SITES "alpn = [ \"http/1.1\", \"h2\" ];", {"t.conf:8: ", "does not speak 'h2'"}},
+    {SITES "groups = [ \"X25519\", \"ffdhe9999\" ];",
+     {"t.conf:8: ", "unknown key exchange group 'ffdhe9999'"}},
+    {SITES "groups = [ \"X25519:P-256\" ];",
+     {"t.conf:8: ", "unknown key exchange group 'X25519:P-256'"}},
+    {SITES "groups = [ ];", {"t.conf:8: ", "'groups' must be a non-empty list"}},
+    {SITES "groups = \"X25519\";", {"t.conf:8: ", "'groups' must be a non-empty list"}},
     {SITES "client_subject_field = \"X-Client: Subject\";",
      {"t.conf:8: ", "'client_subject_field' must be a header field name"}},
     {SITES "colour = \"blue\";", {"t.conf:8: ", "unknown setting 'colour'"}},
@@ -1100,6 +1173,7 @@ START_TEST(client_errors)
         {"protocols = [ \"TLSv2\" ];", "unknown protocol 'TLSv2'"},
         {"verify = \"yes\";", "'verify' must be true or false"},
         {"sni = \"x\";", "unknown setting 'sni'"},
+        {"groups = [ \"P-999\" ];", "t.conf:2: unknown key exchange group 'P-999'"},
     };
     char err[CONFIG_ERRLEN];
 
@@ -1128,6 +1202,8 @@ Suite *tls_suite(void)
     tcase_add_test(tc, protocol_versions);
     tcase_add_test(tc, weak_ciphers);
     tcase_add_test(tc, alpn);
+    tcase_add_test(tc, groups_default);
+    tcase_add_test(tc, groups_setting);
     tcase_add_test(tc, mtls);
     tcase_add_test(tc, mtls_optional);
     tcase_add_test(tc, resume_tickets);
