@@ -203,8 +203,8 @@ static void handle(struct exchange *ex)
         if (p->parent->authorization)
             exchange_set_field(ex, "Proxy-Authorization", p->parent->authorization,
                                strlen(p->parent->authorization));
-        exchange_forward(ex, p->parent->host, strlen(p->parent->host), p->parent->port,
-                         p->parent->label);
+        exchange_forward_via(ex, p->parent->host, strlen(p->parent->host), p->parent->port,
+                             p->parent->label);
         return;
     }
     if (r->path.len == 0)
