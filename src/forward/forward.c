@@ -3,6 +3,7 @@
  * socket; the core forwards what it names. */
 #include "forward.h"
 #include "apt.h"
+#include "auth_delay.h"
 #include "cache.h"
 #include "exchange.h"
 #include "log.h"
@@ -66,17 +67,30 @@ static void unload(void *state)
     free(st);
 }
 
+/* A user name as the error log may show it: printable, no quotes. */
+static void printable_name(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+
+    for (; *src && n + 1 < cap; src++)
+        dst[n++] = (*src < 0x20 || *src > 0x7e || *src == '"' || *src == '\\') ? '?' : *src;
+    dst[n] = '\0';
+}
+
 /* Checks the client's proxy credentials.  Returns 1 when the request may go
- * on, 0 when it was answered (407, held back after repeated failures). */
+ * on, 0 when it was answered (407, held back after repeated failures for
+ * the address or for the user name, auth_delay.h). */
 static int authenticate(struct exchange *ex, const struct policy *p)
 {
     const struct http_head *r = exchange_request(ex);
     int i = http1_find(r, exchange_base(ex), "proxy-authorization", 0);
-    char user[128], challenge[256];
+    char user[128], challenge[256], shown[64];
+    struct auth_delay_counts n;
+    uint32_t hold;
 
     if (i >= 0 && auth_check(p->users, exchange_str(ex, r->fields[i].value), r->fields[i].value.len,
                              user, sizeof(user))) {
-        auth_succeeded(exchange_client(ex));
+        auth_delay_succeeded(exchange_client(ex), user);
         exchange_set_user(ex, user);
         return 1;
     }
@@ -84,13 +98,19 @@ static int authenticate(struct exchange *ex, const struct policy *p)
            p->realm);
     exchange_respond(ex, 407, "text/plain; charset=utf-8", challenge,
                      "proxy authentication required\n", 30);
-    if (i >= 0) { /* a wrong password, not a first challenge */
-        uint32_t hold = auth_failed(exchange_client(ex));
-        if (hold)
-            exchange_delay(ex, hold);
-        exchange_error_reason(ex, "proxy authentication failed");
-    } else {
+    if (i < 0) {
         exchange_error_reason(ex, "proxy authentication required");
+        return 0;
+    }
+    /* a wrong password, not a first challenge */
+    hold = auth_delay_failed(exchange_client(ex), user, &n);
+    exchange_error_reason(ex, "proxy authentication failed");
+    if (hold) {
+        exchange_delay(ex, hold);
+        printable_name(shown, sizeof(shown), user);
+        log_info("proxy authentication failed from %s for user \"%s\" (failures: %u from the "
+                 "address, %u for the name); 407 held back %u ms",
+                 exchange_client_text(ex), shown, n.address, n.user, hold);
     }
     return 0;
 }
