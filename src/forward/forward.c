@@ -253,21 +253,62 @@ static void resume(struct exchange *ex)
     }
 }
 
-/* Plain-http downloads of refused types never reach the client. */
+/* The first refused media type in a Content-Type value, as a pointer into
+ * it with *len, or NULL.  The value is read as browsers read it (Fetch,
+ * "extract a MIME type"): a list split at commas outside quoted strings,
+ * each member a type (its essence before ';', whitespace trimmed), the last
+ * valid one winning; so every member is judged. */
+static const char *refused_member(const struct filter_rule *fr, const char *v, size_t vlen,
+                                  size_t *len)
+{
+    size_t i = 0;
+
+    while (i < vlen) {
+        size_t start, end;
+        int quoted = 0;
+        while (i < vlen && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        start = i;
+        for (; i < vlen && (quoted || v[i] != ','); i++) {
+            if (v[i] == '"')
+                quoted = !quoted;
+            else if (v[i] == '\\' && quoted && i + 1 < vlen)
+                i++;
+        }
+        end = start; /* the essence: "type/subtype", before any parameters */
+        while (end < i && v[end] != ';')
+            end++;
+        while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+            end--;
+        if (end > start && filter_refuses_type(fr, v + start, end - start)) {
+            *len = end - start;
+            return v + start;
+        }
+    }
+    return NULL;
+}
+
+/* Plain-http downloads of refused types never reach the client.  Every
+ * Content-Type field is judged, and every member of a list in one: a
+ * browser uses the last. */
 static void response(struct exchange *ex)
 {
     const struct policy *p = exchange_listener(ex)->fe_conf;
     const struct filter_rule *fr = rule_for(ex, p);
     const struct http_head *h = exchange_response(ex);
-    const char *base = exchange_response_base(ex);
-    int i;
+    const char *base = exchange_response_base(ex), *t;
+    size_t len;
 
-    if (!fr || !fr->ntypes || (i = http1_find(h, base, "content-type", 0)) < 0)
+    if (!fr || !fr->ntypes)
         return;
-    if (filter_refuses_type(fr, base + h->fields[i].value.off, h->fields[i].value.len)) {
-        char type[128];
-        gh_fmt(type, sizeof(type), "%.*s", (int)h->fields[i].value.len, base + h->fields[i].value.off);
-        block(ex, p, "(download)", "file-type", type);
+    for (int i = http1_find(h, base, "content-type", 0); i >= 0;
+         i = http1_find(h, base, "content-type", i + 1)) {
+        if ((t = refused_member(fr, base + h->fields[i].value.off, h->fields[i].value.len, &len))) {
+            char type[128];
+            gh_fmt(type, sizeof(type), "%.*s", (int)len, t);
+            block(ex, p, "(download)", "file-type", type);
+            return;
+        }
     }
 }
 

@@ -44,6 +44,7 @@
  *                  then every text or binary frame is sent back unmasked
  *   /redirect      302 to http://127.0.0.1:PORT/landed (its own address)
  *   /status/CODE   CODE (200..599) with body "status CODE\n" (none for 204/304)
+ *   /types?t=A&t=B 200 "types\n" with one Content-Type field per t (%XX decoded)
  *   anything else  404 "not found\n"
  * HEAD gets the same head as GET and no body.
  */
@@ -836,6 +837,36 @@ static int serve_obj(struct conn *c, const struct request *rq, int is_head, int 
     return keep;
 }
 
+/* /types?t=A&t=B... — one Content-Type field per t, in order. */
+static int serve_types(struct conn *c, const struct request *rq, int is_head, int keep)
+{
+    char head[8192], v[1024];
+    const char *q = strchr(rq->target, '?');
+    int hl = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nServer: gh-origin\r\nX-Origin: %s\r\n",
+                      g_name);
+
+    for (q = q ? q + 1 : NULL; q && *q && hl < (int)sizeof(head) - 2048;
+         q = strchr(q, '&') ? strchr(q, '&') + 1 : NULL) {
+        size_t o = 0;
+        if (strncmp(q, "t=", 2) != 0)
+            continue;
+        for (const char *p = q + 2; *p && *p != '&' && o + 1 < sizeof(v); p++) {
+            if (*p == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+                char hex[3] = {p[1], p[2], 0};
+                v[o++] = (char)strtol(hex, NULL, 16);
+                p += 2;
+            } else {
+                v[o++] = *p;
+            }
+        }
+        v[o] = '\0';
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Content-Type: %s\r\n", v);
+    }
+    hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Content-Length: 6\r\n%s\r\n%s",
+                   keep ? "" : "Connection: close\r\n", is_head ? "" : "types\n");
+    return send_all(c->fd, head, (size_t)hl) < 0 ? 0 : keep;
+}
+
 /* Handle one parsed request whose body has been consumed.  Returns 1 to keep
  * the connection, 0 to close it. */
 static int respond(struct conn *c, const struct request *rq, uint64_t body_count,
@@ -868,6 +899,8 @@ static int respond(struct conn *c, const struct request *rq, uint64_t body_count
     }
     if (strcmp(path, "/ws") == 0)
         return serve_websocket(c, rq);
+    if (strcmp(path, "/types") == 0)
+        return serve_types(c, rq, is_head, keep);
     if (strncmp(path, "/obj/", 5) == 0)
         return serve_obj(c, rq, is_head, keep);
     if (strcmp(path, "/redirect") == 0) {
