@@ -24,5 +24,6 @@ Suite *cache_store_suite(void);
 Suite *apt_suite(void);
 Suite *util_suite(void);
 Suite *hostname_suite(void);
+Suite *anonymity_suite(void);
 
 #endif
