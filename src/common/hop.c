@@ -65,13 +65,15 @@ int hop_dropped(const char *name, size_t len)
 
 int hop_looped(const struct http_head *h, const char *base)
 {
-    const char *mine = hop_token();
+    const char *mine = NULL;
 
     for (unsigned i = 0; i < h->nfields; i++) {
         const struct http_field *f = &h->fields[i];
         const char *v = base + f->value.off, *end = v + f->value.len;
         if (!hop_is_mark(base + f->name.off, f->name.len))
             continue;
+        if (!mine)
+            mine = hop_token();
         while (v < end) {
             const char *comma = memchr(v, ',', (size_t)(end - v)), *e;
             if (!comma)
