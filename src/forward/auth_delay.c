@@ -67,29 +67,32 @@ static unsigned bucket_of(const struct table *t, const unsigned char *key)
 
 static int live(const struct entry *e, uint64_t now)
 {
-    return e->last && now - e->last <= FORGET_MS;
+    return e->last && e->last + FORGET_MS >= now; /* never now - last: last may be later */
 }
 
 enum op { ADD, TAKE, PEEK };
 
-/* ADD: one more failure for key (creating its entry, in place of the
- * oldest of its bucket); returns the count after.  TAKE: subtracts up to n;
+/* ADD: one more failure for key (creating its entry in a free way, or in
+ * place of the one with the fewest failures, the oldest among equals: a
+ * flood of one-off names cannot wash out a count that an attack keeps
+ * growing); returns the count after.  TAKE: subtracts up to n;
  * returns what was taken.  PEEK: returns the count. */
 static uint32_t update(struct table *t, const unsigned char *key, enum op op, uint32_t n)
 {
     unsigned b = bucket_of(t, key);
     struct entry *e = &t->e[b * WAYS], *hit = NULL, *victim = e;
     pthread_mutex_t *m = &t->locks[b % LOCKS];
-    uint64_t now = gh_now_ms();
+    uint64_t now;
     uint32_t out = 0;
 
     pthread_mutex_lock(m);
+    now = gh_now_ms(); /* under the lock: no other thread's failure is later */
     for (unsigned w = 0; w < WAYS; w++) {
         if (!live(&e[w], now))
             e[w].last = 0, e[w].count = 0;
         else if (memcmp(e[w].key, key, 16) == 0)
             hit = &e[w];
-        if (e[w].last < victim->last)
+        if (e[w].count < victim->count || (e[w].count == victim->count && e[w].last < victim->last))
             victim = &e[w];
     }
     if (op == ADD) {

@@ -4,7 +4,8 @@
  * by a time that grows with the larger of the first two counts.  So
  * alternating one good login with guesses at another account, and guessing
  * one account from many addresses, are both slowed.  The counts are shared
- * by every worker; the tables have a fixed size and forget old entries. */
+ * by every worker; the tables have a fixed size, forget a count after ten
+ * quiet minutes, and when full drop the entry with the fewest failures. */
 #ifndef GH_AUTH_DELAY_H
 #define GH_AUTH_DELAY_H
 
