@@ -5,6 +5,7 @@
 #include "exchange.h"
 #include "log.h"
 #include "cache_xfer.h"
+#include "hop.h"
 #include "session.h"
 #include "util.h"
 #include "worker.h"
@@ -107,6 +108,7 @@ const char *exchange_reason(int status)
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
     case 505: return "HTTP Version Not Supported";
+    case 508: return "Loop Detected";
     default: return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
     }
 }
@@ -305,8 +307,18 @@ void exchange_tunnel_via(struct exchange *ex, const char *host, size_t hostlen, 
                          const char *label)
 {
     exchange_tunnel(ex, host, hostlen, port, label);
-    if (ex->decision == DECIDE_TUNNEL)
+    if (ex->decision == DECIDE_TUNNEL) {
         ex->handshake = 1;
+        ex->to_proxy = 1;
+    }
+}
+
+void exchange_forward_via(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
+                          const char *label)
+{
+    exchange_forward(ex, host, hostlen, port, label);
+    if (ex->decision == DECIDE_FORWARD)
+        ex->to_proxy = 1;
 }
 
 void exchange_delay(struct exchange *ex, uint32_t ms)
@@ -339,6 +351,11 @@ int exchange_set_max_body(struct exchange *ex, uint64_t limit)
 void exchange_omit_via(struct exchange *ex)
 {
     ex->omit_via = 1;
+}
+
+void exchange_drop_fields(struct exchange *ex, int (*drop)(const char *name, size_t len))
+{
+    ex->drop = drop;
 }
 
 void exchange_set_filter(struct exchange *ex, const char *note)
@@ -470,6 +487,13 @@ int exchange_preflight(struct exchange *ex)
     unsigned long n;
     char *end;
 
+    if (hop_looped(&ex->req, exchange_base(ex))) {
+        log_warn("forwarding loop: \"%s\" on listener %s came back to this gatehouse through "
+                 "a parent proxy; answered 508 (check the parent settings)",
+                 ex->log_req, ex->lst ? ex->lst->name : "-");
+        exchange_error(ex, 508, "forwarding loop: the request came back through a parent proxy");
+        return 1;
+    }
     if (trace && !ex->cfg->allow_trace) {
         exchange_respond(ex, 405, "text/plain; charset=utf-8",
                          "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n",
@@ -549,6 +573,8 @@ static int copy_fields(const struct exchange *ex, const struct http_head *h, con
         const char *name = base + f->name.off;
         if (http1_is_hop_by_hop(name, f->name.len) || gh_strcaseeq(name, f->name.len, "content-length") ||
             (has_connection && listed_in_connection(h, base, name, f->name.len)) ||
+            (side == EDITS_REQUEST && (hop_dropped(name, f->name.len) ||
+                                       (ex->drop && ex->drop(name, f->name.len)))) ||
             (side != EDITS_NONE && removed_by_edit(ex, side, name, f->name.len)))
             continue;
         if (buf_room(out) < (size_t)f->name.len + f->value.len + 4)
@@ -620,6 +646,23 @@ static int put_via(struct buf *out, int minor, const char *name)
     return put_mem(out, v, 9) | put_mem(out, name, strlen(name)) | put_lit(out, "\r\n");
 }
 
+/* Towards a parent proxy: the loop marks the request arrived with, then
+ * ours, all named in Connection so that a proxy which is not a gatehouse
+ * drops them instead of passing them on to origins (RFC 9110 7.6.1). */
+static int put_hop_marks(const struct exchange *ex, struct buf *out)
+{
+    const struct http_head *r = &ex->req;
+    const char *base = exchange_base(ex);
+    int rc = 0;
+
+    for (unsigned i = 0; i < r->nfields; i++)
+        if (hop_is_mark(base + r->fields[i].name.off, r->fields[i].name.len))
+            rc |= put_field(out, HOP_FIELD, sizeof(HOP_FIELD) - 1, base + r->fields[i].value.off,
+                            r->fields[i].value.len);
+    return rc | put_field(out, HOP_FIELD, sizeof(HOP_FIELD) - 1, hop_token(), 32) |
+           put_lit(out, "Connection: " HOP_FIELD "\r\n");
+}
+
 static int put_added(const struct exchange *ex, int side, struct buf *out)
 {
     int rc = 0;
@@ -660,6 +703,8 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out)
         ex->upgrade = 1;
     }
     rc |= put_added(ex, EDITS_REQUEST, out);
+    if (ex->to_proxy)
+        rc |= put_hop_marks(ex, out);
     if (r->framing == HTTP_BODY_LENGTH)
         rc |= put_lit(out, "Content-Length: ") | put_u64(out, r->content_length) | put_lit(out, "\r\n");
     else if (r->framing == HTTP_BODY_CHUNKED)

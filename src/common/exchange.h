@@ -79,10 +79,17 @@ void exchange_tunnel(struct exchange *ex, const char *host, size_t hostlen, uint
                      const char *label);
 
 /* Opens a tunnel to the request's authority through a parent proxy at
- * host:port: the core sends the (edited) CONNECT there and, when the parent
- * answers 2xx, answers the client 200 and relays; otherwise 502. */
+ * host:port: the core sends the (edited) CONNECT there, with the loop mark
+ * (hop.h), and, when the parent answers 2xx, answers the client 200 and
+ * relays; otherwise 502. */
 void exchange_tunnel_via(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
                          const char *label);
+
+/* Sends the request to a parent proxy at host:port, as exchange_forward
+ * (the front-end keeps the absolute-form target).  The request carries the
+ * loop mark (hop.h), so that a parent leading back here is caught. */
+void exchange_forward_via(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
+                          const char *label);
 
 /* Holds a local answer back for ms milliseconds (slowing down password
  * guessing) without holding up the worker. */
@@ -119,6 +126,11 @@ int exchange_set_max_body(struct exchange *ex, uint64_t limit);
 
 /* Adds no Via field to the forwarded request (anonymity). */
 void exchange_omit_via(struct exchange *ex);
+
+/* Leaves out of the forwarded request every field whose name drop()
+ * accepts (anonymity's family of fields, matched the way servers read
+ * names).  One such filter per exchange; it takes no edit slot. */
+void exchange_drop_fields(struct exchange *ex, int (*drop)(const char *name, size_t len));
 
 /* Records the filter's decision for the access log's filter= field
  * ("block:adult", "allow"; copied). */

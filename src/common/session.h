@@ -74,6 +74,7 @@ struct exchange {
     struct field_edit edits[EXCHANGE_MAX_EDITS];
     unsigned nedits;
     int32_t target_off, target_len;     /* replacement target in the arena, -1 none */
+    int (*drop)(const char *name, size_t len); /* request fields left out, NULL none */
     /* upstream */
     char host[256];
     uint16_t port;
@@ -91,6 +92,7 @@ struct exchange {
     unsigned upgrade : 1;               /* asked the upstream to switch protocols */
     unsigned handshake : 1;             /* tunnel through a parent: its CONNECT answer first */
     unsigned omit_via : 1;              /* anonymity: no Via upstream */
+    unsigned to_proxy : 1;              /* the upstream is a parent proxy: send the loop mark */
     unsigned inspect_hello : 1;         /* tunnel: the front-end wants the ClientHello's name */
     uint8_t proxy_header;               /* PROXY protocol version to send upstream, 0 none */
     struct tls_client *up_tls;          /* speak TLS to the upstream, NULL: plain */
@@ -220,8 +222,9 @@ int exchange_write_interim_head(struct exchange *ex, struct buf *out);
 /* Writes the 101 head for the client from the response head still in the
  * upstream buffer, with Upgrade and Connection restored. */
 int exchange_write_switch_head(struct exchange *ex, struct buf *out);
-/* The core's own rules before any front-end: TRACE refused unless allowed,
- * Max-Forwards on OPTIONS and TRACE answered at 0 and decremented otherwise.
+/* The core's own rules before any front-end: a request carrying our loop
+ * mark answered 508 (hop.h), TRACE refused unless allowed, Max-Forwards on
+ * OPTIONS and TRACE answered at 0 and decremented otherwise.
  * Returns 1 when it answered the exchange. */
 int exchange_preflight(struct exchange *ex);
 /* Records the request line and the log's fields while the head is intact. */

@@ -2,9 +2,10 @@
  * nothing about the client or the network behind the gateway.
  *   off       nothing;
  *   standard  removes client-revealing fields (X-Forwarded-For, Forwarded,
- *             Via, From, Client-IP, X-Real-IP and the like) and adds none;
- *   strict    also replaces User-Agent, drops a Referer that crosses sites
- *             and removes cookies for listed domains;
+ *             Via, From, Client-IP, X-Real-IP and the whole family of
+ *             anonymity_standard_fields()) and adds none;
+ *   strict    also replaces User-Agent, drops every Referer that names
+ *             another host and removes cookies for listed domains;
  * plus explicit remove and replace lists at any level. */
 #ifndef GH_ANONYMITY_H
 #define GH_ANONYMITY_H
@@ -34,6 +35,16 @@ struct anonymity {
 /* Reads the keys from a policy group; 0, or -1 with "file:line: ..." in err. */
 int anonymity_load(struct anonymity *a, const config_setting_t *policy, char *err, size_t errlen);
 void anonymity_free(struct anonymity *a);
+
+/* The fields `standard` removes (NULL-terminated), each also in any
+ * spelling that differs only in case or in '_' for '-'. */
+const char *const *anonymity_standard_fields(void);
+
+/* 1 when a Referer value v[0..len) is an absolute http(s) URL, without user
+ * info or anything a server could read two ways, whose host is host (in
+ * hostname.h's normal form; ports are not compared).  strict keeps only
+ * such Referers. */
+int anonymity_referer_same_host(const char *v, size_t len, const char *host, size_t hostlen);
 
 /* Edits the request about to be forwarded to host (in hostname.h's normal
  * form). */

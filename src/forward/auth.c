@@ -1,13 +1,13 @@
 /* auth.c — htpasswd files and Basic proxy credentials (see auth.h).
- * Owns the loaded user table (immutable, shared by workers); the caches of
- * verified credentials and of failures are per worker thread. */
+ * Owns the loaded user table (immutable, shared by workers); the cache of
+ * verified credentials is per worker thread.  Failures are counted by
+ * auth_delay.c. */
 #include "auth.h"
 #include "log.h"
 #include "util.h"
 
 #include <crypt.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <pthread.h>
@@ -172,14 +172,13 @@ struct good {
     uint64_t until;
 };
 
-/* Per-thread tables, freed when the worker thread ends. */
-static pthread_key_t good_key, fail_key;
+/* The per-thread table, freed when the worker thread ends. */
+static pthread_key_t good_key;
 static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
 
 static void make_keys(void)
 {
     pthread_key_create(&good_key, free);
-    pthread_key_create(&fail_key, free);
 }
 
 static void *thread_table(pthread_key_t *key, size_t size)
@@ -243,6 +242,8 @@ int auth_check(const struct auth_users *u, const char *value, size_t len, char *
     int n;
     struct user key, *found;
 
+    if (cap)
+        user[0] = '\0';
     if (len < 6 || strncasecmp(value, "Basic ", 6) != 0)
         return 0;
     value += 6;
@@ -264,64 +265,8 @@ int auth_check(const struct auth_users *u, const char *value, size_t len, char *
     if (!colon)
         return 0;
     *colon = '\0';
+    gh_fmt(user, cap, "%s", (const char *)decoded); /* the name tried, right or wrong */
     key.name = (char *)decoded;
     found = bsearch(&key, u->u, u->n, sizeof(*u->u), by_name);
-    if (!found || !verify(found->name, colon + 1, found->hash))
-        return 0;
-    gh_fmt(user, cap, "%s", found->name);
-    return 1;
-}
-
-/* ---- failures per client, per worker ---- */
-
-#define FAIL_SLOTS 4096
-#define FAIL_FORGET_MS (10 * 60 * 1000)
-
-struct failure {
-    unsigned char addr[16];
-    uint32_t count;
-    uint64_t last;
-};
-
-
-static struct failure *failure_slot(const struct sockaddr_storage *c, unsigned char *addr)
-{
-    unsigned h = 0;
-    struct failure *failures = thread_table(&fail_key, FAIL_SLOTS * sizeof(*failures));
-
-    memset(addr, 0, 16);
-    if (c->ss_family == AF_INET)
-        memcpy(addr, &((const struct sockaddr_in *)c)->sin_addr, 4);
-    else
-        memcpy(addr, &((const struct sockaddr_in6 *)c)->sin6_addr, 16);
-    for (int i = 0; i < 16; i++)
-        h = h * 31 + addr[i];
-    return &failures[h % FAIL_SLOTS];
-}
-
-uint32_t auth_failed(const struct sockaddr_storage *client)
-{
-    unsigned char addr[16];
-    struct failure *f = failure_slot(client, addr);
-    uint64_t now = gh_now_ms();
-
-    if (memcmp(f->addr, addr, 16) != 0 || now - f->last > FAIL_FORGET_MS) {
-        memcpy(f->addr, addr, 16);
-        f->count = 0;
-    }
-    f->count++;
-    f->last = now;
-    /* three free tries, then 250 ms doubling up to 8 s per answer */
-    if (f->count <= 3)
-        return 0;
-    return f->count >= 9 ? 8000 : 250u << (f->count - 4);
-}
-
-void auth_succeeded(const struct sockaddr_storage *client)
-{
-    unsigned char addr[16];
-    struct failure *f = failure_slot(client, addr);
-
-    if (memcmp(f->addr, addr, 16) == 0)
-        f->count = 0;
+    return found && verify(found->name, colon + 1, found->hash);
 }

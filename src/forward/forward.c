@@ -3,6 +3,7 @@
  * socket; the core forwards what it names. */
 #include "forward.h"
 #include "apt.h"
+#include "auth_delay.h"
 #include "cache.h"
 #include "exchange.h"
 #include "log.h"
@@ -68,17 +69,30 @@ static void unload(void *state)
     free(st);
 }
 
+/* A user name as the error log may show it: printable, no quotes. */
+static void printable_name(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+
+    for (; *src && n + 1 < cap; src++)
+        dst[n++] = (*src < 0x20 || *src > 0x7e || *src == '"' || *src == '\\') ? '?' : *src;
+    dst[n] = '\0';
+}
+
 /* Checks the client's proxy credentials.  Returns 1 when the request may go
- * on, 0 when it was answered (407, held back after repeated failures). */
+ * on, 0 when it was answered (407, held back after repeated failures for
+ * the address or for the user name, auth_delay.h). */
 static int authenticate(struct exchange *ex, const struct policy *p)
 {
     const struct http_head *r = exchange_request(ex);
     int i = http1_find(r, exchange_base(ex), "proxy-authorization", 0);
-    char user[128], challenge[256];
+    char user[128], challenge[256], shown[64];
+    struct auth_delay_counts n;
+    uint32_t hold;
 
     if (i >= 0 && auth_check(p->users, exchange_str(ex, r->fields[i].value), r->fields[i].value.len,
                              user, sizeof(user))) {
-        auth_succeeded(exchange_client(ex));
+        auth_delay_succeeded(exchange_client(ex), user);
         exchange_set_user(ex, user);
         return 1;
     }
@@ -86,13 +100,19 @@ static int authenticate(struct exchange *ex, const struct policy *p)
            p->realm);
     exchange_respond(ex, 407, "text/plain; charset=utf-8", challenge,
                      "proxy authentication required\n", 30);
-    if (i >= 0) { /* a wrong password, not a first challenge */
-        uint32_t hold = auth_failed(exchange_client(ex));
-        if (hold)
-            exchange_delay(ex, hold);
-        exchange_error_reason(ex, "proxy authentication failed");
-    } else {
+    if (i < 0) {
         exchange_error_reason(ex, "proxy authentication required");
+        return 0;
+    }
+    /* a wrong password, not a first challenge */
+    hold = auth_delay_failed(exchange_client(ex), user, &n);
+    exchange_error_reason(ex, "proxy authentication failed");
+    if (hold) {
+        exchange_delay(ex, hold);
+        printable_name(shown, sizeof(shown), user);
+        log_info("proxy authentication failed from %s for user \"%s\" (failures: %u from the "
+                 "address, %u for the name); 407 held back %u ms",
+                 exchange_client_text(ex), shown, n.address, n.user, hold);
     }
     return 0;
 }
@@ -249,8 +269,8 @@ static void forward_http(struct exchange *ex, const struct policy *p, const stru
         if (p->parent->authorization)
             exchange_set_field(ex, "Proxy-Authorization", p->parent->authorization,
                                strlen(p->parent->authorization));
-        exchange_forward(ex, p->parent->host, strlen(p->parent->host), p->parent->port,
-                         p->parent->label);
+        exchange_forward_via(ex, p->parent->host, strlen(p->parent->host), p->parent->port,
+                             p->parent->label);
         return;
     }
     if (fr && fr->safe_search && (safe = safesearch_host(host, hostlen))) {
@@ -302,21 +322,62 @@ static void resume(struct exchange *ex)
     }
 }
 
-/* Plain-http downloads of refused types never reach the client. */
+/* The first refused media type in a Content-Type value, as a pointer into
+ * it with *len, or NULL.  The value is read as browsers read it (Fetch,
+ * "extract a MIME type"): a list split at commas outside quoted strings,
+ * each member a type (its essence before ';', whitespace trimmed), the last
+ * valid one winning; so every member is judged. */
+static const char *refused_member(const struct filter_rule *fr, const char *v, size_t vlen,
+                                  size_t *len)
+{
+    size_t i = 0;
+
+    while (i < vlen) {
+        size_t start, end;
+        int quoted = 0;
+        while (i < vlen && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        start = i;
+        for (; i < vlen && (quoted || v[i] != ','); i++) {
+            if (v[i] == '"')
+                quoted = !quoted;
+            else if (v[i] == '\\' && quoted && i + 1 < vlen)
+                i++;
+        }
+        end = start; /* the essence: "type/subtype", before any parameters */
+        while (end < i && v[end] != ';')
+            end++;
+        while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+            end--;
+        if (end > start && filter_refuses_type(fr, v + start, end - start)) {
+            *len = end - start;
+            return v + start;
+        }
+    }
+    return NULL;
+}
+
+/* Plain-http downloads of refused types never reach the client.  Every
+ * Content-Type field is judged, and every member of a list in one: a
+ * browser uses the last. */
 static void response(struct exchange *ex)
 {
     const struct policy *p = exchange_listener(ex)->fe_conf;
     const struct filter_rule *fr = rule_for(ex, p);
     const struct http_head *h = exchange_response(ex);
-    const char *base = exchange_response_base(ex);
-    int i;
+    const char *base = exchange_response_base(ex), *t;
+    size_t len;
 
-    if (!fr || !fr->ntypes || (i = http1_find(h, base, "content-type", 0)) < 0)
+    if (!fr || !fr->ntypes)
         return;
-    if (filter_refuses_type(fr, base + h->fields[i].value.off, h->fields[i].value.len)) {
-        char type[128];
-        gh_fmt(type, sizeof(type), "%.*s", (int)h->fields[i].value.len, base + h->fields[i].value.off);
-        block(ex, p, "(download)", "file-type", type);
+    for (int i = http1_find(h, base, "content-type", 0); i >= 0;
+         i = http1_find(h, base, "content-type", i + 1)) {
+        if ((t = refused_member(fr, base + h->fields[i].value.off, h->fields[i].value.len, &len))) {
+            char type[128];
+            gh_fmt(type, sizeof(type), "%.*s", (int)len, t);
+            block(ex, p, "(download)", "file-type", type);
+            return;
+        }
     }
 }
 

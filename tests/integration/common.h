@@ -41,5 +41,6 @@ Suite *pools_suite(void);
 Suite *tls_suite(void);
 Suite *cache_suite(void);
 Suite *evasion_suite(void);
+Suite *abuse_suite(void);
 
 #endif

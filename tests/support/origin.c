@@ -48,6 +48,7 @@
  *   /rv/...        a cacheable object shaped by the request's X-Rv-* fields,
  *                  for revalidation tests (see serve_rv)
  *   /interim, /hold, /release, /inflight   see the block at the end of the file
+ *   /types?t=A&t=B 200 "types\n" with one Content-Type field per t (%XX decoded)
  *   anything else  404 "not found\n"
  * HEAD gets the same head as GET and no body.
  */
@@ -991,6 +992,35 @@ static int serve_rv(struct conn *c, const struct request *rq, int is_head, int k
 /* ------------------------------------------ end of revalidation playground */
 static int respond_core14(struct conn *c, const struct request *rq, const char *path,
                           uint64_t body_count, int keep);
+/* /types?t=A&t=B... — one Content-Type field per t, in order. */
+static int serve_types(struct conn *c, const struct request *rq, int is_head, int keep)
+{
+    char head[8192], v[1024];
+    const char *q = strchr(rq->target, '?');
+    int hl = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nServer: gh-origin\r\nX-Origin: %s\r\n",
+                      g_name);
+
+    for (q = q ? q + 1 : NULL; q && *q && hl < (int)sizeof(head) - 2048;
+         q = strchr(q, '&') ? strchr(q, '&') + 1 : NULL) {
+        size_t o = 0;
+        if (strncmp(q, "t=", 2) != 0)
+            continue;
+        for (const char *p = q + 2; *p && *p != '&' && o + 1 < sizeof(v); p++) {
+            if (*p == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+                char hex[3] = {p[1], p[2], 0};
+                v[o++] = (char)strtol(hex, NULL, 16);
+                p += 2;
+            } else {
+                v[o++] = *p;
+            }
+        }
+        v[o] = '\0';
+        hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Content-Type: %s\r\n", v);
+    }
+    hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "Content-Length: 6\r\n%s\r\n%s",
+                   keep ? "" : "Connection: close\r\n", is_head ? "" : "types\n");
+    return send_all(c->fd, head, (size_t)hl) < 0 ? 0 : keep;
+}
 
 /* Handle one parsed request whose body has been consumed.  Returns 1 to keep
  * the connection, 0 to close it. */
@@ -1027,6 +1057,8 @@ static int respond(struct conn *c, const struct request *rq, uint64_t body_count
     int core14 = respond_core14(c, rq, path, body_count, keep);
     if (core14 != 2)
         return core14;
+    if (strcmp(path, "/types") == 0)
+        return serve_types(c, rq, is_head, keep);
     if (strncmp(path, "/obj/", 5) == 0)
         return serve_obj(c, rq, is_head, keep);
     if (strncmp(path, "/rv/", 4) == 0)

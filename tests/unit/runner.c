@@ -29,6 +29,8 @@ int main(void)
     srunner_add_suite(sr, util_suite());
     srunner_add_suite(sr, hostname_suite());
     srunner_add_suite(sr, urlpath_suite());
+    srunner_add_suite(sr, anonymity_suite());
+    srunner_add_suite(sr, auth_delay_suite());
     srunner_add_suite(sr, config_suite());
 
     srunner_run_all(sr, CK_NORMAL);
