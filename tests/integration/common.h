@@ -40,5 +40,6 @@ Suite *front_suite(void);
 Suite *pools_suite(void);
 Suite *tls_suite(void);
 Suite *cache_suite(void);
+Suite *hello_suite(void);
 
 #endif
