@@ -769,6 +769,27 @@ START_TEST(silent_client)
 }
 END_TEST
 
+/* The real clients: curl reaches the TLS origin through the filtered
+ * listener; openssl s_client naming a blocked host is told access denied. */
+START_TEST(real_clients)
+{
+    char out[8192];
+
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -sS -k -A curl-through -x http://127.0.0.1:%d https://localhost:%d/hello 2>&1",
+                           school, tls_port), 0);
+    ck_assert_str_eq(out, "hello from ho\n");
+    ck_assert_int_eq(logged("curl-through", "\" 200 ", "why=-"), 1);
+    th_sh(out, sizeof(out),
+          "echo | timeout 10 openssl s_client -proxy 127.0.0.1:%d -connect localhost:%d "
+          "-servername www.worse.example 2>&1", school, tls_port);
+    ck_assert_msg(strstr(out, "alert access denied") != NULL && !strstr(out, "BEGIN CERTIFICATE"),
+                  "s_client: %s", out);
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "CONNECT localhost:", "filter=block-sni:adult", "\"-\" listener=school",
+                                  NULL), 1);
+}
+END_TEST
+
 /* Without a filter a tunnel is a byte pipe: nothing is judged. */
 START_TEST(no_filter_no_inspection)
 {
@@ -801,6 +822,7 @@ Suite *hello_suite(void)
     tcase_add_test(tc, server_name_normal_form);
     tcase_add_test(tc, malformed_hellos);
     tcase_add_test(tc, silent_client);
+    tcase_add_test(tc, real_clients);
     tcase_add_test(tc, no_filter_no_inspection);
     suite_add_tcase(s, tc);
     return s;
