@@ -140,7 +140,8 @@ static enum sni_result extensions(struct sni_hello *h, struct cursor *c)
                 return finish(h, SNI_MALFORMED, why);
         } else if (type == EXT_ECH) {
             if (h->ech)
-                return finish(h, SNI_MALFORMED, "malformed ClientHello (two encrypted_client_hello extensions)");
+                return finish(h, SNI_MALFORMED,
+                              "malformed ClientHello (two encrypted_client_hello extensions)");
             h->ech = 1;
         }
         take(c, NULL, c->end);
@@ -155,7 +156,7 @@ static enum sni_result read_hello(struct sni_hello *h, const unsigned char *p)
     struct cursor c = {p, 0, 0, h->want};
     size_t n;
 
-    take(&c, NULL, 4); /* the handshake header, read by the first pass */
+    take(&c, NULL, 4);              /* the handshake header, read by the first pass */
     if (take(&c, NULL, 2 + 32) < 0) /* legacy_version, random */
         return finish(h, SNI_MALFORMED, "malformed ClientHello (shorter than its fixed part)");
     if (u8(&c, &n) < 0 || n > 32 || take(&c, NULL, n) < 0)
@@ -182,7 +183,8 @@ static enum sni_result header(struct sni_hello *h, const unsigned char *p, size_
     if (h->want || h->got + n < 4)
         return SNI_PARTIAL;
     if (h->head[0] != HS_CLIENT_HELLO)
-        return finish(h, SNI_MALFORMED, "malformed ClientHello (the first handshake message is another)");
+        return finish(h, SNI_MALFORMED,
+                      "malformed ClientHello (the first handshake message is another)");
     len = (size_t)h->head[1] << 16 | be16(h->head + 2);
     if (len > SNI_HELLO_MAX)
         return finish(h, SNI_TOO_LARGE, "ClientHello over 64 KiB");
@@ -204,7 +206,8 @@ enum sni_result sni_parse(struct sni_hello *h, const unsigned char *p, size_t le
         if (h->done + 5 > len)
             break;
         if (r[0] != TYPE_HANDSHAKE)
-            return finish(h, SNI_MALFORMED, "malformed ClientHello (a record of another type inside it)");
+            return finish(h, SNI_MALFORMED,
+                          "malformed ClientHello (a record of another type inside it)");
         if (r[1] != 0x03)
             return finish(h, SNI_MALFORMED, "malformed ClientHello (a record's version)");
         rl = be16(r + 3);

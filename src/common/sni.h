@@ -37,19 +37,19 @@ enum sni_result {
  * before the first call. */
 struct sni_hello {
     enum sni_result result;
-    const char *why;              /* static, for the log: what was wrong (all
+    const char *why;             /* static, for the log: what was wrong (all
                                      but SNI_PARTIAL and SNI_HELLO) */
-    size_t namelen;               /* SNI_HELLO: 0 when the hello names no server */
-    char name[SNI_NAME_MAX + 1];  /* the host_name as sent (not normalised; may
+    size_t namelen;              /* SNI_HELLO: 0 when the hello names no server */
+    char name[SNI_NAME_MAX + 1]; /* the host_name as sent (not normalised; may
                                      hold any byte, NUL included), NUL-terminated */
-    uint8_t ech;                  /* carries encrypted_client_hello (0xfe0d) */
-    uint8_t tls;                  /* the bytes begin as a TLS handshake record
+    uint8_t ech;                 /* carries encrypted_client_hello (0xfe0d) */
+    uint8_t tls;                 /* the bytes begin as a TLS handshake record
                                      does (a refusal may answer with an alert) */
     /* the reader's progress between calls */
-    size_t done;                  /* bytes of whole records read */
-    size_t got;                   /* ClientHello bytes in them */
-    size_t want;                  /* 4 + the hello's length; 0 until known */
-    unsigned char head[4];        /* the handshake header, as it arrives */
+    size_t done;           /* bytes of whole records read */
+    size_t got;            /* ClientHello bytes in them */
+    size_t want;           /* 4 + the hello's length; 0 until known */
+    unsigned char head[4]; /* the handshake header, as it arrives */
 };
 
 void sni_init(struct sni_hello *h);

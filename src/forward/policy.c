@@ -277,7 +277,8 @@ static int load_ports(struct policy *p, config_setting_t *list, char *err, size_
         p->nconnect_ports = 1;
         return 0;
     }
-    return load_port_list(list, "connect_ports", &p->connect_ports, &p->nconnect_ports, err, errlen);
+    return load_port_list(list, "connect_ports", &p->connect_ports, &p->nconnect_ports, err,
+                          errlen);
 }
 
 /* tunnel_non_tls = false (default) | true | ( 22, "8000-8999" ), and
@@ -291,10 +292,12 @@ static int load_tunnel(struct policy *p, config_setting_t *pg, char *err, size_t
     if (nt && config_setting_type(nt) == CONFIG_TYPE_BOOL) {
         p->non_tls_any = (uint8_t)config_setting_get_bool(nt);
     } else if (nt && (config_setting_is_array(nt) || config_setting_is_list(nt))) {
-        if (load_port_list(nt, "tunnel_non_tls", &p->non_tls_ports, &p->nnon_tls_ports, err, errlen) < 0)
+        if (load_port_list(nt, "tunnel_non_tls", &p->non_tls_ports, &p->nnon_tls_ports, err,
+                           errlen) < 0)
             return -1;
     } else if (nt) {
-        config_error(err, errlen, nt, "'tunnel_non_tls' is true, false or a list of ports ( 22, \"8000-8999\" )");
+        config_error(err, errlen, nt,
+                     "'tunnel_non_tls' is true, false or a list of ports ( 22, \"8000-8999\" )");
         return -1;
     }
     if (config_get_string(pg, "tunnel_ech", &ech, err, errlen) < 0)

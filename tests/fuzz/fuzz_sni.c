@@ -15,8 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 static void same(const struct sni_hello *a, const struct sni_hello *b)
 {
-    if (a->result != b->result || a->why != b->why || a->ech != b->ech || a->namelen != b->namelen ||
-        memcmp(a->name, b->name, a->namelen) != 0)
+    if (a->result != b->result || a->why != b->why || a->ech != b->ech ||
+        a->namelen != b->namelen || memcmp(a->name, b->name, a->namelen) != 0)
         abort();
 }
 

@@ -55,7 +55,8 @@ static void banner_serve(int lfd)
         if (c < 0)
             continue;
         if (send(c, BANNER, strlen(BANNER), MSG_NOSIGNAL) > 0)
-            while ((n = recv(c, buf, sizeof(buf), 0)) > 0 && send(c, buf, (size_t)n, MSG_NOSIGNAL) == n)
+            while ((n = recv(c, buf, sizeof(buf), 0)) > 0 &&
+                   send(c, buf, (size_t)n, MSG_NOSIGNAL) == n)
                 ;
         close(c);
     }
@@ -101,7 +102,8 @@ static void rig_start(void)
     chmod(path, 0644);
     must(th_sh(out, sizeof(out),
                "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-               "-subj /CN=localhost -days 2 -keyout %s/key.pem -out %s/cert.pem 2>&1", dir, dir) == 0,
+               "-subj /CN=localhost -days 2 -keyout %s/key.pem -out %s/cert.pem 2>&1",
+               dir, dir) == 0,
          "openssl req");
     must(th_origin_start(&origin, "ho") == 0, "origin");
     banner_start();
@@ -110,34 +112,37 @@ static void rig_start(void)
     strict = th_free_port();
     open_gw = th_free_port();
     tls_port = th_free_port();
-    snprintf(conf, sizeof(conf),
-             "log = { access = \"@ACCESS@\"; };\n"
-             /* the wait for a tunnel's first bytes */
-             "timeouts = { client_header = 3; };\n"
-             /* names other than localhost (/etc/hosts) never resolve here */
-             "resolver = { nameservers = [ \"127.0.0.1:%d\" ]; timeout = 0.3; attempts = 1; };\n"
-             "listeners = (\n"
-             "  { name = \"school\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"school\"; },\n"
-             "  { name = \"relaxed\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"relaxed\"; },\n"
-             "  { name = \"strict\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"strict\"; },\n"
-             "  { name = \"open\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"open\"; }\n"
-             ");\n"
-             "lists = { adult = { path = \"%s/adult.txt\"; }; };\n"
-             "policies = {\n"
-             "  school = { connect_ports = ( \"1024-65535\" ); filter = ( { block = [ \"adult\" ]; } ); };\n"
-             "  relaxed = { connect_ports = ( \"1024-65535\" ); filter = ( { block = [ \"adult\" ]; } );\n"
-             "              tunnel_non_tls = true; tunnel_ech = \"allow\"; };\n"
-             "  strict = { connect_ports = ( \"1024-65535\" ); filter = ( { block = [ \"adult\" ]; } );\n"
-             "             tunnel_non_tls = ( %d ); tunnel_ech = \"refuse\"; };\n"
-             "  open = { connect_ports = ( \"1024-65535\" ); };\n"
-             "};\n",
-             th_free_port(), school, relaxed, strict, open_gw, dir, banner_port);
+    snprintf(
+        conf, sizeof(conf),
+        "log = { access = \"@ACCESS@\"; };\n"
+        /* the wait for a tunnel's first bytes */
+        "timeouts = { client_header = 3; };\n"
+        /* names other than localhost (/etc/hosts) never resolve here */
+        "resolver = { nameservers = [ \"127.0.0.1:%d\" ]; timeout = 0.3; attempts = 1; };\n"
+        "listeners = (\n"
+        "  { name = \"school\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"school\"; },\n"
+        "  { name = \"relaxed\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"relaxed\"; },\n"
+        "  { name = \"strict\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"strict\"; },\n"
+        "  { name = \"open\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"open\"; }\n"
+        ");\n"
+        "lists = { adult = { path = \"%s/adult.txt\"; }; };\n"
+        "policies = {\n"
+        "  school = { connect_ports = ( \"1024-65535\" ); filter = ( { block = [ \"adult\" ]; } ); };\n"
+        "  relaxed = { connect_ports = ( \"1024-65535\" ); filter = ( { block = [ \"adult\" ]; } );\n"
+        "              tunnel_non_tls = true; tunnel_ech = \"allow\"; };\n"
+        "  strict = { connect_ports = ( \"1024-65535\" ); filter = ( { block = [ \"adult\" ]; } );\n"
+        "             tunnel_non_tls = ( %d ); tunnel_ech = \"refuse\"; };\n"
+        "  open = { connect_ports = ( \"1024-65535\" ); };\n"
+        "};\n",
+        th_free_port(), school, relaxed, strict, open_gw, dir, banner_port);
     must(th_gatehouse_start(&gh, conf) == 0, "gatehouse");
     snprintf(path, sizeof(path), "%s/stunnel.conf", dir);
     f = fopen(path, "w");
     must(f != NULL, "stunnel.conf");
-    fprintf(f, "foreground = yes\npid =\n[t]\naccept = 127.0.0.1:%d\nconnect = 127.0.0.1:%d\n"
-               "cert = %s/cert.pem\nkey = %s/key.pem\n", tls_port, origin.port, dir, dir);
+    fprintf(f,
+            "foreground = yes\npid =\n[t]\naccept = 127.0.0.1:%d\nconnect = 127.0.0.1:%d\n"
+            "cert = %s/cert.pem\nkey = %s/key.pem\n",
+            tls_port, origin.port, dir, dir);
     fclose(f);
     snprintf(log, sizeof(log), "%s/stunnel.log", dir);
     tls_pid = th_spawn(log, (char *const[]){"stunnel", path, NULL});
@@ -208,12 +213,15 @@ static void tc_hello(struct tclient *c, const char *sni, size_t pad, int ech)
     for (; pad > 0 && i < 3; i++) {
         pads[i] = pad > sizeof(zeros) ? sizeof(zeros) : pad;
         pad -= pads[i];
-        ck_assert_int_eq(SSL_CTX_add_custom_ext(c->ctx, PAD_TYPE + (unsigned)i, SSL_EXT_CLIENT_HELLO,
-                                                add_ext, NULL, &pads[i], NULL, NULL), 1);
+        ck_assert_int_eq(SSL_CTX_add_custom_ext(c->ctx, PAD_TYPE + (unsigned)i,
+                                                SSL_EXT_CLIENT_HELLO, add_ext, NULL, &pads[i], NULL,
+                                                NULL),
+                         1);
     }
     if (ech)
-        ck_assert_int_eq(SSL_CTX_add_custom_ext(c->ctx, ECH_TYPE, SSL_EXT_CLIENT_HELLO, add_ext, NULL,
-                                                NULL, NULL, NULL), 1);
+        ck_assert_int_eq(SSL_CTX_add_custom_ext(c->ctx, ECH_TYPE, SSL_EXT_CLIENT_HELLO, add_ext,
+                                                NULL, NULL, NULL, NULL),
+                         1);
     c->ssl = SSL_new(c->ctx);
     c->rb = BIO_new(BIO_s_mem());
     c->wb = BIO_new(BIO_s_mem());
@@ -354,8 +362,8 @@ static int tunnel(int listener, const char *host, int port, const char *tag)
     char req[512], est[64];
 
     ck_assert_int_ge(fd, 0);
-    snprintf(req, sizeof(req), "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: %s\r\n\r\n", host,
-             port, host, port, tag);
+    snprintf(req, sizeof(req), "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: %s\r\n\r\n",
+             host, port, host, port, tag);
     ck_assert_int_eq(tc_send_all(fd, req, strlen(req)), 0);
     ck_assert_int_eq(recv(fd, est, strlen(ok), MSG_WAITALL), (ssize_t)strlen(ok));
     ck_assert_int_eq(memcmp(est, ok, strlen(ok)), 0);
@@ -418,8 +426,8 @@ static int logged(const char *tag, const char *a, const char *b)
 
 /* Sends the client's re-cut hello through `listener` as CONNECT `host`
  * and expects the page from the origin behind stunnel. */
-static void send_works(int listener, const char *host, struct tclient *c, const unsigned char *bytes,
-                       size_t n, const char *tag)
+static void send_works(int listener, const char *host, struct tclient *c,
+                       const unsigned char *bytes, size_t n, const char *tag)
 {
     int fd = tunnel(listener, host, tls_port, tag);
     char *resp;
@@ -458,7 +466,8 @@ START_TEST(blocked_name_in_two_records)
     send_refused(school, "localhost", out, frame(&c, &cut, 1, out), "two-in-header", access_denied);
     ck_assert_int_eq(logged("two-in-header", BLOCKED_SNI), 1);
     cut = 4 + 2 + 32;
-    send_refused(school, "localhost", out, frame(&c, &cut, 1, out), "two-after-random", access_denied);
+    send_refused(school, "localhost", out, frame(&c, &cut, 1, out), "two-after-random",
+                 access_denied);
     ck_assert_int_eq(logged("two-after-random", BLOCKED_SNI), 1);
     tc_free(&c);
     free(out);
@@ -472,7 +481,8 @@ START_TEST(blocked_name_in_many_records)
     size_t cuts[3];
 
     tc_hello(&c, "www.worse.example", 0, 0);
-    send_refused(school, "localhost", out, frame_every(&c, 1, out), "one-byte-records", access_denied);
+    send_refused(school, "localhost", out, frame_every(&c, 1, out), "one-byte-records",
+                 access_denied);
     ck_assert_int_eq(logged("one-byte-records", BLOCKED_SNI), 1);
     send_refused(school, "localhost", out, frame_every(&c, 7, out), "seven-byte-records",
                  access_denied);
@@ -542,7 +552,8 @@ START_TEST(hello_over_64k_is_refused)
     c.len = 4 + 70000;
     memcpy(c.msg, "\x01\x01\x11\x70", 4); /* ClientHello, 70000 bytes */
     send_refused(school, "localhost", out, frame_every(&c, 16384, out), "too-large", access_denied);
-    ck_assert_int_eq(logged("too-large", "filter=refuse-tunnel:too-large", "why=ClientHello over 64 KiB"), 1);
+    ck_assert_int_eq(
+        logged("too-large", "filter=refuse-tunnel:too-large", "why=ClientHello over 64 KiB"), 1);
     /* the first record alone says it: nothing more is waited for */
     fd = tunnel(school, "localhost", tls_port, "too-large-first");
     ck_assert_int_eq(tc_send_all(fd, out, 5 + 16384), 0);
@@ -564,7 +575,8 @@ START_TEST(not_tls_is_refused)
     fd = tunnel(school, "localhost", origin.port, "plain-school");
     ck_assert_int_eq(tc_send_all(fd, get, strlen(get)), 0);
     assert_refused(fd, NULL);
-    ck_assert_int_eq(logged("plain-school", "filter=refuse-tunnel:not-tls", "why=tunnel is not TLS"), 1);
+    ck_assert_int_eq(
+        logged("plain-school", "filter=refuse-tunnel:not-tls", "why=tunnel is not TLS"), 1);
     /* SSH's first bytes */
     fd = tunnel(school, "localhost", origin.port, "ssh-school");
     ck_assert_int_eq(tc_send_all(fd, "SSH-2.0-OpenSSH_9.2\r\n", 21), 0);
@@ -602,7 +614,8 @@ START_TEST(server_speaking_first_is_not_tls)
     fd = tunnel(school, "localhost", banner_port, "banner-school");
     assert_refused(fd, NULL);
     ck_assert_int_eq(logged("banner-school", "filter=refuse-tunnel:not-tls",
-                            "why=tunnel is not TLS (the server spoke first)"), 1);
+                            "why=tunnel is not TLS (the server spoke first)"),
+                     1);
     /* allowed to this port: the banner, then an echo */
     fd = tunnel(strict, "localhost", banner_port, "banner-strict");
     ck_assert_int_eq(recv(fd, buf, strlen(BANNER), MSG_WAITALL), (ssize_t)strlen(BANNER));
@@ -627,7 +640,8 @@ START_TEST(encrypted_client_hello)
     cut = hello_find(&c, "cover") + 2;
     send_refused(school, "localhost", out, frame(&c, &cut, 1, out), "ech-decoy", access_denied);
     ck_assert_int_eq(logged("ech-decoy", "filter=refuse-tunnel:ech",
-                            "why=encrypted ClientHello hides the server name"), 1);
+                            "why=encrypted ClientHello hides the server name"),
+                     1);
     tc_free(&c);
     /* the outer name is the CONNECT's: passes, any spelling */
     tc_hello(&c, "LocalHost.", 0, 1);
@@ -645,9 +659,11 @@ START_TEST(encrypted_client_hello)
     tc_free(&c);
     /* tunnel_ech = "refuse": every one */
     tc_hello(&c, "localhost", 0, 1);
-    send_refused(strict, "localhost", out, frame_every(&c, 16384, out), "ech-strict", access_denied);
+    send_refused(strict, "localhost", out, frame_every(&c, 16384, out), "ech-strict",
+                 access_denied);
     ck_assert_int_eq(logged("ech-strict", "filter=refuse-tunnel:ech",
-                            "why=encrypted ClientHello refused by policy"), 1);
+                            "why=encrypted ClientHello refused by policy"),
+                     1);
     tc_free(&c);
     free(out);
 }
@@ -661,9 +677,10 @@ START_TEST(hello_without_a_name)
     unsigned char *out = malloc(HELLO_CAP);
 
     tc_hello(&c, NULL, 0, 0);
-    send_refused(school, "localhost", out, frame_every(&c, 16384, out), "no-sni-name", access_denied);
-    ck_assert_int_eq(logged("no-sni-name", "filter=refuse-tunnel:no-sni", "why=ClientHello names no server"),
-                     1);
+    send_refused(school, "localhost", out, frame_every(&c, 16384, out), "no-sni-name",
+                 access_denied);
+    ck_assert_int_eq(
+        logged("no-sni-name", "filter=refuse-tunnel:no-sni", "why=ClientHello names no server"), 1);
     tc_free(&c);
     tc_hello(&c, NULL, 0, 0);
     send_works(school, "127.0.0.1", &c, out, frame_every(&c, 16384, out), "no-sni-address");
@@ -681,13 +698,16 @@ START_TEST(server_name_normal_form)
     size_t at;
 
     tc_hello(&c, "WWW.Bad.Example.", 0, 0);
-    send_refused(school, "localhost", out, frame_every(&c, 16384, out), "sni-spelling", access_denied);
+    send_refused(school, "localhost", out, frame_every(&c, 16384, out), "sni-spelling",
+                 access_denied);
     ck_assert_int_eq(logged("sni-spelling", BLOCKED_SNI), 1);
     tc_free(&c);
     tc_hello(&c, "www.bad.example..", 0, 0);
-    send_refused(school, "localhost", out, frame_every(&c, 16384, out), "sni-two-dots", access_denied);
+    send_refused(school, "localhost", out, frame_every(&c, 16384, out), "sni-two-dots",
+                 access_denied);
     ck_assert_int_eq(logged("sni-two-dots", "filter=refuse-tunnel:bad-sni",
-                            "why=ClientHello server name is not a valid host name"), 1);
+                            "why=ClientHello server name is not a valid host name"),
+                     1);
     tc_free(&c);
     /* a NUL inside the name: "www\0bad.example" */
     tc_hello(&c, "www.bad.example", 0, 0);
@@ -711,7 +731,9 @@ START_TEST(malformed_hellos)
     cut = 50;
     n = frame_types(c.msg, c.len, &cut, 1, 0x17, out);
     send_refused(school, "localhost", out, n, "bad-interleaved", decode_error);
-    ck_assert_int_eq(logged("bad-interleaved", "filter=refuse-tunnel:malformed", "why=malformed ClientHello"), 1);
+    ck_assert_int_eq(
+        logged("bad-interleaved", "filter=refuse-tunnel:malformed", "why=malformed ClientHello"),
+        1);
     /* the handshake is no ClientHello */
     c.msg[0] = 2;
     send_refused(school, "localhost", out, frame_every(&c, 16384, out), "bad-type", decode_error);
@@ -719,7 +741,8 @@ START_TEST(malformed_hellos)
     c.msg[0] = 1;
     /* the session id claims more than 32 bytes */
     c.msg[4 + 2 + 32] = 33;
-    send_refused(school, "localhost", out, frame_every(&c, 16384, out), "bad-session-id", decode_error);
+    send_refused(school, "localhost", out, frame_every(&c, 16384, out), "bad-session-id",
+                 decode_error);
     ck_assert_int_eq(logged("bad-session-id", "why=malformed ClientHello", NULL), 1);
     tc_free(&c);
     /* an empty record */
@@ -735,8 +758,9 @@ START_TEST(malformed_hellos)
         ck_assert_int_eq(tc_send_all(fd, out, n / 2), 0);
         shutdown(fd, SHUT_WR);
         assert_refused(fd, decode_error);
-        ck_assert_int_eq(logged("bad-cut-short", "filter=refuse-tunnel:malformed",
-                                "why=ClientHello cut short"), 1);
+        ck_assert_int_eq(
+            logged("bad-cut-short", "filter=refuse-tunnel:malformed", "why=ClientHello cut short"),
+            1);
     }
     tc_free(&c);
     free(out);
@@ -752,7 +776,8 @@ START_TEST(silent_client)
 
     fd = tunnel(school, "localhost", tls_port, "silent");
     assert_refused(fd, NULL);
-    ck_assert_int_eq(logged("silent", "filter=refuse-tunnel:timeout", "why=no ClientHello in time"), 1);
+    ck_assert_int_eq(logged("silent", "filter=refuse-tunnel:timeout", "why=no ClientHello in time"),
+                     1);
     /* half a hello, then nothing */
     tc_hello(&c, "good.example", 0, 0);
     fd = tunnel(school, "localhost", tls_port, "silent-half");
@@ -775,18 +800,22 @@ START_TEST(real_clients)
 {
     char out[8192];
 
-    ck_assert_int_eq(th_sh(out, sizeof(out),
-                           "curl -sS -k -A curl-through -x http://127.0.0.1:%d https://localhost:%d/hello 2>&1",
-                           school, tls_port), 0);
+    ck_assert_int_eq(
+        th_sh(out, sizeof(out),
+              "curl -sS -k -A curl-through -x http://127.0.0.1:%d https://localhost:%d/hello 2>&1",
+              school, tls_port),
+        0);
     ck_assert_str_eq(out, "hello from ho\n");
     ck_assert_int_eq(logged("curl-through", "\" 200 ", "why=-"), 1);
     th_sh(out, sizeof(out),
           "echo | timeout 10 openssl s_client -proxy 127.0.0.1:%d -connect localhost:%d "
-          "-servername www.worse.example 2>&1", school, tls_port);
+          "-servername www.worse.example 2>&1",
+          school, tls_port);
     ck_assert_msg(strstr(out, "alert access denied") != NULL && !strstr(out, "BEGIN CERTIFICATE"),
                   "s_client: %s", out);
-    ck_assert_int_eq(th_log_lines(gh.access, 1, "CONNECT localhost:", "filter=block-sni:adult", "\"-\" listener=school",
-                                  NULL), 1);
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "CONNECT localhost:", "filter=block-sni:adult",
+                                  "\"-\" listener=school", NULL),
+                     1);
 }
 END_TEST
 

@@ -42,7 +42,7 @@ static void put16(unsigned char *p, size_t v)
 
 struct ext {
     unsigned type;
-    size_t len;               /* bytes of data */
+    size_t len;                /* bytes of data */
     const unsigned char *data; /* NULL: len zero bytes */
 };
 
@@ -53,7 +53,7 @@ static size_t build(const struct ext *e, int n, unsigned char *m)
     size_t k = 4, extlen_at;
 
     memcpy(m + k, "\x03\x03", 2), k += 2;
-    memset(m + k, 0xab, 32), k += 32;          /* random */
+    memset(m + k, 0xab, 32), k += 32;              /* random */
     m[k++] = 32, memset(m + k, 0xcd, 32), k += 32; /* session id */
     put16(m + k, 4), memcpy(m + k + 2, "\x13\x01\x13\x02", 4), k += 6;
     m[k++] = 1, m[k++] = 0; /* compression: null */
@@ -170,7 +170,8 @@ static enum sni_result parse_all_ways(const unsigned char *p, size_t len, size_t
 }
 
 /* A hello that must read as `name` (NULL: none), with ech, however cut. */
-static void expect_name(const unsigned char *m, size_t len, const char *name, int ech, size_t stride)
+static void expect_name(const unsigned char *m, size_t len, const char *name, int ech,
+                        size_t stride)
 {
     unsigned char *out = malloc(CAP);
     struct sni_hello h;
@@ -405,19 +406,19 @@ START_TEST(malformed)
     expect_name(g, gl, "a.example", 0, 1);
     name_ext = 4 + 2 + 32 + 1 + 32 + 2 + 4 + 2 + 2; /* where the server_name extension starts */
 
-#define MUTATE(stmt, why)                                                                          \
-    do {                                                                                           \
-        memcpy(m, g, gl);                                                                          \
-        ml = gl;                                                                                   \
-        stmt;                                                                                      \
-        expect_bad(m, ml, SNI_MALFORMED, why);                                                     \
+#define MUTATE(stmt, why)                      \
+    do {                                       \
+        memcpy(m, g, gl);                      \
+        ml = gl;                               \
+        stmt;                                  \
+        expect_bad(m, ml, SNI_MALFORMED, why); \
     } while (0)
 
     MUTATE(m[0] = 2, "malformed ClientHello (the first handshake message is another)");
     MUTATE(m[4 + 2 + 32] = 33, "malformed ClientHello (session id)");
     MUTATE((m[2] = 0, m[3] = 20, ml = 24), "malformed ClientHello (shorter than its fixed part)");
-    MUTATE(m[4 + 2 + 32 + 1 + 32 + 1] = 5, "malformed ClientHello (cipher suites)");        /* odd */
-    MUTATE(m[4 + 2 + 32 + 1 + 32 + 1] = 0xff, "malformed ClientHello (cipher suites)");     /* past */
+    MUTATE(m[4 + 2 + 32 + 1 + 32 + 1] = 5, "malformed ClientHello (cipher suites)");    /* odd */
+    MUTATE(m[4 + 2 + 32 + 1 + 32 + 1] = 0xff, "malformed ClientHello (cipher suites)"); /* past */
     MUTATE(m[4 + 2 + 32 + 1 + 32 + 2 + 4] = 0, "malformed ClientHello (compression methods)");
     MUTATE(m[name_ext - 1]++, "malformed ClientHello (extensions length)");
     MUTATE(m[name_ext - 1]--, "malformed ClientHello (extensions length)");
@@ -469,7 +470,8 @@ START_TEST(malformed)
     e[0] = (struct ext){0xfe0d, sizeof(ech), ech};
     e[1] = (struct ext){0xfe0d, sizeof(ech), ech};
     ml = build(e, 2, m);
-    expect_bad(m, ml, SNI_MALFORMED, "malformed ClientHello (two encrypted_client_hello extensions)");
+    expect_bad(m, ml, SNI_MALFORMED,
+               "malformed ClientHello (two encrypted_client_hello extensions)");
 }
 END_TEST
 
@@ -506,8 +508,10 @@ END_TEST
 
 START_TEST(not_tls)
 {
-    static const char *const firsts[] = {"GET / HTTP/1.1\r\n", "SSH-2.0-OpenSSH_9.2\r\n", "\x80\x2e\x01",
-                                         "\x16\x02\x00", "\x17\x03\x03\x00\x10", "\x00", "PRI * HTTP/2.0"};
+    static const char *const firsts[] = {"GET / HTTP/1.1\r\n",   "SSH-2.0-OpenSSH_9.2\r\n",
+                                         "\x80\x2e\x01",         "\x16\x02\x00",
+                                         "\x17\x03\x03\x00\x10", "\x00",
+                                         "PRI * HTTP/2.0"};
     struct sni_hello h;
 
     for (size_t i = 0; i < sizeof(firsts) / sizeof(firsts[0]); i++) {
