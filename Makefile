@@ -93,16 +93,16 @@ sanitize:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test
 
 # libFuzzer targets (clang) for the request parser, the response parser,
-# the chunked decoder and the PROXY protocol parser; each runs FUZZ_SECONDS on a copy of its seed corpus
+# the chunked decoder, the PROXY protocol parser and the ClientHello reader; each runs FUZZ_SECONDS on a copy of its seed corpus
 # and the run fails on any crash or broken invariant.
-FUZZ_TARGETS := request response chunked proxyproto
-FUZZ_SRC     := src/common/http1.c src/common/util.c src/common/proxyproto.c
+FUZZ_TARGETS := request response chunked proxyproto sni
+FUZZ_SRC     := src/common/http1.c src/common/util.c src/common/proxyproto.c src/common/sni.c
 FUZZ_BIN     := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc/common
 
 fuzz-build: $(FUZZ_BIN)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h $(FUZZ_SRC) src/common/http1.h src/common/proxyproto.h
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h $(FUZZ_SRC) src/common/http1.h src/common/proxyproto.h src/common/sni.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC)

@@ -45,12 +45,21 @@ struct buf *buf_get_big(void)
     return take(&big, BUF_BIG_SIZE);
 }
 
+struct buf *buf_get_cap(uint32_t cap)
+{
+    struct buf *b = xcalloc(1, sizeof(*b));
+
+    b->data = xmalloc(cap);
+    b->cap = cap;
+    return b;
+}
+
 void buf_put(struct buf *b)
 {
     if (!b)
         return;
-    struct spares *sp = b->cap == BUF_SIZE ? &small : &big;
-    if (sp->count >= sp->max) {
+    struct spares *sp = b->cap == BUF_SIZE ? &small : b->cap == BUF_BIG_SIZE ? &big : NULL;
+    if (!sp || sp->count >= sp->max) {
         free(b->data);
         free(b);
         return;

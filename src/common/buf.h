@@ -32,8 +32,13 @@ struct buf *buf_get(void);
  * never read into one: their size limit is BUF_SIZE. */
 struct buf *buf_get_big(void);
 
-/* Returns a buffer (either size) to this thread's free list; NULL is allowed. Keeps at most
- * a bounded number of spares so a burst does not pin memory forever. */
+/* A buffer of another capacity, for a rare need (a tunnel's TLS
+ * ClientHello of up to 64 KiB): allocated now, freed when put back. */
+struct buf *buf_get_cap(uint32_t cap);
+
+/* Returns a buffer (any size) to this thread's free list; NULL is allowed. Keeps at most
+ * a bounded number of spares so a burst does not pin memory forever; a
+ * buffer of another capacity than the two lists' is freed. */
 void buf_put(struct buf *b);
 
 /* Frees this thread's spare buffers (at thread exit). */

@@ -18,6 +18,7 @@
 
 struct frontend;
 struct exchange;
+struct sni_hello;
 struct tls_server;
 
 #define CONFIG_ERRLEN 1024
@@ -112,10 +113,14 @@ struct frontend {
      * may answer locally instead (exchange_respond and friends), which drops
      * the upstream response. */
     void (*response)(struct exchange *ex);
-    /* Optional: the server name in the TLS ClientHello a CONNECT tunnel
-     * carries (NULL when there is none, or it is not TLS), read before any
-     * byte is relayed.  Returns 0 to let it through, -1 to close the tunnel. */
-    int (*tunnel_hello)(struct exchange *ex, const char *sni, size_t len);
+    /* Optional: judges a CONNECT tunnel by its first bytes, before any
+     * byte is relayed either way: the client's TLS ClientHello as read (a
+     * name or none, ECH), or why it could not be read (not TLS, the
+     * server spoke first, malformed, too large, cut short, not in time:
+     * sni.h).  Returns 0 to let the tunnel through, -1 to refuse it: the
+     * core closes it, with a TLS alert when the client began TLS, and
+     * logs the exchange's reason (exchange_error_reason). */
+    int (*tunnel_hello)(struct exchange *ex, const struct sni_hello *hello);
     /* Optional: the upstream named by exchange_forward failed before
      * answering: the connect was refused or timed out, the name did not
      * resolve, or the connection closed before any response byte while no

@@ -301,6 +301,20 @@ void exchange_tunnel(struct exchange *ex, const char *host, size_t hostlen, uint
     exchange_forward(ex, host, hostlen, port, label);
     if (ex->decision == DECIDE_FORWARD)
         ex->decision = DECIDE_TUNNEL;
+    /* the CONNECT's own target, for judging the tunnel's first bytes after
+     * the head is gone (safe-search or a parent may change where it goes) */
+    if (ex->req.form == HTTP_TARGET_AUTHORITY && ex->req.host.len < sizeof(ex->connect_host)) {
+        memcpy(ex->connect_host, exchange_str(ex, ex->req.host), ex->req.host.len);
+        ex->connect_host[ex->req.host.len] = '\0';
+        ex->connect_port = ex->req.port;
+    }
+}
+
+const char *exchange_connect_target(const struct exchange *ex, uint16_t *port)
+{
+    if (port)
+        *port = ex->connect_port;
+    return ex->connect_host;
 }
 
 void exchange_tunnel_via(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,

@@ -78,6 +78,11 @@ void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uin
 void exchange_tunnel(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
                      const char *label);
 
+/* The host (as the client wrote it, without port) and port of the CONNECT
+ * this exchange tunnels, kept for the tunnel's life; "" and 0 when it is no
+ * CONNECT tunnel (or the host was over 255 bytes). */
+const char *exchange_connect_target(const struct exchange *ex, uint16_t *port);
+
 /* Opens a tunnel to the request's authority through a parent proxy at
  * host:port: the core sends the (edited) CONNECT there, with the loop mark
  * (hop.h), and, when the parent answers 2xx, answers the client 200 and

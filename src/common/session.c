@@ -64,6 +64,8 @@ static uint64_t deadline(const struct session *s)
             return ex->answer_at; /* a held-back answer */
         return s->last_io + t->send;
     case S_TUNNEL:
+        if (ex->inspect_hello)
+            return ex->hello_until;
         return s->last_io + t->tunnel;
     case S_LINGER:
         return s->last_io + LINGER_MS;
@@ -139,6 +141,10 @@ static void on_timer(struct timer *t)
         session_close(s, ex->req_done ? "upstream idle timeout" : "client body idle timeout");
         return;
     case S_TUNNEL:
+        if (ex->inspect_hello) {
+            tunnel_hello_expired(s);
+            return;
+        }
         session_close(s, "tunnel idle timeout");
         return;
     case S_QUEUED:
@@ -172,6 +178,25 @@ void session_answer_error(struct session *s, int status, const char *why, const 
 }
 
 /* ---- life and death ---- */
+
+void session_linger(struct session *s)
+{
+    struct exchange *ex = s->ex;
+    SSL *ssl = tls_io_ssl(s->io.fd);
+
+    if (s->state == S_CLOSED)
+        return;
+    if (ex && ex->up) {
+        upstream_release(s->w->pool, ex->up, 0, 0);
+        ex->up = NULL;
+    }
+    if (ssl)
+        SSL_shutdown(ssl);
+    shutdown(s->io.fd, SHUT_WR);
+    s->state = S_LINGER;
+    s->last_io = loop_now(s->w->loop);
+    session_arm(s);
+}
 
 static void free_session(void *arg)
 {
@@ -815,8 +840,8 @@ void session_drive(struct session *s)
             drive_local(s);
             break;
         case S_TUNNEL:
-            tunnel_drive(s);
-            return;
+            tunnel_drive(s); /* may refuse the tunnel: S_LINGER */
+            break;
         case S_LINGER:
             drive_linger(s);
             return;

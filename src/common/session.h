@@ -14,6 +14,7 @@
 #include "http1.h"
 #include "loop.h"
 #include "resolver.h"
+#include "sni.h"
 #include "upstream.h"
 
 #include <netinet/in.h>
@@ -93,7 +94,8 @@ struct exchange {
     unsigned handshake : 1;             /* tunnel through a parent: its CONNECT answer first */
     unsigned omit_via : 1;              /* anonymity: no Via upstream */
     unsigned to_proxy : 1;              /* the upstream is a parent proxy: send the loop mark */
-    unsigned inspect_hello : 1;         /* tunnel: the front-end wants the ClientHello's name */
+    unsigned inspect_hello : 1;         /* tunnel: its first bytes wait for the front-end's
+                                           judgement (frontend.tunnel_hello) */
     uint8_t proxy_header;               /* PROXY protocol version to send upstream, 0 none */
     struct tls_client *up_tls;          /* speak TLS to the upstream, NULL: plain */
     uint8_t up_greeted;                 /* this connection's PROXY header went out */
@@ -102,6 +104,11 @@ struct exchange {
     int tpipe[2][2];                    /* tunnel: a pipe per direction for splice(2), -1 none */
     uint32_t tpiped[2];                 /* bytes waiting in each pipe */
     uint32_t tpipe_cap[2];              /* each pipe's capacity */
+    char connect_host[256];             /* tunnel: the host a CONNECT named, as written
+                                           ("" for none; the head is gone by then) */
+    uint16_t connect_port;
+    struct sni_hello hello;             /* tunnel: its ClientHello, as read so far */
+    uint64_t hello_until;               /* tunnel: when the wait for it ends (loop ms) */
     unsigned req_head_sent : 1, req_done : 1;
     unsigned sent_100 : 1;              /* the client got a 100 Continue (ours or relayed) */
     unsigned resp_head_done : 1, resp_done : 1, client_close : 1;
@@ -164,6 +171,12 @@ int session_flush(struct session *s);
 
 /* Re-arms the session's timer for its state's deadline. */
 void session_arm(struct session *s);
+/* Ends a session whose client may still be sending, without losing what
+ * was written to it to a reset: the upstream is let go, our sending side
+ * is shut, and what the client sends is read and dropped until it closes
+ * or a short time passes.  The exchange is logged at the close. */
+void session_linger(struct session *s);
+
 /* Turns the exchange into a local error answer (the decision to forward is
  * void); `detail` (may be NULL) is shown on the page.  The caller drives on. */
 void session_answer_error(struct session *s, int status, const char *why, const char *detail);

@@ -6,7 +6,14 @@
  * tunnelled bytes never enter user space.  A direction with TLS at either
  * end (an upgrade on a TLS listener or to a TLS server) must pass through
  * OpenSSL instead, so it moves through the session's buffers.  Owns the two
- * pipes (kept in the exchange, closed with it). */
+ * pipes (kept in the exchange, closed with it).
+ *
+ * A CONNECT tunnel whose front-end judges first bytes waits, relaying
+ * nothing, until the client's ClientHello is read whole (sni.c; up to
+ * SNI_READ_MAX bytes, in a buffer grown for it only past 16 KB), or it is
+ * plain that it will not be: the bytes are not TLS, the server spoke
+ * first, the client ended, or timeouts.client_header passed.  A refusal
+ * answers TLS with one fatal alert, and lingers so it is not lost. */
 #include "tunnel.h"
 #include "relay.h"
 #include "session.h"
@@ -63,9 +70,11 @@ void tunnel_begin(struct session *s)
     if (ex->up)
         (void)setsockopt(ex->up->io.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
     ex->inspect_hello = ex->decision == DECIDE_TUNNEL && ex->lst && ex->lst->fe->tunnel_hello;
+    sni_init(&ex->hello);
     s->state = S_TUNNEL;
     s->last_io = loop_now(s->w->loop);
-    loop_timer_at(s->w->loop, &s->timer, s->last_io + s->w->cfg->to.tunnel);
+    ex->hello_until = s->last_io + s->w->cfg->to.client_header;
+    session_arm(s);
     session_drive(s);
 }
 
@@ -148,6 +157,7 @@ static int move(struct exchange *ex, int d, struct way *w)
         *w->count += (uint64_t)n;
         moved = 1;
     }
+    relay_drop_empty(w->early); /* splice from here on: no buffer needed (a hello's may be 68 KB) */
     for (;;) {
         if (ex->tpiped[d] && *w->writable) {
             n = splice(ex->tpipe[d][0], NULL, w->dst, NULL, ex->tpiped[d],
@@ -188,37 +198,132 @@ static int move(struct exchange *ex, int d, struct way *w)
     return moved;
 }
 
-/* Reads the client's first bytes until the TLS ClientHello's server name
- * is known and asks the front-end.  Returns 1 when decided (and allowed), 0
- * to wait for more bytes, -1 when the session was closed. */
+/* The alert a refused TLS client gets (RFC 8446 6): decode_error for a
+ * hello that is not well-formed, access_denied for the rest. */
+static void send_alert(struct session *s, enum sni_result r)
+{
+    unsigned char alert[7] = {0x15, 0x03, 0x03, 0x00, 0x02, 2 /* fatal */, 49};
+
+    if (r == SNI_MALFORMED)
+        alert[6] = 50;
+    if (!s->out)
+        s->out = buf_get();
+    buf_append(s->out, alert, sizeof(alert));
+    session_flush(s);
+}
+
+/* Asks the front-end about the tunnel's first bytes (ex->hello).  Returns
+ * 1 when the tunnel may go on, -1 when it was refused (the session
+ * lingers, or closed). */
+static int judge(struct session *s)
+{
+    struct exchange *ex = session_ex(s);
+
+    ex->inspect_hello = 0;
+    if (ex->lst->fe->tunnel_hello(ex, &ex->hello) >= 0) {
+        session_arm(s); /* from the hello's deadline to the idle timeout */
+        return 1;
+    }
+    if (s->in) /* read, and never relayed (which is where tunnels count) */
+        ex->bytes_in += buf_len(s->in);
+    if (!ex->why)
+        ex->why = "tunnel refused by the front-end";
+    if (ex->hello.tls)
+        send_alert(s, ex->hello.result);
+    session_linger(s);
+    return -1;
+}
+
+/* Room for more of the hello: past the first 16 KB, a buffer of
+ * SNI_READ_MAX, which the reader never asks to exceed. */
+static void hello_room(struct session *s)
+{
+    struct buf *big;
+
+    if (!s->in || buf_len(s->in) < s->in->cap || s->in->cap >= SNI_READ_MAX)
+        return;
+    big = buf_get_cap(SNI_READ_MAX);
+    buf_append(big, buf_head(s->in), buf_len(s->in));
+    buf_put(s->in);
+    s->in = big;
+}
+
+/* Whether the upstream spoke before the client did: a TLS client never
+ * waits for the server, so such a tunnel is not TLS (SSH, SMTP and FTP
+ * servers speak first).  Its bytes stay in u->in for the client.  -1 when
+ * the upstream ended first (the session is closed). */
+static int upstream_first(struct session *s)
+{
+    struct upconn *u = session_ex(s)->up;
+    ssize_t n;
+
+    if (u->in && buf_len(u->in))
+        return 1;
+    if (!u->readable || u->eof)
+        return 0;
+    n = relay_fill(&u->in, u->io.fd, &u->readable);
+    if (n > 0)
+        return 1;
+    if (n == GH_AGAIN)
+        return 0;
+    session_close(s, "tunnel: the upstream closed before the client spoke");
+    return -1;
+}
+
+/* Reads the client's first bytes until they can be judged, then asks the
+ * front-end.  Returns 1 when the tunnel may go on, 0 to wait for more
+ * bytes, -1 when the session was closed or refused. */
 static int inspect_hello(struct session *s)
 {
     struct exchange *ex = session_ex(s);
-    const char *name = NULL;
-    size_t len = 0;
-    int rc;
+    struct sni_hello *h = &ex->hello;
 
     for (;;) {
-        rc = s->in ? sni_parse((const unsigned char *)buf_head(s->in), buf_len(s->in), &name, &len)
-                   : SNI_PARTIAL;
-        if (rc != SNI_PARTIAL || (s->in && buf_room(s->in) == 0) || s->peer_eof)
-            break;
+        size_t have = s->in ? buf_len(s->in) : 0;
+        ssize_t n;
+
+        if (have && sni_parse(h, (const unsigned char *)buf_head(s->in), have) != SNI_PARTIAL)
+            return judge(s);
+        if (!have) {
+            int first = upstream_first(s);
+            if (first < 0)
+                return -1;
+            if (first) {
+                h->result = SNI_NOT_TLS;
+                h->why = "tunnel is not TLS (the server spoke first)";
+                return judge(s);
+            }
+        }
+        if (s->peer_eof) {
+            if (!have) { /* said nothing and left: nothing to judge */
+                session_close(s, NULL);
+                return -1;
+            }
+            h->result = SNI_MALFORMED;
+            h->why = "ClientHello cut short";
+            return judge(s);
+        }
         if (!s->readable)
             return 0;
-        ssize_t n = relay_fill(&s->in, s->io.fd, &s->readable);
+        hello_room(s);
+        n = relay_fill(&s->in, s->io.fd, &s->readable);
         if (n == GH_AGAIN)
             return 0;
         if (n <= 0)
             s->peer_eof = 1;
         else
-            ex->bytes_in += (uint64_t)n;
+            s->last_io = loop_now(s->w->loop);
     }
-    ex->inspect_hello = 0;
-    if (ex->lst->fe->tunnel_hello(ex, rc == SNI_FOUND ? name : NULL, rc == SNI_FOUND ? len : 0) < 0) {
-        session_close(s, ex->why ? ex->why : "tunnel refused by the filter");
-        return -1;
-    }
-    return 1;
+}
+
+void tunnel_hello_expired(struct session *s)
+{
+    struct exchange *ex = session_ex(s);
+
+    ex->hello.result = SNI_TIMEOUT;
+    ex->hello.why = "no ClientHello in time";
+    if (judge(s) > 0)
+        session_drive(s);
 }
 
 void tunnel_drive(struct session *s)

@@ -10,7 +10,12 @@ struct session;
 /* Enters S_TUNNEL; bytes already buffered on either side go first. */
 void tunnel_begin(struct session *s);
 
-/* Moves what it can both ways. */
+/* Moves what it can both ways.  A CONNECT tunnel whose front-end judges
+ * its first bytes (frontend.tunnel_hello) moves nothing until judged. */
 void tunnel_drive(struct session *s);
+
+/* The wait for a tunnel's first bytes ended (timeouts.client_header): the
+ * front-end judges what came (SNI_TIMEOUT). */
+void tunnel_hello_expired(struct session *s);
 
 #endif

@@ -14,9 +14,12 @@
 #include "safesearch.h"
 #include "policy.h"
 #include "urlpath.h"
+#include "sni.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static const char *const sections[] = {"policies", "lists", NULL};
@@ -381,24 +384,94 @@ static void response(struct exchange *ex)
     }
 }
 
-/* The name inside an allowed CONNECT's ClientHello must pass too: a client
- * may ask for an allowed host and name a blocked one (domain fronting). */
-static int tunnel_hello(struct exchange *ex, const char *sni, size_t len)
+/* Refuses a tunnel for what its first bytes were: `kind` for the log's
+ * filter= field, `why` (static) for its why= field. */
+static int refuse_tunnel(struct exchange *ex, const char *kind, const char *why)
+{
+    char note[96];
+
+    gh_fmt(note, sizeof(note), "refuse-tunnel:%s", kind);
+    exchange_set_filter(ex, note);
+    exchange_error_reason(ex, why);
+    return -1;
+}
+
+/* Whether a host in normal form is an IP literal. */
+static int is_address(const char *host)
+{
+    unsigned char a[16];
+
+    return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
+}
+
+/* An Encrypted Client Hello hides the name the server acts on behind an
+ * outer one.  `same`: the outer name is the CONNECT's own host, so nothing
+ * is hidden that the CONNECT did not say (a browser's "GREASE" ECH, sent to
+ * every server, looks so); not `same`: another name or none (a decoy, such
+ * as a front-end's public name). */
+static int judge_ech(struct exchange *ex, const struct policy *p, int same)
+{
+    switch (p->tunnel_ech) {
+    case TUNNEL_ECH_ALLOW:
+        return 0;
+    case TUNNEL_ECH_REFUSE:
+        return refuse_tunnel(ex, "ech", "encrypted ClientHello refused by policy");
+    default:
+        return same ? 0 : refuse_tunnel(ex, "ech", "encrypted ClientHello hides the server name");
+    }
+}
+
+/* Judges a CONNECT tunnel by its first bytes where a filter rule applies:
+ * they must be a TLS ClientHello, read whole, naming a valid host that the
+ * rule's lists let through (a client may CONNECT to an allowed host and
+ * name a blocked one inside), and hiding no other name behind Encrypted
+ * Client Hello.  Without a rule a tunnel is a byte pipe.  The README's
+ * "Filtering" section gives the reasons for each choice. */
+static int tunnel_hello(struct exchange *ex, const struct sni_hello *h)
 {
     const struct policy *p = exchange_listener(ex)->fe_conf;
     const struct filter_rule *fr = rule_for(ex, p);
     struct filter_verdict v;
-    char note[96];
+    char name[HOSTNAME_MAX], target[HOSTNAME_MAX], note[96];
+    uint16_t port;
+    const char *host = exchange_connect_target(ex, &port);
+    int nl, tl;
 
-    if (!fr || !sni)
+    if (!fr)
         return 0;
-    filter_check(fr, sni, len, "", 0, &v);
-    if (!v.block)
-        return 0;
-    gh_fmt(note, sizeof(note), "block-sni:%s", v.category);
-    exchange_set_filter(ex, note);
-    exchange_error_reason(ex, "TLS server name blocked by the filter");
-    return -1;
+    switch (h->result) {
+    case SNI_HELLO:
+        break;
+    case SNI_NOT_TLS:
+        return policy_tunnel_non_tls(p, port) ? 0 : refuse_tunnel(ex, "not-tls", h->why);
+    case SNI_TOO_LARGE:
+        return refuse_tunnel(ex, "too-large", h->why);
+    case SNI_TIMEOUT:
+        return refuse_tunnel(ex, "timeout", h->why);
+    default:
+        return refuse_tunnel(ex, "malformed", h->why);
+    }
+    tl = hostname_normalize(host, strlen(host), target, sizeof(target));
+    if (!h->namelen) {
+        /* clients send no name for an address (RFC 6066 3), and the lists
+         * judged the address as the CONNECT's target; a name must be said */
+        if (tl < 0 || !is_address(target))
+            return refuse_tunnel(ex, "no-sni", "ClientHello names no server");
+        return h->ech ? judge_ech(ex, p, 0) : 0;
+    }
+    nl = hostname_normalize(h->name, h->namelen, name, sizeof(name));
+    if (nl < 0)
+        return refuse_tunnel(ex, "bad-sni", "ClientHello server name is not a valid host name");
+    filter_check(fr, name, (size_t)nl, "", 0, &v);
+    if (v.block) {
+        gh_fmt(note, sizeof(note), "block-sni:%s", v.category);
+        exchange_set_filter(ex, note);
+        exchange_error_reason(ex, "TLS server name blocked by the filter");
+        return -1;
+    }
+    if (h->ech)
+        return judge_ech(ex, p, nl == tl && memcmp(name, target, (size_t)nl) == 0);
+    return 0;
 }
 
 const struct frontend forward_frontend = {

@@ -7,12 +7,13 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <errno.h>
+#include <string.h>
 #include <strings.h>
 #include <stdlib.h>
 
 static const char *const policy_keys[] = {"clients", "deny",   "connect_ports", "auth",
                                           "parent",  "filter", "block_page",    "cache",
-                                          ANONYMITY_KEYS, NULL};
+                                          "tunnel_non_tls", "tunnel_ech", ANONYMITY_KEYS, NULL};
 static const char *const auth_keys[] = {"file", "realm", "groups", NULL};
 static const char *const parent_keys[] = {"address", "user", "password", "domains", NULL};
 
@@ -219,23 +220,19 @@ int policy_uses_parent(const struct policy *p, const char *host, size_t len)
     return 0;
 }
 
-/* connect_ports = ( 443, "8000-8999" ) or [ "443", "563" ]; default: 443 only. */
-static int load_ports(struct policy *p, config_setting_t *list, char *err, size_t errlen)
+/* A list of ports and ranges, ( 443, "8000-8999" ) or [ "443", "563" ],
+ * for the setting `key`, into *out and *n. */
+static int load_port_list(config_setting_t *list, const char *key, struct port_range **out,
+                          unsigned *nout, char *err, size_t errlen)
 {
     int n;
 
-    if (!list) {
-        p->connect_ports = xcalloc(1, sizeof(*p->connect_ports));
-        p->connect_ports[0].lo = p->connect_ports[0].hi = 443;
-        p->nconnect_ports = 1;
-        return 0;
-    }
     if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
-        config_error(err, errlen, list, "'connect_ports' must be a list ( 443, \"8000-8999\" )");
+        config_error(err, errlen, list, "'%s' must be a list ( 443, \"8000-8999\" )", key);
         return -1;
     }
     n = config_setting_length(list);
-    p->connect_ports = xcalloc(n ? (size_t)n : 1, sizeof(*p->connect_ports));
+    *out = xcalloc(n ? (size_t)n : 1, sizeof(**out));
     for (int i = 0; i < n; i++) {
         config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
         long lo = 0, hi = 0;
@@ -251,26 +248,84 @@ static int load_ports(struct policy *p, config_setting_t *list, char *err, size_
             got = got == 1 || got == 2;
         }
         if (!got) {
-            config_error(err, errlen, list, "'connect_ports' entries are ports or \"lo-hi\" ranges");
+            config_error(err, errlen, list, "'%s' entries are ports or \"lo-hi\" ranges", key);
             return -1;
         }
         if (lo < 1 || hi > 65535 || lo > hi) {
-            config_error(err, errlen, list, "'connect_ports': %ld-%ld is not a port range", lo, hi);
+            config_error(err, errlen, list, "'%s': %ld-%ld is not a port range", key, lo, hi);
             return -1;
         }
-        p->connect_ports[i].lo = (uint16_t)lo;
-        p->connect_ports[i].hi = (uint16_t)hi;
-        p->nconnect_ports++;
+        (*out)[i].lo = (uint16_t)lo;
+        (*out)[i].hi = (uint16_t)hi;
+        (*nout)++;
     }
     return 0;
 }
 
-int policy_connect_allowed(const struct policy *p, uint16_t port)
+static int in_ranges(const struct port_range *r, unsigned n, uint16_t port)
 {
-    for (unsigned i = 0; i < p->nconnect_ports; i++)
-        if (port >= p->connect_ports[i].lo && port <= p->connect_ports[i].hi)
+    for (unsigned i = 0; i < n; i++)
+        if (port >= r[i].lo && port <= r[i].hi)
             return 1;
     return 0;
+}
+
+/* connect_ports; default: 443 only. */
+static int load_ports(struct policy *p, config_setting_t *list, char *err, size_t errlen)
+{
+    if (!list) {
+        p->connect_ports = xcalloc(1, sizeof(*p->connect_ports));
+        p->connect_ports[0].lo = p->connect_ports[0].hi = 443;
+        p->nconnect_ports = 1;
+        return 0;
+    }
+    return load_port_list(list, "connect_ports", &p->connect_ports, &p->nconnect_ports, err,
+                          errlen);
+}
+
+/* tunnel_non_tls = false (default) | true | ( 22, "8000-8999" ), and
+ * tunnel_ech = "same-name" (default) | "refuse" | "allow": what a CONNECT
+ * tunnel may start with where a filter rule applies (forward.c). */
+static int load_tunnel(struct policy *p, config_setting_t *pg, char *err, size_t errlen)
+{
+    config_setting_t *nt = config_setting_get_member(pg, "tunnel_non_tls");
+    const char *ech = NULL;
+
+    if (nt && config_setting_type(nt) == CONFIG_TYPE_BOOL) {
+        p->non_tls_any = (uint8_t)config_setting_get_bool(nt);
+    } else if (nt && (config_setting_is_array(nt) || config_setting_is_list(nt))) {
+        if (load_port_list(nt, "tunnel_non_tls", &p->non_tls_ports, &p->nnon_tls_ports, err,
+                           errlen) < 0)
+            return -1;
+    } else if (nt) {
+        config_error(err, errlen, nt,
+                     "'tunnel_non_tls' is true, false or a list of ports ( 22, \"8000-8999\" )");
+        return -1;
+    }
+    if (config_get_string(pg, "tunnel_ech", &ech, err, errlen) < 0)
+        return -1;
+    if (!ech || strcmp(ech, "same-name") == 0) {
+        p->tunnel_ech = TUNNEL_ECH_SAME_NAME;
+    } else if (strcmp(ech, "refuse") == 0) {
+        p->tunnel_ech = TUNNEL_ECH_REFUSE;
+    } else if (strcmp(ech, "allow") == 0) {
+        p->tunnel_ech = TUNNEL_ECH_ALLOW;
+    } else {
+        config_error(err, errlen, config_setting_get_member(pg, "tunnel_ech"),
+                     "'tunnel_ech' is \"same-name\", \"refuse\" or \"allow\"");
+        return -1;
+    }
+    return 0;
+}
+
+int policy_tunnel_non_tls(const struct policy *p, uint16_t port)
+{
+    return p->non_tls_any || in_ranges(p->non_tls_ports, p->nnon_tls_ports, port);
+}
+
+int policy_connect_allowed(const struct policy *p, uint16_t port)
+{
+    return in_ranges(p->connect_ports, p->nconnect_ports, port);
 }
 
 struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
@@ -314,6 +369,7 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
             load_block_page(cfg, p, pg, err, errlen) < 0 ||
             anonymity_load(&p->anon, pg, err, errlen) < 0 ||
             load_ports(p, config_setting_get_member(pg, "connect_ports"), err, errlen) < 0 ||
+            load_tunnel(p, pg, err, errlen) < 0 ||
             cache_rules_load(&p->cache, config_setting_get_member(pg, "cache"), 1, err, errlen) < 0) {
             policy_free(ps);
             return NULL;
@@ -332,6 +388,7 @@ static void free_policy(struct policy *p)
     acl_free(p->clients);
     acl_free(p->deny);
     free(p->connect_ports);
+    free(p->non_tls_ports);
     auth_free(p->users);
     auth_groups_free(p->groups);
     free(p->realm);

@@ -26,6 +26,13 @@ struct parent {
     unsigned ndomains;
 };
 
+/* What a filtered tunnel's Encrypted Client Hello may do (tunnel_ech). */
+enum tunnel_ech {
+    TUNNEL_ECH_SAME_NAME, /* pass when its outer name is the CONNECT's host */
+    TUNNEL_ECH_REFUSE,    /* never pass */
+    TUNNEL_ECH_ALLOW,     /* pass; the outer name is judged like any */
+};
+
 struct policy {
     char *name;
     struct acl *clients;   /* who may use the proxy */
@@ -39,6 +46,11 @@ struct policy {
     struct parent *parent; /* NULL: go direct */
     struct port_range *connect_ports; /* where CONNECT may go */
     unsigned nconnect_ports;
+    /* filtered tunnels that need not be TLS: any port, or these */
+    uint8_t non_tls_any;
+    struct port_range *non_tls_ports;
+    unsigned nnon_tls_ports;
+    enum tunnel_ech tunnel_ech;
     struct cache_rules cache; /* caching through this policy (the apt profile) */
     int line;
 };
@@ -63,6 +75,10 @@ int policy_uses_parent(const struct policy *p, const char *host, size_t len);
 
 /* 1 when CONNECT to `port` is allowed by the policy. */
 int policy_connect_allowed(const struct policy *p, uint16_t port);
+
+/* 1 when a filtered CONNECT tunnel to `port` may carry something other
+ * than TLS (tunnel_non_tls). */
+int policy_tunnel_non_tls(const struct policy *p, uint16_t port);
 
 /* The named policy, or NULL. "default" is always there unless redefined. */
 const struct policy *policy_find(const struct policy_set *ps, const char *name);

@@ -200,13 +200,16 @@ static void rig_start(void)
         "  re = { path = \"%s/re.txt\"; format = \"regex\"; };\n"
         "  pub = { path = \"%s/pub.txt\"; format = \"urls\"; };\n"
         "};\n"
+        /* The CONNECT cases judge the authority's spelling and then prove
+         * the tunnel with plain HTTP through it; the ClientHello checks have
+         * a suite of their own (check_hello.c). */
         "policies = {\n"
-        "  school = { connect_ports = ( \"1-65535\" ); block_page = \"%s/block.html\";\n"
+        "  school = { connect_ports = ( \"1-65535\" ); tunnel_non_tls = true; block_page = \"%s/block.html\";\n"
         "             filter = ( { block = [ \"names\", \"urls\", \"re\" ];\n"
         "                          block_extensions = [ \"exe\", \".MSI\" ]; safe_search = true; } ); };\n"
         "  walled = { block_page = \"%s/block.html\";\n"
         "             filter = ( { allow = [ \"pub\" ]; default = \"block\"; } ); };\n"
-        "  chain = { connect_ports = ( \"1-65535\" ); block_page = \"%s/block.html\";\n"
+        "  chain = { connect_ports = ( \"1-65535\" ); tunnel_non_tls = true; block_page = \"%s/block.html\";\n"
         "            parent = { address = \"127.0.0.1:%d\"; domains = [ \"Partner.Example.\" ]; };\n"
         "            filter = ( { block = [ \"names\" ]; } ); };\n"
         "  plain = { };\n"

@@ -42,5 +42,6 @@ Suite *tls_suite(void);
 Suite *cache_suite(void);
 Suite *evasion_suite(void);
 Suite *abuse_suite(void);
+Suite *hello_suite(void);
 
 #endif

@@ -379,6 +379,21 @@ static const struct error_case error_cases[] = {
                "  lan = { client = [ \"10.0.0.0/8\" ]; };  #<\n"
                "};\n",
      "unknown setting 'client'"},
+    {"tunnel_ech not one of its words",
+     LISTENERS "policies = {\n"
+               "  lan = { tunnel_ech = \"yes\"; };  #<\n"
+               "};\n",
+     "'tunnel_ech' is \"same-name\", \"refuse\" or \"allow\""},
+    {"tunnel_non_tls neither a bool nor ports",
+     LISTENERS "policies = {\n"
+               "  lan = { tunnel_non_tls = \"ssh\"; };  #<\n"
+               "};\n",
+     "'tunnel_non_tls' is true, false or a list of ports"},
+    {"tunnel_non_tls with a bad port",
+     LISTENERS "policies = {\n"
+               "  lan = { tunnel_non_tls = ( 22, 70000 ); };  #<\n"
+               "};\n",
+     "'tunnel_non_tls': 70000-70000 is not a port range"},
 
     /* reverse: routes and pools */
     {"unknown routes name",
