@@ -28,7 +28,19 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))
 CHECK_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
-CPPFLAGS  := -D_GNU_SOURCE -Isrc/common -Isrc/forward -Isrc/reverse -Itests/support
+# Each folder sees only what it may use: src/common its own folders,
+# each mode src/common and itself, main.c and the tests everything.  So the
+# compiler refuses a common file that includes a mode's header, and a mode
+# that includes the other's (`make layering` proves it).
+COMMON_DIRS := $(sort $(dir $(wildcard src/common/*/*.c src/common/*/*.h)))
+COMMON_INC  := $(patsubst %/,-I%,$(COMMON_DIRS))
+CPPFLAGS  := -D_GNU_SOURCE
+INC_common  := $(COMMON_INC)
+INC_forward := $(COMMON_INC) -Isrc/forward
+INC_reverse := $(COMMON_INC) -Isrc/reverse
+INC_all     := $(COMMON_INC) -Isrc/forward -Isrc/reverse -Itests/support -Itests/unit
+# The include path of a source file: by its top folder under src/.
+inc_for = $(or $(INC_$(word 2,$(subst /, ,$(1)))),$(INC_all))
 CFLAGS    += -std=gnu11 $(OPT) $(WARN) -pthread -MMD -MP
 LDLIBS     = $(PKG_LIBS) -pthread
 
@@ -38,11 +50,11 @@ else
 Q :=
 endif
 
-COMMON_SRC  := $(wildcard src/common/*.c)
+COMMON_SRC  := $(wildcard src/common/*/*.c)
 FORWARD_SRC := $(wildcard src/forward/*.c)
 REVERSE_SRC := $(wildcard src/reverse/*.c)
 LIB_SRC     := $(COMMON_SRC) $(FORWARD_SRC) $(REVERSE_SRC)
-UNIT_SRC    := $(wildcard tests/unit/*.c)
+UNIT_SRC    := $(wildcard tests/unit/*.c tests/unit/*/*.c tests/unit/*/*/*.c)
 INTEG_SRC   := $(wildcard tests/integration/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -56,7 +68,7 @@ UNIT      := $(BUILD)/check_unit
 INTEG     := $(BUILD)/check_integration
 ORIGIN    := $(BUILD)/gh-origin
 
-.PHONY: all deps test-deps run check test unit integration sanitize fuzz fuzz-build format clean install
+.PHONY: all deps test-deps run check test layering unit integration sanitize fuzz fuzz-build format clean install
 
 all: $(GATEHOUSE)
 
@@ -78,10 +90,14 @@ check:
 # The fuzzing run belongs to the plain check; the sanitizer check skips it
 # (the fuzz targets are built with ASan and UBSan anyway).
 ifeq ($(SANITIZE),)
-test: unit integration fuzz
+test: layering unit integration fuzz
 else
-test: unit integration
+test: layering unit integration
 endif
+
+# The include rule, proved by compiling probes that break it (tests/layering.sh).
+layering:
+	$(Q)sh tests/layering.sh "$(CC)" "-std=gnu11 $(CPPFLAGS) $(PKG_CFLAGS)" "$(INC_common)" "$(INC_forward)" "$(INC_reverse)"
 
 unit: $(UNIT)
 	$(Q)./$(UNIT)
@@ -96,13 +112,13 @@ sanitize:
 # the chunked decoder, the PROXY protocol parser and the ClientHello reader; each runs FUZZ_SECONDS on a copy of its seed corpus
 # and the run fails on any crash or broken invariant.
 FUZZ_TARGETS := request response chunked proxyproto sni
-FUZZ_SRC     := src/common/http1.c src/common/util.c src/common/proxyproto.c src/common/sni.c
+FUZZ_SRC     := src/common/http/http1.c src/common/core/util.c src/common/net/proxyproto.c src/common/net/sni.c
 FUZZ_BIN     := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
-FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc/common
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE $(COMMON_INC)
 
 fuzz-build: $(FUZZ_BIN)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h $(FUZZ_SRC) src/common/http1.h src/common/proxyproto.h src/common/sni.h
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h $(FUZZ_SRC) $(FUZZ_SRC:.c=.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC)
@@ -136,15 +152,15 @@ $(ORIGIN): $(call obj,tests/support/origin.c)
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(INC_all) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(call inc_for,$<) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 format:
-	clang-format -i $(LIB_SRC) src/main.c $(wildcard src/*/*.h) $(UNIT_SRC) $(INTEG_SRC) $(wildcard tests/support/*.[ch])
+	clang-format -i $(LIB_SRC) src/main.c $(wildcard src/*/*.h src/common/*/*.h) $(UNIT_SRC) $(INTEG_SRC) $(wildcard tests/support/*.[ch])
 
 PREFIX  ?= /usr
 DESTDIR ?=

@@ -1,6 +1,6 @@
 /* filter.c — the forward mode's content filter (see filter.h).  Owns the
  * named lists of a configuration generation and each policy's rules; the
- * matching itself is the rules engine's (src/common/rules.c). */
+ * matching itself is the rules engine's (rules.c). */
 #include "filter.h"
 #include "auth.h"
 #include "log.h"

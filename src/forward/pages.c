@@ -2,7 +2,7 @@
  * running configuration and counters; nothing is read from disk. */
 #include "pages.h"
 #include "exchange.h"
-#include "server.h"
+#include "process.h"
 #include "stats.h"
 #include "util.h"
 

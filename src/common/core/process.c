@@ -1,7 +1,7 @@
-/* server.c — process lifecycle (see server.h).  The main thread owns the
+/* process.c — process lifecycle (see process.h).  The main thread owns the
  * current configuration generation, the listening-socket table, the workers
  * and the signals; it never handles a connection itself. */
-#include "server.h"
+#include "process.h"
 #include "cache_disk.h"
 #include "tls.h"
 #include "log.h"
@@ -22,7 +22,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-struct server {
+struct process {
     const char *path;
     const struct frontend *const *fes;
     unsigned nfes;
@@ -46,9 +46,9 @@ static void usage(FILE *f)
 }
 
 /* Opens the logs a generation names; foreground keeps errors on stderr. */
-static int apply_logs(const struct server *sv, const struct gh_config *c, char *err, size_t errlen)
+static int apply_logs(const struct process *pr, const struct gh_config *c, char *err, size_t errlen)
 {
-    return log_configure(sv->foreground ? NULL : c->log_error, c->log_access,
+    return log_configure(pr->foreground ? NULL : c->log_error, c->log_access,
                          (enum log_level)c->log_level, err, errlen);
 }
 
@@ -86,68 +86,68 @@ static int drop_privileges(const struct gh_config *c, char *err, size_t errlen)
     return 0;
 }
 
-static void hand_out(struct server *sv)
+static void hand_out(struct process *pr)
 {
-    for (unsigned i = 0; i < sv->nworkers; i++)
-        worker_update(sv->workers[i], sockets_update(sv->socks, sv->cfg, i));
+    for (unsigned i = 0; i < pr->nworkers; i++)
+        worker_update(pr->workers[i], sockets_update(pr->socks, pr->cfg, i));
 }
 
-static void reload(struct server *sv)
+static void reload(struct process *pr)
 {
     char err[CONFIG_ERRLEN];
-    struct gh_config *c = config_load(sv->path, sv->fes, sv->nfes, err, sizeof(err));
+    struct gh_config *c = config_load(pr->path, pr->fes, pr->nfes, err, sizeof(err));
 
     if (!c) {
         log_error("reload failed, keeping the running configuration: %s", err);
         return;
     }
-    if (sockets_bind(sv->socks, c, err, sizeof(err)) < 0) {
+    if (sockets_bind(pr->socks, c, err, sizeof(err)) < 0) {
         log_error("reload failed, keeping the running configuration: %s", err);
         config_unref(c);
         return;
     }
-    if (apply_logs(sv, c, err, sizeof(err)) < 0)
+    if (apply_logs(pr, c, err, sizeof(err)) < 0)
         log_error("reload: %s (logs unchanged)", err);
-    if (c->workers != sv->cfg->workers)
-        log_warn("reload: 'workers' changes only at restart (%u running)", sv->nworkers);
-    config_unref(sv->cfg);
-    sv->cfg = c;
+    if (c->workers != pr->cfg->workers)
+        log_warn("reload: 'workers' changes only at restart (%u running)", pr->nworkers);
+    config_unref(pr->cfg);
+    pr->cfg = c;
     config_activate(c);
-    hand_out(sv);
-    log_info("configuration reloaded from %s", sv->path);
+    hand_out(pr);
+    log_info("configuration reloaded from %s", pr->path);
 }
 
-static int all_exited(const struct server *sv)
+static int all_exited(const struct process *pr)
 {
-    for (unsigned i = 0; i < sv->nworkers; i++)
-        if (!atomic_load(&sv->workers[i]->exited))
+    for (unsigned i = 0; i < pr->nworkers; i++)
+        if (!atomic_load(&pr->workers[i]->exited))
             return 0;
     return 1;
 }
 
-static void shut_down(struct server *sv)
+static void shut_down(struct process *pr)
 {
-    uint64_t until = gh_now_ms() + sv->cfg->to.drain;
+    uint64_t until = gh_now_ms() + pr->cfg->to.drain;
 
-    log_info("shutting down: finishing in-flight exchanges (up to %u ms)", sv->cfg->to.drain);
-    for (unsigned i = 0; i < sv->nworkers; i++)
-        worker_stop(sv->workers[i], 1);
-    while (!all_exited(sv) && gh_now_ms() < until)
+    log_info("shutting down: finishing in-flight exchanges (up to %u ms)", pr->cfg->to.drain);
+    for (unsigned i = 0; i < pr->nworkers; i++)
+        worker_stop(pr->workers[i], 1);
+    while (!all_exited(pr) && gh_now_ms() < until)
         poll(NULL, 0, 20);
-    if (!all_exited(sv)) {
+    if (!all_exited(pr)) {
         log_warn("drain timeout: closing the remaining connections");
-        for (unsigned i = 0; i < sv->nworkers; i++)
-            worker_stop(sv->workers[i], 2);
+        for (unsigned i = 0; i < pr->nworkers; i++)
+            worker_stop(pr->workers[i], 2);
     }
-    for (unsigned i = 0; i < sv->nworkers; i++)
-        worker_free(sv->workers[i]);
-    free(sv->workers);
-    sockets_free(sv->socks);
-    config_unref(sv->cfg);
+    for (unsigned i = 0; i < pr->nworkers; i++)
+        worker_free(pr->workers[i]);
+    free(pr->workers);
+    sockets_free(pr->socks);
+    config_unref(pr->cfg);
     log_info("stopped");
 }
 
-static int signal_loop(struct server *sv, int sfd)
+static int signal_loop(struct process *pr, int sfd)
 {
     for (;;) {
         struct signalfd_siginfo si;
@@ -160,7 +160,7 @@ static int signal_loop(struct server *sv, int sfd)
         }
         switch (si.ssi_signo) {
         case SIGHUP:
-            reload(sv);
+            reload(pr);
             break;
         case SIGUSR1:
             log_reopen();
@@ -168,7 +168,7 @@ static int signal_loop(struct server *sv, int sfd)
             break;
         case SIGTERM:
         case SIGINT:
-            shut_down(sv);
+            shut_down(pr);
             return 0;
         }
     }
@@ -216,18 +216,18 @@ static int daemonize(void)
     return 0;
 }
 
-int server_main(int argc, char **argv, const struct frontend *const *fes, unsigned nfes)
+int process_main(int argc, char **argv, const struct frontend *const *fes, unsigned nfes)
 {
-    struct server sv = {.path = GATEHOUSE_DEFAULT_CONFIG, .fes = fes, .nfes = nfes};
+    struct process pr = {.path = GATEHOUSE_DEFAULT_CONFIG, .fes = fes, .nfes = nfes};
     char err[CONFIG_ERRLEN];
     int check = 0, opt, sfd;
     sigset_t mask;
 
     while ((opt = getopt(argc, argv, "c:tfVh")) != -1) {
         switch (opt) {
-        case 'c': sv.path = optarg; break;
+        case 'c': pr.path = optarg; break;
         case 't': check = 1; break;
-        case 'f': sv.foreground = 1; break;
+        case 'f': pr.foreground = 1; break;
         case 'V': printf("gatehouse %s\n", GATEHOUSE_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
@@ -238,14 +238,14 @@ int server_main(int argc, char **argv, const struct frontend *const *fes, unsign
         return 1;
     }
     log_init(LOG_INFO);
-    sv.cfg = config_load(sv.path, fes, nfes, err, sizeof(err));
-    if (!sv.cfg) {
+    pr.cfg = config_load(pr.path, fes, nfes, err, sizeof(err));
+    if (!pr.cfg) {
         fprintf(stderr, "gatehouse: %s\n", err);
         return 1;
     }
     if (check) {
-        printf("gatehouse: configuration %s is valid\n", sv.path);
-        config_unref(sv.cfg);
+        printf("gatehouse: configuration %s is valid\n", pr.path);
+        config_unref(pr.cfg);
         return 0;
     }
     /* Signals belong to the main thread's signalfd; workers inherit the mask. */
@@ -259,15 +259,15 @@ int server_main(int argc, char **argv, const struct frontend *const *fes, unsign
 
     raise_fd_limit();
     tls_io_init(fd_limit());
-    sv.nworkers = sv.cfg->workers;
-    sv.socks = sockets_new(sv.nworkers);
-    if (sockets_bind(sv.socks, sv.cfg, err, sizeof(err)) < 0 ||
-        apply_logs(&sv, sv.cfg, err, sizeof(err)) < 0 ||
-        drop_privileges(sv.cfg, err, sizeof(err)) < 0) {
+    pr.nworkers = pr.cfg->workers;
+    pr.socks = sockets_new(pr.nworkers);
+    if (sockets_bind(pr.socks, pr.cfg, err, sizeof(err)) < 0 ||
+        apply_logs(&pr, pr.cfg, err, sizeof(err)) < 0 ||
+        drop_privileges(pr.cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "gatehouse: %s\n", err);
         return 1;
     }
-    if (!sv.foreground && daemonize() < 0) {
+    if (!pr.foreground && daemonize() < 0) {
         fprintf(stderr, "gatehouse: fork: %s\n", strerror(errno));
         return 1;
     }
@@ -276,19 +276,19 @@ int server_main(int argc, char **argv, const struct frontend *const *fes, unsign
         log_error("signalfd: %s", strerror(errno));
         return 1;
     }
-    config_activate(sv.cfg);
-    sv.workers = xcalloc(sv.nworkers, sizeof(*sv.workers));
-    for (unsigned i = 0; i < sv.nworkers; i++) {
-        sv.workers[i] = worker_new(i);
-        if (worker_start(sv.workers[i], sockets_update(sv.socks, sv.cfg, i)) < 0)
+    config_activate(pr.cfg);
+    pr.workers = xcalloc(pr.nworkers, sizeof(*pr.workers));
+    for (unsigned i = 0; i < pr.nworkers; i++) {
+        pr.workers[i] = worker_new(i);
+        if (worker_start(pr.workers[i], sockets_update(pr.socks, pr.cfg, i)) < 0)
             log_fatal("cannot start worker %u", i);
     }
-    for (unsigned i = 0; i < sv.cfg->nlisteners; i++) {
-        const struct listener_conf *l = &sv.cfg->listeners[i];
+    for (unsigned i = 0; i < pr.cfg->nlisteners; i++) {
+        const struct listener_conf *l = &pr.cfg->listeners[i];
         for (unsigned k = 0; k < l->naddrs; k++)
             log_info("listener '%s' (%s) on %s", l->name, l->fe->name, l->addrs[k].text);
     }
     log_info("gatehouse %s started: %u workers, configuration %s", GATEHOUSE_VERSION,
-             sv.nworkers, sv.path);
-    return signal_loop(&sv, sfd);
+             pr.nworkers, pr.path);
+    return signal_loop(&pr, sfd);
 }
