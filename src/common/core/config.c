@@ -1,10 +1,12 @@
-/* config.c — loads one configuration generation (see config.h).
- * Owns the core's settings and the listener list; each front-end parses its
- * own sections through the hooks it registered, this file only dispatches. */
+/* config.c — reads a configuration file and dispatches its sections (see
+ * config.h).  Owns the generation (load, references, activation), the two
+ * top-level keys (workers, user), the key tables' reader and the helpers
+ * every parser uses.  It parses no section itself: log_conf.c, http_conf.c,
+ * timeouts.c, resolver_conf.c, cache_conf.c, listeners.c and the
+ * front-ends do. */
 #include "config.h"
 #include "cache_store.h"
-#include "tls.h"
-#include "log.h"
+#include "http_conf.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -15,33 +17,38 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static const char *const root_keys[] = {"workers", "user",      "log",      "http",
-                                        "timeouts", "resolver", "listeners", "cache", NULL};
-static const char *const resolver_keys[] = {"nameservers", "timeout", "attempts", "cache_max_ttl",
-                                            "negative_ttl", NULL};
-static const char *const log_keys[] = {"level", "error", "access", "format", NULL};
-static const char *const http_keys[] = {"max_request_line", "max_header_bytes", "max_headers",
-                                        "max_body_bytes",  "underscores_in_headers",
-                                        "via",             "allow_trace",
-                                        NULL};
-static const char *const timeout_keys[] = {"client_header", "client_body", "keepalive",
-                                           "send",          "upstream_connect",
-                                           "upstream_read", "upstream_keepalive",
-                                           "tunnel",        "drain",
-                                           NULL};
-static const char *const listener_keys[] = {"name", "mode", "listen", "proxy_protocol", "tls", NULL};
+/* ---- messages and the shape of settings ---- */
 
-void config_error(char *err, size_t errlen, const config_setting_t *s, const char *fmt, ...)
+static void config_verror(char *err, size_t errlen, const config_setting_t *s, const char *fmt,
+                          va_list ap)
 {
-    va_list ap;
     size_t n = 0;
     const char *file = s ? config_setting_source_file(s) : NULL;
 
     if (file)
-        n = gh_fmt(err, errlen, "%s:%u: ", file, s ? config_setting_source_line(s) : 0);
-    va_start(ap, fmt);
+        n = gh_fmt(err, errlen, "%s:%u: ", file, config_setting_source_line(s));
     vsnprintf(err + n, errlen - n, fmt, ap);
+}
+
+void config_error(char *err, size_t errlen, const config_setting_t *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    config_verror(err, errlen, s, fmt, ap);
     va_end(ap);
+}
+
+int config_check_group(const config_setting_t *s, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (config_setting_is_group(s))
+        return 0;
+    va_start(ap, fmt);
+    config_verror(err, errlen, s, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 static int in_list(const char *name, const char *const *list)
@@ -68,14 +75,13 @@ int config_check_keys(const config_setting_t *group, const char *const *known,
     return 0;
 }
 
-int config_get_int(const config_setting_t *g, const char *key, long lo, long hi, long *out,
-                   char *err, size_t errlen)
+/* ---- typed values: each reads the setting s, named key ---- */
+
+static int read_int(const config_setting_t *s, const char *key, long lo, long hi, long *out,
+                    char *err, size_t errlen)
 {
-    config_setting_t *s = config_setting_get_member(g, key);
     long v;
 
-    if (!s)
-        return 0;
     if (config_setting_type(s) == CONFIG_TYPE_INT)
         v = config_setting_get_int(s);
     else if (config_setting_type(s) == CONFIG_TYPE_INT64)
@@ -92,12 +98,8 @@ int config_get_int(const config_setting_t *g, const char *key, long lo, long hi,
     return 0;
 }
 
-int config_get_bool(const config_setting_t *g, const char *key, int *out, char *err, size_t errlen)
+static int read_bool(const config_setting_t *s, const char *key, int *out, char *err, size_t errlen)
 {
-    config_setting_t *s = config_setting_get_member(g, key);
-
-    if (!s)
-        return 0;
     if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
         config_error(err, errlen, s, "'%s' must be true or false", key);
         return -1;
@@ -106,13 +108,9 @@ int config_get_bool(const config_setting_t *g, const char *key, int *out, char *
     return 0;
 }
 
-int config_get_string(const config_setting_t *g, const char *key, const char **out, char *err,
-                      size_t errlen)
+static int read_string(const config_setting_t *s, const char *key, const char **out, char *err,
+                       size_t errlen)
 {
-    config_setting_t *s = config_setting_get_member(g, key);
-
-    if (!s)
-        return 0;
     if (config_setting_type(s) != CONFIG_TYPE_STRING) {
         config_error(err, errlen, s, "'%s' must be a string", key);
         return -1;
@@ -121,21 +119,16 @@ int config_get_string(const config_setting_t *g, const char *key, const char **o
     return 0;
 }
 
-int config_get_seconds(const config_setting_t *g, const char *key, double lo, double hi,
-                       uint32_t *ms, char *err, size_t errlen)
+static int read_seconds(const config_setting_t *s, const char *key, double lo, double hi,
+                        uint32_t *ms, char *err, size_t errlen)
 {
-    config_setting_t *s = config_setting_get_member(g, key);
     double v;
 
-    if (!s)
-        return 0;
     switch (config_setting_type(s)) {
     case CONFIG_TYPE_INT: v = config_setting_get_int(s); break;
     case CONFIG_TYPE_INT64: v = (double)config_setting_get_int64(s); break;
     case CONFIG_TYPE_FLOAT: v = config_setting_get_float(s); break;
-    default:
-        config_error(err, errlen, s, "'%s' must be a number of seconds", key);
-        return -1;
+    default: config_error(err, errlen, s, "'%s' must be a number of seconds", key); return -1;
     }
     if (v < lo || v > hi) {
         config_error(err, errlen, s, "'%s' must be between %g and %g seconds", key, lo, hi);
@@ -144,6 +137,106 @@ int config_get_seconds(const config_setting_t *g, const char *key, double lo, do
     *ms = (uint32_t)(v * 1000.0 + 0.5);
     return 0;
 }
+
+int config_get_int(const config_setting_t *g, const char *key, long lo, long hi, long *out,
+                   char *err, size_t errlen)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+
+    return s ? read_int(s, key, lo, hi, out, err, errlen) : 0;
+}
+
+int config_get_bool(const config_setting_t *g, const char *key, int *out, char *err, size_t errlen)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+
+    return s ? read_bool(s, key, out, err, errlen) : 0;
+}
+
+int config_get_string(const config_setting_t *g, const char *key, const char **out, char *err,
+                      size_t errlen)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+
+    return s ? read_string(s, key, out, err, errlen) : 0;
+}
+
+int config_get_seconds(const config_setting_t *g, const char *key, double lo, double hi,
+                       uint32_t *ms, char *err, size_t errlen)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+
+    return s ? read_seconds(s, key, lo, hi, ms, err, errlen) : 0;
+}
+
+/* ---- lists ---- */
+
+void config_strings_free(char **list)
+{
+    for (char **p = list; p && *p; p++)
+        free(*p);
+    free(list);
+}
+
+int config_get_strings(const config_setting_t *g, const char *key, unsigned flags, char ***out,
+                       unsigned *n, char *err, size_t errlen)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+    const char *nonempty = flags & CONFIG_NONEMPTY ? "non-empty " : "";
+    unsigned len;
+
+    *out = NULL;
+    *n = 0;
+    if (!s)
+        return 0;
+    if ((!config_setting_is_array(s) && !config_setting_is_list(s)) ||
+        (*nonempty && config_setting_length(s) == 0)) {
+        config_error(err, errlen, s, "'%s' must be a %slist of strings [ \"...\" ]", key, nonempty);
+        return -1;
+    }
+    len = (unsigned)config_setting_length(s);
+    *out = xcalloc((size_t)len + 1, sizeof(char *));
+    for (unsigned i = 0; i < len; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, i);
+        const char *v = config_setting_get_string(e);
+        if (!v || !*v) {
+            config_error(err, errlen, e, "'%s' entries must be non-empty strings", key);
+            config_strings_free(*out);
+            *out = NULL;
+            *n = 0;
+            return -1;
+        }
+        (*out)[(*n)++] = xstrdup(v);
+    }
+    return 0;
+}
+
+int config_get_networks(const config_setting_t *g, const char *key, struct acl *a,
+                        const char *const *dflt, char *err, size_t errlen)
+{
+    char **nets, msg[256];
+    unsigned n;
+
+    if (config_get_strings(g, key, 0, &nets, &n, err, errlen) < 0)
+        return -1;
+    if (!nets) {
+        for (; dflt && *dflt; dflt++)
+            if (acl_add(a, *dflt, msg, sizeof(msg)) < 0)
+                log_fatal("default network '%s': %s", *dflt, msg);
+        return 0;
+    }
+    for (unsigned i = 0; i < n; i++)
+        if (acl_add(a, nets[i], msg, sizeof(msg)) < 0) {
+            config_error(err, errlen, config_setting_get_elem(config_setting_get_member(g, key), i),
+                         "'%s': %s", key, msg);
+            config_strings_free(nets);
+            return -1;
+        }
+    config_strings_free(nets);
+    return 0;
+}
+
+/* ---- paths and addresses ---- */
 
 char *config_path(const struct gh_config *c, const char *p)
 {
@@ -211,410 +304,211 @@ int config_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *
     return 0;
 }
 
-/* ---- the core's sections ---- */
+/* ---- key tables ---- */
 
-static int load_log(struct gh_config *c, config_setting_t *g, char *err, size_t errlen)
+static void *field(struct gh_config *c, const struct config_key *k)
 {
-    const char *level = NULL, *error = NULL, *access = NULL, *format = NULL;
-
-    if (!g)
-        return 0;
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "'log' must be a group { ... }");
-        return -1;
-    }
-    if (config_check_keys(g, log_keys, NULL, err, errlen) < 0 ||
-        config_get_string(g, "level", &level, err, errlen) < 0 ||
-        config_get_string(g, "error", &error, err, errlen) < 0 ||
-        config_get_string(g, "access", &access, err, errlen) < 0 ||
-        config_get_string(g, "format", &format, err, errlen) < 0)
-        return -1;
-    if (level) {
-        c->log_level = log_level_parse(level);
-        if (c->log_level < 0) {
-            config_error(err, errlen, config_setting_get_member(g, "level"),
-                         "unknown log level '%s' (error, warn, info, debug)", level);
-            return -1;
-        }
-    }
-    if (format) {
-        if (strcmp(format, "gatehouse") == 0)
-            c->log_format = LOG_FORMAT_GATEHOUSE;
-        else if (strcmp(format, "combined") == 0)
-            c->log_format = LOG_FORMAT_COMBINED;
-        else if (strcmp(format, "common") == 0)
-            c->log_format = LOG_FORMAT_COMMON;
-        else {
-            config_error(err, errlen, config_setting_get_member(g, "format"),
-                         "unknown access log format '%s' (gatehouse, combined, common)", format);
-            return -1;
-        }
-    }
-    if (error) {
-        free(c->log_error);
-        c->log_error = strcmp(error, "stderr") == 0 ? xstrdup(error) : config_path(c, error);
-    }
-    if (access) {
-        free(c->log_access);
-        c->log_access = (strcmp(access, "stdout") == 0 || strcmp(access, "stderr") == 0 ||
-                         strcmp(access, "off") == 0)
-                            ? xstrdup(access)
-                            : config_path(c, access);
-    }
-    return 0;
+    return (char *)c + k->offset;
 }
 
-static int load_http(struct gh_config *c, config_setting_t *g, char *err, size_t errlen)
+static int read_word(const struct config_key *k, const config_setting_t *s, int *out, char *err,
+                     size_t errlen)
 {
-    long line = c->limits.max_line, head = c->limits.max_head, fields = c->limits.max_fields;
-    long body = (long)c->max_body;
-    int us = c->limits.allow_underscore;
-    const char *via = NULL;
-
-    if (!g)
-        return 0;
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "'http' must be a group { ... }");
-        return -1;
-    }
-    if (config_check_keys(g, http_keys, NULL, err, errlen) < 0 ||
-        config_get_int(g, "max_request_line", 256, 16384, &line, err, errlen) < 0 ||
-        config_get_int(g, "max_header_bytes", 1024, 16384, &head, err, errlen) < 0 ||
-        config_get_int(g, "max_headers", 8, HTTP1_MAX_HEADERS, &fields, err, errlen) < 0 ||
-        config_get_int(g, "max_body_bytes", 0, (long)(((unsigned long)-1) >> 1), &body, err,
-                       errlen) < 0 ||
-        config_get_bool(g, "underscores_in_headers", &us, err, errlen) < 0 ||
-        config_get_bool(g, "allow_trace", &c->allow_trace, err, errlen) < 0 ||
-        config_get_string(g, "via", &via, err, errlen) < 0)
-        return -1;
-    c->limits.max_line = (uint32_t)line;
-    c->limits.max_head = (uint32_t)head;
-    c->limits.max_fields = (uint32_t)fields;
-    c->limits.allow_underscore = us;
-    c->max_body = (uint64_t)body;
-    if (via) {
-        for (const char *p = via; *p; p++)
-            if (*p <= ' ' || *p >= 0x7f || *p == ',') {
-                config_error(err, errlen, config_setting_get_member(g, "via"),
-                             "'via' must be a single token without spaces or commas");
-                return -1;
-            }
-        free(c->via_name);
-        c->via_name = xstrdup(via);
-    }
-    return 0;
-}
-
-static int load_timeouts(struct gh_config *c, config_setting_t *g, char *err, size_t errlen)
-{
-    struct timeouts *t = &c->to;
-    const double day = 86400.0;
-
-    if (!g)
-        return 0;
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "'timeouts' must be a group { ... }");
-        return -1;
-    }
-    if (config_check_keys(g, timeout_keys, NULL, err, errlen) < 0 ||
-        config_get_seconds(g, "client_header", 0.01, day, &t->client_header, err, errlen) < 0 ||
-        config_get_seconds(g, "client_body", 0.01, day, &t->client_body, err, errlen) < 0 ||
-        config_get_seconds(g, "keepalive", 0.0, day, &t->keepalive, err, errlen) < 0 ||
-        config_get_seconds(g, "send", 0.01, day, &t->send, err, errlen) < 0 ||
-        config_get_seconds(g, "upstream_connect", 0.01, day, &t->upstream_connect, err, errlen) <
-            0 ||
-        config_get_seconds(g, "upstream_read", 0.01, day, &t->upstream_read, err, errlen) < 0 ||
-        config_get_seconds(g, "upstream_keepalive", 0.0, day, &t->upstream_keepalive, err,
-                           errlen) < 0 ||
-        config_get_seconds(g, "tunnel", 0.01, 7 * day, &t->tunnel, err, errlen) < 0 ||
-        config_get_seconds(g, "drain", 0.0, day, &t->drain, err, errlen) < 0)
-        return -1;
-    return 0;
-}
-
-static int load_resolver(struct gh_config *c, config_setting_t *g, char *err, size_t errlen)
-{
-    struct resolver_conf *r = &c->dns;
-    config_setting_t *ns;
-    long attempts = r->attempts, max_ttl = r->cache_max_ttl, neg = r->negative_ttl;
-    char csv[1024] = "";
+    const char *v;
+    char words[256];
     size_t n = 0;
 
-    if (!g)
-        return 0;
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "'resolver' must be a group { ... }");
+    if (read_string(s, k->name, &v, err, errlen) < 0)
         return -1;
-    }
-    if (config_check_keys(g, resolver_keys, NULL, err, errlen) < 0 ||
-        config_get_seconds(g, "timeout", 0.1, 60, &r->timeout, err, errlen) < 0 ||
-        config_get_int(g, "attempts", 1, 10, &attempts, err, errlen) < 0 ||
-        config_get_int(g, "cache_max_ttl", 0, 86400, &max_ttl, err, errlen) < 0 ||
-        config_get_int(g, "negative_ttl", 0, 3600, &neg, err, errlen) < 0)
-        return -1;
-    r->attempts = (uint32_t)attempts;
-    r->cache_max_ttl = (uint32_t)max_ttl;
-    r->negative_ttl = (uint32_t)neg;
-    ns = config_setting_get_member(g, "nameservers");
-    if (!ns)
-        return 0;
-    if (!config_setting_is_array(ns) && !config_setting_is_list(ns)) {
-        config_error(err, errlen, ns, "'nameservers' must be a list [ \"10.0.0.53\", \"[::1]:53\" ]");
-        return -1;
-    }
-    for (int i = 0; i < config_setting_length(ns); i++) {
-        config_setting_t *e = config_setting_get_elem(ns, (unsigned)i);
-        const char *a = config_setting_get_string(e);
-        struct sockaddr_storage ss;
-        socklen_t len;
-        unsigned char bin[16];
-        char with_port[80];
-        if (!a || strlen(a) > 64) {
-            config_error(err, errlen, e, "'nameservers' entries are addresses");
-            return -1;
+    for (int i = 0; k->words[i]; i++)
+        if (strcmp(v, k->words[i]) == 0) {
+            *out = i;
+            return 0;
         }
-        if (inet_pton(AF_INET, a, bin) == 1) /* a bare address means port 53 */
-            gh_fmt(with_port, sizeof(with_port), "%s:53", a);
-        else if (inet_pton(AF_INET6, a, bin) == 1)
-            gh_fmt(with_port, sizeof(with_port), "[%s]:53", a);
-        else
-            gh_fmt(with_port, sizeof(with_port), "%s", a);
-        if (config_parse_addr(with_port, &ss, &len) < 0) {
-            config_error(err, errlen, e, "bad nameserver '%s' (an IP address, with :port if not 53)", a);
-            return -1;
-        }
-        n += gh_fmt(csv + n, sizeof(csv) - n, "%s%s", n ? "," : "", with_port);
-    }
-    free(r->nameservers);
-    r->nameservers = n ? xstrdup(csv) : NULL;
-    return 0;
+    words[0] = '\0';
+    for (int i = 0; k->words[i]; i++)
+        n += gh_fmt(words + n, sizeof(words) - n, "%s%s", i ? ", " : "", k->words[i]);
+    config_error(err, errlen, s, "unknown %s '%s' (%s)", k->what, v, words);
+    return -1;
 }
 
-static const struct frontend *find_fe(const struct gh_config *c, const char *name)
+int config_key_read(struct gh_config *c, const struct config_key *k, const config_setting_t *s,
+                    char *err, size_t errlen)
 {
-    for (unsigned i = 0; i < c->nfes; i++)
-        if (strcmp(c->fes[i]->name, name) == 0)
-            return c->fes[i];
+    void *f = field(c, k);
+    const char *str;
+    long v;
+
+    switch (k->kind) {
+    case CONFIG_K_U32:
+    case CONFIG_K_U64:
+        if (read_int(s, k->name, k->lo, k->hi, &v, err, errlen) < 0)
+            return -1;
+        if (k->kind == CONFIG_K_U32)
+            *(uint32_t *)f = (uint32_t)v;
+        else
+            *(uint64_t *)f = (uint64_t)v;
+        return 0;
+    case CONFIG_K_BOOL: return read_bool(s, k->name, f, err, errlen);
+    case CONFIG_K_MSEC:
+        return read_seconds(s, k->name, (double)k->lo / 1000.0, (double)k->hi / 1000.0, f, err,
+                            errlen);
+    case CONFIG_K_STRING:
+        if (read_string(s, k->name, &str, err, errlen) < 0)
+            return -1;
+        free(*(char **)f);
+        *(char **)f = xstrdup(str);
+        return 0;
+    case CONFIG_K_WORD: return read_word(k, s, f, err, errlen);
+    }
+    return -1;
+}
+
+static int key_read(struct gh_config *c, const struct config_key *k, const config_setting_t *s,
+                    char *err, size_t errlen)
+{
+    return k->parse ? k->parse(c, k, s, err, errlen) : config_key_read(c, k, s, err, errlen);
+}
+
+void config_keys_defaults(struct gh_config *c, const struct config_key *keys)
+{
+    for (const struct config_key *k = keys; k->name; k++) {
+        int text = k->kind == CONFIG_K_STRING || k->kind == CONFIG_K_WORD;
+        char line[256], err[CONFIG_ERRLEN];
+        config_t one;
+
+        if (!k->dflt)
+            continue;
+        /* the default goes through the reader the file's value would */
+        gh_fmt(line, sizeof(line), text ? "%s = \"%s\";" : "%s = %s;", k->name, k->dflt);
+        config_init(&one);
+        if (!config_read_string(&one, line) ||
+            key_read(c, k, config_lookup(&one, k->name), err, sizeof(err)) < 0)
+            log_fatal("the default of '%s', %s, is not valid", k->name, k->dflt);
+        config_destroy(&one);
+    }
+}
+
+static const struct config_key *key_find(const struct config_key *keys, const char *name)
+{
+    for (const struct config_key *k = keys; k->name; k++)
+        if (strcmp(k->name, name) == 0)
+            return k;
     return NULL;
 }
 
-static int load_listen(struct listener_conf *l, config_setting_t *s, char *err, size_t errlen)
+int config_keys_read(struct gh_config *c, const config_setting_t *g, const struct config_key *keys,
+                     char *err, size_t errlen)
 {
-    int n;
-
-    if (!s)
-        return -2;
-    if (config_setting_type(s) == CONFIG_TYPE_STRING)
-        n = 1;
-    else if (config_setting_is_array(s) || config_setting_is_list(s))
-        n = config_setting_length(s);
-    else {
-        config_error(err, errlen, s, "'listen' must be an address string or a list of them");
-        return -1;
-    }
-    if (n < 1) {
-        config_error(err, errlen, s, "'listen' is empty");
-        return -1;
-    }
-    l->addrs = xcalloc((size_t)n, sizeof(*l->addrs));
-    for (int i = 0; i < n; i++) {
-        config_setting_t *e = n == 1 && config_setting_type(s) == CONFIG_TYPE_STRING
-                                  ? s
-                                  : config_setting_get_elem(s, (unsigned)i);
-        const char *text = config_setting_get_string(e);
-        struct listen_addr *a = &l->addrs[i];
-        if (!text || strlen(text) >= sizeof(a->text) ||
-            config_parse_addr(text, &a->ss, &a->len) < 0) {
-            config_error(err, errlen, e,
-                         "listener '%s': bad listen address '%s' (want \"ip:port\" or "
-                         "\"[ipv6]:port\", port 1-65535)",
-                         l->name, text ? text : "(not a string)");
+    for (const struct config_key *k = keys; k->name; k++) {
+        const config_setting_t *s = config_setting_get_member(g, k->name);
+        if (s && key_read(c, k, s, err, errlen) < 0)
             return -1;
-        }
-        strcpy(a->text, text);
-        l->naddrs++;
     }
     return 0;
 }
 
-static int load_listener(struct gh_config *c, struct listener_conf *l, config_setting_t *ls,
-                         char *err, size_t errlen)
+void config_keys_free(struct gh_config *c, const struct config_key *keys)
 {
-    const char *name = NULL, *mode = NULL;
-    int rc;
-
-    l->line = (int)config_setting_source_line(ls);
-    if (!config_setting_is_group(ls)) {
-        config_error(err, errlen, ls, "each listener must be a group { name = ...; mode = ...; }");
-        return -1;
-    }
-    if (config_get_string(ls, "name", &name, err, errlen) < 0 ||
-        config_get_string(ls, "mode", &mode, err, errlen) < 0)
-        return -1;
-    if (!name || !*name) {
-        config_error(err, errlen, ls, "listener without a 'name'");
-        return -1;
-    }
-    l->name = xstrdup(name);
-    for (unsigned i = 0; i < (unsigned)(l - c->listeners); i++)
-        if (strcmp(c->listeners[i].name, name) == 0) {
-            config_error(err, errlen, ls, "listener name '%s' is used twice", name);
-            return -1;
+    for (const struct config_key *k = keys; k->name; k++)
+        if (k->kind == CONFIG_K_STRING) {
+            free(*(char **)field(c, k));
+            *(char **)field(c, k) = NULL;
         }
-    if (!mode) {
-        config_error(err, errlen, ls, "listener '%s' has no 'mode' (forward or reverse)", name);
-        return -1;
-    }
-    l->fe = find_fe(c, mode);
-    if (!l->fe) {
-        config_error(err, errlen, config_setting_get_member(ls, "mode"),
-                     "listener '%s': unknown mode '%s' (forward or reverse)", name, mode);
-        return -1;
-    }
-    if (config_check_keys(ls, listener_keys, l->fe->listener_keys, err, errlen) < 0 ||
-        config_get_bool(ls, "proxy_protocol", &l->proxy_protocol, err, errlen) < 0)
-        return -1;
-    rc = load_listen(l, config_setting_get_member(ls, "listen"), err, errlen);
-    if (rc == -2) {
-        config_error(err, errlen, ls, "listener '%s' has no 'listen' address", name);
-        return -1;
-    }
-    if (rc < 0)
-        return -1;
-    config_setting_t *tls = config_setting_get_member(ls, "tls");
-    if (tls && !(l->tls = tls_server_load(c, tls, err, errlen)))
-        return -1;
-    l->fe_conf = l->fe->listener(c, config_fe_state(c, l->fe), ls, err, errlen);
-    return l->fe_conf ? 0 : -1;
 }
 
-/* Whether two listen addresses name the same socket ("*:80" is "0.0.0.0:80",
- * "[0:0::1]:80" is "[::1]:80"). */
-static int same_addr(const struct listen_addr *x, const struct listen_addr *y)
+int config_section_load(struct gh_config *c, const config_setting_t *root,
+                        const struct config_section *sec, char *err, size_t errlen)
 {
-    if (x->ss.ss_family != y->ss.ss_family)
+    const config_setting_t *g = config_setting_get_member(root, sec->name);
+
+    if (!g)
         return 0;
-    if (x->ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const void *)&x->ss, *b = (const void *)&y->ss;
-        return a->sin6_port == b->sin6_port &&
-               memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0;
-    }
-    const struct sockaddr_in *a = (const void *)&x->ss, *b = (const void *)&y->ss;
-    return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
-}
-
-static int load_listeners(struct gh_config *c, config_setting_t *g, char *err, size_t errlen)
-{
-    int n;
-
-    if (!g) {
-        config_error(err, errlen, NULL, "%s: no 'listeners' defined", c->path);
+    if (config_check_group(g, err, errlen, "'%s' must be a group { ... }", sec->name) < 0)
         return -1;
-    }
-    if (!config_setting_is_list(g)) {
-        config_error(err, errlen, g, "'listeners' must be a list ( { ... }, { ... } )");
-        return -1;
-    }
-    n = config_setting_length(g);
-    if (n == 0) {
-        config_error(err, errlen, g, "'listeners' is empty");
-        return -1;
-    }
-    c->listeners = xcalloc((size_t)n, sizeof(*c->listeners));
-    for (int i = 0; i < n; i++) {
-        c->nlisteners = (unsigned)i + 1;
-        if (load_listener(c, &c->listeners[i], config_setting_get_elem(g, (unsigned)i), err,
-                          errlen) < 0)
+    for (int i = 0; i < config_setting_length(g); i++) {
+        const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+        if (!key_find(sec->keys, config_setting_name(m))) {
+            config_error(err, errlen, m, "unknown setting '%s'", config_setting_name(m));
             return -1;
+        }
     }
-    /* One address, one listener. */
-    for (unsigned i = 0; i < c->nlisteners; i++)
-        for (unsigned j = 0; j <= i; j++)
-            for (unsigned a = 0; a < c->listeners[i].naddrs; a++)
-                for (unsigned b = 0; b < c->listeners[j].naddrs; b++) {
-                    if (i == j && b >= a)
-                        break;
-                    if (same_addr(&c->listeners[i].addrs[a], &c->listeners[j].addrs[b])) {
-                        config_error(err, errlen, config_setting_get_elem(g, i),
-                                     "address %s is used by listeners '%s' and '%s'",
-                                     c->listeners[i].addrs[a].text, c->listeners[j].name,
-                                     c->listeners[i].name);
-                        return -1;
-                    }
-                }
-    return 0;
+    return config_keys_read(c, g, sec->keys, err, errlen);
 }
 
-static void set_defaults(struct gh_config *c)
+/* ---- the top level ---- */
+
+/* workers = 0 is one per CPU. */
+static int parse_workers(struct gh_config *c, const struct config_key *k, const config_setting_t *s,
+                         char *err, size_t errlen)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-    c->workers = cpus > 0 ? (unsigned)cpus : 1;
-    c->log_level = LOG_INFO;
-    c->log_error = xstrdup("stderr");
-    c->log_access = xstrdup("stdout");
-    c->log_format = LOG_FORMAT_GATEHOUSE;
-    c->via_name = xstrdup("gatehouse");
-    c->limits.max_line = 8192;
-    c->limits.max_head = 16384;
-    c->limits.max_fields = 100;
-    c->limits.allow_underscore = 0;
-    c->max_body = 0;
-    c->to.client_header = 10000;
-    c->to.client_body = 60000;
-    c->to.keepalive = 75000;
-    c->to.send = 60000;
-    c->to.upstream_connect = 5000;
-    c->to.upstream_read = 60000;
-    c->to.upstream_keepalive = 30000;
-    c->to.tunnel = 600000;
-    c->dns.timeout = 2000;
-    c->dns.attempts = 2;
-    c->dns.cache_max_ttl = 3600;
-    c->dns.negative_ttl = 5;
-    c->to.drain = 10000;
+    if (config_key_read(c, k, s, err, errlen) < 0)
+        return -1;
+    if (c->workers == 0)
+        c->workers = cpus > 0 ? (unsigned)cpus : 1;
+    return 0;
+}
+
+static const struct config_key top_keys[] = {
+    /* name, kind and field, range, default as README.md writes it, words, what, parse */
+    {"workers", CONFIG_U32(workers), 0, 256, "0", NULL, NULL, parse_workers},
+    {"user", CONFIG_STRING(user), 0, 0, NULL, NULL, NULL, NULL}, /* NULL: see process.c */
+    {0},
+};
+
+static const struct config_section top_section = {NULL, top_keys};
+
+const struct config_section *const config_core_sections[] = {
+    &top_section, &log_section, &http_section, &timeouts_section, &resolver_section, NULL,
+};
+
+/* The sections the root may hold besides the core's: the store, the
+ * listeners and the front-ends'. */
+static int root_key_known(const struct gh_config *c, const char *name)
+{
+    static const char *const others[] = {"cache", "listeners", NULL};
+
+    if (key_find(top_keys, name) || in_list(name, others))
+        return 1;
+    for (unsigned i = 1; config_core_sections[i]; i++)
+        if (strcmp(name, config_core_sections[i]->name) == 0)
+            return 1;
+    for (unsigned i = 0; i < c->nfes; i++)
+        if (in_list(name, c->fes[i]->sections))
+            return 1;
+    return 0;
 }
 
 static int load_root(struct gh_config *c, config_t *file, char *err, size_t errlen)
 {
     config_setting_t *root = config_root_setting(file);
-    const char *user = NULL;
-    long workers = 0;
-    unsigned i;
 
-    /* The root may hold the core's keys and those of every front-end. */
     for (int k = 0; k < config_setting_length(root); k++) {
         config_setting_t *m = config_setting_get_elem(root, (unsigned)k);
-        const char *name = config_setting_name(m);
-        int known = in_list(name, root_keys);
-        for (i = 0; i < c->nfes && !known; i++)
-            known = in_list(name, c->fes[i]->sections);
-        if (!known) {
-            config_error(err, errlen, m, "unknown setting '%s'", name);
+        if (!root_key_known(c, config_setting_name(m))) {
+            config_error(err, errlen, m, "unknown setting '%s'", config_setting_name(m));
             return -1;
         }
     }
-    if (config_get_int(root, "workers", 0, 256, &workers, err, errlen) < 0 ||
-        config_get_string(root, "user", &user, err, errlen) < 0)
+    if (config_keys_read(c, root, top_keys, err, errlen) < 0)
         return -1;
-    if (workers > 0)
-        c->workers = (unsigned)workers;
-    if (user)
-        c->user = xstrdup(user);
-    if (load_log(c, config_setting_get_member(root, "log"), err, errlen) < 0 ||
-        load_http(c, config_setting_get_member(root, "http"), err, errlen) < 0 ||
-        load_timeouts(c, config_setting_get_member(root, "timeouts"), err, errlen) < 0 ||
-        load_resolver(c, config_setting_get_member(root, "resolver"), err, errlen) < 0 ||
-        cache_conf_load(&c->cache, config_setting_get_member(root, "cache"), err, errlen) < 0)
+    for (unsigned i = 1; config_core_sections[i]; i++)
+        if (config_section_load(c, root, config_core_sections[i], err, errlen) < 0)
+            return -1;
+    if (cache_conf_load(&c->cache, config_setting_get_member(root, "cache"), err, errlen) < 0)
         return -1;
     c->fe_state = xcalloc(c->nfes, sizeof(void *));
-    for (i = 0; i < c->nfes; i++) {
+    for (unsigned i = 0; i < c->nfes; i++) {
         c->fe_state[i] = c->fes[i]->load(c, file, err, errlen);
         if (!c->fe_state[i])
             return -1;
     }
-    return load_listeners(c, config_setting_get_member(root, "listeners"), err, errlen);
+    return listeners_load(c, config_setting_get_member(root, "listeners"), err, errlen);
 }
+
+/* ---- the generation ---- */
 
 struct gh_config *config_load(const char *path, const struct frontend *const *fes, unsigned nfes,
                               char *err, size_t errlen)
@@ -631,7 +525,8 @@ struct gh_config *config_load(const char *path, const struct frontend *const *fe
     free(copy);
     c->fes = fes;
     c->nfes = nfes;
-    set_defaults(c);
+    for (unsigned i = 0; config_core_sections[i]; i++)
+        config_keys_defaults(c, config_core_sections[i]->keys);
 
     config_init(&file);
     config_set_include_dir(&file, c->dir);
@@ -667,20 +562,12 @@ void config_unref(struct gh_config *c)
     for (unsigned i = 0; i < c->nfes; i++)
         if (c->fe_state && c->fe_state[i])
             c->fes[i]->free(c->fe_state[i]);
-    for (unsigned i = 0; i < c->nlisteners; i++) {
-        free(c->listeners[i].name);
-        free(c->listeners[i].addrs);
-        tls_server_free(c->listeners[i].tls);
-    }
-    free(c->listeners);
+    listeners_free(c);
     free(c->fe_state);
     free(c->path);
     free(c->dir);
-    free(c->user);
-    free(c->log_error);
-    free(c->log_access);
-    free(c->via_name);
-    free(c->dns.nameservers);
+    for (unsigned i = 0; config_core_sections[i]; i++)
+        config_keys_free(c, config_core_sections[i]->keys);
     cache_conf_free(&c->cache);
     free(c);
 }
@@ -699,12 +586,4 @@ void config_activate(struct gh_config *c)
     for (unsigned i = 0; i < c->nfes; i++)
         if (c->fes[i]->activate && c->fe_state)
             c->fes[i]->activate(c->fe_state[i]);
-}
-
-const struct listener_conf *config_listener(const struct gh_config *c, const char *name)
-{
-    for (unsigned i = 0; i < c->nlisteners; i++)
-        if (strcmp(c->listeners[i].name, name) == 0)
-            return &c->listeners[i];
-    return NULL;
 }

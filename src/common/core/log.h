@@ -3,13 +3,24 @@
  * Both logs are plain descriptors written with one write(2) per line, so
  * lines from several workers never interleave and no lock is taken.
  * Reopening (SIGUSR1, reload) opens the new file and dup2()s it over the old
- * descriptor number, which is atomic for concurrent writers. */
+ * descriptor number, which is atomic for concurrent writers.  The `log`
+ * section of the configuration is read by log_conf.c. */
 #ifndef GH_LOG_H
 #define GH_LOG_H
 
 #include <stddef.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* The access log's formats (`format`). */
+#define LOG_FORMAT_GATEHOUSE 0 /* combined + key=value fields */
+#define LOG_FORMAT_COMBINED 1
+#define LOG_FORMAT_COMMON 2
+
+/* The `log` section: level, error, access, format, into the generation's
+ * log_* fields (log_conf.c). */
+struct config_section;
+extern const struct config_section log_section;
 
 /* Before configuration: errors to stderr at `level`. */
 void log_init(enum log_level level);
@@ -21,8 +32,8 @@ int log_level_parse(const char *s);
  * (access only).  A NULL error_path keeps stderr (foreground).  Opens files
  * with O_APPEND, creating them 0640.  Returns 0, or -1 with a message in err
  * naming the file; on failure the previous destinations stay. */
-int log_configure(const char *error_path, const char *access_path, enum log_level level,
-                  char *err, size_t errlen);
+int log_configure(const char *error_path, const char *access_path, enum log_level level, char *err,
+                  size_t errlen);
 
 /* Reopens the configured files (after logrotate moved them). A file that
  * cannot be reopened keeps its old descriptor and the error is logged. */

@@ -3,7 +3,8 @@
  * Lookups never block the loop: c-ares's sockets are watched by the loop and
  * its timeouts run on a loop timer.  /etc/hosts is honoured.  IP literals are
  * answered at once without a query, and so are names in the cache: answers
- * are kept for their DNS TTL (capped), failures for a short negative TTL. */
+ * are kept for their DNS TTL (capped), failures for a short negative TTL.
+ * The `resolver` section of the configuration is read by resolver_conf.c. */
 #ifndef GH_RESOLVER_H
 #define GH_RESOLVER_H
 
@@ -21,7 +22,19 @@ struct resolve_req;
 typedef void (*resolve_cb)(void *arg, const struct sockaddr_storage *addrs, unsigned n,
                            const char *error);
 
-struct resolver_conf;
+/* Name resolution settings: the `resolver` section, the generation's `dns`. */
+struct resolver_conf {
+    char *nameservers; /* "1.2.3.4:53,[::1]:53" or NULL for /etc/resolv.conf */
+    uint32_t timeout;  /* per attempt, ms */
+    uint32_t attempts;
+    uint32_t cache_max_ttl; /* seconds an answer may be reused at most */
+    uint32_t negative_ttl;  /* seconds a failure is remembered */
+};
+
+struct config_section;
+
+/* Its keys, ranges and defaults (resolver_conf.c). */
+extern const struct config_section resolver_section;
 
 /* Creates a resolver on a loop with the attempt timeout and count of conf;
  * NULL with a logged error if c-ares fails. */
