@@ -56,31 +56,6 @@ static int is_revealing(const char *name, size_t len)
     return 0;
 }
 
-static char **string_list(const config_setting_t *l, unsigned *n, const char *what, char *err,
-                          size_t errlen)
-{
-    char **out;
-
-    if (!config_setting_is_array(l) && !config_setting_is_list(l)) {
-        config_error(err, errlen, l, "'%s' must be a list of strings", what);
-        return NULL;
-    }
-    *n = (unsigned)config_setting_length(l);
-    out = xcalloc(*n ? *n : 1, sizeof(char *));
-    for (unsigned i = 0; i < *n; i++) {
-        const char *s = config_setting_get_string_elem(l, (int)i);
-        if (!s || !*s) {
-            config_error(err, errlen, l, "'%s' entries must be non-empty strings", what);
-            for (unsigned k = 0; k < i; k++)
-                free(out[k]);
-            free(out);
-            return NULL;
-        }
-        out[i] = xstrdup(s);
-    }
-    return out;
-}
-
 int anonymity_load(struct anonymity *a, const config_setting_t *p, char *err, size_t errlen)
 {
     const char *level = "off", *ua = "Mozilla/5.0";
@@ -102,16 +77,14 @@ int anonymity_load(struct anonymity *a, const config_setting_t *p, char *err, si
         return -1;
     }
     a->user_agent = xstrdup(ua);
-    if ((s = config_setting_get_member(p, "anonymity_remove")) &&
-        !(a->remove = string_list(s, &a->nremove, "anonymity_remove", err, errlen)))
-        return -1;
-    if ((s = config_setting_get_member(p, "strip_cookies")) &&
-        !(a->cookie_domains = string_list(s, &a->ncookie, "strip_cookies", err, errlen)))
+    if (config_get_strings(p, "anonymity_remove", 0, &a->remove, &a->nremove, err, errlen) < 0 ||
+        config_get_strings(p, "strip_cookies", 0, &a->cookie_domains, &a->ncookie, err, errlen) < 0)
         return -1;
     for (unsigned i = 0; i < a->ncookie; i++) { /* ".Tracker.Example." is tracker.example */
         char *name = hostname_config(a->cookie_domains[i]);
         if (!name) {
-            config_error(err, errlen, config_setting_get_elem(s, i),
+            config_error(err, errlen,
+                         config_setting_get_elem(config_setting_get_member(p, "strip_cookies"), i),
                          "'strip_cookies': '%s' is not a host name", a->cookie_domains[i]);
             return -1;
         }
@@ -144,15 +117,11 @@ int anonymity_load(struct anonymity *a, const config_setting_t *p, char *err, si
 
 void anonymity_free(struct anonymity *a)
 {
-    for (unsigned i = 0; i < a->nremove; i++)
-        free(a->remove[i]);
+    config_strings_free(a->remove);
     for (unsigned i = 0; i < 2 * a->nreplace; i++)
         free(a->replace[i]);
-    for (unsigned i = 0; i < a->ncookie; i++)
-        free(a->cookie_domains[i]);
-    free(a->remove);
     free(a->replace);
-    free(a->cookie_domains);
+    config_strings_free(a->cookie_domains);
     free(a->user_agent);
 }
 

@@ -45,21 +45,31 @@ enum cache_class apt_classify(const char *path, size_t len)
     return CACHE_CLASS_DEFAULT;
 }
 
-int apt_rules_init(struct cache_rules *r, const config_setting_t *cache, char *err, size_t errlen)
-{
-    const config_setting_t *m = cache ? config_setting_get_member(cache, "mirrors") : NULL;
+const char *const apt_cache_keys[] = {"apt", "mirrors", NULL};
 
-    for (unsigned i = 0; i < r->nmirrors; i++) {
-        char *name = hostname_config(r->mirrors[i]);
+int apt_load(struct apt_profile *a, struct cache_rules *r, const config_setting_t *cache, char *err,
+             size_t errlen)
+{
+    memset(a, 0, sizeof(*a));
+    if (!cache || !config_setting_is_group(cache))
+        return 0; /* cache = true, false or absent: no profile */
+    if (config_get_bool(cache, "apt", &a->on, err, errlen) < 0 ||
+        config_get_strings(cache, "mirrors", 0, &a->mirrors, &a->nmirrors, err, errlen) < 0)
+        return -1;
+    for (unsigned i = 0; i < a->nmirrors; i++) {
+        char *name = hostname_config(a->mirrors[i]);
         if (!name) {
-            config_error(err, errlen, m ? config_setting_get_elem(m, i) : cache,
-                         "'mirrors': '%s' is not a host name", r->mirrors[i]);
+            for (char *p = a->mirrors[i]; *p; p++) /* named in lower case, as always */
+                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+            config_error(err, errlen,
+                         config_setting_get_elem(config_setting_get_member(cache, "mirrors"), i),
+                         "'mirrors': '%s' is not a host name", a->mirrors[i]);
             return -1;
         }
-        free(r->mirrors[i]);
-        r->mirrors[i] = name;
+        free(a->mirrors[i]);
+        a->mirrors[i] = name;
     }
-    if (!r->apt)
+    if (!a->on)
         return 0;
     r->classify = apt_classify;
     if (r->stale_if_unreachable < 0)
@@ -67,14 +77,21 @@ int apt_rules_init(struct cache_rules *r, const config_setting_t *cache, char *e
     return 0;
 }
 
-const struct cache_rules *apt_rules_for(const struct cache_rules *r, const char *host, size_t len)
+void apt_free(struct apt_profile *a)
+{
+    config_strings_free(a->mirrors);
+    memset(a, 0, sizeof(*a));
+}
+
+const struct cache_rules *apt_rules_for(const struct apt_profile *a, const struct cache_rules *r,
+                                        const char *host, size_t len)
 {
     if (!r->enabled)
         return NULL;
-    if (!r->apt || !r->nmirrors)
+    if (!a->on || !a->nmirrors)
         return r;
-    for (unsigned i = 0; i < r->nmirrors; i++)
-        if (strlen(r->mirrors[i]) == len && strncasecmp(r->mirrors[i], host, len) == 0)
+    for (unsigned i = 0; i < a->nmirrors; i++)
+        if (strlen(a->mirrors[i]) == len && strncasecmp(a->mirrors[i], host, len) == 0)
             return r;
     return NULL;
 }

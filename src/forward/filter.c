@@ -47,24 +47,21 @@ struct list_set *lists_load(const struct gh_config *cfg, config_t *file, char *e
 
     if (!g)
         return ls;
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "'lists' must be a group { name = { path = \"...\"; }; }");
+    if (config_check_group(g, err, errlen,
+                           "'lists' must be a group { name = { path = \"...\"; }; }") < 0)
         goto fail;
-    }
     ls->l = xcalloc((size_t)config_setting_length(g) + 1, sizeof(*ls->l));
     for (int i = 0; i < config_setting_length(g); i++) {
         config_setting_t *lg = config_setting_get_elem(g, (unsigned)i);
         const char *path = NULL, *format = "auto";
         enum rules_format f;
         char *full, msg[512];
-        if (!config_setting_is_group(lg) || config_check_keys(lg, list_keys, NULL, err, errlen) < 0 ||
+        if (config_check_group(lg, err, errlen, "list '%s' must be a group { path = \"...\"; }",
+                               config_setting_name(lg)) < 0 ||
+            config_check_keys(lg, list_keys, NULL, err, errlen) < 0 ||
             config_get_string(lg, "path", &path, err, errlen) < 0 ||
-            config_get_string(lg, "format", &format, err, errlen) < 0) {
-            if (!config_setting_is_group(lg))
-                config_error(err, errlen, lg, "list '%s' must be a group { path = \"...\"; }",
-                             config_setting_name(lg));
+            config_get_string(lg, "format", &format, err, errlen) < 0)
             goto fail;
-        }
         if (!path) {
             config_error(err, errlen, lg, "list '%s' needs a 'path'", config_setting_name(lg));
             goto fail;
@@ -111,38 +108,12 @@ static struct rulelist *find_list(const struct list_set *ls, const char *name)
 
 /* ---- rules ---- */
 
-/* Reads a list of strings (absent: zero entries). */
-static int strings(const config_setting_t *g, const char *key, char ***out, unsigned *n, char *err,
-                   size_t errlen)
-{
-    config_setting_t *l = config_setting_get_member(g, key);
-
-    *out = NULL;
-    *n = 0;
-    if (!l)
-        return 0;
-    if (!config_setting_is_array(l) && !config_setting_is_list(l)) {
-        config_error(err, errlen, l, "'%s' must be a list [ \"...\" ]", key);
-        return -1;
-    }
-    *out = xcalloc((size_t)config_setting_length(l) + 1, sizeof(char *));
-    for (int i = 0; i < config_setting_length(l); i++) {
-        const char *s = config_setting_get_string_elem(l, i);
-        if (!s || !*s) {
-            config_error(err, errlen, l, "'%s' entries must be non-empty strings", key);
-            return -1;
-        }
-        (*out)[(*n)++] = xstrdup(s);
-    }
-    return 0;
-}
-
 static int lists_of(const config_setting_t *g, const char *key, const struct list_set *ls,
                     struct rulelist ***out, unsigned *n, char *err, size_t errlen)
 {
     char **names;
     unsigned count;
-    int rc = strings(g, key, &names, &count, err, errlen);
+    int rc = config_get_strings(g, key, 0, &names, &count, err, errlen);
 
     *out = xcalloc(count + 1, sizeof(**out));
     *n = 0;
@@ -156,9 +127,7 @@ static int lists_of(const config_setting_t *g, const char *key, const struct lis
             (*n)++;
         }
     }
-    for (unsigned i = 0; i < count; i++)
-        free(names[i]);
-    free(names);
+    config_strings_free(names);
     return rc;
 }
 
@@ -168,23 +137,22 @@ static int load_rule(struct filter_rule *r, const config_setting_t *g, const str
     const char *dflt = "allow";
     char **when = NULL;
     unsigned nwhen = 0;
-    config_setting_t *clients = config_setting_get_member(g, "clients");
     int rc = -1;
 
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "each 'filter' entry must be a group { block = [ ... ]; }");
+    if (config_check_group(g, err, errlen,
+                           "each 'filter' entry must be a group { block = [ ... ]; }") < 0)
         return -1;
-    }
     if (config_check_keys(g, rule_keys, NULL, err, errlen) < 0 ||
-        strings(g, "users", &r->users, &r->nusers, err, errlen) < 0 ||
-        strings(g, "groups", &r->groups, &r->ngroups, err, errlen) < 0 ||
-        strings(g, "block_types", &r->types, &r->ntypes, err, errlen) < 0 ||
-        strings(g, "block_extensions", &r->extensions, &r->nextensions, err, errlen) < 0 ||
+        config_get_strings(g, "users", 0, &r->users, &r->nusers, err, errlen) < 0 ||
+        config_get_strings(g, "groups", 0, &r->groups, &r->ngroups, err, errlen) < 0 ||
+        config_get_strings(g, "block_types", 0, &r->types, &r->ntypes, err, errlen) < 0 ||
+        config_get_strings(g, "block_extensions", 0, &r->extensions, &r->nextensions, err, errlen) <
+            0 ||
         lists_of(g, "block", ls, &r->block, &r->nblock, err, errlen) < 0 ||
         lists_of(g, "allow", ls, &r->allow, &r->nallow, err, errlen) < 0 ||
         config_get_string(g, "default", &dflt, err, errlen) < 0 ||
         config_get_bool(g, "safe_search", &r->safe_search, err, errlen) < 0 ||
-        strings(g, "when", &when, &nwhen, err, errlen) < 0)
+        config_get_strings(g, "when", 0, &when, &nwhen, err, errlen) < 0)
         goto out;
     if (strcmp(dflt, "allow") != 0 && strcmp(dflt, "block") != 0) {
         config_error(err, errlen, config_setting_get_member(g, "default"),
@@ -201,22 +169,12 @@ static int load_rule(struct filter_rule *r, const config_setting_t *g, const str
         }
         r->nwhen++;
     }
-    if (clients) {
-        r->clients = acl_new();
-        for (int i = 0; i < config_setting_length(clients); i++) {
-            const char *c = config_setting_get_string_elem(clients, i);
-            char msg[256];
-            if (!c || acl_add(r->clients, c, msg, sizeof(msg)) < 0) {
-                config_error(err, errlen, clients, "%s", c ? msg : "'clients' entries are networks");
-                goto out;
-            }
-        }
-    }
+    if (config_setting_get_member(g, "clients") &&
+        config_get_networks(g, "clients", r->clients = acl_new(), NULL, err, errlen) < 0)
+        goto out;
     rc = 0;
 out:
-    for (unsigned i = 0; i < nwhen; i++)
-        free(when[i]);
-    free(when);
+    config_strings_free(when);
     return rc;
 }
 
@@ -239,22 +197,15 @@ int filter_load(struct filter *f, const config_setting_t *list, const struct lis
     return 0;
 }
 
-static void free_strings(char **s, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        free(s[i]);
-    free(s);
-}
-
 void filter_free(struct filter *f)
 {
     for (unsigned i = 0; i < f->n; i++) {
         struct filter_rule *r = &f->r[i];
         acl_free(r->clients);
-        free_strings(r->users, r->nusers);
-        free_strings(r->groups, r->ngroups);
-        free_strings(r->types, r->ntypes);
-        free_strings(r->extensions, r->nextensions);
+        config_strings_free(r->users);
+        config_strings_free(r->groups);
+        config_strings_free(r->types);
+        config_strings_free(r->extensions);
         free(r->when);
         free(r->block);
         free(r->allow);

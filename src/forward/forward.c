@@ -265,7 +265,7 @@ static void forward_http(struct exchange *ex, const struct policy *p, const stru
      * 3.2.2), in the normal form it was judged in. */
     exchange_set_field(ex, "Host", auth, authlen);
     anonymity_apply(&p->anon, ex, host, hostlen);
-    if (cache_request(ex, apt_rules_for(&p->cache, host, hostlen)) != CACHE_FORWARD)
+    if (cache_request(ex, apt_rules_for(&p->apt, &p->cache, host, hostlen)) != CACHE_FORWARD)
         return; /* answered from the cache, or queued behind another's fetch */
     exchange_set_target(ex, target, pre + (size_t)n);
     if (parent) {

@@ -23,35 +23,6 @@ static const char *const private_nets[] = {"127.0.0.0/8", "::1/128",    "10.0.0.
                                            "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
                                            "fe80::/10", NULL};
 
-/* Reads a list of networks into acl; `dflt` (NULL-terminated) when absent. */
-static int load_nets(struct acl *acl, config_setting_t *list, const char *const *dflt,
-                     const char *what, char *err, size_t errlen)
-{
-    if (!list) {
-        for (const char *const *n = dflt; n && *n; n++)
-            acl_add(acl, *n, err, errlen);
-        return 0;
-    }
-    if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
-        config_error(err, errlen, list, "'%s' must be a list of networks [ \"10.0.0.0/8\" ]", what);
-        return -1;
-    }
-    for (int i = 0; i < config_setting_length(list); i++) {
-        config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
-        const char *s = config_setting_get_string(e);
-        char msg[256];
-        if (!s) {
-            config_error(err, errlen, e, "'%s' entries must be strings", what);
-            return -1;
-        }
-        if (acl_add(acl, s, msg, sizeof(msg)) < 0) {
-            config_error(err, errlen, e, "%s", msg);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int load_auth(const struct gh_config *cfg, struct policy *p, config_setting_t *g,
                      char *err, size_t errlen)
 {
@@ -60,11 +31,9 @@ static int load_auth(const struct gh_config *cfg, struct policy *p, config_setti
 
     if (!g)
         return 0;
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "'auth' must be a group { file = \"users.htpasswd\"; }");
-        return -1;
-    }
-    if (config_check_keys(g, auth_keys, NULL, err, errlen) < 0 ||
+    if (config_check_group(g, err, errlen,
+                           "'auth' must be a group { file = \"users.htpasswd\"; }") < 0 ||
+        config_check_keys(g, auth_keys, NULL, err, errlen) < 0 ||
         config_get_string(g, "file", &file, err, errlen) < 0 ||
         config_get_string(g, "realm", &realm, err, errlen) < 0 ||
         config_get_string(g, "groups", &groups, err, errlen) < 0)
@@ -138,7 +107,6 @@ static int load_block_page(const struct gh_config *cfg, struct policy *p, const 
 static int load_parent(struct policy *p, config_setting_t *g, char *err, size_t errlen)
 {
     const char *address = NULL, *user = NULL, *password = NULL;
-    config_setting_t *domains;
     struct parent *pa;
     struct sockaddr_storage ss;
     socklen_t len;
@@ -146,11 +114,9 @@ static int load_parent(struct policy *p, config_setting_t *g, char *err, size_t 
 
     if (!g)
         return 0;
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "'parent' must be a group { address = \"host:port\"; }");
-        return -1;
-    }
-    if (config_check_keys(g, parent_keys, NULL, err, errlen) < 0 ||
+    if (config_check_group(g, err, errlen,
+                           "'parent' must be a group { address = \"host:port\"; }") < 0 ||
+        config_check_keys(g, parent_keys, NULL, err, errlen) < 0 ||
         config_get_string(g, "address", &address, err, errlen) < 0 ||
         config_get_string(g, "user", &user, err, errlen) < 0 ||
         config_get_string(g, "password", &password, err, errlen) < 0)
@@ -177,28 +143,19 @@ static int load_parent(struct policy *p, config_setting_t *g, char *err, size_t 
         gh_fmt(label, sizeof(label), "Basic %s", (const char *)b64);
         pa->authorization = xstrdup(label);
     }
-    domains = config_setting_get_member(g, "domains");
-    if (domains) {
-        if (!config_setting_is_array(domains) && !config_setting_is_list(domains)) {
-            config_error(err, errlen, domains, "'domains' must be a list [ \"example.com\" ]");
+    if (config_get_strings(g, "domains", 0, &pa->domains, &pa->ndomains, err, errlen) < 0)
+        return -1;
+    for (unsigned i = 0; i < pa->ndomains; i++) {
+        /* one normal form: "Partner.Example." is partner.example */
+        char *d = hostname_config(pa->domains[i]);
+        if (!d) {
+            config_error(err, errlen,
+                         config_setting_get_elem(config_setting_get_member(g, "domains"), i),
+                         "'domains': '%s' is not a host name", pa->domains[i]);
             return -1;
         }
-        pa->ndomains = (unsigned)config_setting_length(domains);
-        pa->domains = xcalloc(pa->ndomains ? pa->ndomains : 1, sizeof(char *));
-        for (unsigned i = 0; i < pa->ndomains; i++) {
-            config_setting_t *e = config_setting_get_elem(domains, i);
-            const char *d = config_setting_get_string(e);
-            if (!d || !*d) {
-                config_error(err, errlen, domains, "'domains' entries are domain names");
-                return -1;
-            }
-            /* one normal form: "Partner.Example." is partner.example */
-            pa->domains[i] = hostname_config(d);
-            if (!pa->domains[i]) {
-                config_error(err, errlen, e, "'domains': '%s' is not a host name", d);
-                return -1;
-            }
-        }
+        free(pa->domains[i]);
+        pa->domains[i] = d;
     }
     return 0;
 }
@@ -337,12 +294,11 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
     ps->builtin.name = xstrdup("default");
     ps->builtin.clients = acl_new();
     ps->builtin.deny = acl_new();
-    load_nets(ps->builtin.clients, NULL, private_nets, "clients", err, errlen);
+    config_get_networks(NULL, "clients", ps->builtin.clients, private_nets, err, errlen);
     load_ports(&ps->builtin, NULL, err, errlen);
     if (!g)
         return ps;
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "'policies' must be a group { name = { ... }; }");
+    if (config_check_group(g, err, errlen, "'policies' must be a group { name = { ... }; }") < 0) {
         policy_free(ps);
         return NULL;
     }
@@ -353,28 +309,26 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
         struct policy *p = &ps->p[i];
         p->name = xstrdup(config_setting_name(pg));
         p->line = (int)config_setting_source_line(pg);
-        if (!config_setting_is_group(pg)) {
-            config_error(err, errlen, pg, "policy '%s' must be a group { ... }", p->name);
+        if (config_check_group(pg, err, errlen, "policy '%s' must be a group { ... }", p->name) <
+            0) {
             policy_free(ps);
             return NULL;
         }
         if (config_check_keys(pg, policy_keys, NULL, err, errlen) < 0 ||
-            load_nets(p->clients = acl_new(), config_setting_get_member(pg, "clients"),
-                      private_nets, "clients", err, errlen) < 0 ||
-            load_nets(p->deny = acl_new(), config_setting_get_member(pg, "deny"), NULL, "deny", err,
-                      errlen) < 0 ||
+            config_get_networks(pg, "clients", p->clients = acl_new(), private_nets, err, errlen) <
+                0 ||
+            config_get_networks(pg, "deny", p->deny = acl_new(), NULL, err, errlen) < 0 ||
             load_auth(cfg, p, config_setting_get_member(pg, "auth"), err, errlen) < 0 ||
             load_parent(p, config_setting_get_member(pg, "parent"), err, errlen) < 0 ||
-            filter_load(&p->filter, config_setting_get_member(pg, "filter"), lists, err, errlen) < 0 ||
+            filter_load(&p->filter, config_setting_get_member(pg, "filter"), lists, err, errlen) <
+                0 ||
             load_block_page(cfg, p, pg, err, errlen) < 0 ||
             anonymity_load(&p->anon, pg, err, errlen) < 0 ||
             load_ports(p, config_setting_get_member(pg, "connect_ports"), err, errlen) < 0 ||
             load_tunnel(p, pg, err, errlen) < 0 ||
-            cache_rules_load(&p->cache, config_setting_get_member(pg, "cache"), 1, err, errlen) < 0) {
-            policy_free(ps);
-            return NULL;
-        }
-        if (apt_rules_init(&p->cache, config_setting_get_member(pg, "cache"), err, errlen) < 0) {
+            cache_rules_load(&p->cache, config_setting_get_member(pg, "cache"), 0, apt_cache_keys,
+                             err, errlen) < 0 ||
+            apt_load(&p->apt, &p->cache, config_setting_get_member(pg, "cache"), err, errlen) < 0) {
             policy_free(ps);
             return NULL;
         }
@@ -394,12 +348,11 @@ static void free_policy(struct policy *p)
     free(p->realm);
     filter_free(&p->filter);
     cache_rules_free(&p->cache);
+    apt_free(&p->apt);
     free(p->block_page);
     anonymity_free(&p->anon);
     if (p->parent) {
-        for (unsigned i = 0; i < p->parent->ndomains; i++)
-            free(p->parent->domains[i]);
-        free(p->parent->domains);
+        config_strings_free(p->parent->domains);
         free(p->parent->host);
         free(p->parent->label);
         free(p->parent->authorization);

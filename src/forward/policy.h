@@ -5,6 +5,7 @@
 #define GH_POLICY_H
 
 #include "acl.h"
+#include "apt.h"
 #include "cache.h"
 #include "anonymity.h"
 #include "auth.h"
@@ -51,7 +52,8 @@ struct policy {
     struct port_range *non_tls_ports;
     unsigned nnon_tls_ports;
     enum tunnel_ech tunnel_ech;
-    struct cache_rules cache; /* caching through this policy (the apt profile) */
+    struct cache_rules cache; /* caching through this policy */
+    struct apt_profile apt;   /* its apt profile (in the same `cache` group) */
     int line;
 };
 

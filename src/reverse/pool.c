@@ -66,11 +66,10 @@ static int load_server(const struct gh_config *cfg, struct pool *p, struct serve
     struct stat st;
     char label[512];
 
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "pool '%s': each server must be a group { address = ...; }",
-                     p->name);
+    if (config_check_group(g, err, errlen,
+                           "pool '%s': each server must be a group { address = ...; }",
+                           p->name) < 0)
         return -1;
-    }
     if (config_check_keys(g, server_keys, NULL, err, errlen) < 0 ||
         config_get_string(g, "address", &address, err, errlen) < 0 ||
         config_get_string(g, "static", &root, err, errlen) < 0 ||
@@ -123,10 +122,9 @@ static int load_check(struct pool *p, config_setting_t *g, char *err, size_t err
     c->timeout_ms = 1000;
     if (!g)
         return 0;
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "pool '%s': 'health_check' must be a group { ... }", p->name);
+    if (config_check_group(g, err, errlen, "pool '%s': 'health_check' must be a group { ... }",
+                           p->name) < 0)
         return -1;
-    }
     if (config_check_keys(g, check_keys, NULL, err, errlen) < 0 ||
         config_get_string(g, "type", &type, err, errlen) < 0 ||
         config_get_string(g, "path", &path, err, errlen) < 0 ||
@@ -232,13 +230,12 @@ static int load_policy(struct pool *p, config_setting_t *pg, char *err, size_t e
     p->hc.max_fails = (unsigned)max_fails;
     p->send_proxy = (int)pp;
     p->retries = (unsigned)retries;
-    if (b && (!config_setting_is_group(b) || config_check_keys(b, budget_keys, NULL, err, errlen) < 0 ||
-              config_get_int(b, "min_per_second", 0, 100000, &min_retry, err, errlen) < 0)) {
-        if (!config_setting_is_group(b))
-            config_error(err, errlen, b, "pool '%s': retry_budget = { ratio = 0.2; min_per_second = 5; }",
-                         p->name);
+    if (b && (config_check_group(b, err, errlen,
+                                 "pool '%s': retry_budget = { ratio = 0.2; min_per_second = 5; }",
+                                 p->name) < 0 ||
+              config_check_keys(b, budget_keys, NULL, err, errlen) < 0 ||
+              config_get_int(b, "min_per_second", 0, 100000, &min_retry, err, errlen) < 0))
         return -1;
-    }
     if (b && config_setting_get_member(b, "ratio")) {
         config_setting_t *r = config_setting_get_member(b, "ratio");
         ratio = config_setting_type(r) == CONFIG_TYPE_FLOAT ? config_setting_get_float(r)
@@ -249,13 +246,13 @@ static int load_policy(struct pool *p, config_setting_t *pg, char *err, size_t e
         }
     }
     budget_init(&p->budget, ratio, (unsigned)min_retry);
-    if (q && (!config_setting_is_group(q) || config_check_keys(q, queue_keys, NULL, err, errlen) < 0 ||
-              config_get_int(q, "size", 0, 1000000, &qsize, err, errlen) < 0 ||
-              config_get_seconds(q, "timeout", 0.001, 3600, &qtimeout, err, errlen) < 0)) {
-        if (!config_setting_is_group(q))
-            config_error(err, errlen, q, "pool '%s': queue = { size = 100; timeout = 5.0; }", p->name);
+    if (q &&
+        (config_check_group(q, err, errlen, "pool '%s': queue = { size = 100; timeout = 5.0; }",
+                            p->name) < 0 ||
+         config_check_keys(q, queue_keys, NULL, err, errlen) < 0 ||
+         config_get_int(q, "size", 0, 1000000, &qsize, err, errlen) < 0 ||
+         config_get_seconds(q, "timeout", 0.001, 3600, &qtimeout, err, errlen) < 0))
         return -1;
-    }
     p->queue_size = (unsigned)qsize;
     p->queue_timeout_ms = qtimeout;
     return 0;
@@ -279,20 +276,18 @@ struct pool_set *pool_load(const struct gh_config *cfg, config_t *file, char *er
 
     if (!g)
         return ps;
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "'pools' must be a group { name = { servers = (...); }; }");
+    if (config_check_group(g, err, errlen,
+                           "'pools' must be a group { name = { servers = (...); }; }") < 0)
         goto fail;
-    }
     ps->n = (unsigned)config_setting_length(g);
     ps->p = xcalloc(ps->n ? ps->n : 1, sizeof(*ps->p));
     for (unsigned i = 0; i < ps->n; i++) {
         config_setting_t *pg = config_setting_get_elem(g, i), *servers;
         struct pool *p = &ps->p[i];
         p->name = xstrdup(config_setting_name(pg));
-        if (!config_setting_is_group(pg)) {
-            config_error(err, errlen, pg, "pool '%s' must be a group { servers = (...); }", p->name);
+        if (config_check_group(pg, err, errlen, "pool '%s' must be a group { servers = (...); }",
+                               p->name) < 0)
             goto fail;
-        }
         if (config_check_keys(pg, pool_keys, NULL, err, errlen) < 0)
             goto fail;
         servers = config_setting_get_member(pg, "servers");

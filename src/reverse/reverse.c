@@ -46,6 +46,8 @@ static const char *const sections[] = {"pools", "routes", "geo", NULL};
 static const char *const listener_keys[] = {"routes", "trusted_proxies", "status_path",
                                             "status_allow", "redirect_https", NULL};
 static const char *const geo_keys[] = {"database", NULL};
+/* Who may read a status page when status_allow is not set: this machine. */
+static const char *const loopback[] = {"127.0.0.0/8", "::1/128", NULL};
 
 static void unload(void *state)
 {
@@ -79,12 +81,11 @@ static void *load(const struct gh_config *cfg, config_t *file, char *err, size_t
         st->routes = route_load(cfg, file, st->pools, err, errlen);
     if (!st->routes)
         goto fail;
-    if (g && (!config_setting_is_group(g) || config_check_keys(g, geo_keys, NULL, err, errlen) < 0 ||
-              config_get_string(g, "database", &db, err, errlen) < 0)) {
-        if (!config_setting_is_group(g))
-            config_error(err, errlen, g, "geo = { database = \"/path/GeoLite2-Country.mmdb\"; }");
+    if (g && (config_check_group(g, err, errlen,
+                                 "geo = { database = \"/path/GeoLite2-Country.mmdb\"; }") < 0 ||
+              config_check_keys(g, geo_keys, NULL, err, errlen) < 0 ||
+              config_get_string(g, "database", &db, err, errlen) < 0))
         goto fail;
-    }
     if (db) {
         char *path = config_path(cfg, db), msg[512];
         st->geo = geo_open(path, msg, sizeof(msg));
@@ -147,16 +148,8 @@ static void *listener(const struct gh_config *cfg, void *state, config_setting_t
     rl->status_allow = acl_new();
     rl->next = st->listeners;
     st->listeners = rl;
-    config_setting_t *tp = config_setting_get_member(ls, "trusted_proxies");
-    for (int i = 0; tp && i < config_setting_length(tp); i++) {
-        const char *net = config_setting_get_string_elem(tp, i);
-        char msg[256];
-        if (!net || acl_add(rl->trusted, net, msg, sizeof(msg)) < 0) {
-            config_error(err, errlen, tp, "%s", net ? msg : "'trusted_proxies' entries are networks");
-            return NULL;
-        }
-    }
-    if (config_get_string(ls, "status_path", &spath, err, errlen) < 0 ||
+    if (config_get_networks(ls, "trusted_proxies", rl->trusted, NULL, err, errlen) < 0 ||
+        config_get_string(ls, "status_path", &spath, err, errlen) < 0 ||
         config_get_bool(ls, "redirect_https", &rl->redirect_https, err, errlen) < 0)
         return NULL;
     if (spath && (spath[0] != '/' || strpbrk(spath, " ?#\r\n"))) {
@@ -165,20 +158,9 @@ static void *listener(const struct gh_config *cfg, void *state, config_setting_t
         return NULL;
     }
     rl->status_path = spath ? xstrdup(spath) : NULL;
-    config_setting_t *sa = config_setting_get_member(ls, "status_allow");
-    if (!sa && spath) { /* the machine itself only, unless told otherwise */
-        char msg[64];
-        acl_add(rl->status_allow, "127.0.0.0/8", msg, sizeof(msg));
-        acl_add(rl->status_allow, "::1/128", msg, sizeof(msg));
-    }
-    for (int i = 0; sa && i < config_setting_length(sa); i++) {
-        const char *net = config_setting_get_string_elem(sa, i);
-        char msg[256];
-        if (!net || acl_add(rl->status_allow, net, msg, sizeof(msg)) < 0) {
-            config_error(err, errlen, sa, "%s", net ? msg : "'status_allow' entries are networks");
-            return NULL;
-        }
-    }
+    if (config_get_networks(ls, "status_allow", rl->status_allow, spath ? loopback : NULL, err,
+                            errlen) < 0)
+        return NULL;
     return rl;
 }
 

@@ -57,32 +57,6 @@ static int pairs(const config_setting_t *g, const char *key, char ***out, unsign
     return 0;
 }
 
-/* Reads [ "Name", ... ]. */
-static int names(const config_setting_t *g, const char *key, char ***out, unsigned *n, char *err,
-                 size_t errlen)
-{
-    config_setting_t *l = config_setting_get_member(g, key);
-
-    *out = NULL;
-    *n = 0;
-    if (!l)
-        return 0;
-    if (!config_setting_is_array(l) && !config_setting_is_list(l)) {
-        config_error(err, errlen, l, "'%s' must be a list of field names", key);
-        return -1;
-    }
-    *out = xcalloc((size_t)config_setting_length(l) + 1, sizeof(char *));
-    for (int i = 0; i < config_setting_length(l); i++) {
-        const char *s = config_setting_get_string_elem(l, i);
-        if (!s || !*s) {
-            config_error(err, errlen, l, "'%s' entries are field names", key);
-            return -1;
-        }
-        (*out)[(*n)++] = xstrdup(s);
-    }
-    return 0;
-}
-
 static void free_list(char **l, unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
@@ -159,10 +133,9 @@ static int load_route(struct route *rt, config_setting_t *g, struct pool_set *po
 {
     const char *host = "*", *path = "/", *pool = NULL;
 
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "routes '%s': each route must be a group { ... }", table);
+    if (config_check_group(g, err, errlen, "routes '%s': each route must be a group { ... }",
+                           table) < 0)
         return -1;
-    }
     if (config_check_keys(g, route_keys, NULL, err, errlen) < 0 ||
         config_get_string(g, "host", &host, err, errlen) < 0 ||
         config_get_string(g, "path", &path, err, errlen) < 0 ||
@@ -197,7 +170,8 @@ static int load_route(struct route *rt, config_setting_t *g, struct pool_set *po
     if (load_geo(rt, g, pools, table, err, errlen) < 0 ||
         config_get_bool(g, "rewrite_location", &rt->rewrite_location, err, errlen) < 0 ||
         config_get_int(g, "hsts", 0, 100000000, &rt->hsts, err, errlen) < 0 ||
-        cache_rules_load(&rt->cache, config_setting_get_member(g, "cache"), 0, err, errlen) < 0)
+        cache_rules_load(&rt->cache, config_setting_get_member(g, "cache"), 1, NULL, err, errlen) <
+            0)
         return -1;
     if (rt->ngeo && !rt->pool) {
         config_error(err, errlen, g, "routes '%s': 'geo' needs a 'pool' or 'pools' as the fallback",
@@ -216,8 +190,9 @@ static int load_route(struct route *rt, config_setting_t *g, struct pool_set *po
     }
     const char *redirect = NULL;
     long code = 302, max_body = 0;
-    if (names(g, "hide_headers", &rt->hide, &rt->nhide, err, errlen) < 0 ||
-        names(g, "remove_request_headers", &rt->req_remove, &rt->nreq_remove, err, errlen) < 0 ||
+    if (config_get_strings(g, "hide_headers", 0, &rt->hide, &rt->nhide, err, errlen) < 0 ||
+        config_get_strings(g, "remove_request_headers", 0, &rt->req_remove, &rt->nreq_remove, err,
+                           errlen) < 0 ||
         pairs(g, "set_request_headers", &rt->req_set, &rt->nreq_set, err, errlen) < 0 ||
         pairs(g, "add_request_headers", &rt->req_add, &rt->nreq_add, err, errlen) < 0 ||
         pairs(g, "set_response_headers", &rt->resp_set, &rt->nresp_set, err, errlen) < 0 ||
@@ -230,12 +205,13 @@ static int load_route(struct route *rt, config_setting_t *g, struct pool_set *po
     /* remove_response_headers is hide_headers under its symmetric name */
     char **more;
     unsigned nmore;
-    if (names(g, "remove_response_headers", &more, &nmore, err, errlen) < 0)
+    if (config_get_strings(g, "remove_response_headers", 0, &more, &nmore, err, errlen) < 0)
         return -1;
     if (nmore) {
         rt->hide = xrealloc(rt->hide, (rt->nhide + nmore + 1) * sizeof(char *));
         memcpy(rt->hide + rt->nhide, more, nmore * sizeof(char *));
         rt->nhide += nmore;
+        rt->hide[rt->nhide] = NULL;
     }
     free(more);
     if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) {
@@ -274,10 +250,8 @@ struct route_set *route_load(const struct gh_config *cfg, config_t *file, struct
     GH_UNUSED(cfg);
     if (!g)
         return rs;
-    if (!config_setting_is_group(g)) {
-        config_error(err, errlen, g, "'routes' must be a group { name = ( { ... } ); }");
+    if (config_check_group(g, err, errlen, "'routes' must be a group { name = ( { ... } ); }") < 0)
         goto fail;
-    }
     rs->n = (unsigned)config_setting_length(g);
     rs->t = xcalloc(rs->n ? rs->n : 1, sizeof(*rs->t));
     for (unsigned i = 0; i < rs->n; i++) {

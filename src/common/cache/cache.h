@@ -41,10 +41,8 @@ struct cache_rules {
     int64_t ttl;           /* lifetime of responses without freshness, -1: none */
     char **bypass_cookies; /* a request carrying one of these cookies bypasses */
     unsigned nbypass;
-    int apt;        /* the apt profile: archive files immutable, indexes revalidated */
-    char **mirrors; /* apt profile restricted to these hosts (none: any) */
-    unsigned nmirrors;
-    /* set by the front-end: classifies a request's path (NULL: all default) */
+    /* set by the front-end's profile (forward: apt.c): classifies a request's
+     * path (NULL: all default) */
     enum cache_class (*classify)(const char *path, size_t len);
     int64_t stale_if_unreachable; /* seconds a stale copy may answer an origin that cannot
                                    * be reached or fails; -1: not set (the front-end's
@@ -57,13 +55,15 @@ struct cache_rules {
 #define CACHE_STALE_DEFAULT 86400
 
 /* Parses the setting s: `cache = true`, or a group { enabled, key_query,
- * ttl, bypass_cookies, stale_if_unreachable }, plus { apt, mirrors } for a
- * forward policy (forward) or { targeted_field } for a reverse route (its
- * RFC 9213 target list: a name or a list of names, default
- * "CDN-Cache-Control"; a forward proxy is no site's CDN).  A missing s
- * leaves caching off.  Returns 0 or -1 with err. */
-int cache_rules_load(struct cache_rules *r, const config_setting_t *s, int forward, char *err,
-                     size_t errlen);
+ * ttl, bypass_cookies, stale_if_unreachable }; with `targets` (a reverse
+ * route) also { targeted_field }, its RFC 9213 target list: a name or a
+ * list of names, default "CDN-Cache-Control" (a forward proxy is no site's
+ * CDN, so a policy passes 0).  `own_keys` (NULL-terminated, or NULL) are
+ * keys of the same group that the caller reads itself, such as a
+ * front-end's profile; any other key is refused.  A missing s leaves
+ * caching off.  Returns 0 or -1 with err. */
+int cache_rules_load(struct cache_rules *r, const config_setting_t *s, int targets,
+                     const char *const *own_keys, char *err, size_t errlen);
 void cache_rules_free(struct cache_rules *r);
 
 enum cache_outcome {

@@ -181,7 +181,7 @@ void config_strings_free(char **list)
 int config_get_strings(const config_setting_t *g, const char *key, unsigned flags, char ***out,
                        unsigned *n, char *err, size_t errlen)
 {
-    const config_setting_t *s = config_setting_get_member(g, key);
+    const config_setting_t *s = g ? config_setting_get_member(g, key) : NULL;
     const char *nonempty = flags & CONFIG_NONEMPTY ? "non-empty " : "";
     unsigned len;
 

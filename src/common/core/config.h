@@ -238,7 +238,7 @@ int config_get_seconds(const config_setting_t *g, const char *key, double lo, do
 #define CONFIG_NONEMPTY 1u
 
 /* Reads the setting `key` of g, a list of strings: [ "a", "b" ] or
- * ( "a", "b" ).  Absent: returns 0 with *out NULL and *n 0.  Present:
+ * ( "a", "b" ).  Absent (or g NULL): returns 0 with *out NULL and *n 0.  Present:
  * returns 0 with *out a malloc'd array of the *n strings copied, then a
  * NULL (so never NULL itself, even for [ ]); free it with
  * config_strings_free.  Returns -1, *out NULL, with err at the setting's
@@ -252,8 +252,8 @@ int config_get_strings(const config_setting_t *g, const char *key, unsigned flag
 void config_strings_free(char **list);
 
 /* Reads the setting `key` of g, a list of networks ("10.0.0.0/8", "::1",
- * as acl_add reads them), into a.  Absent: adds `dflt` (NULL-terminated,
- * NULL: none).  Returns 0, or -1 with err as config_get_strings, or at a
+ * as acl_add reads them), into a.  Absent (or g NULL): adds `dflt`
+ * (NULL-terminated, NULL: none).  Returns 0, or -1 with err as config_get_strings, or at a
  * bad entry's line ("'key': bad network ..."). */
 int config_get_networks(const config_setting_t *g, const char *key, struct acl *a,
                         const char *const *dflt, char *err, size_t errlen);

@@ -88,10 +88,8 @@ struct tls_client *tls_client_load(const struct gh_config *cfg, const config_set
     const char *ca = NULL, *name = NULL, *cert = NULL, *key = NULL;
     int verify = 1;
 
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-        config_error(err, errlen, g, "'tls' must be a group { verify = true; ... }");
+    if (config_check_group(g, err, errlen, "'tls' must be a group { verify = true; ... }") < 0)
         return NULL;
-    }
     if (config_check_keys(g, client_keys, NULL, err, errlen) < 0 ||
         config_get_bool(g, "verify", &verify, err, errlen) < 0 ||
         config_get_string(g, "ca_file", &ca, err, errlen) < 0 ||

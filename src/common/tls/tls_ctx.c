@@ -127,48 +127,28 @@ static const struct {
     {"TLSv1.3", TLS1_3_VERSION, SSL_OP_NO_TLSv1_3},
 };
 
-/* The setting `key` of g as a list or array of strings (NULL if absent);
- * -1 with err when it is something else or empty. */
-static int string_list(const config_setting_t *g, const char *key, config_setting_t **out,
-                       char *err, size_t errlen)
-{
-    config_setting_t *s = config_setting_get_member(g, key);
-    int n;
-
-    *out = s;
-    if (!s)
-        return 0;
-    n = (config_setting_is_array(s) || config_setting_is_list(s)) ? config_setting_length(s) : -1;
-    for (int i = 0; i < n; i++)
-        if (config_setting_type(config_setting_get_elem(s, (unsigned)i)) != CONFIG_TYPE_STRING)
-            n = -1;
-    if (n <= 0) {
-        config_error(err, errlen, s, "'%s' must be a non-empty list of strings [ \"...\" ]", key);
-        return -1;
-    }
-    return 0;
-}
-
 int tls_parse_protocols(const config_setting_t *g, struct tls_protos *p, char *err, size_t errlen)
 {
-    config_setting_t *s;
-    unsigned mask = 0, i;
+    const config_setting_t *s = config_setting_get_member(g, "protocols");
+    char **names;
+    unsigned mask = 0, i, n;
     int lo = -1, hi = -1;
 
     *p = (struct tls_protos){TLS1_2_VERSION, TLS1_3_VERSION, 0};
-    if (string_list(g, "protocols", &s, err, errlen) < 0)
+    if (config_get_strings(g, "protocols", CONFIG_NONEMPTY, &names, &n, err, errlen) < 0)
         return -1;
-    for (int e = 0; s && e < config_setting_length(s); e++) {
-        const char *name = config_setting_get_string_elem(s, e);
-        for (i = 0; i < GH_ARRAY_LEN(protocols) && strcmp(name, protocols[i].name) != 0; i++)
+    for (unsigned e = 0; e < n; e++) {
+        for (i = 0; i < GH_ARRAY_LEN(protocols) && strcmp(names[e], protocols[i].name) != 0; i++)
             ;
         if (i == GH_ARRAY_LEN(protocols)) {
             config_error(err, errlen, s,
-                         "unknown protocol '%s' (TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3)", name);
+                         "unknown protocol '%s' (TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3)", names[e]);
+            config_strings_free(names);
             return -1;
         }
         mask |= 1u << i;
     }
+    config_strings_free(names);
     if (!s)
         return 0;
     for (i = 0; i < GH_ARRAY_LEN(protocols); i++)
@@ -193,14 +173,15 @@ int tls_parse_protocols(const config_setting_t *g, struct tls_protos *p, char *e
 static int apply_groups(SSL_CTX *ctx, const config_setting_t *g, const char *def, char *err,
                         size_t errlen)
 {
-    config_setting_t *s;
-    char list[1024];
+    const config_setting_t *s = config_setting_get_member(g, "groups");
+    char list[1024], **names;
     size_t n = 0;
+    unsigned count;
 
-    if (string_list(g, "groups", &s, err, errlen) < 0)
+    if (config_get_strings(g, "groups", CONFIG_NONEMPTY, &names, &count, err, errlen) < 0)
         return -1;
-    for (int i = 0; s && i < config_setting_length(s); i++) {
-        const char *name = config_setting_get_string_elem(s, i);
+    for (unsigned i = 0; i < count; i++) {
+        const char *name = names[i];
         if (strchr(name, ':') || !SSL_CTX_set1_groups_list(ctx, name) ||
             n + strlen(name) + 2 > sizeof(list)) {
             ERR_clear_error();
@@ -208,10 +189,12 @@ static int apply_groups(SSL_CTX *ctx, const config_setting_t *g, const char *def
                          "unknown key exchange group '%s' (for example \"X25519\", \"P-256\", "
                          "\"P-384\")",
                          name);
+            config_strings_free(names);
             return -1;
         }
         n += gh_fmt(list + n, sizeof(list) - n, "%s%s", n ? ":" : "", name);
     }
+    config_strings_free(names);
     if (!s && !def)
         return 0;
     if (!SSL_CTX_set1_groups_list(ctx, s ? list : def))
@@ -402,11 +385,9 @@ static int load_cert(struct tls_server *t, const struct gh_config *cfg, const co
     struct tls_cert *c = &t->certs[t->ncerts];
     const char *cert = NULL, *key = NULL, *ocsp = NULL, *ca = NULL;
 
-    if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-        config_error(err, errlen, e, "each certificate must be a group { cert = ...; key = ...; }");
-        return -1;
-    }
-    if (config_check_keys(e, cert_keys, NULL, err, errlen) < 0 ||
+    if (config_check_group(e, err, errlen,
+                           "each certificate must be a group { cert = ...; key = ...; }") < 0 ||
+        config_check_keys(e, cert_keys, NULL, err, errlen) < 0 ||
         config_get_string(e, "cert", &cert, err, errlen) < 0 ||
         config_get_string(e, "key", &key, err, errlen) < 0 ||
         config_get_string(e, "ocsp_response", &ocsp, err, errlen) < 0 ||
@@ -460,31 +441,34 @@ static int speaks(const char *name)
  * talking a protocol nobody answers. */
 static int parse_alpn(struct tls_server *t, const config_setting_t *g, char *err, size_t errlen)
 {
-    config_setting_t *s;
+    char **names;
+    unsigned count;
     size_t n = 0;
 
-    if (string_list(g, "alpn", &s, err, errlen) < 0)
+    if (config_get_strings(g, "alpn", CONFIG_NONEMPTY, &names, &count, err, errlen) < 0)
         return -1;
-    if (!s) {
+    if (!names) {
         t->alpn = (unsigned char *)xstrdup("\x08http/1.1");
         t->alpn_len = 9;
         return 0;
     }
-    t->alpn = xmalloc(256 * (size_t)config_setting_length(s));
-    for (int i = 0; i < config_setting_length(s); i++) {
-        const char *p = config_setting_get_string_elem(s, i);
+    t->alpn = xmalloc(256 * (size_t)count);
+    for (unsigned i = 0; i < count; i++) {
+        const char *p = names[i];
         size_t len = strlen(p);
         if (!speaks(p)) {
-            config_error(err, errlen, s,
+            config_error(err, errlen, config_setting_get_member(g, "alpn"),
                          "'alpn': this listener does not speak '%s' (it speaks http/1.1 and "
                          "http/1.0)",
                          p);
+            config_strings_free(names);
             return -1;
         }
         t->alpn[n++] = (unsigned char)len;
         memcpy(t->alpn + n, p, len);
         n += len;
     }
+    config_strings_free(names);
     t->alpn_len = (unsigned)n;
     return 0;
 }
@@ -649,10 +633,8 @@ struct tls_server *tls_server_load(const struct gh_config *cfg, const config_set
     struct settings st;
     const char *def = NULL, *ocsp = NULL;
 
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-        config_error(err, errlen, g, "'tls' must be a group { certificates = ( ... ); }");
+    if (config_check_group(g, err, errlen, "'tls' must be a group { certificates = ( ... ); }") < 0)
         return NULL;
-    }
     if (config_check_keys(g, server_keys, NULL, err, errlen) < 0 ||
         config_get_string(g, "default_certificate", &def, err, errlen) < 0 ||
         config_get_string(g, "ocsp_response", &ocsp, err, errlen) < 0)

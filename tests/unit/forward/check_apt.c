@@ -49,16 +49,17 @@ END_TEST
 
 START_TEST(mirror_list_limits_the_profile)
 {
-    struct cache_rules r = {.enabled = 1, .apt = 1};
-    char *m[] = {"deb.debian.org"};
+    struct cache_rules r = {.enabled = 1};
+    struct apt_profile a = {.on = 1};
+    char *m[] = {"deb.debian.org", NULL};
 
-    ck_assert_ptr_eq(apt_rules_for(&r, "anything.test", 13), &r);
-    r.mirrors = m;
-    r.nmirrors = 1;
-    ck_assert_ptr_eq(apt_rules_for(&r, "DEB.debian.org", 14), &r);
-    ck_assert_ptr_null(apt_rules_for(&r, "evil.test", 9));
+    ck_assert_ptr_eq(apt_rules_for(&a, &r, "anything.test", 13), &r);
+    a.mirrors = m;
+    a.nmirrors = 1;
+    ck_assert_ptr_eq(apt_rules_for(&a, &r, "DEB.debian.org", 14), &r);
+    ck_assert_ptr_null(apt_rules_for(&a, &r, "evil.test", 9));
     r.enabled = 0;
-    ck_assert_ptr_null(apt_rules_for(&r, "deb.debian.org", 14));
+    ck_assert_ptr_null(apt_rules_for(&a, &r, "deb.debian.org", 14));
 }
 END_TEST
 
@@ -67,16 +68,19 @@ END_TEST
 static int64_t stale_window(const char *text)
 {
     struct cache_rules r;
+    struct apt_profile a;
     config_t c;
     char err[256];
     int64_t w;
 
     config_init(&c);
     ck_assert_int_eq(config_read_string(&c, text), CONFIG_TRUE);
-    ck_assert_int_eq(cache_rules_load(&r, config_lookup(&c, "cache"), 1, err, sizeof(err)), 0);
-    ck_assert_int_eq(apt_rules_init(&r, config_lookup(&c, "cache"), err, sizeof(err)), 0);
+    ck_assert_int_eq(
+        cache_rules_load(&r, config_lookup(&c, "cache"), 0, apt_cache_keys, err, sizeof(err)), 0);
+    ck_assert_int_eq(apt_load(&a, &r, config_lookup(&c, "cache"), err, sizeof(err)), 0);
     w = r.stale_if_unreachable;
     cache_rules_free(&r);
+    apt_free(&a);
     config_destroy(&c);
     return w;
 }

@@ -218,8 +218,9 @@ START_TEST(forward_mode_honours_none)
 }
 END_TEST
 
-/* A route's (forward = 0) or a policy's rules from `cache = ...;`: the
- * target list joined with ',' into out, or the error. */
+/* A route's (forward = 0: it reads a target list) or a policy's rules
+ * from `cache = ...;`: the target list joined with ',' into out, or the
+ * error. */
 static int load(const char *text, int forward, char *out, size_t cap)
 {
     struct cache_rules r;
@@ -228,7 +229,7 @@ static int load(const char *text, int forward, char *out, size_t cap)
 
     config_init(&c);
     ck_assert_int_eq(config_read_string(&c, text), CONFIG_TRUE);
-    rc = cache_rules_load(&r, config_lookup(&c, "cache"), forward, out, cap);
+    rc = cache_rules_load(&r, config_lookup(&c, "cache"), !forward, NULL, out, cap);
     if (rc == 0) {
         out[0] = '\0';
         for (unsigned i = 0; i < r.ntargeted; i++)
