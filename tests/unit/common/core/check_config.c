@@ -7,8 +7,9 @@
  * the message a user reads, "file:line: message", naming the file and the
  * line of the mistake.  In the error table the expected line carries the
  * comment marker "#<", so no line number is counted by hand.  Good files are
- * checked setting by setting against the values written, or the defaults of
- * config.c set_defaults().
+ * checked setting by setting against the values written, or the defaults
+ * of each section's key table (check_config_keys.c holds those tables to
+ * README.md).
  *
  * Tests marked BUG pinned bugs this suite found; they are fixed and run. */
 #include <check.h>
