@@ -472,8 +472,8 @@ static int root_key_known(const struct gh_config *c, const char *name)
 
     if (key_find(top_keys, name) || in_list(name, others))
         return 1;
-    for (unsigned i = 1; config_core_sections[i]; i++)
-        if (strcmp(name, config_core_sections[i]->name) == 0)
+    for (unsigned i = 0; config_core_sections[i]; i++)
+        if (config_core_sections[i]->name && strcmp(name, config_core_sections[i]->name) == 0)
             return 1;
     for (unsigned i = 0; i < c->nfes; i++)
         if (in_list(name, c->fes[i]->sections))
@@ -494,8 +494,9 @@ static int load_root(struct gh_config *c, config_t *file, char *err, size_t errl
     }
     if (config_keys_read(c, root, top_keys, err, errlen) < 0)
         return -1;
-    for (unsigned i = 1; config_core_sections[i]; i++)
-        if (config_section_load(c, root, config_core_sections[i], err, errlen) < 0)
+    for (unsigned i = 0; config_core_sections[i]; i++)
+        if (config_core_sections[i]->name &&
+            config_section_load(c, root, config_core_sections[i], err, errlen) < 0)
             return -1;
     if (cache_conf_load(&c->cache, config_setting_get_member(root, "cache"), err, errlen) < 0)
         return -1;

@@ -507,21 +507,6 @@ START_TEST(empty_file_holds_the_defaults)
 }
 END_TEST
 
-/* Every default goes through its key's own reader, range included. */
-START_TEST(defaults_are_in_range)
-{
-    for (unsigned i = 0; config_core_sections[i]; i++)
-        for (const struct config_key *k = config_core_sections[i]->keys; k->name; k++)
-            if (k->dflt && (k->kind == CONFIG_K_U32 || k->kind == CONFIG_K_U64)) {
-                long v = strtol(k->dflt, NULL, 10);
-                ck_assert_msg(v >= k->lo && v <= k->hi, "'%s'", k->name);
-            } else if (k->dflt && k->kind == CONFIG_K_MSEC) {
-                double ms = strtod(k->dflt, NULL) * 1000;
-                ck_assert_msg(ms >= k->lo && ms <= k->hi, "'%s'", k->name);
-            }
-}
-END_TEST
-
 /* A table whose default its reader refuses stops the process. */
 START_TEST(bad_default_stops)
 {
@@ -620,8 +605,9 @@ Suite *config_keys_suite(void)
         nsections++;
     tcase_add_loop_test(tc, readme_gives_each_default_and_range, 0, nsections);
     tcase_add_test(tc, empty_file_holds_the_defaults);
-    tcase_add_test(tc, defaults_are_in_range);
-    tcase_add_exit_test(tc, bad_default_stops, 1);
+    /* it ends its process: only where each test has one of its own */
+    if (!getenv("CK_FORK") || strcmp(getenv("CK_FORK"), "no") != 0)
+        tcase_add_exit_test(tc, bad_default_stops, 1);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("apt");
