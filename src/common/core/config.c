@@ -178,8 +178,10 @@ void config_strings_free(char **list)
     free(list);
 }
 
-int config_get_strings(const config_setting_t *g, const char *key, unsigned flags, char ***out,
-                       unsigned *n, char *err, size_t errlen)
+/* config_get_strings, with the entries named in the message as `what`
+ * ("strings [ \"...\" ]"). */
+static int get_strings(const config_setting_t *g, const char *key, unsigned flags, const char *what,
+                       char ***out, unsigned *n, char *err, size_t errlen)
 {
     const config_setting_t *s = g ? config_setting_get_member(g, key) : NULL;
     const char *nonempty = flags & CONFIG_NONEMPTY ? "non-empty " : "";
@@ -191,7 +193,7 @@ int config_get_strings(const config_setting_t *g, const char *key, unsigned flag
         return 0;
     if ((!config_setting_is_array(s) && !config_setting_is_list(s)) ||
         (*nonempty && config_setting_length(s) == 0)) {
-        config_error(err, errlen, s, "'%s' must be a %slist of strings [ \"...\" ]", key, nonempty);
+        config_error(err, errlen, s, "'%s' must be a %slist of %s", key, nonempty, what);
         return -1;
     }
     len = (unsigned)config_setting_length(s);
@@ -211,13 +213,19 @@ int config_get_strings(const config_setting_t *g, const char *key, unsigned flag
     return 0;
 }
 
+int config_get_strings(const config_setting_t *g, const char *key, unsigned flags, char ***out,
+                       unsigned *n, char *err, size_t errlen)
+{
+    return get_strings(g, key, flags, "strings [ \"...\" ]", out, n, err, errlen);
+}
+
 int config_get_networks(const config_setting_t *g, const char *key, struct acl *a,
                         const char *const *dflt, char *err, size_t errlen)
 {
     char **nets, msg[256];
     unsigned n;
 
-    if (config_get_strings(g, key, 0, &nets, &n, err, errlen) < 0)
+    if (get_strings(g, key, 0, "networks [ \"10.0.0.0/8\" ]", &nets, &n, err, errlen) < 0)
         return -1;
     if (!nets) {
         for (; dflt && *dflt; dflt++)

@@ -253,7 +253,8 @@ void config_strings_free(char **list);
 
 /* Reads the setting `key` of g, a list of networks ("10.0.0.0/8", "::1",
  * as acl_add reads them), into a.  Absent (or g NULL): adds `dflt`
- * (NULL-terminated, NULL: none).  Returns 0, or -1 with err as config_get_strings, or at a
+ * (NULL-terminated, NULL: none).  Returns 0, or -1 with err as
+ * config_get_strings ("'key' must be a list of networks [ ... ]"), or at a
  * bad entry's line ("'key': bad network ..."). */
 int config_get_networks(const config_setting_t *g, const char *key, struct acl *a,
                         const char *const *dflt, char *err, size_t errlen);

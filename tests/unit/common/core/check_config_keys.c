@@ -228,8 +228,27 @@ START_TEST(networks)
     ck_assert_msg(strncmp(err, "'k': bad network '10.0.0.0/33'", 30) == 0, "%s", err);
     ck_assert_int_eq(
         config_get_networks(parse("k = \"10.0.0.0/8\";"), "k", a, NULL, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "'k' must be a list of strings [ \"...\" ]");
+    ck_assert_str_eq(err, "'k' must be a list of networks [ \"10.0.0.0/8\" ]");
     acl_free(a);
+}
+END_TEST
+
+/* BUG (anonymity.c, string_list): a bad entry in anonymity_remove or
+ * strip_cookies left the policy with a count of entries and no array, and
+ * freeing it crashed `gatehouse -t` (SIGSEGV) instead of naming the line.
+ * Fixed by config_get_strings, which leaves nothing behind on an error. */
+START_TEST(bad_entry_is_named_not_a_crash)
+{
+    refused("listeners = ( { name = \"a\"; mode = \"forward\"; listen = \"127.0.0.1:1\";\n"
+            "  policy = \"p\"; } );\n"
+            "policies = { p = { anonymity_remove = [ \"X-Client\",\n"
+            "  \"\" ]; }; };  #<\n",
+            "'anonymity_remove' entries must be non-empty strings");
+    refused("listeners = ( { name = \"a\"; mode = \"forward\"; listen = \"127.0.0.1:1\";\n"
+            "  policy = \"p\"; } );\n"
+            "policies = { p = { anonymity = \"standard\";\n"
+            "  strip_cookies = ( \"tracker.example\", 3 ); }; };  #<\n",
+            "'strip_cookies' entries must be non-empty strings");
 }
 END_TEST
 
@@ -241,7 +260,7 @@ START_TEST(networks_in_files)
             "  routes = \"r\"; trusted_proxies = \"10.0.0.1\"; } );  #<\n"
             "pools = { w = { servers = ( { address = \"127.0.0.1:9\"; } ); }; };\n"
             "routes = { r = ( { pool = \"w\"; } ); };\n",
-            "'trusted_proxies' must be a list of strings");
+            "'trusted_proxies' must be a list of networks");
     refused("listeners = ( { name = \"s\"; mode = \"reverse\"; listen = \"127.0.0.1:1\";\n"
             "  routes = \"r\"; status_path = \"/s\";\n"
             "  status_allow = [ \"127.0.0.1\",\n"
@@ -251,7 +270,7 @@ START_TEST(networks_in_files)
             "'status_allow': bad network");
     refused("listeners = ( { name = \"a\"; mode = \"forward\"; listen = \"127.0.0.1:1\"; } );\n"
             "policies = { p = { filter = ( { clients = \"10.0.0.0/8\"; } ); }; };  #<\n",
-            "'clients' must be a list of strings");
+            "'clients' must be a list of networks");
 }
 END_TEST
 
@@ -595,6 +614,7 @@ Suite *config_keys_suite(void)
     tcase_add_test(tc, strings_absent_and_empty);
     tcase_add_loop_test(tc, strings_refused, 0, (int)(sizeof(bad_lists) / sizeof(bad_lists[0])));
     tcase_add_test(tc, strings_errors_name_the_line);
+    tcase_add_test(tc, bad_entry_is_named_not_a_crash);
     tcase_add_test(tc, networks);
     tcase_add_test(tc, networks_in_files);
     tcase_add_test(tc, group_check);
