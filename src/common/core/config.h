@@ -32,6 +32,9 @@ struct sni_hello;
 
 #define CONFIG_ERRLEN 1024
 
+/* One configuration generation: built by config_load, then read-only and
+ * shared by reference (config_ref, config_unref); each field's section
+ * names the module that parses it. */
 struct gh_config {
     atomic_int refs;
     char *path;       /* the file loaded */
