@@ -252,7 +252,7 @@ void proxy_drive(struct session *s)
             rc = session_pump(s, &ex->reqb, &s->in, s->io.fd, &s->readable, &peer_eof, u->io.fd,
                       &u->writable, &ex->bytes_in);
             s->peer_eof = (uint8_t)peer_eof;
-            if (rc < 0) {
+            if (rc == GH_ERROR) {
                 if (ex->reqb.error && strcmp(ex->reqb.error, "write failed") == 0)
                     proxy_fail(s, 502, "upstream write failed");
                 else {
@@ -261,9 +261,9 @@ void proxy_drive(struct session *s)
                 }
                 return;
             }
-            if (rc == RELAY_DONE)
+            if (rc == GH_DONE)
                 ex->req_done = 1;
-            if (rc)
+            if (rc != GH_AGAIN)
                 progress = 1;
             if (ex->max_body && ex->reqb.moved > ex->max_body) {
                 proxy_fail(s, 413, "request body larger than max_body_bytes");
@@ -291,15 +291,15 @@ void proxy_drive(struct session *s)
             u->eof = (uint8_t)up_eof;
             ex->resp_body_bytes += ex->respb.moved - out_before;
             ex->bytes_out += ex->respb.moved - out_before + (ex->respb.prefix_out - pre_before);
-            if (rc < 0) {
+            if (rc == GH_ERROR) {
                 session_close(s, ex->respb.error && strcmp(ex->respb.error, "write failed") == 0
                                      ? "client write failed"
                                      : ex->respb.error);
                 return;
             }
-            if (rc)
+            if (rc != GH_AGAIN)
                 progress = 1;
-            if (rc == RELAY_DONE)
+            if (rc == GH_DONE)
                 ex->resp_done = 1;
         }
         if (ex->resp_done) {

@@ -538,9 +538,9 @@ static void drive_accept(struct session *s)
         return;
     if (s->tls) {
         int rc = tls_io_handshake(s->io.fd, &want_write, &why);
-        if (rc == 0)
+        if (rc == GH_AGAIN)
             return; /* the socket's next event drives it on */
-        if (rc < 0) {
+        if (rc == GH_ERROR) {
             log_info("listener %s: %s: %s", s->lname, s->peer_text, why);
             session_close(s, NULL);
             return;
@@ -771,7 +771,7 @@ static void drive_local(struct session *s)
         int rc = session_pump(s, &ex->reqb, &s->in, s->io.fd, &s->readable, &peer_eof, -1, NULL,
                       &ex->bytes_in);
         s->peer_eof = (uint8_t)peer_eof;
-        if (rc < 0 || ex->reqb.moved > DISCARD_MAX)
+        if (rc == GH_ERROR || ex->reqb.moved > DISCARD_MAX)
             ex->client_close = 1;
     } else if (ex->reqb.in_done) {
         ex->reqb.done = 1;
@@ -787,12 +787,12 @@ static void drive_linger(struct session *s)
 
     if (s->notify) {
         int rc = tls_io_close_notify(s->io.fd);
-        if (rc == 0) { /* OpenSSL holds it until the socket takes it */
+        if (rc == GH_AGAIN) { /* OpenSSL holds it until the socket takes it */
             s->writable = 0;
             return;
         }
         s->notify = 0;
-        if (rc < 0 || !s->discard) {
+        if (rc == GH_ERROR || !s->discard) {
             session_close(s, NULL);
             return;
         }

@@ -109,13 +109,13 @@ static int upstream_handshake(struct session *s)
         tls_io_attach(fd, ssl);
     }
     rc = tls_io_handshake(fd, &want_write, &why);
-    if (rc == 0) {
+    if (rc == GH_AGAIN) {
         s->state = S_CONNECT; /* the upstream's next event goes on */
         ex->up_handshaking = 1;
         return 0;
     }
     ex->up_handshaking = 0;
-    if (rc < 0) {
+    if (rc == GH_ERROR) {
         log_info("TLS to %s (%s): %s", ex->key, ex->up->addr_text, why);
         if (session_try_other(s, 0, why))
             return -1;
