@@ -49,6 +49,15 @@ struct worker;
 
 enum conn_state { C_ACCEPT, C_IDLE, C_BUSY, C_LINGER, C_CLOSED };
 
+/* The client's end as a raw byte stream, for a tunnel: pointers into the
+ * protocol's own state (HTTP/1: the connection's socket, its buffer of
+ * bytes read ahead, its readiness and end flags). */
+struct client_raw {
+    int fd;
+    struct buf **in;
+    uint8_t *readable, *writable, *eof;
+};
+
 /* A protocol spoken on a client connection (h1.c; h2.c later).  The
  * connection calls the first three; the exchange driver calls the rest,
  * for the client side of one exchange (exchange_int.h wraps them as
@@ -83,6 +92,12 @@ struct proto {
     int (*send_local)(struct exchange *ex);
     /* Whether the client ended its side: no more request bytes come. */
     int (*client_ended)(const struct exchange *ex);
+    /* Hands the client's end over as a raw byte stream for a tunnel
+     * (CONNECT, 101), filling *r: GH_OK (HTTP/1: the connection's socket,
+     * which carries nothing else from then on), or GH_ERROR when the
+     * protocol has none to give (HTTP/2 multiplexes: a tunnel there is a
+     * stream of its own). */
+    int (*raw)(struct exchange *ex, struct client_raw *r);
     /* The exchange is over (ex->end says how; it was logged): the
      * protocol gives it back and goes on with the connection. */
     void (*ended)(struct exchange *ex);

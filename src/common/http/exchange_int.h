@@ -208,6 +208,7 @@ struct exchange {
     char connect_host[256];             /* tunnel: the host a CONNECT named, as written
                                            ("" for none; the head is gone by then) */
     uint16_t connect_port;
+    struct client_raw craw;             /* tunnel: the client's end (proto.raw) */
     struct sni_hello hello;             /* tunnel: its ClientHello, as read so far */
     uint64_t hello_until;               /* tunnel: when the wait for it ends (loop ms) */
     unsigned req_head_sent : 1, req_done : 1;
@@ -314,6 +315,10 @@ static inline int client_send_local(struct exchange *ex)
 static inline int client_ended(const struct exchange *ex)
 {
     return ex->conn->proto->client_ended(ex);
+}
+static inline int client_raw(struct exchange *ex, struct client_raw *r)
+{
+    return ex->conn->proto->raw(ex, r);
 }
 
 /* ---- heads and the log (exchange.c) ---- */

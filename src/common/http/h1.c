@@ -345,6 +345,14 @@ static int h1_client_ended(const struct exchange *ex)
     return ex->conn->peer_eof;
 }
 
+static int h1_raw(struct exchange *ex, struct client_raw *r)
+{
+    struct conn *c = ex->conn;
+
+    *r = (struct client_raw){c->io.fd, &c->in, &c->readable, &c->writable, &c->peer_eof};
+    return GH_OK;
+}
+
 const struct proto h1_proto = {
     .name = "http/1.1",
     .drive = h1_drive,
@@ -355,5 +363,6 @@ const struct proto h1_proto = {
     .send_body = h1_send_body,
     .send_local = h1_send_local,
     .client_ended = h1_client_ended,
+    .raw = h1_raw,
     .ended = h1_ended,
 };

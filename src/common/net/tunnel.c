@@ -56,10 +56,11 @@ enum { UP, DOWN }; /* client to upstream, upstream to client */
  * or GH_ERROR without pipes. */
 static int open_tunnel(struct exchange *ex)
 {
-    struct conn *c = ex->conn;
     static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
     int lowat = TUNNEL_NOTSENT_LOWAT;
 
+    if (client_raw(ex, &ex->craw) != GH_OK)
+        return exchange_fail(ex, 0, "tunnel: the client's protocol gives no byte stream");
     if (ex->decision == DECIDE_TUNNEL && ex->status != 101) {
         buf_append(client_out(ex), established, sizeof(established) - 1);
         ex->status = 200;
@@ -74,12 +75,12 @@ static int open_tunnel(struct exchange *ex)
         ex->tpipe_cap[d] = cap > 0 ? (uint32_t)cap : 65536u;
     }
     ex->up_shut = ex->down_shut = 0;
-    (void)setsockopt(c->io.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+    (void)setsockopt(ex->craw.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
     if (ex->up)
         (void)setsockopt(ex->up->io.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
     ex->inspect_hello = ex->decision == DECIDE_TUNNEL && ex->lst && ex->lst->fe->tunnel_hello;
     sni_init(&ex->hello);
-    ex->hello_until = ex->last_io + c->w->cfg->to.client_header;
+    ex->hello_until = ex->last_io + ex->conn->w->cfg->to.client_header;
     return GH_OK;
 }
 
@@ -222,15 +223,15 @@ static int send_alert(struct exchange *ex, enum sni_result r)
  * (ex->refused; the alert is on its way), GH_ERROR. */
 static int judge(struct exchange *ex)
 {
-    struct conn *c = ex->conn;
+    struct buf *in = *ex->craw.in;
 
     ex->inspect_hello = 0;
     if (ex->lst->fe->tunnel_hello(ex, &ex->hello) >= 0) {
         ex->rearm = 1; /* from the hello's deadline to the idle timeout */
         return GH_OK;
     }
-    if (c->in) /* read, and never relayed (which is where tunnels count) */
-        ex->bytes_in += buf_len(c->in);
+    if (in) /* read, and never relayed (which is where tunnels count) */
+        ex->bytes_in += buf_len(in);
     if (!ex->why)
         ex->why = "tunnel refused by the front-end";
     if (ex->hello.tls && send_alert(ex, ex->hello.result) == GH_ERROR)
@@ -241,16 +242,16 @@ static int judge(struct exchange *ex)
 
 /* Room for more of the hello: past the first 16 KB, a buffer of
  * SNI_READ_MAX, which the reader never asks to exceed. */
-static void hello_room(struct conn *c)
+static void hello_room(struct buf **in)
 {
     struct buf *big;
 
-    if (!c->in || buf_len(c->in) < c->in->cap || c->in->cap >= SNI_READ_MAX)
+    if (!*in || buf_len(*in) < (*in)->cap || (*in)->cap >= SNI_READ_MAX)
         return;
     big = buf_get_cap(SNI_READ_MAX);
-    buf_append(big, buf_head(c->in), buf_len(c->in));
-    buf_put(c->in);
-    c->in = big;
+    buf_append(big, buf_head(*in), buf_len(*in));
+    buf_put(*in);
+    *in = big;
 }
 
 /* Whether the upstream spoke before the client did: a TLS client never
@@ -280,14 +281,15 @@ static int upstream_first(struct exchange *ex)
  * without a word), GH_ERROR. */
 static int inspect_hello(struct exchange *ex)
 {
-    struct conn *c = ex->conn;
+    struct client_raw *cr = &ex->craw;
     struct sni_hello *h = &ex->hello;
 
     for (;;) {
-        size_t have = c->in ? buf_len(c->in) : 0;
+        struct buf *in = *cr->in;
+        size_t have = in ? buf_len(in) : 0;
         ssize_t n;
 
-        if (have && sni_parse(h, (const unsigned char *)buf_head(c->in), have) != SNI_PARTIAL)
+        if (have && sni_parse(h, (const unsigned char *)buf_head(in), have) != SNI_PARTIAL)
             return judge(ex);
         if (!have) {
             int first = upstream_first(ex);
@@ -299,23 +301,23 @@ static int inspect_hello(struct exchange *ex)
                 return judge(ex);
             }
         }
-        if (c->peer_eof) {
+        if (*cr->eof) {
             if (!have) /* said nothing and left: nothing to judge */
                 return GH_DONE;
             h->result = SNI_MALFORMED;
             h->why = "ClientHello cut short";
             return judge(ex);
         }
-        if (!c->readable)
+        if (!*cr->readable)
             return GH_AGAIN;
-        hello_room(c);
-        n = relay_fill(&c->in, c->io.fd, &c->readable);
+        hello_room(cr->in);
+        n = relay_fill(cr->in, cr->fd, cr->readable);
         if (n == GH_AGAIN)
             return GH_AGAIN;
         if (n <= 0)
-            c->peer_eof = 1;
+            *cr->eof = 1;
         else
-            ex->last_io = loop_now(c->w->loop);
+            ex->last_io = loop_now(ex->conn->w->loop);
     }
 }
 
@@ -331,12 +333,9 @@ int tunnel_hello_expired(struct exchange *ex)
 
 int tunnel_step(struct exchange *ex)
 {
-    struct conn *c = ex->conn;
+    const struct client_raw *cr = &ex->craw;
     struct upconn *u = ex->up;
-    struct way up = {&c->in,       c->io.fd,     u->io.fd,     &c->readable,
-                     &u->writable, &c->peer_eof, &ex->up_shut, &ex->bytes_in};
-    struct way down = {&u->in,       u->io.fd, c->io.fd,       &u->readable,
-                       &c->writable, &u->eof,  &ex->down_shut, &ex->bytes_out};
+    struct way up, down;
     uint64_t out_before;
     int rc, r1, r2;
 
@@ -351,6 +350,10 @@ int tunnel_step(struct exchange *ex)
         if (ok != GH_OK)
             return ok;
     }
+    up = (struct way){cr->in,       cr->fd,  u->io.fd,     cr->readable,
+                      &u->writable, cr->eof, &ex->up_shut, &ex->bytes_in};
+    down = (struct way){&u->in,       u->io.fd, cr->fd,         &u->readable,
+                        cr->writable, &u->eof,  &ex->down_shut, &ex->bytes_out};
     out_before = ex->bytes_out;
     r1 = move(ex, UP, &up);
     if (r1 < 0)
@@ -360,7 +363,7 @@ int tunnel_step(struct exchange *ex)
         return exchange_fail(ex, 0, "tunnel: cannot write to the client");
     ex->resp_body_bytes += ex->bytes_out - out_before;
     if (r1 || r2)
-        ex->last_io = loop_now(c->w->loop);
+        ex->last_io = loop_now(ex->conn->w->loop);
     if (ex->up_shut && ex->down_shut)
         return GH_DONE;
     return GH_AGAIN;

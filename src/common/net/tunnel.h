@@ -5,9 +5,10 @@
  * driver for X_TUNNEL (exchange_int.h): it returns GH_AGAIN / GH_DONE /
  * GH_ERROR and never changes the exchange's state.
  *
- * A tunnel takes its client connection's transport whole (HTTP/1: the
- * socket, its buffers and readiness); over HTTP/2 a tunnel would be a
- * stream, with ends of its own. */
+ * A tunnel takes its client's end as a raw byte stream from the
+ * connection's protocol (proto.raw: HTTP/1 hands over its socket, so
+ * splice(2) can move the bytes); a protocol without one to give (HTTP/2)
+ * refuses, and will tunnel in a stream of its own. */
 #ifndef GH_TUNNEL_H
 #define GH_TUNNEL_H
 
