@@ -5,7 +5,6 @@
  * what an exchange does is the driver's (exchange_drive.c). */
 #include "h1.h"
 #include "exchange_int.h"
-#include "log.h"
 #include "relay.h"
 #include "tls.h"
 #include "util.h"
