@@ -2,7 +2,10 @@
  * the TLS handshake), the timer of the connection's own states, lingering,
  * closing and draining.  Owns the connection, its socket and its two
  * buffers; what is read and written between exchanges' starts and ends is
- * its protocol's (h1.c), and the exchanges are theirs. */
+ * its protocol's (h1.c), and the exchanges are theirs.  A connection's
+ * state changes only in this file: in conn_drive() for what it does alone
+ * (accepting), and in the transitions its protocol asks for (conn_busy,
+ * conn_idle, conn_linger, conn_shut, conn_close). */
 #include "conn.h"
 #include "h1.h"
 #include "log.h"
