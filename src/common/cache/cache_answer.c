@@ -5,7 +5,7 @@
  * it ends. */
 #include "cache_xfer_int.h"
 #include "log.h"
-#include "session.h"
+#include "exchange_int.h"
 #include "util.h"
 #include "worker.h"
 
@@ -131,7 +131,6 @@ static const char *const drop_for_206[] = {"content-length", "content-range", NU
 int cache_answer(struct exchange *ex, struct cache_xfer *cx, struct cache_ref *r, int fwd_status,
                  int stored, int hit)
 {
-    struct session *s = ex->s;
     const struct cache_obj *o = cache_ref_obj(r);
     const char *base = o->head;
     struct http_head *h = &cx->tmp;
@@ -194,10 +193,9 @@ int cache_answer(struct exchange *ex, struct cache_xfer *cx, struct cache_ref *r
     exchange_remove_response_field(ex, "age");
     cache_age_value(cx->v.age, age, sizeof(age));
     exchange_add_response_field(ex, "Age", age, strlen(age));
-    if (!s->out)
-        s->out = buf_get();
     ex->status = status;
-    if (exchange_write_response_head(ex, s->out, ex->client_close || s->w->draining) < 0) {
+    if (exchange_write_response_head(ex, client_out(ex), ex->client_close || ex->conn->w->draining) <
+        0) {
         ex->resp_base = NULL;
         exchange_error(ex, 500, "cache: answer head too large");
         goto done;

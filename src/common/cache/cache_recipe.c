@@ -8,7 +8,7 @@
  * The refresh itself is cache_refresh.c's. */
 #include "cache_refresh.h"
 #include "cache_xfer_int.h"
-#include "session.h"
+#include "exchange_int.h"
 #include "util.h"
 
 #include <stdlib.h>

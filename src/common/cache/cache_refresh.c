@@ -159,7 +159,7 @@ static struct cache_body *read_body(int fd, struct buf *in, const struct http_he
     b.tee_arg = &s;
     for (;;) {
         int rc = body_pump(&b, in, eof, -1, &blocked);
-        if (rc == GH_OK && !s.failed)
+        if (rc == GH_DONE && !s.failed)
             return s.b;
         if (rc == GH_ERROR || s.failed || eof)
             break;

@@ -8,7 +8,7 @@
 #include "cache_refresh.h"
 #include "cache_targeted.h"
 #include "log.h"
-#include "session.h"
+#include "exchange_int.h"
 #include "util.h"
 #include "worker.h"
 

@@ -8,10 +8,16 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Non-blocking calls answer with a count or one of these. */
+/* Non-blocking calls answer with a count or one of these (nginx's
+ * vocabulary).  A step of the exchange driver returns:
+ *   GH_OK     its work is done; the caller decides what comes next;
+ *   GH_AGAIN  it must wait for an event (readiness, DNS, a timer);
+ *   GH_DONE   what it carries is complete (a body, an exchange);
+ *   GH_ERROR  it failed, and says why where its contract says. */
 #define GH_OK 0
 #define GH_ERROR (-1)
 #define GH_AGAIN (-2)
+#define GH_DONE (-3)
 
 #define GH_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define GH_MIN(a, b) ((a) < (b) ? (a) : (b))

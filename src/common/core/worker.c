@@ -1,11 +1,12 @@
 /* worker.c — worker threads (see worker.h): the loop, accepting, the mailbox
  * from the main thread, and stopping.  Owns the worker's listening sockets,
- * its pool and its resolver; sessions own themselves (session.c). */
+ * its pool and its resolver; connections own themselves (conn.c). */
 #include "worker.h"
 #include "buf.h"
 #include "log.h"
 #include "resolver.h"
-#include "session.h"
+#include "conn.h"
+#include "exchange_int.h"
 #include "upstream.h"
 #include "util.h"
 
@@ -31,7 +32,7 @@ static void on_accept(struct ioh *h, uint32_t events)
                 log_error("accept on %s: %s", l->addr, strerror(errno));
             return;
         }
-        session_new(w, fd, &peer, l->name);
+        conn_new(w, fd, &peer, l->name);
     }
 }
 
@@ -95,7 +96,7 @@ static void begin_drain(struct worker *w, int how)
         while (w->nls)
             remove_listener(w, 0);
     }
-    session_drain_all(w, how >= 2);
+    conn_drain_all(w, how >= 2);
 }
 
 static void on_wake(struct ioh *h, uint32_t events)

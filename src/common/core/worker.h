@@ -1,5 +1,5 @@
 /* worker.h — a worker thread: one event loop, its listening sockets, its
- * client sessions, its upstream pool and resolver.
+ * client connections, its upstream pool and resolver.
  *
  * A connection never leaves the worker that accepted it, so nothing a worker
  * owns needs a lock.  The main thread talks to a worker only through its
@@ -14,7 +14,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-struct session;
+struct conn;
+struct exchange;
 struct upstream_pool;
 struct resolver;
 
@@ -44,8 +45,8 @@ struct worker {
     struct gh_config *cfg;          /* current generation (a reference) */
     struct wlistener **ls;          /* each allocated alone: epoll holds pointers */
     unsigned nls;
-    struct session *sessions;       /* all open client sessions */
-    struct session *qhead, *qtail;  /* sessions waiting for a free server, oldest first */
+    struct conn *conns;             /* all open client connections */
+    struct exchange *qhead, *qtail; /* exchanges waiting for a free server, oldest first */
     int qwake;                      /* a wake-up of the queue is deferred already */
     struct upstream_pool *pool;
     struct resolver *resolver;

@@ -274,7 +274,7 @@ int body_pump(struct body *b, struct buf *src, int src_eof, int fd, int *out_blo
             goto write_failed;
         took(b, src, (size_t)w);
     }
-    return GH_OK;
+    return GH_DONE;
 
 need_input:
     /* nothing of the body to go with it: the head goes alone, now */

@@ -54,7 +54,7 @@ void body_init(struct body *b, enum http_framing in, uint64_t len, int chunk_out
 int body_check_ahead(const struct body *b, const char *p, size_t len, const char **why);
 
 /* Moves what it can from src to fd; fd < 0 discards the bytes instead.
- * `src_eof` says the source connection has ended.  Returns GH_OK once the
+ * `src_eof` says the source connection has ended.  Returns GH_DONE once the
  * whole body is delivered, GH_AGAIN when it needs more input (*out_blocked
  * = 0) or the destination would block (*out_blocked = 1), or GH_ERROR with
  * b->error set (bad framing, a truncated body, a failed write; errno from

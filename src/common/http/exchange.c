@@ -1,12 +1,12 @@
 /* exchange.c — what a front-end may ask of an exchange (exchange.h), and the
  * core's serialising of heads and access-log lines for it.
  * Owns the exchange's edit arena and local-answer memory; the buffers belong
- * to the session. */
+ * to the client's connection (its protocol's). */
 #include "exchange.h"
-#include "log.h"
 #include "cache_xfer.h"
+#include "exchange_int.h"
 #include "hop.h"
-#include "session.h"
+#include "log.h"
 #include "util.h"
 #include "worker.h"
 
@@ -27,7 +27,7 @@ const struct http_head *exchange_request(const struct exchange *ex)
 
 const char *exchange_base(const struct exchange *ex)
 {
-    return buf_head(ex->s->in);
+    return buf_head(*ex->cin);
 }
 
 const struct gh_config *exchange_config(const struct exchange *ex)
@@ -42,12 +42,12 @@ const struct listener_conf *exchange_listener(const struct exchange *ex)
 
 const struct sockaddr_storage *exchange_client(const struct exchange *ex)
 {
-    return &ex->s->peer;
+    return &ex->conn->peer;
 }
 
 const char *exchange_client_text(const struct exchange *ex)
 {
-    return ex->s->peer_text;
+    return ex->conn->peer_text;
 }
 
 void exchange_set_label(struct exchange *ex, const char *label)
@@ -197,11 +197,10 @@ static void local_head(struct exchange *ex, int status, const char *ctype, const
 {
     char head[2048];
     size_t n;
-    struct session *s = ex->s;
 
     ex->status = status;
     ex->decision = DECIDE_LOCAL;
-    if (local_must_close(ex) || s->w->draining)
+    if (local_must_close(ex) || ex->conn->w->draining)
         ex->client_close = 1;
     n = gh_fmt(head, sizeof(head), "HTTP/1.1 %d %s\r\n", status, exchange_reason(status));
     if (ctype)
@@ -214,9 +213,7 @@ static void local_head(struct exchange *ex, int status, const char *ctype, const
                 ex->client_close ? "Connection: close\r\n"
                 : ex->req.minor_version == 0 ? "Connection: keep-alive\r\n"
                                              : "");
-    if (!s->out)
-        s->out = buf_get();
-    buf_append(s->out, head, n);
+    buf_append(client_out(ex), head, n);
 }
 
 
@@ -230,7 +227,7 @@ void exchange_respond(struct exchange *ex, int status, const char *content_type,
     local_head(ex, status, content_type, extra, len);
     if (ex->req_is_head || status == 204 || status == 304)
         return;
-    k = buf_append(ex->s->out, body, len);
+    k = buf_append(client_out(ex), body, len);
     ex->resp_body_bytes = len;
     if (k < len) {
         ex->local_mem_len = len - k;
@@ -322,7 +319,7 @@ void exchange_tunnel_via(struct exchange *ex, const char *host, size_t hostlen, 
 {
     exchange_tunnel(ex, host, hostlen, port, label);
     if (ex->decision == DECIDE_TUNNEL) {
-        ex->handshake = 1;
+        ex->parent_tunnel = 1;
         ex->to_proxy = 1;
     }
 }
@@ -337,7 +334,7 @@ void exchange_forward_via(struct exchange *ex, const char *host, size_t hostlen,
 
 void exchange_delay(struct exchange *ex, uint32_t ms)
 {
-    ex->answer_at = loop_now(ex->s->w->loop) + ms;
+    ex->answer_at = loop_now(ex->conn->w->loop) + ms;
 }
 
 const struct http_head *exchange_response(const struct exchange *ex)
@@ -413,7 +410,7 @@ static void set_key(struct exchange *ex)
         n += gh_fmt(ex->key + n, cap - n, " tls@%p", (void *)ex->up_tls);
     if (ex->proxy_header) {
         n = gh_cat_str(ex->key, cap, n, " for ");
-        gh_cat_str(ex->key, cap, n, ex->s->peer_text);
+        gh_cat_str(ex->key, cap, n, ex->conn->peer_text);
     }
 }
 
@@ -445,7 +442,7 @@ void exchange_queue(struct exchange *ex, uint32_t timeout_ms)
     if (ex->decision != DECIDE_NONE)
         return;
     ex->decision = DECIDE_QUEUE;
-    ex->queue_until = loop_now(ex->s->w->loop) + timeout_ms;
+    ex->queue_until = loop_now(ex->conn->w->loop) + timeout_ms;
 }
 
 void exchange_send_proxy_header(struct exchange *ex, int version)
@@ -464,7 +461,7 @@ void exchange_upstream_tls(struct exchange *ex, struct tls_client *tc)
 
 int exchange_is_tls(const struct exchange *ex)
 {
-    return ex->s->tls;
+    return ex->conn->tls;
 }
 
 const char *exchange_upstream_addr(const struct exchange *ex)
@@ -809,7 +806,7 @@ void exchange_log(struct exchange *ex)
     if (!log_access_enabled() || !ex->log_req[0])
         return;
     log_clf_time(when, sizeof(when));
-    n = gh_fmt(line, sizeof(line), "%s - %s [%s] \"%s\" %d ", ex->s->peer_text,
+    n = gh_fmt(line, sizeof(line), "%s - %s [%s] \"%s\" %d ", ex->conn->peer_text,
                ex->user[0] ? ex->user : "-", when, ex->log_req,
                ex->status ? ex->status : 0);
     if (ex->resp_body_bytes)
@@ -855,7 +852,7 @@ static void log_copy(char *dst, size_t cap, const char *src, size_t len)
 
 void exchange_reset(struct exchange *ex)
 {
-    struct session *s = ex->s;
+    struct conn *c = ex->conn;
     char *arena = ex->arena;
     uint32_t cap = ex->arena_cap;
 
@@ -876,7 +873,7 @@ void exchange_reset(struct exchange *ex)
     http1_head_clear(&ex->req);
     http1_head_clear(&ex->resp);
     memset(&ex->resp + 1, 0, (size_t)((char *)(ex + 1) - (char *)(&ex->resp + 1)));
-    ex->s = s;
+    ex->conn = c;
     ex->arena = arena;
     ex->arena_cap = cap;
     ex->target_off = ex->target_len = -1;
@@ -903,12 +900,12 @@ void exchange_free(struct exchange *ex)
 static __thread struct exchange *spare_list;
 static __thread unsigned spare_count;
 
-struct exchange *exchange_get(struct session *s)
+struct exchange *exchange_get(struct conn *c)
 {
     struct exchange *ex = spare_list;
 
     if (ex) {
-        spare_list = (struct exchange *)ex->s;
+        spare_list = ex->qnext;
         spare_count--;
     } else {
         ex = xcalloc(1, sizeof(*ex));
@@ -916,7 +913,8 @@ struct exchange *exchange_get(struct session *s)
         memset(ex->tpipe, -1, sizeof(ex->tpipe));
         exchange_reset(ex);
     }
-    ex->s = s;
+    ex->conn = c;
+    ex->qnext = NULL;
     return ex;
 }
 
@@ -924,13 +922,15 @@ void exchange_put(struct exchange *ex)
 {
     if (!ex)
         return;
+    if (loop_timer_armed(&ex->timer)) /* ended without its driver: never armed then */
+        loop_timer_cancel(ex->conn->w->loop, &ex->timer);
     if (spare_count + 1 > EXCHANGE_SPARES_MAX) { /* not >=: the max may be 0 */
         exchange_free(ex);
         free(ex);
         return;
     }
     exchange_reset(ex);
-    ex->s = (struct session *)spare_list; /* the list's link while spare */
+    ex->qnext = spare_list; /* the list's link while spare */
     spare_list = ex;
     spare_count++;
 }
@@ -939,8 +939,7 @@ void exchange_trim(void)
 {
     while (spare_list) {
         struct exchange *ex = spare_list;
-        spare_list = (struct exchange *)ex->s;
-        ex->s = NULL;
+        spare_list = ex->qnext;
         exchange_free(ex);
         free(ex);
     }

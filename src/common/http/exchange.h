@@ -7,7 +7,7 @@
  *   static_serve() (static.h)               answer from a directory;
  *   exchange_forward()                      send it to an upstream host:port.
  * It may edit the header fields sent upstream first.  It never touches a
- * socket: the core moves the bytes (session.c). */
+ * socket: the core moves the bytes (exchange_drive.c). */
 #ifndef GH_EXCHANGE_H
 #define GH_EXCHANGE_H
 

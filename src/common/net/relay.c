@@ -36,7 +36,7 @@ static int long_body(const struct body *b)
 int relay_pump(struct body *b, struct buf **src, int src_fd, uint8_t *src_readable, int *src_eof,
                int dst_fd, uint8_t *dst_writable, uint64_t *counted_in, int *active)
 {
-    int progress = 0;
+    int progress = GH_AGAIN;
 
     for (;;) {
         int blocked = 0, rc;
@@ -49,12 +49,12 @@ int relay_pump(struct body *b, struct buf **src, int src_fd, uint8_t *src_readab
         if (dst_fd >= 0 && !*dst_writable && !b->in_done && had)
             return progress;
         rc = body_pump(b, *src, *src_eof, dst_fd, &blocked);
-        if (b->moved != before || buf_len(*src) != had)
-            progress = *active = 1;
-        if (rc == GH_OK)
-            return RELAY_DONE;
-        if (rc == GH_ERROR)
-            return -1;
+        if (b->moved != before || buf_len(*src) != had) {
+            progress = GH_OK;
+            *active = 1;
+        }
+        if (rc == GH_DONE || rc == GH_ERROR)
+            return rc;
         if (blocked) {
             *dst_writable = 0;
             return progress;
@@ -73,6 +73,7 @@ int relay_pump(struct body *b, struct buf **src, int src_fd, uint8_t *src_readab
             *src_eof = 1;
         else if (counted_in)
             *counted_in += (uint64_t)n;
-        progress = *active = 1;
+        progress = GH_OK;
+        *active = 1;
     }
 }

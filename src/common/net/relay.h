@@ -27,9 +27,6 @@ static inline uint8_t relay_ready(uint32_t events)
     return (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ? READY_END : READY_IN;
 }
 
-/* relay_pump() finished the whole body. */
-#define RELAY_DONE 2
-
 /* Reads from fd into *bp (taken from the free list when NULL).  Returns the
  * bytes read (a short read from a plain socket clears a READY_IN
  * *readable), 0 at end of stream, GH_AGAIN (clears *readable; also when
@@ -40,10 +37,10 @@ ssize_t relay_fill(struct buf **bp, int fd, uint8_t *readable);
 void relay_drop_empty(struct buf **bp);
 
 /* Moves body b from src_fd (through *src) to dst_fd (-1 discards), reading
- * more as the destination takes it.  Returns RELAY_DONE when the body is
- * complete, 1 after progress, 0 when it must wait for readiness, or -1 with
- * b->error.  Bytes read are added to *counted_in (may be NULL); *active is
- * set when anything moved. */
+ * more as the destination takes it.  Returns GH_DONE when the body is
+ * complete, GH_OK after progress (it waits for readiness now), GH_AGAIN
+ * when nothing moved, or GH_ERROR with b->error.  Bytes read are added to
+ * *counted_in (may be NULL); *active is set when anything moved. */
 int relay_pump(struct body *b, struct buf **src, int src_fd, uint8_t *src_readable, int *src_eof,
                int dst_fd, uint8_t *dst_writable, uint64_t *counted_in, int *active);
 

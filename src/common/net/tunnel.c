@@ -1,22 +1,23 @@
 /* tunnel.c — relaying a CONNECT or upgraded connection (see tunnel.h).
  *
  * Bytes that arrived before the tunnel opened (a TLS ClientHello sent
- * early, what followed a 101 head) are written from the session's buffers
- * first; after that each direction moves through a pipe with splice(2), so
- * tunnelled bytes never enter user space.  A direction with TLS at either
- * end (an upgrade on a TLS listener or to a TLS server) must pass through
- * OpenSSL instead, so it moves through the session's buffers.  Owns the two
- * pipes (kept in the exchange, closed with it).
+ * early, what followed a 101 head) are written from the connections'
+ * buffers first; after that each direction moves through a pipe with
+ * splice(2), so tunnelled bytes never enter user space.  A direction with
+ * TLS at either end (an upgrade on a TLS listener or to a TLS server) must
+ * pass through OpenSSL instead, so it moves through the buffers.  Owns the
+ * two pipes (kept in the exchange, closed with it).
  *
  * A CONNECT tunnel whose front-end judges first bytes waits, relaying
  * nothing, until the client's ClientHello is read whole (sni.c; up to
  * SNI_READ_MAX bytes, in a buffer grown for it only past 16 KB), or it is
  * plain that it will not be: the bytes are not TLS, the server spoke
  * first, the client ended, or timeouts.client_header passed.  A refusal
- * answers TLS with one fatal alert, and lingers so it is not lost. */
+ * answers TLS with one fatal alert; the driver then shuts the connection
+ * so that it is not lost. */
 #include "tunnel.h"
+#include "exchange_int.h"
 #include "relay.h"
-#include "session.h"
 #include "sni.h"
 #include "tls.h"
 #include "util.h"
@@ -49,15 +50,24 @@
 
 enum { UP, DOWN }; /* client to upstream, upstream to client */
 
-void tunnel_begin(struct session *s)
+/* Opens the tunnel: a pipe per direction, the send-queue marks, the wait
+ * for a CONNECT's first bytes when the front-end judges them, and the
+ * client's 200 for a CONNECT (a 101 has had its own head).  Returns GH_OK,
+ * or GH_ERROR without pipes. */
+static int open_tunnel(struct exchange *ex)
 {
-    struct exchange *ex = session_ex(s);
+    static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+    int lowat = TUNNEL_NOTSENT_LOWAT;
 
+    if (client_raw(ex, &ex->craw) != GH_OK)
+        return exchange_fail(ex, 0, "tunnel: the client's protocol gives no byte stream");
+    if (ex->decision == DECIDE_TUNNEL && ex->status != 101) {
+        buf_append(client_out(ex), established, sizeof(established) - 1);
+        ex->status = 200;
+    }
     for (int d = UP; d <= DOWN; d++) {
-        if (pipe2(ex->tpipe[d], O_NONBLOCK | O_CLOEXEC) < 0) {
-            session_close(s, "tunnel: no pipe (out of descriptors)");
-            return;
-        }
+        if (pipe2(ex->tpipe[d], O_NONBLOCK | O_CLOEXEC) < 0)
+            return exchange_fail(ex, 0, "tunnel: no pipe (out of descriptors)");
         ex->tpiped[d] = 0;
         int cap = fcntl(ex->tpipe[d][1], F_SETPIPE_SZ, (int)PIPE_WANT);
         if (cap < 0)
@@ -65,22 +75,19 @@ void tunnel_begin(struct session *s)
         ex->tpipe_cap[d] = cap > 0 ? (uint32_t)cap : 65536u;
     }
     ex->up_shut = ex->down_shut = 0;
-    int lowat = TUNNEL_NOTSENT_LOWAT;
-    (void)setsockopt(s->io.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+    (void)setsockopt(ex->craw.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
     if (ex->up)
         (void)setsockopt(ex->up->io.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
     ex->inspect_hello = ex->decision == DECIDE_TUNNEL && ex->lst && ex->lst->fe->tunnel_hello;
     sni_init(&ex->hello);
-    s->state = S_TUNNEL;
-    s->last_io = loop_now(s->w->loop);
-    ex->hello_until = s->last_io + s->w->cfg->to.client_header;
-    session_arm(s);
-    session_drive(s);
+    ex->hello_until = ex->last_io + ex->conn->w->cfg->to.client_header;
+    return GH_OK;
 }
 
-/* One direction's ends, as pointers into the session and its upstream. */
+/* One direction's ends, as pointers into the client connection and the
+ * upstream one. */
 struct way {
-    struct buf **early;   /* bytes buffered before the tunnel */
+    struct buf **early; /* bytes buffered before the tunnel */
     int src, dst;
     uint8_t *readable, *writable, *eof, *shut;
     uint64_t *count;
@@ -199,62 +206,61 @@ static int move(struct exchange *ex, int d, struct way *w)
 }
 
 /* The alert a refused TLS client gets (RFC 8446 6): decode_error for a
- * hello that is not well-formed, access_denied for the rest. */
-static void send_alert(struct session *s, enum sni_result r)
+ * hello that is not well-formed, access_denied for the rest.  Returns
+ * GH_OK or GH_AGAIN (it went, or waits in the buffer), GH_ERROR. */
+static int send_alert(struct exchange *ex, enum sni_result r)
 {
     unsigned char alert[7] = {0x15, 0x03, 0x03, 0x00, 0x02, 2 /* fatal */, 49};
 
     if (r == SNI_MALFORMED)
         alert[6] = 50;
-    if (!s->out)
-        s->out = buf_get();
-    buf_append(s->out, alert, sizeof(alert));
-    session_flush(s);
+    buf_append(client_out(ex), alert, sizeof(alert));
+    return client_flush(ex);
 }
 
 /* Asks the front-end about the tunnel's first bytes (ex->hello).  Returns
- * 1 when the tunnel may go on, -1 when it was refused (the session
- * lingers, or closed). */
-static int judge(struct session *s)
+ * GH_OK when the tunnel may go on, GH_DONE when it was refused
+ * (ex->refused; the alert is on its way), GH_ERROR. */
+static int judge(struct exchange *ex)
 {
-    struct exchange *ex = session_ex(s);
+    struct buf *in = *ex->craw.in;
 
     ex->inspect_hello = 0;
     if (ex->lst->fe->tunnel_hello(ex, &ex->hello) >= 0) {
-        session_arm(s); /* from the hello's deadline to the idle timeout */
-        return 1;
+        ex->rearm = 1; /* from the hello's deadline to the idle timeout */
+        return GH_OK;
     }
-    if (s->in) /* read, and never relayed (which is where tunnels count) */
-        ex->bytes_in += buf_len(s->in);
+    if (in) /* read, and never relayed (which is where tunnels count) */
+        ex->bytes_in += buf_len(in);
     if (!ex->why)
         ex->why = "tunnel refused by the front-end";
-    if (ex->hello.tls)
-        send_alert(s, ex->hello.result);
-    session_linger(s);
-    return -1;
+    if (ex->hello.tls && send_alert(ex, ex->hello.result) == GH_ERROR)
+        return GH_ERROR;
+    ex->refused = 1;
+    return GH_DONE;
 }
 
 /* Room for more of the hello: past the first 16 KB, a buffer of
  * SNI_READ_MAX, which the reader never asks to exceed. */
-static void hello_room(struct session *s)
+static void hello_room(struct buf **in)
 {
     struct buf *big;
 
-    if (!s->in || buf_len(s->in) < s->in->cap || s->in->cap >= SNI_READ_MAX)
+    if (!*in || buf_len(*in) < (*in)->cap || (*in)->cap >= SNI_READ_MAX)
         return;
     big = buf_get_cap(SNI_READ_MAX);
-    buf_append(big, buf_head(s->in), buf_len(s->in));
-    buf_put(s->in);
-    s->in = big;
+    buf_append(big, buf_head(*in), buf_len(*in));
+    buf_put(*in);
+    *in = big;
 }
 
 /* Whether the upstream spoke before the client did: a TLS client never
  * waits for the server, so such a tunnel is not TLS (SSH, SMTP and FTP
- * servers speak first).  Its bytes stay in u->in for the client.  -1 when
- * the upstream ended first (the session is closed). */
-static int upstream_first(struct session *s)
+ * servers speak first).  Its bytes stay in u->in for the client.  Returns
+ * 1 or 0, or GH_ERROR when the upstream ended first. */
+static int upstream_first(struct exchange *ex)
 {
-    struct upconn *u = session_ex(s)->up;
+    struct upconn *u = ex->up;
     ssize_t n;
 
     if (u->in && buf_len(u->in))
@@ -266,100 +272,99 @@ static int upstream_first(struct session *s)
         return 1;
     if (n == GH_AGAIN)
         return 0;
-    session_close(s, "tunnel: the upstream closed before the client spoke");
-    return -1;
+    return exchange_fail(ex, 0, "tunnel: the upstream closed before the client spoke");
 }
 
 /* Reads the client's first bytes until they can be judged, then asks the
- * front-end.  Returns 1 when the tunnel may go on, 0 to wait for more
- * bytes, -1 when the session was closed or refused. */
-static int inspect_hello(struct session *s)
+ * front-end.  Returns GH_OK when the tunnel may go on, GH_AGAIN to wait
+ * for more bytes, GH_DONE when it is over (refused, or the client left
+ * without a word), GH_ERROR. */
+static int inspect_hello(struct exchange *ex)
 {
-    struct exchange *ex = session_ex(s);
+    struct client_raw *cr = &ex->craw;
     struct sni_hello *h = &ex->hello;
 
     for (;;) {
-        size_t have = s->in ? buf_len(s->in) : 0;
+        struct buf *in = *cr->in;
+        size_t have = in ? buf_len(in) : 0;
         ssize_t n;
 
-        if (have && sni_parse(h, (const unsigned char *)buf_head(s->in), have) != SNI_PARTIAL)
-            return judge(s);
+        if (have && sni_parse(h, (const unsigned char *)buf_head(in), have) != SNI_PARTIAL)
+            return judge(ex);
         if (!have) {
-            int first = upstream_first(s);
-            if (first < 0)
-                return -1;
+            int first = upstream_first(ex);
+            if (first == GH_ERROR)
+                return GH_ERROR;
             if (first) {
                 h->result = SNI_NOT_TLS;
                 h->why = "tunnel is not TLS (the server spoke first)";
-                return judge(s);
+                return judge(ex);
             }
         }
-        if (s->peer_eof) {
-            if (!have) { /* said nothing and left: nothing to judge */
-                session_close(s, NULL);
-                return -1;
-            }
+        if (*cr->eof) {
+            if (!have) /* said nothing and left: nothing to judge */
+                return GH_DONE;
             h->result = SNI_MALFORMED;
             h->why = "ClientHello cut short";
-            return judge(s);
+            return judge(ex);
         }
-        if (!s->readable)
-            return 0;
-        hello_room(s);
-        n = relay_fill(&s->in, s->io.fd, &s->readable);
+        if (!*cr->readable)
+            return GH_AGAIN;
+        hello_room(cr->in);
+        n = relay_fill(cr->in, cr->fd, cr->readable);
         if (n == GH_AGAIN)
-            return 0;
+            return GH_AGAIN;
         if (n <= 0)
-            s->peer_eof = 1;
+            *cr->eof = 1;
         else
-            s->last_io = loop_now(s->w->loop);
+            ex->last_io = loop_now(ex->conn->w->loop);
     }
 }
 
-void tunnel_hello_expired(struct session *s)
+int tunnel_hello_expired(struct exchange *ex)
 {
-    struct exchange *ex = session_ex(s);
+    int rc;
 
     ex->hello.result = SNI_TIMEOUT;
     ex->hello.why = "no ClientHello in time";
-    if (judge(s) > 0)
-        session_drive(s);
+    rc = judge(ex);
+    return rc == GH_OK ? tunnel_step(ex) : rc;
 }
 
-void tunnel_drive(struct session *s)
+int tunnel_step(struct exchange *ex)
 {
-    struct exchange *ex = session_ex(s);
+    const struct client_raw *cr = &ex->craw;
     struct upconn *u = ex->up;
-    struct way up = {&s->in, s->io.fd, u->io.fd, &s->readable, &u->writable, &s->peer_eof,
-                     &ex->up_shut, &ex->bytes_in};
-    struct way down = {&u->in, u->io.fd, s->io.fd, &u->readable, &s->writable, &u->eof,
-                       &ex->down_shut, &ex->bytes_out};
+    struct way up, down;
     uint64_t out_before;
     int rc, r1, r2;
 
+    if (ex->tpipe[UP][0] < 0 && open_tunnel(ex) == GH_ERROR)
+        return GH_ERROR;
     /* whatever answer head is pending goes first */
-    rc = session_flush(s);
-    if (rc < 0)
-        return;
+    rc = client_flush(ex);
+    if (rc == GH_ERROR)
+        return rc;
     if (ex->inspect_hello) {
-        int ok = inspect_hello(s);
-        if (ok <= 0)
-            return;
+        int ok = inspect_hello(ex);
+        if (ok != GH_OK)
+            return ok;
     }
+    up = (struct way){cr->in,       cr->fd,  u->io.fd,     cr->readable,
+                      &u->writable, cr->eof, &ex->up_shut, &ex->bytes_in};
+    down = (struct way){&u->in,       u->io.fd, cr->fd,         &u->readable,
+                        cr->writable, &u->eof,  &ex->down_shut, &ex->bytes_out};
     out_before = ex->bytes_out;
     r1 = move(ex, UP, &up);
-    if (r1 < 0) {
-        session_close(s, "tunnel: cannot write to the upstream");
-        return;
-    }
-    r2 = rc == 1 ? move(ex, DOWN, &down) : 0;
-    if (r2 < 0) {
-        session_close(s, "tunnel: cannot write to the client");
-        return;
-    }
+    if (r1 < 0)
+        return exchange_fail(ex, 0, "tunnel: cannot write to the upstream");
+    r2 = rc == GH_OK ? move(ex, DOWN, &down) : 0;
+    if (r2 < 0)
+        return exchange_fail(ex, 0, "tunnel: cannot write to the client");
     ex->resp_body_bytes += ex->bytes_out - out_before;
     if (r1 || r2)
-        s->last_io = loop_now(s->w->loop);
+        ex->last_io = loop_now(ex->conn->w->loop);
     if (ex->up_shut && ex->down_shut)
-        session_close(s, NULL);
+        return GH_DONE;
+    return GH_AGAIN;
 }

@@ -76,18 +76,19 @@ void tls_io_attach(int fd, SSL *ssl);
 SSL *tls_io_ssl(int fd);
 /* Sends close_notify on fd now, never blocking: the end of the stream, to
  * be sent before the TCP half-close (shutdown(SHUT_WR)), after which it
- * could not go.  Returns 1 when it went (or was sent before, or fd has no
- * TLS, or its handshake never finished), 0 when the socket must become
- * writable first (call again then), -1 when it cannot be sent. */
+ * could not go.  Returns GH_OK when it went (or was sent before, or fd has
+ * no TLS, or its handshake never finished), GH_AGAIN when the socket must
+ * become writable first (call again then), GH_ERROR when it cannot be
+ * sent. */
 int tls_io_close_notify(int fd);
 /* Sends close_notify (best effort, never blocks) and frees the SSL
  * attached to fd, if any.  Call before close(fd). */
 void tls_io_detach(int fd);
 
-/* Advances the handshake on fd.  Returns 1 when complete, 0 when it must
- * wait (*want_write set when it waits for the socket to be writable), or
- * -1 with a short reason in *why ("no certificate for this name", "protocol
- * version"...). */
+/* Advances the handshake on fd.  Returns GH_OK when complete, GH_AGAIN
+ * when it must wait (*want_write set when it waits for the socket to be
+ * writable), or GH_ERROR with a short reason in *why ("no certificate for
+ * this name", "protocol version"...). */
 int tls_io_handshake(int fd, int *want_write, const char **why);
 
 /* read(2) and send(2) for the core: through TLS when fd has an SSL.

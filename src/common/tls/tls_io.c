@@ -53,23 +53,23 @@ int tls_io_close_notify(int fd)
     int rc;
 
     if (!ssl || !SSL_is_init_finished(ssl))
-        return 1;
+        return GH_OK;
     /* Sent already, and not waiting in OpenSSL for the socket: a second
      * SSL_shutdown would only try to read the peer's close_notify. */
     if ((SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) && !SSL_want_write(ssl))
-        return 1;
+        return GH_OK;
     errno = 0;
     rc = SSL_shutdown(ssl); /* 0: ours went, the peer's not yet read (we do not wait) */
     if (rc >= 0)
-        return 1;
+        return GH_OK;
     switch (SSL_get_error(ssl, rc)) {
     case SSL_ERROR_WANT_WRITE:
-        return 0;
+        return GH_AGAIN;
     case SSL_ERROR_WANT_READ:
-        return 1; /* ours went; OpenSSL moved on to read the peer's */
+        return GH_OK; /* ours went; OpenSSL moved on to read the peer's */
     default:
         ERR_clear_error();
-        return -1;
+        return GH_ERROR;
     }
 }
 
@@ -198,22 +198,22 @@ int tls_io_handshake(int fd, int *want_write, const char **why)
     *want_write = 0;
     if (!ssl) {
         *why = "no TLS on this connection";
-        return -1;
+        return GH_ERROR;
     }
     errno = 0;
     rc = SSL_do_handshake(ssl);
     if (rc == 1)
-        return 1;
+        return GH_OK;
     e = SSL_get_error(ssl, rc);
     if (e == SSL_ERROR_WANT_READ)
-        return 0;
+        return GH_AGAIN;
     if (e == SSL_ERROR_WANT_WRITE) {
         *want_write = 1;
-        return 0;
+        return GH_AGAIN;
     }
     if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
         *why = "connection closed during the TLS handshake";
-        return -1;
+        return GH_ERROR;
     }
     *why = "TLS handshake failed";
     /* the queue holds the cause and what it caused: name the first we know */
@@ -225,7 +225,7 @@ int tls_io_handshake(int fd, int *want_write, const char **why)
         }
     }
     ERR_clear_error();
-    return -1;
+    return GH_ERROR;
 }
 
 int tls_io_peer_verified(int fd)
