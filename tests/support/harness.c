@@ -24,7 +24,8 @@ void th_sleep_ms(int ms)
         ;
 }
 
-int th_free_port(void)
+/* A port the kernel picks for a socket bound to port 0, then closed. */
+static int kernel_port(void)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
@@ -34,6 +35,27 @@ int th_free_port(void)
     getsockname(fd, (struct sockaddr *)&a, &len);
     port = ntohs(a.sin_port);
     close(fd);
+    return port;
+}
+
+int th_free_port(void)
+{
+    /* Nothing holds a port between two calls, so the kernel may pick the
+     * same one twice (two listeners of one configuration then collide):
+     * the ports handed out lately are not handed out again. */
+    static int recent[64];
+    static unsigned given;
+    int port = 0;
+
+    for (int tries = 0; tries < 100; tries++) {
+        int seen = 0;
+        port = kernel_port();
+        for (unsigned i = 0; i < given && i < 64; i++)
+            seen |= recent[i] == port;
+        if (!seen)
+            break;
+    }
+    recent[given++ % 64] = port;
     return port;
 }
 

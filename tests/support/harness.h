@@ -21,7 +21,8 @@ struct th_origin {
     char log[192];
 };
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
+/* A TCP port on 127.0.0.1 that was free a moment ago, and not one this
+ * process (or the runner before it forked) handed out lately. */
 int th_free_port(void);
 
 /* Writes conf_text (with "@DIR@" and "@ACCESS@" replaced) and starts
