@@ -46,12 +46,26 @@ void rig_down(struct rig *r)
     th_sh(NULL, 0, "rm -rf %s %s", r->g.dir, r->o.log);
 }
 
+/* Whether a log holds a sanitizer's report. */
+static int sanitizer_report(const char *log)
+{
+    return th_log_lines(log, 0, "Sanitizer", NULL) || th_log_lines(log, 0, "runtime error:", NULL);
+}
+
+void rig_origin_stop(struct origin *o)
+{
+    origin_stop(o);
+    if (sanitizer_report(o->log)) {
+        fprintf(stderr, "origin %s reported a sanitizer error: see %s\n", o->name, o->log);
+        exit(1);
+    }
+}
+
 void rig_stop_clean(struct th_gatehouse *g)
 {
     int status = th_gatehouse_stop(g, SIGTERM, 10000);
 
-    if (status != 0 || th_log_lines(g->errlog, 0, "Sanitizer", NULL) ||
-        th_log_lines(g->errlog, 0, "runtime error:", NULL)) {
+    if (status != 0 || sanitizer_report(g->errlog)) {
         fprintf(stderr, "gatehouse exited with %d or reported a sanitizer error: see %s\n", status,
                 g->errlog);
         exit(1);

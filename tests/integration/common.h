@@ -5,6 +5,7 @@
 
 #include "client.h"
 #include "harness.h"
+#include "origin.h"
 
 #include <check.h>
 #include <signal.h>
@@ -21,6 +22,10 @@ void rig_conf(char *dst, size_t cap, int fwd, int rev, int origin_port);
 /* Starts an origin named "o1" and gatehouse in front of it. */
 void rig_up(struct rig *r);
 void rig_down(struct rig *r);
+
+/* Stops o and makes the whole run fail (exit 1) on a sanitizer report in
+ * its log (the origin runs this binary's code, sanitized or not). */
+void rig_origin_stop(struct origin *o);
 
 /* Stops g and makes the whole run fail (exit 1) on a non-zero exit or a
  * sanitizer report in its error log: for suites whose rig outlives a test. */
