@@ -4,19 +4,36 @@
  * exact and wildcard host with 421 for a site not served here. */
 #include "common.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static struct th_origin o1, o2;
+static struct origin o1, o2;
 static struct th_gatehouse gh;
 static int port, trusted_port;
+
+/* Both origins, "one" and "two".  Every answer carries Server: gh-origin
+ * and X-Origin (origin.h), which the front door may hide. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else if (strcmp(rq->path, "/headers") == 0) { /* the head as it arrived */
+        origin_body(re, "text/plain", rq->head, rq->head_len);
+    } else if (strcmp(rq->path, "/sink") == 0) { /* the body's length and sum */
+        origin_text(re, "bytes=%" PRIu64 " sum=%" PRIu64 "\n", rq->body_len, rq->body_sum);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    }
+}
 
 static void rig_start(void)
 {
     char conf[2048];
 
-    if (th_origin_start(&o1, "one") < 0 || th_origin_start(&o2, "two") < 0)
+    if (origin_start(&o1, "one", answer) < 0 || origin_start(&o2, "two", answer) < 0)
         abort();
     port = th_free_port();
     trusted_port = th_free_port();
@@ -46,8 +63,8 @@ static void rig_start(void)
 static void rig_stop(void)
 {
     rig_stop_clean(&gh);
-    th_origin_stop(&o1);
-    th_origin_stop(&o2);
+    rig_origin_stop(&o1);
+    rig_origin_stop(&o2);
 }
 
 static int get(int p, const char *host, const char *path, const char *extra, struct tc_response *r)
