@@ -1,4 +1,5 @@
-/* origin.c — the test origin's server (see origin.h): its processes, its
+/* origin.c — the test origin's server (see origin.h): its processes (the
+ * test program exec'ed again, told by a variable to serve), its
  * listening socket, one thread per connection that reads a request
  * (origin_request.c), calls the test's handler and sends the answer it
  * built (origin_reply.c), and the gate that holds answers until released.
@@ -19,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,7 +221,7 @@ void origin_serve(int lfd, const char *name, int port, origin_fn *answer)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    pthread_sigmask(SIG_SETMASK, &none, NULL);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 512 * 1024);
@@ -251,13 +253,76 @@ void origin_serve(int lfd, const char *name, int port, origin_fn *answer)
 /* The process group the next origin joins; 0: its parent's. */
 static pid_t g_pgid;
 
-/* Forks o's process on `port` (0: any).  The socket is listening before
+/* An origin is a new process of the test program itself, which this
+ * variable, set for it alone, makes serve: "<port> <handler> <name>", the
+ * handler as its distance from origin_serve (the image is the same, its
+ * place in memory is not), the listening socket on fd 3, the log on 2. */
+#define SERVE_VAR "GH_TEST_ORIGIN_SERVE"
+
+/* Before main: a copy of the program started by spawn serves, and never
+ * returns to the test runner's code. */
+__attribute__((constructor)) static void serve_if_asked(void)
+{
+    const char *v = getenv(SERVE_VAR);
+    static char name[64];
+    long long handler;
+    int port;
+
+    if (!v)
+        return;
+    if (sscanf(v, "%d %lld %63s", &port, &handler, name) != 3)
+        _exit(127);
+    unsetenv(SERVE_VAR); /* not for what the origin may run */
+    origin_serve(3, name, port, (origin_fn *)((uintptr_t)origin_serve + (uintptr_t)handler));
+}
+
+/* The environment for o's process: this one's, and SERVE_VAR. */
+static char **serve_env(const struct origin *o, int port, char *var, size_t cap)
+{
+    extern char **environ;
+    size_t n = 0;
+    char **env;
+
+    while (environ[n])
+        n++;
+    if (!(env = calloc(n + 2, sizeof(*env))))
+        return NULL;
+    memcpy(env, environ, n * sizeof(*env));
+    snprintf(var, cap, SERVE_VAR "=%d %lld %s", port,
+             (long long)((uintptr_t)o->answer - (uintptr_t)origin_serve), o->name);
+    env[n] = var;
+    return env;
+}
+
+/* In the child, between fork and exec: only calls that are safe there (the
+ * test may run threads, and a lock one held at the fork stays held). */
+static void exec_origin(int lfd, int logfd, char **env)
+{
+    char *argv[] = {"gh-test-origin", NULL};
+
+    if (g_pgid > 0)
+        setpgid(0, g_pgid);
+    dup2(logfd, 2);
+    if (lfd == 3)
+        fcntl(3, F_SETFD, 0); /* dup2 onto itself would keep close-on-exec */
+    else
+        dup2(lfd, 3);
+    /* no copy of the test's own sockets and pipes keeps them open */
+    if (close_range(4, ~0U, 0) < 0)
+        for (int fd = 4; fd < 65536; fd++)
+            close(fd);
+    execve("/proc/self/exe", argv, env);
+    _exit(127);
+}
+
+/* Starts o's process on `port` (0: any).  The socket is listening before
  * the fork, so the origin accepts as soon as this returns. */
 static int spawn(struct origin *o, int port)
 {
+    char var[256], **env;
     int bound, lfd, logfd;
     sigset_t all, was;
-    pid_t pid;
+    pid_t pid = -1;
 
     /* a restart may find the old process still closing its socket */
     for (int i = 0; (lfd = origin_listen(o->addr, port, &bound)) < 0; i++)
@@ -267,27 +332,20 @@ static int spawn(struct origin *o, int port)
             sleep_ms(10);
     snprintf(o->log, sizeof(o->log), "/tmp/gh-origin-%s-%d.log", o->name, (int)getpid());
     logfd = open(o->log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-    /* no signal reaches the child before origin_serve has its own handlers
-     * (the runner's would act for the runner) */
+    env = serve_env(o, bound, var, sizeof(var));
+    /* no signal reaches the child before origin_serve has its handlers */
     sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &was);
-    pid = logfd < 0 ? -1 : fork();
-    if (pid == 0) {
-        if (g_pgid > 0)
-            setpgid(0, g_pgid);
-        dup2(logfd, 2);
-        dup2(lfd, 3);
-        /* no copy of the test's own sockets and pipes keeps them open */
-        if (close_range(4, ~0U, 0) < 0)
-            for (int fd = 4; fd < 65536; fd++)
-                close(fd);
-        origin_serve(3, o->name, bound, o->answer);
-    }
+    pthread_sigmask(SIG_BLOCK, &all, &was);
+    if (logfd >= 0 && env)
+        pid = fork();
+    if (pid == 0)
+        exec_origin(lfd, logfd, env);
     /* both sides set the group: the test may end (and its group be
      * killed) before the child runs */
     if (pid > 0 && g_pgid > 0)
         setpgid(pid, g_pgid);
-    sigprocmask(SIG_SETMASK, &was, NULL);
+    pthread_sigmask(SIG_SETMASK, &was, NULL);
+    free(env);
     close(lfd);
     if (logfd >= 0)
         close(logfd);
@@ -300,6 +358,8 @@ static int spawn(struct origin *o, int port)
 
 int origin_start_at(struct origin *o, const char *name, const char *addr, origin_fn *answer)
 {
+    if (!*name || strlen(name) >= sizeof(o->name) || strpbrk(name, " \t\r\n"))
+        return -1;
     memset(o, 0, sizeof(*o));
     snprintf(o->name, sizeof(o->name), "%s", name);
     snprintf(o->addr, sizeof(o->addr), "%s", addr);

@@ -15,9 +15,13 @@
  *     ...
  *     origin_start(&o, "o1", answer);
  *
- * The origin is a forked process listening on 127.0.0.1 (or the address
- * given), one thread per connection, keep-alive as the client asks.  The
- * library owns what any HTTP/1.1 server does, the same for every test:
+ * The origin is a new process of the test program itself (forked and
+ * exec'ed, so it starts clean whatever threads the test runs) listening on
+ * 127.0.0.1 (or the address given), one thread per connection, keep-alive
+ * as the client asks.  Its handler sees the program's code and constant
+ * data and what the request brings, not values the test computed at run
+ * time.  The library owns what any HTTP/1.1 server does, the same for
+ * every test:
  *
  * - It reads the request head, then the whole body (Content-Length or
  *   chunked, trailers dropped) before it calls the handler; an
@@ -92,8 +96,9 @@ struct origin {
 
 /* ---- starting and stopping ---- */
 
-/* Starts origin `name` answering with `answer` on 127.0.0.1, on a port the
- * kernel picks; 0 with o filled (it listens on return), or -1. */
+/* Starts origin `name` (no spaces) answering with `answer`, a function of
+ * this program, on 127.0.0.1, on a port the kernel picks; 0 with o filled
+ * (it listens on return), or -1. */
 int origin_start(struct origin *o, const char *name, origin_fn *answer);
 /* The same on another numeric address ("::1"). */
 int origin_start_at(struct origin *o, const char *name, const char *addr, origin_fn *answer);
