@@ -13,10 +13,39 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static struct th_origin origin;
+static struct origin origin;
 static struct th_gatehouse gh, other;
 static char dir[128];
 static int staff, std_port, strict_port, types, plain, site, self_port, a_port, b_port;
+
+/* /types?t=A&t=B...: 200 "types\n" with one Content-Type field per t, in
+ * order, as an origin that hides a download behind a harmless type would. */
+static void types_answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    char t[1024];
+
+    origin_bare(re);
+    origin_add(re, "Server: gh-origin");
+    origin_add(re, "X-Origin: %s", rq->name);
+    for (int i = 0; origin_query(rq, "t", i, t, sizeof(t)) == 0; i++)
+        origin_add(re, "Content-Type: %s", t);
+    origin_body(re, NULL, "types\n", 6);
+}
+
+/* The origin behind every listener. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else if (strcmp(rq->path, "/headers") == 0) { /* the head as it arrived */
+        origin_body(re, "text/plain", rq->head, rq->head_len);
+    } else if (strcmp(rq->path, "/types") == 0) {
+        types_answer(rq, re);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    }
+}
 
 static void must(int ok, const char *what)
 {
@@ -38,7 +67,7 @@ static void rig_start(void)
                "htpasswd -bB %s/users bob builder 2>&1 && chmod 644 %s/users",
                dir, dir, dir) == 0,
          "htpasswd");
-    must(th_origin_start(&origin, "ab") == 0, "origin");
+    must(origin_start(&origin, "ab", answer) == 0, "origin");
     staff = th_free_port();
     std_port = th_free_port();
     strict_port = th_free_port();
@@ -97,7 +126,7 @@ static void rig_stop(void)
 {
     rig_stop_clean(&other);
     rig_stop_clean(&gh);
-    th_origin_stop(&origin);
+    rig_origin_stop(&origin);
     th_sh(NULL, 0, "rm -rf %s", dir);
 }
 

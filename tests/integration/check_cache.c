@@ -7,6 +7,7 @@
 #include "common.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,9 +17,109 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-static struct th_origin *o; /* shared with the test processes: a test restarts it */
+/* ---- the origin ---- */
+
+static void http_date(time_t t, char *out, size_t cap)
+{
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* Each full answer of /obj/ is a new version. */
+static atomic_uint_fast64_t versions;
+
+/* /obj/...?cc=&etag=&lm=&expires=&vary=&cookie=&size=&delay=&status=: an
+ * object whose caching fields the request's query chooses:
+ *   cc=V       Cache-Control: V
+ *   etag=T     ETag: "T"; an If-None-Match naming it (or "*") gets a 304
+ *   lm=S       Last-Modified: S seconds ago; an If-Modified-Since gets a 304
+ *              (when there is no If-None-Match)
+ *   expires=S  Expires: S seconds from now
+ *   vary=V     Vary: V
+ *   cookie=C   Set-Cookie: C
+ *   size=N     N body bytes (100 by default)
+ *   delay=MS   the answer waits MS milliseconds (a fetch others pile on)
+ *   status=N   status N instead of 200
+ * Every answer has a Date.  A full one is the next version: X-Version: N,
+ * and a body "v=N ae=<the request's Accept-Encoding, or ->\n" filled up to
+ * size with the pattern, so a test tells a stored copy from a fresh one. */
+static void obj(const struct origin_request *rq, struct origin_reply *re)
+{
+    char v[256], etag[128], tag[160], inm[512], ae[256];
+    time_t now = time(NULL);
+    uint64_t size = 100, version;
+    int status = 200, has_etag, has_lm, has_inm, n;
+    long lm = 0;
+
+    if (origin_query(rq, "delay", 0, v, sizeof(v)) == 0)
+        th_sleep_ms(atoi(v));
+    if (origin_query(rq, "status", 0, v, sizeof(v)) == 0)
+        status = atoi(v);
+    if (origin_query(rq, "size", 0, v, sizeof(v)) == 0)
+        size = strtoull(v, NULL, 10);
+    has_etag = origin_query(rq, "etag", 0, etag, sizeof(etag)) == 0;
+    if ((has_lm = origin_query(rq, "lm", 0, v, sizeof(v)) == 0))
+        lm = atol(v);
+    has_inm = origin_field(rq, "If-None-Match", 0, inm, sizeof(inm)) == 0;
+    snprintf(tag, sizeof(tag), "\"%s\"", etag);
+    if ((has_etag && has_inm && (strstr(inm, tag) || strchr(inm, '*'))) ||
+        (has_lm && !has_inm && origin_field(rq, "If-Modified-Since", 0, v, sizeof(v)) == 0))
+        status = 304;
+    origin_status(re, status);
+    origin_bare(re);
+    origin_add(re, "Server: gh-origin");
+    origin_add(re, "X-Origin: %s", rq->name);
+    http_date(now, v, sizeof(v));
+    origin_add(re, "Date: %s", v);
+    if (origin_query(rq, "cc", 0, v, sizeof(v)) == 0)
+        origin_add(re, "Cache-Control: %s", v);
+    if (has_etag)
+        origin_add(re, "ETag: %s", tag);
+    if (has_lm) {
+        http_date(now - lm, v, sizeof(v));
+        origin_add(re, "Last-Modified: %s", v);
+    }
+    if (origin_query(rq, "expires", 0, v, sizeof(v)) == 0) {
+        http_date(now + atol(v), v, sizeof(v));
+        origin_add(re, "Expires: %s", v);
+    }
+    if (origin_query(rq, "vary", 0, v, sizeof(v)) == 0)
+        origin_add(re, "Vary: %s", v);
+    if (origin_query(rq, "cookie", 0, v, sizeof(v)) == 0)
+        origin_add(re, "Set-Cookie: %s", v);
+    if (status == 304 || status == 204)
+        return;
+    version = atomic_fetch_add(&versions, 1) + 1;
+    origin_add(re, "X-Version: %" PRIu64, version);
+    if (origin_field(rq, "Accept-Encoding", 0, ae, sizeof(ae)) < 0)
+        strcpy(ae, "-");
+    n = snprintf(v, sizeof(v), "v=%" PRIu64 " ae=%s\n", version, ae);
+    origin_text(re, "%s", v);
+    if (size > (uint64_t)n)
+        origin_pattern(re, size - (uint64_t)n);
+}
+
+/* The origin of every route here. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    if (strncmp(rq->path, "/obj/", 5) == 0) {
+        obj(rq, re);
+    } else if (strcmp(rq->path, "/headers") == 0) { /* the head as it arrived */
+        origin_body(re, "text/plain", rq->head, rq->head_len);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    }
+}
+
+/* ---- the rig ---- */
+
+static struct origin *o; /* shared with the test processes: a test restarts it */
 static struct th_gatehouse gh;
 static int site;
 
@@ -27,7 +128,7 @@ static void rig_start(void)
     char conf[4096];
 
     o = mmap(NULL, sizeof(*o), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (o == MAP_FAILED || th_origin_start(o, "o1") < 0)
+    if (o == MAP_FAILED || origin_start(o, "o1", answer) < 0)
         abort();
     site = th_free_port();
     snprintf(conf, sizeof(conf),
@@ -51,7 +152,7 @@ static void rig_start(void)
 static void rig_stop(void)
 {
     rig_stop_clean(&gh);
-    th_origin_stop(o);
+    rig_origin_stop(o);
 }
 
 /* One request on a new connection; returns the status. */
@@ -208,7 +309,7 @@ START_TEST(stale_if_error_with_origin_down)
                   "%s", cache_status(&b));
     /* without stale-if-error, the origin's absence shows */
     ck_assert_int_eq(get("/obj/sie-none?cc=max-age%3D1", NULL, &c), 502);
-    ck_assert_int_eq(th_origin_restart(o, "o1"), 0);
+    ck_assert_int_eq(origin_restart(o), 0);
     tc_response_free(&a);
     tc_response_free(&b);
     tc_response_free(&c);

@@ -7,22 +7,175 @@
  * responses to requests with Authorization.  Part of the "cache" suite
  * (check_cache.c); a rig of its own.
  *
- * The origin's /rv/ answers as the request's X-Rv-* fields say (see
- * tests/support/origin.c), so every case below spells out, in the fields it
- * sends, what the origin does.  Objects arrive already stale (max-age=0, or
- * an Age past max-age): no case waits for time to pass. */
+ * The origin's /rv/ answers as the request's X-Rv-* fields say (rv_origin
+ * below), so every case spells out, in the fields it sends, what the origin
+ * does.  Objects arrive already stale (max-age=0, or an Age past max-age):
+ * no case waits for time to pass. */
 #include "common.h"
 
+#include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 void cache_reval_tcases(Suite *s);
 
-static struct th_origin *o, *o2; /* shared with the test processes: a test may stop o2 */
+/* ---- the origin ----
+ *
+ * /rv/...: an answer shaped by the request's own X-Rv-* fields, so that a
+ * case says, in the request it sends, what the origin does (and a
+ * revalidation, which carries the client's fields, is answered the same
+ * way):
+ *   X-Rv-CC: v        Cache-Control: v
+ *   X-Rv-ETag: v      ETag: v, as written ("a" or W/"a")
+ *   X-Rv-LM: t        Last-Modified: the HTTP-date of t (seconds since 1970)
+ *   X-Rv-Age: n       Age: n (a copy that arrives already old, or stale)
+ *   X-Rv-Vary: v      Vary: v
+ *   X-Rv-Extra: N: v  the field "N: v" on every answer, 304 included; may repeat
+ *   X-Rv-Status: n    answers n (with the body "status n") instead
+ *   X-Rv-304: how     when the request's validators match: "full" (the
+ *                     default) answers 304 with the ETag and Last-Modified,
+ *                     "bare" 304 with neither (as Python's http.server does),
+ *                     "other" 304 naming the ETag "other"
+ *   X-Rv-Interim: n   an interim response n (103, 100) goes first
+ * The validators match when If-None-Match names the ETag (weak comparison)
+ * or is "*", or, without If-None-Match, when If-Modified-Since is not
+ * before X-Rv-LM.  A full answer's body is "rv=<N>\n" (N counts full
+ * answers of this origin) followed by the request head as received.  Every
+ * answer carries "X-Rv-Answer: <M>" (M counts every /rv/ answer, 304s
+ * included), so a test can tell a freshened copy from the one stored
+ * before.  One line per request goes to the origin's log:
+ *   rv <METHOD> <target> inm=<If-None-Match or -> ims=<If-Modified-Since or -> status=<status>
+ */
+
+static atomic_uint_fast64_t full_answers, all_answers;
+
+static void http_date(time_t t, char *out, size_t cap)
+{
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* An entity-tag without its weakness indicator. */
+static const char *opaque_tag(const char *tag)
+{
+    return strncmp(tag, "W/", 2) == 0 ? tag + 2 : tag;
+}
+
+/* Whether the request's validators match the answer's etag and lm (-1:
+ * none), as the block above says. */
+static int validators_match(const struct origin_request *rq, const char *etag, long lm)
+{
+    char inm[512], ims[128], *save = NULL;
+    struct tm tm;
+
+    if (origin_field(rq, "If-None-Match", 0, inm, sizeof(inm)) == 0) {
+        if (strcmp(inm, "*") == 0)
+            return 1;
+        for (char *t = strtok_r(inm, ", ", &save); t && etag[0]; t = strtok_r(NULL, ", ", &save))
+            if (strcmp(opaque_tag(t), opaque_tag(etag)) == 0)
+                return 1;
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    if (lm < 0 || origin_field(rq, "If-Modified-Since", 0, ims, sizeof(ims)) < 0 ||
+        !strptime(ims, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+        return 0;
+    return (long)timegm(&tm) >= lm;
+}
+
+/* The fields of an /rv/ answer, after its status line. */
+static void rv_fields(const struct origin_request *rq, struct origin_reply *re, int status,
+                      const char *etag, long lm, const char *how)
+{
+    char v[512];
+
+    origin_bare(re);
+    origin_add(re, "Server: gh-origin");
+    http_date(time(NULL), v, sizeof(v));
+    origin_add(re, "Date: %s", v);
+    origin_add(re, "X-Rv-Answer: %" PRIu64, (uint64_t)atomic_fetch_add(&all_answers, 1) + 1);
+    if (origin_field(rq, "X-Rv-CC", 0, v, sizeof(v)) == 0)
+        origin_add(re, "Cache-Control: %s", v);
+    if (!(status == 304 && strcmp(how, "bare") == 0)) {
+        if (etag[0])
+            origin_add(re, "ETag: %s", etag);
+        if (lm >= 0) {
+            http_date((time_t)lm, v, sizeof(v));
+            origin_add(re, "Last-Modified: %s", v);
+        }
+    }
+    if (origin_field(rq, "X-Rv-Age", 0, v, sizeof(v)) == 0)
+        origin_add(re, "Age: %s", v);
+    if (origin_field(rq, "X-Rv-Vary", 0, v, sizeof(v)) == 0)
+        origin_add(re, "Vary: %s", v);
+    for (int i = 0; origin_field(rq, "X-Rv-Extra", i, v, sizeof(v)) == 0; i++)
+        origin_add(re, "%s", v);
+}
+
+static void rv(const struct origin_request *rq, struct origin_reply *re)
+{
+    char v[512], etag[256] = "", how[32] = "full", inm[512], ims[128];
+    int status = 200;
+    long lm = -1;
+
+    if (origin_field(rq, "X-Rv-Interim", 0, v, sizeof(v)) == 0) {
+        char interim[256];
+        int n = snprintf(interim, sizeof(interim), "HTTP/1.1 %d %s\r\n%s\r\n", atoi(v),
+                         atoi(v) == 103 ? "Early Hints" : "Continue",
+                         atoi(v) == 103 ? "Link: </rv.css>; rel=preload\r\n" : "");
+        origin_send(re, interim, (size_t)n);
+    }
+    origin_field(rq, "X-Rv-ETag", 0, etag, sizeof(etag));
+    if (origin_field(rq, "X-Rv-LM", 0, v, sizeof(v)) == 0)
+        lm = atol(v);
+    origin_field(rq, "X-Rv-304", 0, how, sizeof(how));
+    if (origin_field(rq, "X-Rv-Status", 0, v, sizeof(v)) == 0)
+        status = atoi(v);
+    else if (validators_match(rq, etag, lm))
+        status = 304;
+    if (status == 304 && strcmp(how, "other") == 0)
+        snprintf(etag, sizeof(etag), "\"other\"");
+    if (origin_field(rq, "If-None-Match", 0, inm, sizeof(inm)) < 0)
+        strcpy(inm, "-");
+    if (origin_field(rq, "If-Modified-Since", 0, ims, sizeof(ims)) < 0)
+        strcpy(ims, "-");
+    origin_log(rq, "rv %s %s inm=%s ims=%s status=%d", rq->method, rq->target, inm, ims, status);
+    origin_status(re, status);
+    rv_fields(rq, re, status, etag, lm, how);
+    if (status == 304 || status == 204)
+        return;
+    if (status == 200) {
+        origin_text(re, "rv=%" PRIu64 "\n", (uint64_t)atomic_fetch_add(&full_answers, 1) + 1);
+        origin_body(re, NULL, rq->head, rq->head_len);
+    } else {
+        origin_text(re, "status %d\n", status);
+    }
+}
+
+/* Both origins, "rv1" and "rv2"; /hello is the health checks'. */
+static void rv_origin(const struct origin_request *rq, struct origin_reply *re)
+{
+    if (strncmp(rq->path, "/rv/", 4) == 0) {
+        rv(rq, re);
+    } else if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    }
+}
+
+/* ---- the rig ---- */
+
+static struct origin *o, *o2; /* shared with the test processes: a test may stop o2 */
 static struct th_gatehouse gh;
 static int site, gw;
 
@@ -66,7 +219,7 @@ static void rig_start(void)
     if (o == MAP_FAILED)
         abort();
     o2 = o + 1;
-    if (th_origin_start(o, "rv1") < 0 || th_origin_start(o2, "rv2") < 0)
+    if (origin_start(o, "rv1", rv_origin) < 0 || origin_start(o2, "rv2", rv_origin) < 0)
         abort();
     site = th_free_port();
     gw = th_free_port();
@@ -78,8 +231,8 @@ static void rig_start(void)
 static void rig_stop(void)
 {
     rig_stop_clean(&gh);
-    th_origin_stop(o);
-    th_origin_stop(o2);
+    rig_origin_stop(o);
+    rig_origin_stop(o2);
 }
 
 /* One request on a new connection to the site; returns the status. */
@@ -124,7 +277,7 @@ static const char *answer(const struct tc_response *r)
 
 /* How many of the origin's "rv" lines (one per request it answered) hold
  * every needle. */
-static int origin_saw(const struct th_origin *og, const char *a, const char *b)
+static int origin_saw(const struct origin *og, const char *a, const char *b)
 {
     return th_log_lines(og->log, 0, a, b, NULL);
 }
@@ -450,7 +603,7 @@ START_TEST(stale_while_unreachable)
     tc_response_free(&b);
     for (int i = 0; i < 6; i++)
         tc_response_free(&a[i]);
-    ck_assert_int_eq(th_origin_restart(o2, "rv2"), 0);
+    ck_assert_int_eq(origin_restart(o2), 0);
 }
 END_TEST
 
@@ -474,7 +627,7 @@ START_TEST(stale_when_every_server_is_down)
         th_log_lines(gh.errlog, 1, "cache: serving a stale copy", "no healthy server", NULL), 1);
     tc_response_free(&a);
     tc_response_free(&b);
-    ck_assert_int_eq(th_origin_restart(o2, "rv2"), 0);
+    ck_assert_int_eq(origin_restart(o2), 0);
 }
 END_TEST
 

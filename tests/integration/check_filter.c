@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static struct th_origin origin;
+static struct origin origin;
 static struct th_gatehouse gh;
 static char dir[128];
 static pid_t tls_pid;
@@ -24,6 +24,24 @@ static void must(int ok, const char *what)
     if (!ok) {
         fprintf(stderr, "filter rig: %s failed\n", what);
         abort();
+    }
+}
+
+/* The web server behind the gateway, plain and (through stunnel) TLS.
+ * /bytes/N is N bytes of application/octet-stream. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    uint64_t n;
+
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else if (strcmp(rq->path, "/headers") == 0) { /* the head as it arrived */
+        origin_body(re, "text/plain", rq->head, rq->head_len);
+    } else if (origin_path_num(rq, "/bytes/", &n)) {
+        origin_pattern(re, n);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
     }
 }
 
@@ -91,7 +109,7 @@ static void rig_start(void)
                "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
                "-subj /CN=127.0.0.1 -days 2 -keyout %s/key.pem -out %s/cert.pem 2>&1", dir, dir) == 0,
          "openssl req");
-    must(th_origin_start(&origin, "fo") == 0, "origin");
+    must(origin_start(&origin, "fo", answer) == 0, "origin");
     school = th_free_port();
     types = th_free_port();
     anon_std = th_free_port();
@@ -115,7 +133,7 @@ static void rig_stop(void)
 {
     th_reap(tls_pid);
     rig_stop_clean(&gh);
-    th_origin_stop(&origin);
+    rig_origin_stop(&origin);
     th_sh(NULL, 0, "rm -rf %s", dir);
 }
 

@@ -4,19 +4,37 @@
  * exact and wildcard host with 421 for a site not served here. */
 #include "common.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static struct th_origin o1, o2;
+static struct origin o1, o2;
 static struct th_gatehouse gh;
 static int port, trusted_port;
+
+/* Both origins, "one" and "two".  Every answer carries Server: gh-origin
+ * and X-Origin (origin.h), which the front door may hide. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else if (strcmp(rq->path, "/headers") == 0) { /* the head as it arrived */
+        origin_body(re, "text/plain", rq->head, rq->head_len);
+    } else if (strcmp(rq->path, "/sink") == 0) { /* the body's length and sum */
+        origin_text(re, "bytes=%" PRIu64 " sum=%" PRIu64 "\n", rq->body_len, rq->body_sum);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    }
+}
 
 static void rig_start(void)
 {
     char conf[2048];
 
-    if (th_origin_start(&o1, "one") < 0 || th_origin_start(&o2, "two") < 0)
+    if (origin_start(&o1, "one", answer) < 0 || origin_start(&o2, "two", answer) < 0)
         abort();
     port = th_free_port();
     trusted_port = th_free_port();
@@ -46,8 +64,8 @@ static void rig_start(void)
 static void rig_stop(void)
 {
     rig_stop_clean(&gh);
-    th_origin_stop(&o1);
-    th_origin_stop(&o2);
+    rig_origin_stop(&o1);
+    rig_origin_stop(&o2);
 }
 
 static int get(int p, const char *host, const char *path, const char *extra, struct tc_response *r)
@@ -175,6 +193,62 @@ START_TEST(route_redirect)
 }
 END_TEST
 
+/* The README's front-door tour runs the gh-origin program (three of them
+ * behind etc/examples/front-door.conf); one here, behind the same kind of
+ * routes, answers /hello and an /obj/ object that is stored, then a hit. */
+START_TEST(readme_tour_origin_program)
+{
+    struct th_gatehouse g;
+    struct tc_response r = {0};
+    char log[128], conf[1024], text[256] = "";
+    const char *bin = getenv("GH_ORIGIN");
+    int site = th_free_port(), oport = 0;
+    pid_t pid;
+    FILE *f;
+
+    snprintf(log, sizeof(log), "/tmp/gh-tour-%d.log", (int)getpid());
+    pid = th_spawn(log, (char *const[]){(char *)(bin && *bin ? bin : "./build/gh-origin"), "-p",
+                                        "0", "-n", "one", NULL});
+    ck_assert_int_eq(th_log_lines(log, 1, "PORT ", NULL), 1);
+    ck_assert_ptr_nonnull(f = fopen(log, "r"));
+    ck_assert_int_eq(fscanf(f, "PORT %d", &oport), 1);
+    fclose(f);
+    snprintf(
+        conf, sizeof(conf),
+        "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"site\"; } );\n"
+        "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } );\n"
+        "                  health_check = { path = \"/hello\"; interval = 1.0; }; }; };\n"
+        "routes = { site = ( { host = \"*\"; pool = \"app\"; },\n"
+        "                    { host = \"*\"; path = \"/obj/\"; pool = \"app\"; cache = true; } ); };\n",
+        site, oport);
+    ck_assert_int_eq(th_gatehouse_start(&g, conf), 0);
+    ck_assert_int_eq(get(site, "tour.test", "/hello", NULL, &r), 200);
+    ck_assert_str_eq(r.body, "hello from one\n");
+    tc_response_free(&r);
+    for (int i = 0; i < 2; i++) {
+        const char *v;
+        size_t n;
+        ck_assert_int_eq(get(site, "tour.test", "/obj/a?cc=max-age%3D60", NULL, &r), 200);
+        v = tc_header(&r, "Cache-Status", &n);
+        snprintf(text, sizeof(text), "%.*s", v ? (int)n : 0, v ? v : "");
+        ck_assert_msg(i == 0 ? strstr(text, "fwd=uri-miss") && strstr(text, "stored")
+                             : strstr(text, "; hit; ttl=") != NULL,
+                      "request %d: Cache-Status: %s", i + 1, text);
+        tc_response_free(&r);
+    }
+    ck_assert_int_eq(th_gatehouse_stop(&g, SIGTERM, 10000), 0);
+    th_reap(pid);
+    for (int i = 0; i < 2; i++) {
+        const char *which = i ? log : g.errlog;
+        ck_assert_msg(!th_log_lines(which, 0, "Sanitizer", NULL) &&
+                          !th_log_lines(which, 0, "runtime error:", NULL),
+                      "sanitizer report in %s", which);
+    }
+    unlink(log);
+    th_sh(NULL, 0, "rm -rf %s", g.dir);
+}
+END_TEST
+
 Suite *front_suite(void)
 {
     Suite *s = suite_create("front");
@@ -189,6 +263,7 @@ Suite *front_suite(void)
     tcase_add_test(tc, route_header_edits);
     tcase_add_test(tc, route_body_limit);
     tcase_add_test(tc, route_redirect);
+    tcase_add_test(tc, readme_tour_origin_program);
     suite_add_tcase(s, tc);
     return s;
 }

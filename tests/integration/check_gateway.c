@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static struct th_origin o4, o6;
+static struct origin o4, o6;
 static struct th_gatehouse gw, parent;
 static char dir[128];        /* certificates, users, the apt repository */
 static pid_t tls_pid;
@@ -22,6 +22,24 @@ static void must(int ok, const char *what)
     if (!ok) {
         fprintf(stderr, "gateway rig: %s failed\n", what);
         abort();
+    }
+}
+
+/* The web servers the clients reach through the gateway: gw4 on
+ * 127.0.0.1, gw6 on ::1.  /bytes/N is N bytes of the pattern 'a' + i % 26. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    uint64_t n;
+
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else if (strcmp(rq->path, "/headers") == 0) { /* the head as it arrived */
+        origin_body(re, "text/plain", rq->head, rq->head_len);
+    } else if (origin_path_num(rq, "/bytes/", &n)) {
+        origin_pattern(re, n);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
     }
 }
 
@@ -41,8 +59,8 @@ static void rig_start(void)
                "-keyout %s/key.pem -out %s/cert.pem 2>&1",
                dir, dir) == 0, "openssl req");
     must(th_sh(out, sizeof(out), "sh tests/support/apt-repo.sh %s 2>&1", dir) == 0, "apt repository");
-    must(th_origin_start(&o4, "gw4") == 0, "origin");
-    must(th_origin_start_at(&o6, "gw6", "::1") == 0, "IPv6 origin");
+    must(origin_start(&o4, "gw4", answer) == 0, "origin");
+    must(origin_start_at(&o6, "gw6", "::1", answer) == 0, "IPv6 origin");
 
     parent_port = th_free_port();
     snprintf(conf, sizeof(conf),
@@ -100,8 +118,8 @@ static void rig_stop(void)
     th_reap(tls_pid);
     rig_stop_clean(&gw);
     rig_stop_clean(&parent);
-    th_origin_stop(&o4);
-    th_origin_stop(&o6);
+    rig_origin_stop(&o4);
+    rig_origin_stop(&o6);
     th_sh(NULL, 0, "rm -rf %s", dir);
 }
 

@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static struct th_origin origin;
+static struct origin origin;
 static struct th_gatehouse gh;
 static char dir[128];
 static pid_t tls_pid, banner_pid;
@@ -41,6 +41,17 @@ static void must(int ok, const char *what)
     if (!ok) {
         fprintf(stderr, "hello rig: %s failed\n", what);
         abort();
+    }
+}
+
+/* The web server behind stunnel, the far end of the TLS tunnels. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
     }
 }
 
@@ -105,7 +116,7 @@ static void rig_start(void)
                "-subj /CN=localhost -days 2 -keyout %s/key.pem -out %s/cert.pem 2>&1",
                dir, dir) == 0,
          "openssl req");
-    must(th_origin_start(&origin, "ho") == 0, "origin");
+    must(origin_start(&origin, "ho", answer) == 0, "origin");
     banner_start();
     school = th_free_port();
     relaxed = th_free_port();
@@ -154,7 +165,7 @@ static void rig_stop(void)
     th_reap(tls_pid);
     th_reap(banner_pid);
     rig_stop_clean(&gh);
-    th_origin_stop(&origin);
+    rig_origin_stop(&origin);
     th_sh(NULL, 0, "rm -rf %s", dir);
 }
 

@@ -9,6 +9,58 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* ---- the origin, and a gatehouse in front of it ---- */
+
+/* "hello from NAME" (X-Origin names it too); /hold answers "held\n" once
+ * the test asks the origin itself for /release. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else if (strcmp(rq->path, "/hold") == 0) {
+        origin_hold();
+        origin_text(re, "held\n");
+    } else if (strcmp(rq->path, "/release") == 0) {
+        origin_release();
+        origin_text(re, "released\n");
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    }
+}
+
+/* A forward and a reverse listener; the reverse one's pool is the server
+ * on origin_port. */
+static void conf(char *dst, size_t cap, const struct rig *r, int origin_port)
+{
+    snprintf(
+        dst, cap,
+        "workers = 2;\n"
+        "log = { level = \"info\"; access = \"@ACCESS@\"; };\n"
+        "timeouts = { drain = 5; };\n"
+        "listeners = (\n"
+        "  { name = \"gw\"; mode = \"forward\"; listen = [ \"127.0.0.1:%d\" ]; policy = \"lan\"; },\n"
+        "  { name = \"site\"; mode = \"reverse\"; listen = [ \"127.0.0.1:%d\" ]; routes = \"site\"; }\n"
+        ");\n"
+        "policies = { lan = { connect_ports = ( 443, \"1024-65535\" ); }; };\n"
+        "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+        "routes = { site = ( { host = \"*\"; path = \"/\"; pool = \"app\"; } ); };\n",
+        r->fwd, r->rev, origin_port);
+}
+
+/* Starts origin "o1" and a gatehouse (conf) in front of it. */
+static void up(struct rig *r)
+{
+    char text[2048];
+
+    ck_assert_int_eq(origin_start(&r->o, "o1", answer), 0);
+    r->fwd = th_free_port();
+    r->rev = th_free_port();
+    conf(text, sizeof(text), r, r->o.port);
+    ck_assert_msg(th_gatehouse_start(&r->g, text) == 0, "gatehouse did not start (see %s)",
+                  r->g.errlog);
+}
+
 static const char *origin_of(const struct tc_response *r, char *dst, size_t cap)
 {
     size_t n;
@@ -23,20 +75,20 @@ static const char *origin_of(const struct tc_response *r, char *dst, size_t cap)
 START_TEST(reload_switches_pool_without_dropping)
 {
     struct rig r;
-    struct th_origin b;
+    struct origin b;
     struct tc_response resp = {0};
-    char conf[2048], name[32];
+    char text[2048], name[32];
     int held, fresh;
 
-    rig_up(&r);
-    ck_assert_int_eq(th_origin_start(&b, "o2"), 0);
+    up(&r);
+    ck_assert_int_eq(origin_start(&b, "o2", answer), 0);
     held = tc_connect("127.0.0.1", r.rev);
     rig_exchange(held, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", &resp);
     ck_assert_str_eq(origin_of(&resp, name, sizeof(name)), "o1");
     tc_response_free(&resp);
 
-    rig_conf(conf, sizeof(conf), r.fwd, r.rev, b.port);
-    ck_assert_int_eq(th_gatehouse_reload(&r.g, conf), 0);
+    conf(text, sizeof(text), &r, b.port);
+    ck_assert_int_eq(th_gatehouse_reload(&r.g, text), 0);
 
     rig_exchange(held, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", &resp);
     ck_assert_int_eq(resp.status, 200);
@@ -48,7 +100,7 @@ START_TEST(reload_switches_pool_without_dropping)
     tc_response_free(&resp);
     tc_close(held);
     tc_close(fresh);
-    th_origin_stop(&b);
+    origin_stop(&b);
     rig_down(&r);
 }
 END_TEST
@@ -59,7 +111,7 @@ START_TEST(bad_reload_keeps_serving)
     struct tc_response resp = {0};
     int fd;
 
-    rig_up(&r);
+    up(&r);
     ck_assert_int_eq(th_gatehouse_reload(&r.g, "listeners = ( { name = \"x\"; mode = \"sideways\"; } );\n"), -1);
     ck_assert_int_eq(th_log_lines(r.g.errlog, 1, "reload failed", "gatehouse.conf:1:",
                                   "unknown mode 'sideways'", NULL), 1);
@@ -77,17 +129,18 @@ START_TEST(reload_adds_and_removes_listeners)
 {
     struct rig r;
     struct tc_response resp = {0};
-    char conf[2048];
+    char text[2048];
     int extra = th_free_port(), fd;
 
-    rig_up(&r);
-    snprintf(conf, sizeof(conf),
-             "log = { access = \"@ACCESS@\"; };\n"
-             "listeners = ( { name = \"site2\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"site\"; } );\n"
-             "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
-             "routes = { site = ( { pool = \"app\"; } ); };\n",
-             extra, r.o.port);
-    ck_assert_int_eq(th_gatehouse_reload(&r.g, conf), 0);
+    up(&r);
+    snprintf(
+        text, sizeof(text),
+        "log = { access = \"@ACCESS@\"; };\n"
+        "listeners = ( { name = \"site2\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"site\"; } );\n"
+        "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+        "routes = { site = ( { pool = \"app\"; } ); };\n",
+        extra, r.o.port);
+    ck_assert_int_eq(th_gatehouse_reload(&r.g, text), 0);
     fd = tc_connect("127.0.0.1", extra);
     rig_exchange(fd, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", &resp);
     ck_assert_int_eq(resp.status, 200);
@@ -99,27 +152,39 @@ START_TEST(reload_adds_and_removes_listeners)
 }
 END_TEST
 
+/* An exchange the origin holds when SIGTERM comes: gatehouse stops
+ * listening at once, and the exchange still ends with its answer (and the
+ * connection's end) once the origin lets it go. */
 START_TEST(sigterm_lets_slow_exchange_finish)
 {
     struct rig r;
     struct tc_response resp = {0};
-    const char *req = "GET /slow/1500 HTTP/1.1\r\nHost: a\r\n\r\n";
-    int fd;
+    const char *req = "GET /hold HTTP/1.1\r\nHost: a\r\n\r\n";
+    int fd, other, i;
 
-    rig_up(&r);
+    up(&r);
     fd = tc_connect("127.0.0.1", r.rev);
     ck_assert_int_eq(tc_send_all(fd, req, strlen(req)), 0);
-    th_sleep_ms(300);
+    ck_assert_int_eq(th_log_lines(r.o.log, 1, " GET /hold", NULL), 1); /* held there */
     kill(r.g.pid, SIGTERM);
+    for (i = 0; i < 500 && (other = tc_connect("127.0.0.1", r.rev)) >= 0; i++) {
+        tc_close(other);
+        th_sleep_ms(10);
+    }
+    ck_assert_msg(i < 500, "gatehouse kept listening after SIGTERM");
+    other = tc_connect("127.0.0.1", r.o.port);
+    rig_exchange(other, "GET /release HTTP/1.1\r\nHost: o\r\n\r\n", &resp);
+    tc_response_free(&resp);
+    tc_close(other);
     ck_assert_int_eq(tc_read_response(fd, 0, &resp), 0);
     ck_assert_int_eq(resp.status, 200);
-    ck_assert_str_eq(resp.body, "slow done\n");
+    ck_assert_str_eq(resp.body, "held\n");
     ck_assert_int_eq(resp.closed, 1);
     tc_response_free(&resp);
     tc_close(fd);
     ck_assert_int_eq(th_gatehouse_stop(&r.g, SIGTERM, 10000), 0);
     ck_assert_int_eq(th_log_lines(r.g.errlog, 1, "stopped", NULL), 1);
-    th_origin_stop(&r.o);
+    origin_stop(&r.o);
 }
 END_TEST
 
@@ -130,7 +195,7 @@ START_TEST(sigusr1_reopens_access_log)
     char moved[256];
     int fd;
 
-    rig_up(&r);
+    up(&r);
     snprintf(moved, sizeof(moved), "%s.1", r.g.access);
     ck_assert_int_eq(rename(r.g.access, moved), 0);
     /* as logrotate's "create" does: the daemon no longer runs as root */
@@ -209,18 +274,18 @@ END_TEST
 
 START_TEST(port_in_use_stops_startup)
 {
-    struct th_origin o;
+    struct origin o;
     struct th_gatehouse g;
     char conf[512];
 
-    ck_assert_int_eq(th_origin_start(&o, "squatter"), 0);
+    ck_assert_int_eq(origin_start(&o, "squatter", answer), 0);
     snprintf(conf, sizeof(conf),
              "listeners = ( { name = \"gw\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; } );\n",
              o.port);
     ck_assert_int_eq(th_gatehouse_start(&g, conf), -1);
     snprintf(conf, sizeof(conf), "cannot listen on 127.0.0.1:%d: Address already in use", o.port);
     ck_assert_int_eq(th_log_lines(g.errlog, 1, "gatehouse.conf:1:", "listener 'gw'", conf, NULL), 1);
-    th_origin_stop(&o);
+    origin_stop(&o);
 }
 END_TEST
 

@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +15,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static struct th_origin origin;
+static struct origin origin;
 static struct th_gatehouse gh;
 static int port;
+
+/* The origin behind the site: /hold answers only when /release is asked
+ * of the origin itself (or after a minute). */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else if (strcmp(rq->path, "/sink") == 0) { /* the body's length and sum */
+        origin_text(re, "bytes=%" PRIu64 " sum=%" PRIu64 "\n", rq->body_len, rq->body_sum);
+    } else if (strcmp(rq->path, "/hold") == 0) {
+        origin_hold();
+        origin_text(re, "held\n");
+    } else if (strcmp(rq->path, "/release") == 0) {
+        origin_release();
+        origin_text(re, "released\n");
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    }
+}
 
 static void rig_start(void)
 {
@@ -29,7 +50,7 @@ static void rig_start(void)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (th_origin_start(&origin, "lim") < 0)
+    if (origin_start(&origin, "lim", answer) < 0)
         abort();
     port = th_free_port();
     snprintf(conf, sizeof(conf),
@@ -49,7 +70,7 @@ static void rig_start(void)
 static void rig_stop(void)
 {
     rig_stop_clean(&gh);
-    th_origin_stop(&origin);
+    rig_origin_stop(&origin);
 }
 
 static int status_of(const char *raw, size_t len, int *closed)
@@ -197,13 +218,20 @@ START_TEST(http10_keepalive)
 }
 END_TEST
 
+/* An origin that holds its answer past upstream_read (1.5 s). */
 START_TEST(slow_origin_is_504)
 {
-    const char *req = "GET /slow/4000 HTTP/1.1\r\nHost: a\r\n\r\n";
+    const char *req = "GET /hold HTTP/1.1\r\nHost: a\r\n\r\n";
+    struct tc_response r = {0};
+    int fd;
 
     ck_assert_int_eq(status_of(req, strlen(req), NULL), 504);
-    ck_assert_int_eq(th_log_lines(gh.access, 1, "/slow/4000", "\" 504 ", "why=upstream response timed out",
-                                  NULL), 1);
+    ck_assert_int_eq(
+        th_log_lines(gh.access, 1, "/hold", "\" 504 ", "why=upstream response timed out", NULL), 1);
+    fd = tc_connect("127.0.0.1", origin.port);
+    rig_exchange(fd, "GET /release HTTP/1.1\r\nHost: o\r\n\r\n", &r);
+    tc_response_free(&r);
+    tc_close(fd);
 }
 END_TEST
 

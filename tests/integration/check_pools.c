@@ -6,6 +6,7 @@
  * Location rewriting and the JSON status page. */
 #include "common.h"
 
+#include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,11 +14,125 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-static struct th_origin o1, o3;
-static struct th_origin *o2; /* shared with the test processes: a test restarts it */
+/* ---- the origins ---- */
+
+/* Reads exactly len bytes; 0 or -1. */
+static int recv_all(int fd, void *p, size_t len)
+{
+    for (size_t got = 0; got < len;) {
+        ssize_t n = recv(fd, (char *)p + got, len - got, 0);
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+/* Echoes WebSocket data frames, unmasked (a client's frames are masked,
+ * RFC 6455 5.1), until a close frame (echoed too) or the end. */
+static void websocket_echo_frames(int fd)
+{
+    for (;;) {
+        unsigned char h[4], mask[4], *payload;
+        uint64_t len;
+        int stop;
+        if (recv_all(fd, h, 2) < 0)
+            return;
+        len = h[1] & 0x7f;
+        if (len == 127 || (len == 126 && recv_all(fd, h + 2, 2) < 0))
+            return; /* no test sends frames over 64 KiB */
+        if (len == 126)
+            len = (uint64_t)h[2] << 8 | h[3];
+        if (!(h[1] & 0x80) || recv_all(fd, mask, 4) < 0)
+            return;
+        payload = malloc(len + 1);
+        if (!payload || recv_all(fd, payload, len) < 0) {
+            free(payload);
+            return;
+        }
+        for (uint64_t i = 0; i < len; i++)
+            payload[i] ^= mask[i % 4];
+        h[1] = len < 126 ? (unsigned char)len : 126; /* h[2], h[3] hold the long length */
+        stop = send(fd, h, len < 126 ? 2 : 4, MSG_NOSIGNAL) < 0 ||
+               send(fd, payload, len, MSG_NOSIGNAL) != (ssize_t)len || (h[0] & 0x0f) == 8;
+        free(payload);
+        if (stop)
+            return;
+    }
+}
+
+/* /ws: a WebSocket echo.  101 with the Sec-WebSocket-Accept the key asks
+ * for (SHA-1 of key + RFC 6455's GUID, base64), then the frames come back;
+ * a request that is no WebSocket handshake gets 400. */
+static void websocket(const struct origin_request *rq, struct origin_reply *re)
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    char key[128], up[64], version[16], accept[64], head[256];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    int n;
+
+    if (origin_field(rq, "Sec-WebSocket-Key", 0, key, 61) < 0 ||
+        origin_field(rq, "Upgrade", 0, up, sizeof(up)) < 0 || strcasecmp(up, "websocket") != 0 ||
+        origin_field(rq, "Sec-WebSocket-Version", 0, version, sizeof(version)) < 0 ||
+        strcmp(version, "13") != 0) {
+        origin_status(re, 400);
+        origin_text(re, "not a websocket handshake\n");
+        origin_close(re);
+        return;
+    }
+    strcat(key, guid);
+    EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha1(), NULL);
+    EVP_EncodeBlock((unsigned char *)accept, md, (int)mdlen);
+    n = snprintf(head, sizeof(head),
+                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                 accept);
+    origin_send(re, head, (size_t)n);
+    websocket_echo_frames(origin_take(re));
+}
+
+/* Every origin of this file ("one", "two", "three"; "good", "hung",
+ * "holder").  /hold answers "held\n" once /release is asked of the same
+ * origin (or after a minute); /inflight says how many it holds, and the
+ * most it ever held at once. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    unsigned now, peak;
+
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else if (strcmp(rq->path, "/headers") == 0) { /* the head as it arrived */
+        origin_body(re, "text/plain", rq->head, rq->head_len);
+    } else if (strcmp(rq->path, "/redirect") == 0) { /* to its own address */
+        origin_status(re, 302);
+        origin_bare(re);
+        origin_add(re, "Location: http://127.0.0.1:%d/landed", rq->port);
+        origin_add(re, "X-Origin: %s", rq->name);
+    } else if (strcmp(rq->path, "/ws") == 0) {
+        websocket(rq, re);
+    } else if (strcmp(rq->path, "/hold") == 0) {
+        origin_hold();
+        origin_text(re, "held\n");
+    } else if (strcmp(rq->path, "/release") == 0) {
+        origin_release();
+        origin_text(re, "released\n");
+    } else if (strcmp(rq->path, "/inflight") == 0) {
+        origin_holding(&now, &peak);
+        origin_text(re, "inflight=%u peak=%u\n", now, peak);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    }
+}
+
+static struct origin o1, o3;
+static struct origin *o2; /* shared with the test processes: a test restarts it */
 static struct th_gatehouse gh;
 static int site, ppin, locked, dead1, dead2;
 static char mmdb[128];
@@ -29,8 +144,8 @@ static void rig_start(void)
     o2 = mmap(NULL, sizeof(*o2), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (o2 == MAP_FAILED)
         abort();
-    if (th_origin_start(&o1, "one") < 0 || th_origin_start(o2, "two") < 0 ||
-        th_origin_start(&o3, "three") < 0)
+    if (origin_start(&o1, "one", answer) < 0 || origin_start(o2, "two", answer) < 0 ||
+        origin_start(&o3, "three", answer) < 0)
         abort();
     snprintf(mmdb, sizeof(mmdb), "/tmp/gh-geo-%d.mmdb", (int)getpid());
     if (th_sh(out, sizeof(out), "perl tests/support/make-geo-mmdb.pl %s 2>&1", mmdb) != 0) {
@@ -100,9 +215,9 @@ static void rig_start(void)
 static void rig_stop(void)
 {
     rig_stop_clean(&gh);
-    th_origin_stop(&o1);
-    th_origin_stop(o2);
-    th_origin_stop(&o3);
+    rig_origin_stop(&o1);
+    rig_origin_stop(o2);
+    rig_origin_stop(&o3);
     unlink(mmdb);
 }
 
@@ -131,6 +246,38 @@ static int status_shows(const char *needle)
         th_sleep_ms(50);
     }
     return 0;
+}
+
+/* How many answers origin o holds now, and the most it held at once. */
+static void held(const struct origin *o, unsigned *now, unsigned *peak)
+{
+    struct tc_response r = {0};
+
+    ck_assert_int_eq(get(o->port, "h", "/inflight", NULL, &r), 200);
+    ck_assert_int_eq(sscanf(r.body, "inflight=%u peak=%u", now, peak), 2);
+    tc_response_free(&r);
+}
+
+/* Polls until origin o holds `want` answers (5 s at most). */
+static int holds(const struct origin *o, unsigned want)
+{
+    unsigned now = 0, peak;
+
+    for (int i = 0; i < 100 && now != want; i++) {
+        held(o, &now, &peak);
+        if (now != want)
+            th_sleep_ms(50);
+    }
+    return now == want;
+}
+
+/* Lets every answer origin o holds go. */
+static void release(const struct origin *o)
+{
+    struct tc_response r = {0};
+
+    ck_assert_int_eq(get(o->port, "h", "/release", NULL, &r), 200);
+    tc_response_free(&r);
 }
 
 static void server_state(char *dst, size_t cap, int port, const char *state)
@@ -199,7 +346,7 @@ START_TEST(origin_killed_under_load)
         down = th_log_lines(gh.errlog, 1, "pool 'three'", needle, NULL) >= 1;
     server_state(needle, sizeof(needle), o2->port, "down");
     int shown_down = status_shows(needle);
-    ck_assert_int_eq(th_origin_restart(o2, "two"), 0);
+    ck_assert_int_eq(origin_restart(o2), 0);
     atomic_store(&l.restarted, 1);
     snprintf(needle, sizeof(needle), "127.0.0.1:%d is UP", o2->port);
     int up = 0;
@@ -255,20 +402,23 @@ END_TEST
 START_TEST(queue_at_max_conns)
 {
     struct tc_response ra = {0}, rb = {0}, rc = {0};
-    const char *slow = "GET /slow/1500 HTTP/1.1\r\nHost: narrow.test\r\n\r\n";
+    const char *hold = "GET /hold HTTP/1.1\r\nHost: narrow.test\r\n\r\n";
     const char *quick = "GET /hello HTTP/1.1\r\nHost: narrow.test\r\n\r\n";
     int a = tc_connect("127.0.0.1", site), b = tc_connect("127.0.0.1", site),
         c = tc_connect("127.0.0.1", site);
 
     /* a holds the only connection the server allows; b waits in the queue
      * (size 1); c finds the queue full */
-    ck_assert_int_eq(tc_send_all(a, slow, strlen(slow)), 0);
-    th_sleep_ms(200);
+    ck_assert_int_eq(tc_send_all(a, hold, strlen(hold)), 0);
+    ck_assert_msg(holds(&o3, 1), "the origin never got a's request");
     ck_assert_int_eq(tc_send_all(b, quick, strlen(quick)), 0);
-    th_sleep_ms(200);
+    ck_assert_msg(status_shows("\"name\":\"narrow\",\"balance\":\"round_robin\","
+                               "\"health_check\":\"none\",\"queued\":1,"),
+                  "b was never queued");
     ck_assert_int_eq(tc_send_all(c, quick, strlen(quick)), 0);
     ck_assert_int_eq(tc_read_response(c, 0, &rc), 0);
     ck_assert_int_eq(rc.status, 503);
+    release(&o3);
     ck_assert_int_eq(tc_read_response(a, 0, &ra), 0);
     ck_assert_int_eq(ra.status, 200);
     ck_assert_int_eq(tc_read_response(b, 0, &rb), 0);
@@ -287,15 +437,17 @@ END_TEST
 START_TEST(queue_timeout)
 {
     struct tc_response ra = {0}, rb = {0};
-    const char *slow = "GET /slow/2000 HTTP/1.1\r\nHost: impatient.test\r\n\r\n";
+    const char *hold = "GET /hold HTTP/1.1\r\nHost: impatient.test\r\n\r\n";
     const char *quick = "GET /hello HTTP/1.1\r\nHost: impatient.test\r\n\r\n";
     int a = tc_connect("127.0.0.1", site), b = tc_connect("127.0.0.1", site);
 
-    ck_assert_int_eq(tc_send_all(a, slow, strlen(slow)), 0);
-    th_sleep_ms(200);
+    /* a holds the only connection; b waits past the queue's 0.3 s */
+    ck_assert_int_eq(tc_send_all(a, hold, strlen(hold)), 0);
+    ck_assert_msg(holds(&o3, 1), "the origin never got a's request");
     ck_assert_int_eq(tc_send_all(b, quick, strlen(quick)), 0);
     ck_assert_int_eq(tc_read_response(b, 0, &rb), 0);
     ck_assert_int_eq(rb.status, 503);
+    release(&o3);
     ck_assert_int_eq(tc_read_response(a, 0, &ra), 0);
     ck_assert_int_eq(ra.status, 200);
     tc_response_free(&ra);
@@ -514,7 +666,7 @@ END_TEST
  * takes two requests at a time, and a route that names the configuration
  * generation (so a test knows when the worker runs the new one). */
 
-static struct th_origin r_good, r_hung, r_holder;
+static struct origin r_good, r_hung, r_holder;
 static struct th_gatehouse rgh;
 static int r_site, r_dead;
 
@@ -545,8 +697,8 @@ static void reload_rig_start(void)
 {
     char conf[4096];
 
-    if (th_origin_start(&r_good, "good") < 0 || th_origin_start(&r_hung, "hung") < 0 ||
-        th_origin_start(&r_holder, "holder") < 0)
+    if (origin_start(&r_good, "good", answer) < 0 || origin_start(&r_hung, "hung", answer) < 0 ||
+        origin_start(&r_holder, "holder", answer) < 0)
         abort();
     r_site = th_free_port();
     r_dead = th_free_port();
@@ -559,9 +711,9 @@ static void reload_rig_stop(void)
 {
     kill(r_hung.pid, SIGCONT);
     rig_stop_clean(&rgh);
-    th_origin_stop(&r_good);
-    th_origin_stop(&r_hung);
-    th_origin_stop(&r_holder);
+    rig_origin_stop(&r_good);
+    rig_origin_stop(&r_hung);
+    rig_origin_stop(&r_holder);
 }
 
 /* Reloads with `dead` as the passive pool's second server, and waits until
@@ -709,16 +861,6 @@ START_TEST(ejection_and_counters_kept_across_reload)
 }
 END_TEST
 
-/* The origin's count of held requests: now and the most at once. */
-static void holder_count(unsigned *now, unsigned *peak)
-{
-    struct tc_response r = {0};
-
-    ck_assert_int_eq(get(r_holder.port, "h", "/inflight", NULL, &r), 200);
-    ck_assert_int_eq(sscanf(r.body, "inflight=%u peak=%u", now, peak), 2);
-    tc_response_free(&r);
-}
-
 /* max_conns = 2 holds across reloads with requests in flight and queued:
  * the count of requests in flight is the server's, not the generation's. */
 START_TEST(max_conns_across_reloads)
@@ -735,7 +877,7 @@ START_TEST(max_conns_across_reloads)
         ck_assert_int_eq(tc_send_all(pf[k].fd, hold, strlen(hold)), 0);
     }
     for (int i = 0; i < 100 && now < 2; i++) {
-        holder_count(&now, &peak);
+        held(&r_holder, &now, &peak);
         if (now < 2)
             th_sleep_ms(50);
     }
@@ -757,7 +899,7 @@ START_TEST(max_conns_across_reloads)
         for (int i = 0; i < 100 && !waiting && now <= 2; i++) {
             status_now(body, sizeof(body));
             waiting = strstr(body, queued) != NULL;
-            holder_count(&now, &peak);
+            held(&r_holder, &now, &peak);
             if (!waiting && now <= 2)
                 th_sleep_ms(50);
         }
@@ -772,13 +914,12 @@ START_TEST(max_conns_across_reloads)
         struct tc_response r = {0};
         unsigned want = ALL - answered < 2 ? ALL - answered : 2;
         for (int i = 0; i < 100 && now < want; i++) {
-            holder_count(&now, &peak);
+            held(&r_holder, &now, &peak);
             if (now < want)
                 th_sleep_ms(50);
         }
         ck_assert_uint_eq(now, want);
-        ck_assert_int_eq(get(r_holder.port, "h", "/release", NULL, &r), 200);
-        tc_response_free(&r);
+        release(&r_holder);
         for (unsigned got = 0; got < want;) {
             ck_assert_int_gt(poll(pf, ALL, 10000), 0);
             for (int k = 0; k < ALL; k++) {
@@ -794,7 +935,7 @@ START_TEST(max_conns_across_reloads)
                 answered++;
             }
         }
-        holder_count(&now, &peak);
+        held(&r_holder, &now, &peak);
     }
     ck_assert_uint_eq(peak, 2);
 }

@@ -2,6 +2,7 @@
  * gets, what the origin receives, and what the access log says. */
 #include "common.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,109 @@
 
 static struct rig rig;
 
-static void up(void) { rig_up(&rig); }
+/* ---- the origin ---- */
+
+/* One interim response as the origin sends it: with a hop-by-hop field
+ * that its Connection names and a Keep-Alive, a 103 with two Link fields. */
+static void send_interim(struct origin_reply *re, int code)
+{
+    char one[512];
+    int n = snprintf(one, sizeof(one),
+                     "HTTP/1.1 %d %s\r\nServer: gh-origin\r\nConnection: X-Hop\r\n"
+                     "X-Hop: secret\r\nKeep-Alive: timeout=5\r\n%s\r\n",
+                     code,
+                     code == 100   ? "Continue"
+                     : code == 102 ? "Processing"
+                                   : "Early Hints",
+                     code == 103 ? "Link: </style.css>; rel=preload; as=style\r\n"
+                                   "Link: </app.js>; rel=preload; as=script\r\n"
+                                 : "");
+
+    origin_send(re, one, (size_t)n);
+}
+
+/* /interim?codes=103,100,102[&repeat=R][&cc=V]: the interim responses named
+ * in codes, in order (all of them R times over), then 200 "interim done
+ * bytes=N\n" (N: the request body's bytes), with Cache-Control: V when cc
+ * is given. */
+static void interim(const struct origin_request *rq, struct origin_reply *re)
+{
+    char codes[128], v[256], *save = NULL;
+    long repeat = origin_query(rq, "repeat", 0, v, sizeof(v)) == 0 ? atol(v) : 1;
+    int code[16], n = 0;
+
+    if (origin_query(rq, "codes", 0, codes, sizeof(codes)) < 0)
+        codes[0] = '\0';
+    for (char *t = strtok_r(codes, ",", &save); t && n < 16; t = strtok_r(NULL, ",", &save))
+        code[n++] = atoi(t);
+    for (long k = 0; k < repeat; k++)
+        for (int i = 0; i < n; i++)
+            send_interim(re, code[i]);
+    origin_bare(re);
+    origin_add(re, "Server: gh-origin");
+    origin_add(re, "X-Origin: %s", rq->name);
+    if (origin_query(rq, "cc", 0, v, sizeof(v)) == 0)
+        origin_add(re, "Cache-Control: %s", v);
+    origin_text(re, "interim done bytes=%" PRIu64 "\n", rq->body_len);
+}
+
+/* The origin behind both listeners.  Its bodies of N bytes are the
+ * pattern 'a' + i % 26, whose sum tc_pattern_sum knows. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    uint64_t n;
+
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else if (strcmp(rq->path, "/headers") == 0) { /* what reached the origin */
+        origin_body(re, "text/plain", rq->head, rq->head_len);
+    } else if (strcmp(rq->path, "/sink") == 0) { /* what the body was */
+        origin_text(re, "bytes=%" PRIu64 " sum=%" PRIu64 "\n", rq->body_len, rq->body_sum);
+    } else if (origin_path_num(rq, "/bytes/", &n)) { /* N bytes, Content-Length */
+        origin_pattern(re, n);
+    } else if (origin_path_num(rq, "/chunked/", &n)) {
+        origin_pattern(re, n);
+        origin_chunked(re);
+    } else if (origin_path_num(rq, "/close/", &n)) { /* delimited by the close */
+        origin_pattern(re, n);
+        origin_until_close(re);
+    } else if (origin_path_num(rq, "/truncate/", &n)) { /* dies halfway */
+        origin_pattern(re, n);
+        origin_cut(re, n / 2);
+    } else if (strcmp(rq->path, "/interim") == 0) {
+        interim(rq, re);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    }
+}
+
+/* A gatehouse with a forward and a reverse listener, the origin as the
+ * reverse listener's only server. */
+static void up(void)
+{
+    char conf[2048];
+
+    ck_assert_int_eq(origin_start(&rig.o, "o1", answer), 0);
+    rig.fwd = th_free_port();
+    rig.rev = th_free_port();
+    snprintf(
+        conf, sizeof(conf),
+        "workers = 2;\n"
+        "log = { level = \"info\"; access = \"@ACCESS@\"; };\n"
+        "timeouts = { drain = 5; };\n"
+        "listeners = (\n"
+        "  { name = \"gw\"; mode = \"forward\"; listen = [ \"127.0.0.1:%d\" ]; policy = \"lan\"; },\n"
+        "  { name = \"site\"; mode = \"reverse\"; listen = [ \"127.0.0.1:%d\" ]; routes = \"site\"; }\n"
+        ");\n"
+        "policies = { lan = { connect_ports = ( 443, \"1024-65535\" ); }; };\n"
+        "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+        "routes = { site = ( { host = \"*\"; path = \"/\"; pool = \"app\"; } ); };\n",
+        rig.fwd, rig.rev, rig.o.port);
+    ck_assert_msg(th_gatehouse_start(&rig.g, conf) == 0, "gatehouse did not start (see %s)",
+                  rig.g.errlog);
+}
+
 static void down(void) { rig_down(&rig); }
 
 static int header_is(const struct tc_response *r, const char *name, const char *want)

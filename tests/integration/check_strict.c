@@ -5,13 +5,10 @@
  * duplicate and signed lengths, LF-only lines, NUL, smuggled pipelines). */
 #include "common.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* What a case expects besides its status. */
@@ -165,7 +162,7 @@ static const struct req_case requests[] = {
     {R("OPTIONS * HTTP/1.1\r\n" H "Max-Forwards: 0\r\n\r\n"), 200, 0},
 };
 
-/* ---- the rig: an origin for requests, a raw server for responses ---- */
+/* ---- the rig: an origin for requests, one for raw responses ---- */
 
 struct resp_case {
     const char *raw;   /* what the origin sends */
@@ -211,80 +208,62 @@ static const struct resp_case responses[] = {
     {R("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 502, NULL, 0},
 };
 
-static struct th_origin origin;
+static struct origin origin, raw_origin;
 static struct th_gatehouse gh;
-static pid_t raw_pid;
-static int raw_port, rev_port;
+static int rev_port;
 
-/* The raw server: answers "GET /raw/N" with responses[N] verbatim, then closes. */
-static void raw_serve(int lfd)
+/* The origin for requests: what reached it, and what it was sent. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
 {
-    for (;;) {
-        char buf[8192];
-        size_t got = 0;
-        unsigned n;
-        int fd = accept(lfd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        while (got < sizeof(buf) - 1 && !memmem(buf, got, "\r\n\r\n", 4)) {
-            ssize_t r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-        }
-        buf[got] = '\0';
-        if (sscanf(buf, "%*s /raw/%u", &n) == 1 && n < sizeof(responses) / sizeof(responses[0])) {
-            if (send(fd, responses[n].raw, responses[n].len, MSG_NOSIGNAL) < 0) {
-                /* the proxy went away: next */
-            }
-        }
-        shutdown(fd, SHUT_WR);
-        while (recv(fd, buf, sizeof(buf), 0) > 0)
-            ;
-        close(fd);
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else if (strcmp(rq->path, "/headers") == 0) { /* the head as it arrived */
+        origin_body(re, "text/plain", rq->head, rq->head_len);
+    } else if (strcmp(rq->path, "/sink") == 0) { /* the body's length and sum */
+        origin_text(re, "bytes=%" PRIu64 " sum=%" PRIu64 "\n", rq->body_len, rq->body_sum);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
     }
+}
+
+/* The origin for responses: "GET /raw/N" gets responses[N] as written,
+ * nothing added, then the connection closes. */
+static void answer_raw(const struct origin_request *rq, struct origin_reply *re)
+{
+    uint64_t n;
+
+    if (origin_path_num(rq, "/raw/", &n) && n < sizeof(responses) / sizeof(responses[0]))
+        origin_raw(re, responses[n].raw, responses[n].len);
+    else
+        origin_raw(re, "", 0);
 }
 
 static void rig_start(void)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     char conf[2048];
 
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    bind(lfd, (struct sockaddr *)&a, sizeof(a));
-    listen(lfd, 64);
-    getsockname(lfd, (struct sockaddr *)&a, &len);
-    raw_port = ntohs(a.sin_port);
-    raw_pid = fork();
-    if (raw_pid == 0) {
-        raw_serve(lfd);
-        _exit(0);
-    }
-    close(lfd);
-    if (th_origin_start(&origin, "strict") < 0)
+    if (origin_start(&origin, "strict", answer) < 0 ||
+        origin_start(&raw_origin, "raw", answer_raw) < 0)
         abort();
     rev_port = th_free_port();
-    snprintf(conf, sizeof(conf),
-             "workers = 1;\nlog = { access = \"@ACCESS@\"; };\n"
-             "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\"; } );\n"
-             "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
-             "          raw = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
-             "routes = { r = ( { path = \"/\"; pool = \"app\"; }, { path = \"/raw/\"; pool = \"raw\"; } ); };\n",
-             rev_port, origin.port, raw_port);
+    snprintf(
+        conf, sizeof(conf),
+        "workers = 1;\nlog = { access = \"@ACCESS@\"; };\n"
+        "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\"; } );\n"
+        "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
+        "          raw = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+        "routes = { r = ( { path = \"/\"; pool = \"app\"; }, { path = \"/raw/\"; pool = \"raw\"; } ); };\n",
+        rev_port, origin.port, raw_origin.port);
     if (th_gatehouse_start(&gh, conf) < 0)
         abort();
 }
 
 static void rig_stop(void)
 {
-    int st;
-
     rig_stop_clean(&gh);
-    th_origin_stop(&origin);
-    kill(raw_pid, SIGKILL);
-    waitpid(raw_pid, &st, 0);
+    rig_origin_stop(&origin);
+    rig_origin_stop(&raw_origin);
 }
 
 static int origin_requests(void)

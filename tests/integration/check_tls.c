@@ -14,12 +14,31 @@
 
 #define GH_TEST_MIN(a, b) ((a) < (b) ? (a) : (b))
 
-static struct th_origin o1;
+static struct origin o1;
 static struct th_gatehouse gh;
 static pid_t sserver, rogue;
 static int p_tls, p_def, p_mtls, p_plain, p_sserver, p_rogue, p_mopt;
 static char certs[64];
 static char conf_text[8192];
+
+/* The plain origin behind the TLS listeners (the TLS upstreams are
+ * openssl s_server and gatehouse itself).  /bytes/N is N bytes of the
+ * pattern 'a' + i % 26. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    uint64_t n;
+
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else if (strcmp(rq->path, "/headers") == 0) { /* the head as it arrived */
+        origin_body(re, "text/plain", rq->head, rq->head_len);
+    } else if (origin_path_num(rq, "/bytes/", &n)) {
+        origin_pattern(re, n);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    }
+}
 
 static void write_conf(const char *b_cert)
 {
@@ -90,7 +109,7 @@ static void rig_start(void)
         fprintf(stderr, "cannot make the test certificates: %s\n", out);
         abort();
     }
-    if (th_origin_start(&o1, "one") < 0)
+    if (origin_start(&o1, "one", answer) < 0)
         abort();
     p_tls = th_free_port();
     p_def = th_free_port();
@@ -113,7 +132,7 @@ static void rig_stop(void)
     char out[64];
 
     rig_stop_clean(&gh);
-    th_origin_stop(&o1);
+    rig_origin_stop(&o1);
     th_reap(sserver);
     th_reap(rogue);
     th_sh(out, sizeof(out), "rm -rf %s", certs);

@@ -5,12 +5,84 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 static struct rig rig;
 
-static void up(void) { rig_up(&rig); }
+/* ---- the origin ---- */
+
+/* /upgrade: switches to an echo protocol when asked hop by hop (Upgrade:
+ * echo, and Connection: upgrade), then sends back what comes until the
+ * client half-closes, and closes; asked otherwise, 400. */
+static void upgrade(const struct origin_request *rq, struct origin_reply *re)
+{
+    static const char ok[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n"
+                             "Connection: upgrade\r\n\r\n";
+    char up[64], conn[64], buf[4096];
+    ssize_t got;
+    int fd;
+
+    if (origin_field(rq, "Upgrade", 0, up, sizeof(up)) < 0 || strcasecmp(up, "echo") != 0 ||
+        origin_field(rq, "Connection", 0, conn, sizeof(conn)) < 0 ||
+        strcasecmp(conn, "upgrade") != 0) {
+        origin_status(re, 400);
+        origin_text(re, "upgrade not asked\n");
+        origin_close(re);
+        return;
+    }
+    origin_send(re, ok, strlen(ok));
+    fd = origin_take(re);
+    while ((got = recv(fd, buf, sizeof(buf), 0)) > 0)
+        if (send(fd, buf, (size_t)got, MSG_NOSIGNAL) != got)
+            break;
+}
+
+/* The origin at the end of the tunnels and behind the reverse listener;
+ * /bytes/N is N bytes of the pattern 'a' + i % 26. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    uint64_t n;
+
+    if (strcmp(rq->path, "/hello") == 0) {
+        origin_text(re, "hello from %s\n", rq->name);
+    } else if (origin_path_num(rq, "/bytes/", &n)) {
+        origin_pattern(re, n);
+    } else if (strcmp(rq->path, "/upgrade") == 0) {
+        upgrade(rq, re);
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    }
+}
+
+/* A gatehouse with a forward and a reverse listener, the origin as the
+ * reverse listener's only server. */
+static void up(void)
+{
+    char conf[2048];
+
+    ck_assert_int_eq(origin_start(&rig.o, "o1", answer), 0);
+    rig.fwd = th_free_port();
+    rig.rev = th_free_port();
+    snprintf(
+        conf, sizeof(conf),
+        "workers = 2;\n"
+        "log = { level = \"info\"; access = \"@ACCESS@\"; };\n"
+        "timeouts = { drain = 5; };\n"
+        "listeners = (\n"
+        "  { name = \"gw\"; mode = \"forward\"; listen = [ \"127.0.0.1:%d\" ]; policy = \"lan\"; },\n"
+        "  { name = \"site\"; mode = \"reverse\"; listen = [ \"127.0.0.1:%d\" ]; routes = \"site\"; }\n"
+        ");\n"
+        "policies = { lan = { connect_ports = ( 443, \"1024-65535\" ); }; };\n"
+        "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+        "routes = { site = ( { host = \"*\"; path = \"/\"; pool = \"app\"; } ); };\n",
+        rig.fwd, rig.rev, rig.o.port);
+    ck_assert_msg(th_gatehouse_start(&rig.g, conf) == 0, "gatehouse did not start (see %s)",
+                  rig.g.errlog);
+}
+
 static void down(void) { rig_down(&rig); }
 
 /* Reads exactly n bytes (the test's receive timeout bounds it). */

@@ -1,57 +1,42 @@
-/* common.c — the rig both integration suites start (see common.h). */
+/* common.c — what the integration suites share (see common.h). */
 #include "common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void rig_conf(char *dst, size_t cap, int fwd, int rev, int origin_port)
+/* Whether a log holds a sanitizer's report. */
+static int sanitizer_report(const char *log)
 {
-    snprintf(dst, cap,
-             "workers = 2;\n"
-             "log = { level = \"info\"; access = \"@ACCESS@\"; };\n"
-             "timeouts = { drain = 5; };\n"
-             "listeners = (\n"
-             "  { name = \"gw\"; mode = \"forward\"; listen = [ \"127.0.0.1:%d\" ]; policy = \"lan\"; },\n"
-             "  { name = \"site\"; mode = \"reverse\"; listen = [ \"127.0.0.1:%d\" ]; routes = \"site\"; }\n"
-             ");\n"
-             "policies = { lan = { connect_ports = ( 443, \"1024-65535\" ); }; };\n"
-             "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
-             "routes = { site = ( { host = \"*\"; path = \"/\"; pool = \"app\"; } ); };\n",
-             fwd, rev, origin_port);
-}
-
-void rig_up(struct rig *r)
-{
-    char conf[2048];
-
-    ck_assert_int_eq(th_origin_start(&r->o, "o1"), 0);
-    r->fwd = th_free_port();
-    r->rev = th_free_port();
-    rig_conf(conf, sizeof(conf), r->fwd, r->rev, r->o.port);
-    ck_assert_msg(th_gatehouse_start(&r->g, conf) == 0, "gatehouse did not start (see %s)",
-                  r->g.errlog);
+    return th_log_lines(log, 0, "Sanitizer", NULL) || th_log_lines(log, 0, "runtime error:", NULL);
 }
 
 void rig_down(struct rig *r)
 {
     int status = th_gatehouse_stop(&r->g, SIGTERM, 10000);
 
-    th_origin_stop(&r->o);
+    origin_stop(&r->o);
     /* a sanitizer build reports into the error log: any report fails the test */
-    ck_assert_msg(th_log_lines(r->g.errlog, 0, "Sanitizer", NULL) == 0 &&
-                      th_log_lines(r->g.errlog, 0, "runtime error:", NULL) == 0,
-                  "sanitizer report in %s", r->g.errlog);
+    ck_assert_msg(!sanitizer_report(r->g.errlog), "sanitizer report in %s", r->g.errlog);
+    ck_assert_msg(!sanitizer_report(r->o.log), "sanitizer report in %s", r->o.log);
     ck_assert_msg(status == 0, "gatehouse exited with %d (see %s)", status, r->g.errlog);
     th_sh(NULL, 0, "rm -rf %s %s", r->g.dir, r->o.log);
+}
+
+void rig_origin_stop(struct origin *o)
+{
+    origin_stop(o);
+    if (sanitizer_report(o->log)) {
+        fprintf(stderr, "origin %s reported a sanitizer error: see %s\n", o->name, o->log);
+        exit(1);
+    }
 }
 
 void rig_stop_clean(struct th_gatehouse *g)
 {
     int status = th_gatehouse_stop(g, SIGTERM, 10000);
 
-    if (status != 0 || th_log_lines(g->errlog, 0, "Sanitizer", NULL) ||
-        th_log_lines(g->errlog, 0, "runtime error:", NULL)) {
+    if (status != 0 || sanitizer_report(g->errlog)) {
         fprintf(stderr, "gatehouse exited with %d or reported a sanitizer error: see %s\n", status,
                 g->errlog);
         exit(1);

@@ -1,26 +1,32 @@
-/* common.h — shared set-up for the integration suites: one origin, one
- * gatehouse with a forward and a reverse listener in front of it. */
+/* common.h — what the integration suites share: the processes (harness.h),
+ * the test origin whose answers each suite writes (origin.h), the client
+ * (client.h), and the checks made when a gatehouse stops.  Each suite
+ * writes its own configuration and its origin's answers. */
 #ifndef GH_ITEST_COMMON_H
 #define GH_ITEST_COMMON_H
 
 #include "client.h"
 #include "harness.h"
+#include "origin.h"
 
 #include <check.h>
 #include <signal.h>
 
+/* One origin and one gatehouse, as a suite starts them for each test. */
 struct rig {
-    struct th_origin o;
+    struct origin o;
     struct th_gatehouse g;
-    int fwd;   /* forward listener port */
-    int rev;   /* reverse listener port */
+    int fwd; /* a forward listener's port */
+    int rev; /* a reverse listener's port */
 };
 
-/* A configuration with both listeners and a pool of `origin_port`. */
-void rig_conf(char *dst, size_t cap, int fwd, int rev, int origin_port);
-/* Starts an origin named "o1" and gatehouse in front of it. */
-void rig_up(struct rig *r);
+/* Stops r's gatehouse and origin; fails the test on gatehouse's non-zero
+ * exit or a sanitizer report in either's log. */
 void rig_down(struct rig *r);
+
+/* Stops o and makes the whole run fail (exit 1) on a sanitizer report in
+ * its log (the origin runs this binary's code, sanitized or not). */
+void rig_origin_stop(struct origin *o);
 
 /* Stops g and makes the whole run fail (exit 1) on a non-zero exit or a
  * sanitizer report in its error log: for suites whose rig outlives a test. */

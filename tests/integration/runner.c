@@ -1,5 +1,6 @@
 /* runner.c — runs the integration suites against real processes on
- * loopback.  GH_BIN and GH_ORIGIN name the binaries (the Makefile sets them). */
+ * loopback.  GH_BIN names gatehouse, GH_ORIGIN the gh-origin program (the
+ * Makefile sets them). */
 #include "common.h"
 
 #include <stdlib.h>

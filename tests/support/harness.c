@@ -24,7 +24,8 @@ void th_sleep_ms(int ms)
         ;
 }
 
-int th_free_port(void)
+/* A port the kernel picks for a socket bound to port 0, then closed. */
+static int kernel_port(void)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
@@ -34,6 +35,27 @@ int th_free_port(void)
     getsockname(fd, (struct sockaddr *)&a, &len);
     port = ntohs(a.sin_port);
     close(fd);
+    return port;
+}
+
+int th_free_port(void)
+{
+    /* Nothing holds a port between two calls, so the kernel may pick the
+     * same one twice (two listeners of one configuration then collide):
+     * the ports handed out lately are not handed out again. */
+    static int recent[64];
+    static unsigned given;
+    int port = 0;
+
+    for (int tries = 0; tries < 100; tries++) {
+        int seen = 0;
+        port = kernel_port();
+        for (unsigned i = 0; i < given && i < 64; i++)
+            seen |= recent[i] == port;
+        if (!seen)
+            break;
+    }
+    recent[given++ % 64] = port;
     return port;
 }
 
@@ -203,11 +225,6 @@ int th_gatehouse_check(const char *conf_text, char *out, size_t cap)
     return th_sh(out, cap, "%s -t -c %s 2>&1", env_or("GH_BIN", "./build/gatehouse"), g.conf);
 }
 
-int th_origin_start(struct th_origin *o, const char *name)
-{
-    return th_origin_start_at(o, name, "127.0.0.1");
-}
-
 pid_t th_spawn(const char *log, char *const argv[])
 {
     pid_t pid = fork();
@@ -252,75 +269,6 @@ void th_reap(pid_t pid)
     }
     kill(pid, SIGKILL);
     waitpid(pid, &st, 0);
-}
-
-int th_origin_start_at(struct th_origin *o, const char *name, const char *addr)
-{
-    memset(o, 0, sizeof(*o));
-    return th_origin_start_on(o, name, addr, 0);
-}
-
-/* A process group for the next origin to join, 0: its parent's. */
-static pid_t origin_pgid;
-
-int th_origin_restart(struct th_origin *o, const char *name)
-{
-    int rc;
-
-    th_origin_stop(o);
-    /* Check runs each test in a child whose process group it kills at the
-     * end: an origin restarted by a test joins the runner's group instead,
-     * so it outlives the test like the fixture's origins do. */
-    origin_pgid = getpgid(getppid());
-    rc = th_origin_start_on(o, name, "127.0.0.1", o->port);
-    origin_pgid = 0;
-    return rc;
-}
-
-int th_origin_start_on(struct th_origin *o, const char *name, const char *addr, int port)
-{
-    int pipefd[2];
-    char line[64], pstr[16];
-    ssize_t n;
-    size_t got = 0;
-    pid_t pid;
-
-    snprintf(pstr, sizeof(pstr), "%d", port);
-    snprintf(o->log, sizeof(o->log), "/tmp/gh-origin-%s-%d.log", name, getpid());
-    if (pipe(pipefd) < 0)
-        return -1;
-    pid = fork(); /* o may be shared memory: only the parent writes it */
-    if (pid == 0) {
-        int fd = open(o->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (origin_pgid > 0)
-            setpgid(0, origin_pgid);
-        dup2(pipefd[1], 1);
-        dup2(fd, 2);
-        close(pipefd[0]);
-        execl(env_or("GH_ORIGIN", "./build/gh-origin"), "gh-origin", "-p", pstr, "-n", name, "-a",
-              addr, (char *)NULL);
-        _exit(127);
-    }
-    o->pid = pid;
-    close(pipefd[1]);
-    while (got < sizeof(line) - 1 && (n = read(pipefd[0], line + got, 1)) == 1 && line[got] != '\n')
-        got++;
-    line[got] = '\0';
-    close(pipefd[0]);
-    if (sscanf(line, "PORT %d", &o->port) != 1)
-        return -1;
-    return 0;
-}
-
-void th_origin_stop(struct th_origin *o)
-{
-    int st;
-
-    if (o->pid > 0) {
-        kill(o->pid, SIGTERM);
-        waitpid(o->pid, &st, 0);
-        o->pid = 0;
-    }
 }
 
 static long status_kb(pid_t pid, const char *key)

@@ -1,6 +1,7 @@
 /* harness.h — starting real processes for integration tests: gatehouse on a
- * temporary configuration, test origins, and helpers to read their logs and
- * memory.  Everything talks over loopback on ports the kernel picked. */
+ * temporary configuration, other programs, and helpers to read their logs
+ * and memory.  Everything talks over loopback on ports the kernel picked.
+ * Test origins, whose answers each test writes, are origin.h's. */
 #ifndef GH_HARNESS_H
 #define GH_HARNESS_H
 
@@ -15,13 +16,8 @@ struct th_gatehouse {
     char access[192];     /* access log (the config should use "@ACCESS@") */
 };
 
-struct th_origin {
-    pid_t pid;
-    int port;
-    char log[192];
-};
-
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
+/* A TCP port on 127.0.0.1 that was free a moment ago, and not one this
+ * process (or the runner before it forked) handed out lately. */
 int th_free_port(void);
 
 /* Writes conf_text (with "@DIR@" and "@ACCESS@" replaced) and starts
@@ -37,15 +33,6 @@ int th_gatehouse_stop(struct th_gatehouse *g, int sig, int timeout_ms);
  * output in out. */
 int th_gatehouse_check(const char *conf_text, char *out, size_t cap);
 
-/* Starts `$GH_ORIGIN -p 0 -n name`; returns 0 with the port filled. */
-int th_origin_start(struct th_origin *o, const char *name);
-/* The same on another address ("::1"). */
-int th_origin_start_at(struct th_origin *o, const char *name, const char *addr);
-/* The same on a given port (0: the kernel picks). */
-int th_origin_start_on(struct th_origin *o, const char *name, const char *addr, int port);
-/* Stops the origin (if running) and starts it again on the same port. */
-int th_origin_restart(struct th_origin *o, const char *name);
-
 /* Starts a program (argv NULL-terminated) with stdout and stderr to `log`;
  * returns its pid or -1. */
 pid_t th_spawn(const char *log, char *const argv[]);
@@ -53,7 +40,6 @@ pid_t th_spawn(const char *log, char *const argv[]);
 int th_wait_port(int port);
 /* Stops a spawned process (SIGTERM, then SIGKILL). */
 void th_reap(pid_t pid);
-void th_origin_stop(struct th_origin *o);
 
 /* Peak resident set (VmHWM) of a process in KiB, or -1. */
 long th_peak_rss_kb(pid_t pid);
