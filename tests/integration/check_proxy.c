@@ -244,6 +244,79 @@ START_TEST(pipelined_in_order)
 }
 END_TEST
 
+/* A HEAD whose answer has a Content-Length but no body, followed at once
+ * by another request on the same connection: both are answered, in
+ * order, in both modes (the HEAD's head must not wait for 7 body bytes). */
+START_TEST(head_then_pipelined)
+{
+    for (int fwd = 0; fwd < 2; fwd++) {
+        char req[512];
+        int fd = tc_connect("127.0.0.1", fwd ? rig.fwd : rig.rev);
+        struct tc_response r = {0};
+
+        if (fwd)
+            snprintf(req, sizeof(req),
+                     "HEAD http://127.0.0.1:%d/bytes/7 HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "GET http://127.0.0.1:%d/hello HTTP/1.1\r\nHost: a\r\n\r\n",
+                     rig.o.port, rig.o.port);
+        else
+            snprintf(req, sizeof(req), "HEAD /bytes/7 HTTP/1.1\r\nHost: a\r\n\r\n"
+                                       "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+        ck_assert_int_eq(tc_send_all(fd, req, strlen(req)), 0);
+        ck_assert_int_eq(tc_read_response(fd, 1, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert(header_is(&r, "Content-Length", "7"));
+        ck_assert_int_eq(r.body_len, 0);
+        tc_response_free(&r);
+        ck_assert_int_eq(tc_read_response(fd, 0, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.body, "hello from o1\n");
+        tc_response_free(&r);
+        tc_close(fd);
+    }
+    ck_assert_int_eq(th_log_lines(rig.g.access, 0, "\"HEAD ", "why=body truncated", NULL), 0);
+}
+END_TEST
+
+/* Gatehouse answers "Expect: 100-continue" itself, so the origin never
+ * sees the expectation (it would wait for a 100 of its own to go out, or
+ * answer 417). */
+START_TEST(expect_not_forwarded)
+{
+    char raw[512], buf[8192];
+
+    for (int fwd = 0; fwd < 2; fwd++) {
+        int fd = tc_connect("127.0.0.1", fwd ? rig.fwd : rig.rev);
+        size_t got = 0;
+        ssize_t n;
+
+        if (fwd)
+            snprintf(raw, sizeof(raw),
+                     "POST http://127.0.0.1:%d/headers HTTP/1.1\r\nHost: example.test\r\n"
+                     "Content-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+                     rig.o.port);
+        else
+            snprintf(raw, sizeof(raw),
+                     "POST /headers HTTP/1.1\r\nHost: example.test\r\nContent-Length: 5\r\n"
+                     "Expect: 100-continue\r\nConnection: close\r\n\r\n");
+        ck_assert_int_eq(tc_send_all(fd, raw, strlen(raw)), 0);
+        while (got < 25 && (n = read(fd, buf + got, 25 - got)) > 0)
+            got += (size_t)n;
+        buf[got] = '\0';
+        ck_assert_str_eq(buf, "HTTP/1.1 100 Continue\r\n\r\n");
+        ck_assert_int_eq(tc_send_all(fd, "hello", 5), 0);
+        got = 0;
+        while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+            got += (size_t)n;
+        buf[got] = '\0';
+        tc_close(fd);
+        ck_assert_msg(strstr(buf, "HTTP/1.1 200 OK\r\n") && strstr(buf, "POST /headers HTTP/1.1\r\n"),
+                      "got:\n%s", buf);
+        ck_assert_msg(!strcasestr(buf, "\r\nexpect:"), "the origin saw the expectation:\n%s", buf);
+    }
+}
+END_TEST
+
 START_TEST(chunked_upload_and_download)
 {
     int fd = tc_connect("127.0.0.1", rig.rev);
@@ -700,6 +773,8 @@ Suite *proxy_suite(void)
     tcase_add_test(tc, keepalive_reverse);
     tcase_add_test(tc, keepalive_forward);
     tcase_add_test(tc, pipelined_in_order);
+    tcase_add_test(tc, head_then_pipelined);
+    tcase_add_test(tc, expect_not_forwarded);
     tcase_add_test(tc, chunked_upload_and_download);
     tcase_add_test(tc, big_bodies_stream_in_bounded_memory);
     tcase_add_test(tc, origin_dies_mid_response);

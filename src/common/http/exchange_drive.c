@@ -170,6 +170,7 @@ static void queue_add(struct exchange *ex)
 static enum exchange_state decided(struct exchange *ex)
 {
     const char *why;
+    int expect;
 
     if (ex->decision == DECIDE_QUEUE) {
         if (ex->lst->fe->resume) {
@@ -183,6 +184,13 @@ static enum exchange_state decided(struct exchange *ex)
         ex->decision = DECIDE_NONE; /* the decision to forward is void */
         exchange_error(ex, 400, why);
     }
+    /* Forwarding with "Expect: 100-continue": we answer "100 Continue"
+     * ourselves (below) so the client sends the body while we connect; the
+     * upstream never sees the expectation. */
+    expect = ex->decision == DECIDE_FORWARD && (ex->req.flags & HTTP_F_EXPECT_CONTINUE) &&
+             ex->req.framing != HTTP_BODY_NONE && ex->req.minor_version >= 1;
+    if (expect)
+        exchange_remove_field(ex, "expect");
     if (ex->decision == DECIDE_FORWARD || ex->parent_tunnel) {
         ex->uphead = buf_get();
         if (exchange_write_request_head(ex, ex->uphead) < 0) {
@@ -197,13 +205,9 @@ static enum exchange_state decided(struct exchange *ex)
         return X_LOCAL;
     if (ex->decision == DECIDE_TUNNEL && !ex->parent_tunnel)
         return X_UPSTREAM;
-    /* Forwarding: answer "100 Continue" ourselves so the client sends the body
-     * while we connect; the upstream never sees the expectation. */
-    if ((ex->req.flags & HTTP_F_EXPECT_CONTINUE) && ex->req.framing != HTTP_BODY_NONE &&
-        ex->req.minor_version >= 1) {
+    if (expect && ex->decision == DECIDE_FORWARD) {
         buf_append(client_out(ex), "HTTP/1.1 100 Continue\r\n\r\n", 25);
         ex->sent_100 = 1;
-        exchange_remove_field(ex, "expect");
     }
     return X_UPSTREAM;
 }

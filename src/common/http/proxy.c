@@ -128,9 +128,7 @@ static int read_head(struct exchange *ex, size_t *len)
     for (;;) {
         if (u->in && buf_len(u->in)) {
             rc = http1_parse_response(
-                buf_head(u->in), buf_len(u->in), &ex->conn->w->cfg->limits,
-                ex->req.method.len == 4 &&
-                    memcmp(exchange_base(ex) + ex->req.method.off, "HEAD", 4) == 0,
+                buf_head(u->in), buf_len(u->in), &ex->conn->w->cfg->limits, ex->req_is_head,
                 &ex->resp);
             if (rc == HTTP1_ERROR)
                 return exchange_fail(ex, 502, "invalid response from upstream");
