@@ -10,6 +10,7 @@
 #include "blockpage.h"
 #include "filter.h"
 #include "hostname.h"
+#include "intercept.h"
 #include "pages.h"
 #include "safesearch.h"
 #include "policy.h"
@@ -18,6 +19,7 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,6 +54,7 @@ static void *listener(const struct gh_config *cfg, void *state, config_setting_t
 {
     const char *name = "default";
     const struct policy *p;
+    config_setting_t *t;
 
     GH_UNUSED(cfg);
     if (config_get_string(ls, "policy", &name, err, errlen) < 0)
@@ -60,6 +63,15 @@ static void *listener(const struct gh_config *cfg, void *state, config_setting_t
     if (!p)
         config_error(err, errlen, config_setting_get_member(ls, "policy"),
                      "listener uses policy '%s', which is not defined in 'policies'", name);
+    else if (p->users && (t = config_setting_get_member(ls, "transparent")) &&
+             config_setting_get_bool(t)) {
+        /* a client that does not know it has a proxy cannot answer 407 */
+        config_error(err, errlen, t,
+                     "transparent listener uses policy '%s', which asks for proxy credentials "
+                     "(auth): intercepted clients cannot give them",
+                     name);
+        p = NULL;
+    }
     return (void *)p;
 }
 
@@ -225,16 +237,18 @@ static long target_path(struct exchange *ex, const struct filter_rule *fr, char 
                         char *view, long *viewlen)
 {
     const struct http_head *r = exchange_request(ex);
-    const char *path = exchange_str(ex, r->path), *why = NULL;
+    /* origin-form: an intercepted request, whose whole target is the path */
+    struct http_slice ps = r->form == HTTP_TARGET_ORIGIN ? r->target : r->path;
+    const char *path = exchange_str(ex, ps), *why = NULL;
     long n;
 
     if (!fr) {
-        n = (long)gh_fmt(out, cap, "%s%.*s", r->path.len && path[0] == '/' ? "" : "/",
-                         (int)r->path.len, path);
+        n = (long)gh_fmt(out, cap, "%s%.*s", ps.len && path[0] == '/' ? "" : "/", (int)ps.len,
+                         path);
         return n;
     }
-    *viewlen = urlpath_normalize(path, r->path.len, URLPATH_VIEW, view, URLPATH_MAX, &why);
-    n = *viewlen < 0 ? -1 : urlpath_normalize(path, r->path.len, 0, out, cap, &why);
+    *viewlen = urlpath_normalize(path, ps.len, URLPATH_VIEW, view, URLPATH_MAX, &why);
+    n = *viewlen < 0 ? -1 : urlpath_normalize(path, ps.len, 0, out, cap, &why);
     if (n < 0)
         exchange_error(ex, 400, why);
     return n;
@@ -285,15 +299,94 @@ static void forward_http(struct exchange *ex, const struct policy *p, const stru
     exchange_forward(ex, host, hostlen, r->port, NULL);
 }
 
+static void intercepted_tls(struct exchange *ex, const struct policy *p,
+                            const struct sockaddr_storage *dst);
+
+/* Splits an intercepted request's Host field into its host (normal form,
+ * into host, HOSTNAME_MAX) and port (80 when none).  Returns the host's
+ * length, or -1 after answering 400. */
+static int host_field(struct exchange *ex, char *host, uint16_t *port)
+{
+    char v[HOSTNAME_MAX + 16];
+    int n = exchange_field(ex, "host", v, sizeof(v)), hl;
+    char *colon, *h = v;
+
+    *port = 80;
+    if (n > 0 && v[0] == '[') { /* an IPv6 literal */
+        h = v + 1;
+        colon = strchr(h, ']');
+        if (colon) {
+            *colon++ = '\0';
+            if (*colon == ':')
+                *port = (uint16_t)atoi(colon + 1);
+        }
+    } else if (n > 0 && (colon = strrchr(v, ':'))) {
+        *colon = '\0';
+        *port = (uint16_t)atoi(colon + 1);
+    }
+    hl = n > 0 ? hostname_normalize(h, strlen(h), host, HOSTNAME_MAX) : -1;
+    if (hl < 0)
+        exchange_error(ex, 400, "an intercepted request needs a Host that is a DNS name or an "
+                                "IP address");
+    return hl;
+}
+
+/* A request on an intercepted connection (a transparent listener's): it
+ * is filtered by its Host and URL as any, and goes to the original
+ * destination dst alone, once the Host is seen to resolve to dst
+ * (exchange_pin): a client cannot name an allowed host and reach a
+ * blocked address.  No parent proxy, no safe-search steering and no
+ * cache: the connection's destination is the client's. */
+static void intercepted_http(struct exchange *ex, const struct policy *p,
+                             const struct sockaddr_storage *dst)
+{
+    const struct http_head *r = exchange_request(ex);
+    const struct filter_rule *fr = rule_for(ex, p);
+    char host[HOSTNAME_MAX], view[URLPATH_MAX], target[URLPATH_MAX], auth[HOSTNAME_MAX + 8];
+    long n, viewlen = 0;
+    uint16_t port;
+    int hl;
+
+    if (r->form != HTTP_TARGET_ORIGIN) {
+        exchange_error(ex, 400, "an intercepted connection takes origin-form requests only");
+        return;
+    }
+    if ((hl = host_field(ex, host, &port)) < 0)
+        return;
+    if (port != intercept_port(dst)) {
+        log_info("intercepted connection from %s to port %u refused: its Host names port %u",
+                 exchange_client_text(ex), intercept_port(dst), (unsigned)port);
+        exchange_error(ex, 409, "the Host port is not the original destination's");
+        return;
+    }
+    if ((n = target_path(ex, fr, target, sizeof(target), view, &viewlen)) < 0)
+        return;
+    if (!filter_request(ex, p, fr, host, (size_t)hl, view, (size_t)viewlen))
+        return;
+    exchange_set_field(ex, "Host", auth, authority(auth, sizeof(auth), host, port, 80));
+    anonymity_apply(&p->anon, ex, host, (size_t)hl);
+    exchange_set_target(ex, target, (size_t)n);
+    exchange_forward(ex, host, (size_t)hl, port, NULL);
+    exchange_pin(ex, dst);
+}
+
 static void handle(struct exchange *ex)
 {
     const struct policy *p = exchange_listener(ex)->fe_conf;
     const struct http_head *r = exchange_request(ex);
+    const struct sockaddr_storage *dst;
     char host[HOSTNAME_MAX];
     int hostlen;
 
     if (!policy_client_allowed(p, exchange_client(ex))) {
         exchange_error(ex, 403, "client address not allowed by policy");
+        return;
+    }
+    if ((dst = exchange_original_dst(ex)) != NULL) {
+        if (exchange_intercepted_hello(ex))
+            intercepted_tls(ex, p, dst);
+        else
+            intercepted_http(ex, p, dst);
         return;
     }
     if (r->form == HTTP_TARGET_ORIGIN || r->form == HTTP_TARGET_ASTERISK) {
@@ -421,24 +514,26 @@ static int judge_ech(struct exchange *ex, const struct policy *p, int same)
     }
 }
 
-/* Judges a CONNECT tunnel by its first bytes where a filter rule applies:
- * they must be a TLS ClientHello, read whole, naming a valid host that the
- * rule's lists let through (a client may CONNECT to an allowed host and
- * name a blocked one inside), and hiding no other name behind Encrypted
- * Client Hello.  Without a rule a tunnel is a byte pipe.  The README's
+/* Judges a tunnel's first bytes, h, under filter rule fr: they must be a
+ * TLS ClientHello, read whole, naming a valid host that the rule's lists
+ * let through (a client may CONNECT to an allowed host and name a blocked
+ * one inside), and hiding no other name behind Encrypted Client Hello.
+ * `target` is the host the tunnel was asked for (the CONNECT's, or an
+ * intercepted connection's original address), port its port.  An
+ * intercepted hello's outer ECH name counts as its host: it is checked
+ * against the destination as any name is (exchange_pin).  The normal form
+ * of the name goes to name (HOSTNAME_MAX), its length to *namelen (0:
+ * none).  Returns 0 or -1 (refused, noted for the log).  The README's
  * "Filtering" section gives the reasons for each choice. */
-static int tunnel_hello(struct exchange *ex, const struct sni_hello *h)
+static int judge_hello(struct exchange *ex, const struct policy *p, const struct filter_rule *fr,
+                       const struct sni_hello *h, const char *target, uint16_t port, int intercepted,
+                       char *name, int *namelen)
 {
-    const struct policy *p = exchange_listener(ex)->fe_conf;
-    const struct filter_rule *fr = rule_for(ex, p);
     struct filter_verdict v;
-    char name[HOSTNAME_MAX], target[HOSTNAME_MAX], note[96];
-    uint16_t port;
-    const char *host = exchange_connect_target(ex, &port);
+    char norm[HOSTNAME_MAX], note[96];
     int nl, tl;
 
-    if (!fr)
-        return 0;
+    *namelen = 0;
     switch (h->result) {
     case SNI_HELLO:
         break;
@@ -451,17 +546,18 @@ static int tunnel_hello(struct exchange *ex, const struct sni_hello *h)
     default:
         return refuse_tunnel(ex, "malformed", h->why);
     }
-    tl = hostname_normalize(host, strlen(host), target, sizeof(target));
+    tl = hostname_normalize(target, strlen(target), norm, sizeof(norm));
     if (!h->namelen) {
         /* clients send no name for an address (RFC 6066 3), and the lists
          * judged the address as the CONNECT's target; a name must be said */
-        if (tl < 0 || !is_address(target))
+        if (tl < 0 || !is_address(norm))
             return refuse_tunnel(ex, "no-sni", "ClientHello names no server");
         return h->ech ? judge_ech(ex, p, 0) : 0;
     }
-    nl = hostname_normalize(h->name, h->namelen, name, sizeof(name));
+    nl = hostname_normalize(h->name, h->namelen, name, HOSTNAME_MAX);
     if (nl < 0)
         return refuse_tunnel(ex, "bad-sni", "ClientHello server name is not a valid host name");
+    *namelen = nl;
     filter_check(fr, name, (size_t)nl, "", 0, &v);
     if (v.block) {
         gh_fmt(note, sizeof(note), "block-sni:%s", v.category);
@@ -470,8 +566,55 @@ static int tunnel_hello(struct exchange *ex, const struct sni_hello *h)
         return -1;
     }
     if (h->ech)
-        return judge_ech(ex, p, nl == tl && memcmp(name, target, (size_t)nl) == 0);
+        return judge_ech(ex, p, intercepted || (nl == tl && memcmp(name, norm, (size_t)nl) == 0));
     return 0;
+}
+
+/* Judges a CONNECT tunnel by its first bytes where a filter rule applies
+ * (judge_hello); without a rule a tunnel is a byte pipe. */
+static int tunnel_hello(struct exchange *ex, const struct sni_hello *h)
+{
+    const struct policy *p = exchange_listener(ex)->fe_conf;
+    const struct filter_rule *fr = rule_for(ex, p);
+    char name[HOSTNAME_MAX];
+    uint16_t port;
+    const char *host = exchange_connect_target(ex, &port);
+    int nl;
+
+    if (!fr)
+        return 0;
+    return judge_hello(ex, p, fr, h, host, port, 0, name, &nl);
+}
+
+/* An intercepted TLS connection (a transparent listener's; no request, its
+ * ClientHello instead): judged as a CONNECT to its original destination
+ * would be, then spliced to that destination alone, once the hello's name
+ * is seen to resolve to it.  A refusal is a TLS alert (exchange.h). */
+static void intercepted_tls(struct exchange *ex, const struct policy *p,
+                            const struct sockaddr_storage *dst)
+{
+    const struct filter_rule *fr = rule_for(ex, p);
+    const struct sni_hello *h = exchange_intercepted_hello(ex);
+    char ip[INET6_ADDRSTRLEN], name[HOSTNAME_MAX];
+    uint16_t port = (uint16_t)intercept_port(dst);
+    int nl = 0;
+
+    intercept_ip_text(dst, ip, sizeof(ip));
+    if (fr) {
+        if (!filter_request(ex, p, fr, ip, strlen(ip), "", 0))
+            return; /* the address itself is blocked */
+        if (judge_hello(ex, p, fr, h, ip, port, 1, name, &nl) < 0) {
+            exchange_error(ex, h->result == SNI_MALFORMED ? 400 : 403, NULL);
+            return;
+        }
+    } else if (h->result == SNI_HELLO && h->namelen) {
+        nl = hostname_normalize(h->name, h->namelen, name, sizeof(name));
+    }
+    if (nl > 0)
+        exchange_tunnel(ex, name, (size_t)nl, port, NULL);
+    else
+        exchange_tunnel(ex, ip, strlen(ip), port, NULL);
+    exchange_pin(ex, dst);
 }
 
 const struct frontend forward_frontend = {
@@ -485,4 +628,5 @@ const struct frontend forward_frontend = {
     .response = response,
     .tunnel_hello = tunnel_hello,
     .resume = resume,
+    .transparent = 1,
 };

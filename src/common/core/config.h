@@ -67,6 +67,7 @@ struct frontend {
     const char *name;
     const char *const *sections;      /* top-level keys it parses, NULL-terminated */
     const char *const *listener_keys; /* listener keys it parses, NULL-terminated */
+    int transparent;                  /* its listeners may be `transparent` */
     /* Parses its sections from the root; returns its state or NULL with a
      * "file:line: message" in err. */
     void *(*load)(const struct gh_config *cfg, config_t *file, char *err, size_t errlen);

@@ -11,7 +11,7 @@
 #include <string.h>
 
 static const char *const listener_keys[] = {"name",           "mode", "listen",
-                                            "proxy_protocol", "tls",  NULL};
+                                            "proxy_protocol", "tls",  "transparent", NULL};
 
 static const struct frontend *find_fe(const struct gh_config *c, const char *name)
 {
@@ -60,6 +60,33 @@ static int load_listen(struct listener_conf *l, config_setting_t *s, char *err, 
     return 0;
 }
 
+/* `transparent`: only for a mode that takes redirected connections, and
+ * not with TLS or a PROXY header, which a redirected client never sends. */
+static int load_transparent(struct listener_conf *l, config_setting_t *ls, char *err,
+                            size_t errlen)
+{
+    config_setting_t *s = config_setting_get_member(ls, "transparent");
+
+    if (config_get_bool(ls, "transparent", &l->transparent, err, errlen) < 0)
+        return -1;
+    if (!l->transparent)
+        return 0;
+    if (!l->fe->transparent)
+        config_error(err, errlen, s, "listener '%s': 'transparent' is for forward listeners",
+                     l->name);
+    else if (l->tls || l->proxy_protocol)
+        config_error(err, errlen, s,
+                     "listener '%s': a transparent listener takes neither 'tls' nor "
+                     "'proxy_protocol' (redirected clients send neither)",
+                     l->name);
+    else {
+        for (unsigned i = 0; i < l->naddrs; i++)
+            l->addrs[i].transparent = 1;
+        return 0;
+    }
+    return -1;
+}
+
 static int load_listener(struct gh_config *c, struct listener_conf *l, config_setting_t *ls,
                          char *err, size_t errlen)
 {
@@ -105,6 +132,8 @@ static int load_listener(struct gh_config *c, struct listener_conf *l, config_se
         return -1;
     config_setting_t *tls = config_setting_get_member(ls, "tls");
     if (tls && !(l->tls = tls_server_load(c, tls, err, errlen)))
+        return -1;
+    if (load_transparent(l, ls, err, errlen) < 0)
         return -1;
     l->fe_conf = l->fe->listener(c, config_fe_state(c, l->fe), ls, err, errlen);
     return l->fe_conf ? 0 : -1;

@@ -18,6 +18,7 @@ struct listen_addr {
     char text[64]; /* as written, e.g. "127.0.0.1:3128" or "[::1]:3128" */
     struct sockaddr_storage ss;
     socklen_t len;
+    int transparent; /* its listener's: accept for foreign addresses (TPROXY) */
 };
 
 struct listener_conf {
@@ -27,6 +28,7 @@ struct listener_conf {
     unsigned naddrs;
     void *fe_conf;          /* the front-end's per-listener settings */
     int proxy_protocol;     /* clients announce themselves with a PROXY header */
+    int transparent;        /* takes connections a router redirected (intercept.h) */
     struct tls_server *tls; /* TLS settings, NULL: plain HTTP */
     int line;
 };

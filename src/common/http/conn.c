@@ -7,6 +7,7 @@
  * (accepting), and in the transitions its protocol asks for (conn_busy,
  * conn_idle, conn_linger, conn_shut, conn_close). */
 #include "conn.h"
+#include "intercept.h"
 #include "h1.h"
 #include "log.h"
 #include "proxyproto.h"
@@ -321,6 +322,24 @@ static void on_client(struct ioh *h, uint32_t events)
     conn_drive(c);
 }
 
+/* A transparent listener's connection: where the client meant to go.  A
+ * client that connected to the listener itself (no redirect: the original
+ * destination is the socket's own address, on a port the listener binds)
+ * was not intercepted, and is served as by any forward listener. */
+static void note_intercepted(struct conn *c, const struct listener_conf *l)
+{
+    const struct sockaddr_storage *local = conn_local(c);
+
+    if (!local || intercept_original_dst(c->io.fd, &c->orig_dst) < 0)
+        return;
+    c->intercepted = 1;
+    if (!intercept_same(&c->orig_dst, local))
+        return;
+    for (unsigned i = 0; i < l->naddrs; i++)
+        if (intercept_port(&l->addrs[i].ss) == intercept_port(local))
+            c->intercepted = 0;
+}
+
 void conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer, const char *lname)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
@@ -334,6 +353,8 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer, con
     c->proto = &h1_proto;
     set_peer(c, peer);
     c->await_proxy = l && l->proxy_protocol;
+    if (l && l->transparent)
+        note_intercepted(c, l);
     gh_fmt(c->lname, sizeof(c->lname), "%s", lname);
     if (l && l->tls) {
         SSL *ssl = tls_server_ssl(l->tls);

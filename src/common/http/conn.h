@@ -131,6 +131,9 @@ struct conn {
     uint8_t driving, redrive;           /* conn_drive() is running; run it again */
     uint32_t accept_ms;                 /* C_ACCEPT may last this long */
     uint8_t has_local;                  /* `local` is known */
+    uint8_t intercepted;                /* a transparent listener's, redirected to it:
+                                           orig_dst is where the client meant to go */
+    struct sockaddr_storage orig_dst;
     struct sockaddr_storage local;      /* the address the client connected to */
 };
 

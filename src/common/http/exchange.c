@@ -6,10 +6,12 @@
 #include "cache_xfer.h"
 #include "exchange_int.h"
 #include "hop.h"
+#include "intercept.h"
 #include "log.h"
 #include "util.h"
 #include "worker.h"
 
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
@@ -217,6 +219,20 @@ static void local_head(struct exchange *ex, int status, const char *ctype, const
 }
 
 
+/* An intercepted TLS client understands no page: it gets one fatal alert
+ * (sni_alert), and the connection is shut after it. */
+static void refuse_tls(struct exchange *ex, int status)
+{
+    unsigned char alert[SNI_ALERT_LEN];
+
+    ex->status = status;
+    ex->decision = DECIDE_LOCAL;
+    ex->client_close = 1;
+    ex->bytes_in += buf_len(*ex->cin); /* the hello: read, never relayed */
+    sni_alert(alert, status == 400 ? SNI_MALFORMED : SNI_HELLO, status >= 500);
+    buf_append(client_out(ex), alert, sizeof(alert));
+}
+
 void exchange_respond(struct exchange *ex, int status, const char *content_type,
                       const char *extra, const char *body, size_t len)
 {
@@ -224,6 +240,10 @@ void exchange_respond(struct exchange *ex, int status, const char *content_type,
 
     if (ex->decision != DECIDE_NONE)
         return;
+    if (ex->intercept_tls) {
+        refuse_tls(ex, status);
+        return;
+    }
     local_head(ex, status, content_type, extra, len);
     if (ex->req_is_head || status == 204 || status == 304)
         return;
@@ -305,6 +325,30 @@ void exchange_tunnel(struct exchange *ex, const char *host, size_t hostlen, uint
         ex->connect_host[ex->req.host.len] = '\0';
         ex->connect_port = ex->req.port;
     }
+}
+
+const struct sockaddr_storage *exchange_original_dst(const struct exchange *ex)
+{
+    return ex->conn->intercepted ? &ex->conn->orig_dst : NULL;
+}
+
+const struct sni_hello *exchange_intercepted_hello(const struct exchange *ex)
+{
+    return ex->intercept_tls ? &ex->hello : NULL;
+}
+
+void exchange_pin(struct exchange *ex, const struct sockaddr_storage *dst)
+{
+    char ip[INET6_ADDRSTRLEN];
+
+    if (ex->decision != DECIDE_FORWARD && ex->decision != DECIDE_TUNNEL)
+        return;
+    ex->pinned = 1;
+    ex->pin = *dst;
+    /* pooled connections are the destination's, whatever name they served */
+    intercept_ip_text(dst, ip, sizeof(ip));
+    gh_fmt(ex->key, sizeof(ex->key), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip,
+           intercept_port(dst));
 }
 
 const char *exchange_connect_target(const struct exchange *ex, uint16_t *port)
@@ -685,6 +729,23 @@ void exchange_trim(void)
     spare_count = 0;
 }
 
+/* The log's request field for an intercepted TLS connection:
+ * "TLS name:port", the name the hello gave, else the address. */
+static void note_intercepted_tls(struct exchange *ex)
+{
+    char ip[INET6_ADDRSTRLEN], tmp[300];
+    size_t n;
+
+    intercept_ip_text(&ex->conn->orig_dst, ip, sizeof(ip));
+    if (ex->hello.result == SNI_HELLO && ex->hello.namelen)
+        n = gh_fmt(tmp, sizeof(tmp), "TLS %.*s:%u", (int)ex->hello.namelen, ex->hello.name,
+                   intercept_port(&ex->conn->orig_dst));
+    else
+        n = gh_fmt(tmp, sizeof(tmp), strchr(ip, ':') ? "TLS [%s]:%u" : "TLS %s:%u", ip,
+                   intercept_port(&ex->conn->orig_dst));
+    log_copy(ex->log_req, sizeof(ex->log_req), tmp, n);
+}
+
 void exchange_note_request(struct exchange *ex)
 {
     const struct http_head *r = &ex->req;
@@ -692,6 +753,11 @@ void exchange_note_request(struct exchange *ex)
     char tmp[600];
     size_t n;
     int i;
+
+    if (ex->intercept_tls) {
+        note_intercepted_tls(ex);
+        return;
+    }
 
     ex->req_is_head = r->method.len == 4 && memcmp(base + r->method.off, "HEAD", 4) == 0;
     if (!log_access_enabled()) {

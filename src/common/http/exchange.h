@@ -83,6 +83,30 @@ void exchange_tunnel(struct exchange *ex, const char *host, size_t hostlen, uint
  * CONNECT tunnel (or the host was over 255 bytes). */
 const char *exchange_connect_target(const struct exchange *ex, uint16_t *port);
 
+/* ---- transparent listeners (intercepted connections) ---- */
+
+/* Where the client of an intercepted connection meant to go (its address
+ * and port, before the router redirected it), or NULL when the exchange's
+ * connection was not intercepted. */
+const struct sockaddr_storage *exchange_original_dst(const struct exchange *ex);
+
+/* An intercepted TLS connection has no request: the exchange stands for
+ * the connection, and this is its ClientHello as read (sni.h; the result
+ * says whether it was read whole, and if not why).  NULL for any other
+ * exchange.  The front-end answers with exchange_error (the client gets a
+ * fatal TLS alert instead of a page) or exchange_tunnel (no answer is
+ * sent; the hello is relayed first). */
+struct sni_hello;
+const struct sni_hello *exchange_intercepted_hello(const struct exchange *ex);
+
+/* After exchange_forward or exchange_tunnel: the host named there is
+ * resolved only to check that dst (an intercepted connection's original
+ * destination) is among its addresses, and the connection goes to dst
+ * alone, never to another address of the name.  When the name does not
+ * resolve to dst, the exchange gets 409 and the error log a line naming
+ * the name, the client and dst (Squid's host_verify_strict). */
+void exchange_pin(struct exchange *ex, const struct sockaddr_storage *dst);
+
 /* Opens a tunnel to the request's authority through a parent proxy at
  * host:port: the core sends the (edited) CONNECT there, with the loop mark
  * (hop.h), and, when the parent answers 2xx, answers the client 200 and

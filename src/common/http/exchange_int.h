@@ -198,6 +198,11 @@ struct exchange {
     unsigned to_proxy : 1;              /* the upstream is a parent proxy: send the loop mark */
     unsigned inspect_hello : 1;         /* tunnel: its first bytes wait for the front-end's
                                            judgement (frontend.tunnel_hello) */
+    unsigned intercept_tls : 1;         /* a transparent listener's TLS connection: no
+                                           request, its ClientHello (hello) instead */
+    unsigned pinned : 1, pin_ok : 1;    /* connect to pin alone, once the host's
+                                           addresses are seen to include it */
+    struct sockaddr_storage pin;        /* the intercepted client's original destination */
     uint8_t proxy_header;               /* PROXY protocol version to send upstream, 0 none */
     struct tls_client *up_tls;          /* speak TLS to the upstream, NULL: plain */
     uint8_t up_greeted;                 /* this connection's PROXY header went out */

@@ -71,6 +71,43 @@ static void refuse(struct conn *c, struct exchange *ex, int status, const char *
     exchange_start(ex);
 }
 
+/* An intercepted TLS connection (h1 reads no request from it): its
+ * exchange begins with the ClientHello read, or with why it was not. */
+static void begin_hello(struct conn *c, struct exchange *ex)
+{
+    ex->start_ms = c->head_start;
+    ex->client_close = 1; /* the connection is this exchange's alone */
+    conn_busy(c);
+    exchange_start(ex);
+}
+
+/* Whether the connection's first bytes are to be read as a ClientHello:
+ * an intercepted connection that begins with a TLS handshake record (any
+ * other is read as HTTP). */
+static int tls_first(const struct conn *c, struct exchange *ex)
+{
+    if (ex->intercept_tls)
+        return 1;
+    if (!c->intercepted || c->nexchanges || (unsigned char)buf_head(c->in)[0] != 0x16)
+        return 0;
+    ex->intercept_tls = 1;
+    sni_init(&ex->hello);
+    return 1;
+}
+
+/* Reads the hello as far as the bytes go (sni.c), the buffer grown for a
+ * large one.  Returns 1 when the exchange began. */
+static int read_hello(struct conn *c, struct exchange *ex)
+{
+    if (sni_parse(&ex->hello, (const unsigned char *)buf_head(c->in), buf_len(c->in)) ==
+        SNI_PARTIAL) {
+        relay_grow(&c->in, SNI_READ_MAX);
+        return 0;
+    }
+    begin_hello(c, ex);
+    return 1;
+}
+
 /* C_IDLE: reads and parses a request head, and begins its exchange. */
 static void read_head(struct conn *c)
 {
@@ -79,7 +116,10 @@ static void read_head(struct conn *c)
     int rc;
 
     for (;;) {
-        if (c->in && buf_len(c->in)) {
+        if (c->in && buf_len(c->in) && tls_first(c, take(c))) {
+            if (read_hello(c, cur(c)))
+                return;
+        } else if (c->in && buf_len(c->in)) {
             ex = take(c);
             buf_compact(c->in);
             rc = http1_parse_request(buf_head(c->in), buf_len(c->in), lim, &ex->req);
@@ -103,6 +143,13 @@ static void read_head(struct conn *c)
         ssize_t n = relay_fill(&c->in, c->io.fd, &c->readable);
         if (n == GH_AGAIN) {
             relay_drop_empty(&c->in);
+            return;
+        }
+        if (n <= 0 && had && cur(c) && cur(c)->intercept_tls) {
+            cur(c)->hello.result = SNI_MALFORMED; /* judged, and logged, as a CONNECT's */
+            cur(c)->hello.why = "ClientHello cut short";
+            c->peer_eof = 1;
+            begin_hello(c, cur(c));
             return;
         }
         if (n <= 0) {
@@ -134,6 +181,12 @@ static void h1_expired(struct conn *c)
 {
     struct exchange *ex = take(c);
 
+    if (ex->intercept_tls) {
+        ex->hello.result = SNI_TIMEOUT;
+        ex->hello.why = "no ClientHello in time";
+        begin_hello(c, ex);
+        return;
+    }
     ex->start_ms = c->head_start;
     gh_fmt(ex->log_req, sizeof(ex->log_req), "-");
     ex->cfg = config_ref(c->w->cfg);

@@ -2,6 +2,7 @@
  * exchange's upstream connection while it is being made; the driver
  * (exchange_drive.c) decides, from what these return, what comes next. */
 #include "connect.h"
+#include "intercept.h"
 #include "exchange_int.h"
 #include "log.h"
 #include "proxyproto.h"
@@ -11,14 +12,16 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 int connect_pooled(struct exchange *ex)
 {
     struct worker *w = ex->conn->w;
 
-    if (ex->up || ex->retried || ex->naddrs != 0 || ex->decision != DECIDE_FORWARD)
-        return 0;
+    if (ex->up || ex->retried || (ex->naddrs != 0 && !ex->pin_ok) ||
+        ex->decision != DECIDE_FORWARD || (ex->pinned && !ex->pin_ok))
+        return 0; /* a pinned exchange checks its host's addresses first */
     ex->up = upstream_take(w->pool, ex->key);
     if (!ex->up)
         return 0;
@@ -35,12 +38,43 @@ void connect_resolve(struct exchange *ex)
     ex->rq = resolver_lookup(ex->conn->w->resolver, ex->host, ex->port, exchange_on_resolved, ex);
 }
 
+/* A pinned exchange's host resolved (or did not): it goes on to the pin
+ * alone when the pin is among the addresses, else it gets 409 and the
+ * error log says why. */
+static int check_pin(struct exchange *ex)
+{
+    char ip[INET6_ADDRSTRLEN];
+    unsigned n = ex->naddrs;
+
+    for (unsigned i = 0; i < ex->naddrs; i++)
+        if (intercept_same_ip(&ex->addrs[i], &ex->pin)) {
+            ex->addrs[0] = ex->pin;
+            ex->naddrs = 1;
+            ex->addr_next = 0;
+            ex->pin_ok = 1;
+            return GH_OK;
+        }
+    intercept_ip_text(&ex->pin, ip, sizeof(ip));
+    log_info("intercepted connection from %s to %s port %u refused: it names %s, which %s %s",
+             ex->conn->peer_text, ip, intercept_port(&ex->pin), ex->host,
+             n ? "does not resolve to" : "cannot be resolved to check it against", ip);
+    ex->naddrs = 0;
+    exchange_fail(ex, 409,
+                  n ? "the requested host does not resolve to the original destination"
+                             : "the requested host cannot be resolved to check the original "
+                               "destination");
+    ex->fail.detail = ex->host;
+    return GH_ERROR;
+}
+
 int connect_resolved(struct exchange *ex)
 {
     const char *why = ex->dns_error ? ex->dns_error : "cannot resolve the upstream host";
 
     if (ex->rq)
         return GH_AGAIN;
+    if (ex->pinned && !ex->pin_ok)
+        return check_pin(ex);
     if (ex->naddrs)
         return GH_OK;
     exchange_fail_upstream(ex, 502, why, RETRY_OTHER, 0);

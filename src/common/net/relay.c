@@ -77,3 +77,15 @@ int relay_pump(struct body *b, struct buf **src, int src_fd, uint8_t *src_readab
         *active = 1;
     }
 }
+
+void relay_grow(struct buf **bp, uint32_t cap)
+{
+    struct buf *big;
+
+    if (!*bp || buf_len(*bp) < (*bp)->cap || (*bp)->cap >= cap)
+        return;
+    big = buf_get_cap(cap);
+    buf_append(big, buf_head(*bp), buf_len(*bp));
+    buf_put(*bp);
+    *bp = big;
+}

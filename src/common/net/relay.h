@@ -33,6 +33,10 @@ static inline uint8_t relay_ready(uint32_t events)
  * the buffer is full) or GH_ERROR. */
 ssize_t relay_fill(struct buf **bp, int fd, uint8_t *readable);
 
+/* Room for more in a full *bp: its bytes move to a buffer of `cap` (taken
+ * with buf_get_cap), unless it is not full or holds that much already. */
+void relay_grow(struct buf **bp, uint32_t cap);
+
 /* Returns an empty buffer to the free list (idle connections hold none). */
 void relay_drop_empty(struct buf **bp);
 

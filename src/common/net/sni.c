@@ -37,6 +37,15 @@ void sni_init(struct sni_hello *h)
     h->result = SNI_PARTIAL;
 }
 
+void sni_alert(unsigned char *out, enum sni_result r, int internal)
+{
+    static const unsigned char head[5] = {0x15, 0x03, 0x03, 0x00, 0x02};
+
+    memcpy(out, head, sizeof(head));
+    out[5] = 2; /* fatal */
+    out[6] = internal ? 80 : r == SNI_MALFORMED ? 50 : 49;
+}
+
 /* ---- the second pass: the hello's bytes across records ---- */
 
 /* A reading position in the hello.  The records were checked by the

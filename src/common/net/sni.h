@@ -54,6 +54,15 @@ struct sni_hello {
 
 void sni_init(struct sni_hello *h);
 
+/* The fatal alert a refused hello is answered with, without a TLS session
+ * (RFC 8446 6: a plaintext alert record, legacy version 3.3): access_denied
+ * by default, decode_error for a hello that is not well-formed (r), or
+ * internal_error when `internal` (we failed, not the client).  OpenSSL
+ * sends alerts only from a session, and there is none to have: the bytes
+ * go to a server that will do the handshake.  Fills out[SNI_ALERT_LEN]. */
+#define SNI_ALERT_LEN 7
+void sni_alert(unsigned char *out, enum sni_result r, int internal);
+
 /* Reads p[0..len), a connection's first bytes, and returns h->result.
  * Call again with the same h as more bytes arrive (the same bytes and
  * more): each call reads only the records it has not read before.  Once

@@ -1,6 +1,7 @@
 /* sockets.c — binding listener addresses once per worker (see sockets.h).
  * Owns the address table; the descriptors belong to the workers once handed. */
 #include "sockets.h"
+#include "intercept.h"
 #include "log.h"
 #include "util.h"
 
@@ -41,6 +42,10 @@ static int open_one(const struct listen_addr *a, int reuseport)
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (a->ss.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    /* for TPROXY; REDIRECT needs none, so a refusal (no CAP_NET_ADMIN) is
+     * not an error */
+    if (a->transparent)
+        (void)intercept_allow_foreign(fd, a->ss.ss_family);
     if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
         (reuseport && listen(fd, 4096) < 0)) {
         e = errno;

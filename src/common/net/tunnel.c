@@ -62,7 +62,8 @@ static int open_tunnel(struct exchange *ex)
     if (client_raw(ex, &ex->craw) != GH_OK)
         return exchange_fail(ex, 0, "tunnel: the client's protocol gives no byte stream");
     if (ex->decision == DECIDE_TUNNEL && ex->status != 101) {
-        buf_append(client_out(ex), established, sizeof(established) - 1);
+        if (!ex->intercept_tls) /* an intercepted client asked nothing of us */
+            buf_append(client_out(ex), established, sizeof(established) - 1);
         ex->status = 200;
     }
     for (int d = UP; d <= DOWN; d++) {
@@ -78,7 +79,9 @@ static int open_tunnel(struct exchange *ex)
     (void)setsockopt(ex->craw.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
     if (ex->up)
         (void)setsockopt(ex->up->io.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
-    ex->inspect_hello = ex->decision == DECIDE_TUNNEL && ex->lst && ex->lst->fe->tunnel_hello;
+    /* an intercepted hello was judged before the tunnel was decided */
+    ex->inspect_hello = ex->decision == DECIDE_TUNNEL && ex->lst && ex->lst->fe->tunnel_hello &&
+                        !ex->intercept_tls;
     sni_init(&ex->hello);
     ex->hello_until = ex->last_io + ex->conn->w->cfg->to.client_header;
     return GH_OK;
@@ -205,15 +208,13 @@ static int move(struct exchange *ex, int d, struct way *w)
     return moved;
 }
 
-/* The alert a refused TLS client gets (RFC 8446 6): decode_error for a
- * hello that is not well-formed, access_denied for the rest.  Returns
- * GH_OK or GH_AGAIN (it went, or waits in the buffer), GH_ERROR. */
+/* The alert a refused TLS client gets (sni_alert).  Returns GH_OK or
+ * GH_AGAIN (it went, or waits in the buffer), GH_ERROR. */
 static int send_alert(struct exchange *ex, enum sni_result r)
 {
-    unsigned char alert[7] = {0x15, 0x03, 0x03, 0x00, 0x02, 2 /* fatal */, 49};
+    unsigned char alert[SNI_ALERT_LEN];
 
-    if (r == SNI_MALFORMED)
-        alert[6] = 50;
+    sni_alert(alert, r, 0);
     buf_append(client_out(ex), alert, sizeof(alert));
     return client_flush(ex);
 }
@@ -238,20 +239,6 @@ static int judge(struct exchange *ex)
         return GH_ERROR;
     ex->refused = 1;
     return GH_DONE;
-}
-
-/* Room for more of the hello: past the first 16 KB, a buffer of
- * SNI_READ_MAX, which the reader never asks to exceed. */
-static void hello_room(struct buf **in)
-{
-    struct buf *big;
-
-    if (!*in || buf_len(*in) < (*in)->cap || (*in)->cap >= SNI_READ_MAX)
-        return;
-    big = buf_get_cap(SNI_READ_MAX);
-    buf_append(big, buf_head(*in), buf_len(*in));
-    buf_put(*in);
-    *in = big;
 }
 
 /* Whether the upstream spoke before the client did: a TLS client never
@@ -310,7 +297,7 @@ static int inspect_hello(struct exchange *ex)
         }
         if (!*cr->readable)
             return GH_AGAIN;
-        hello_room(cr->in);
+        relay_grow(cr->in, SNI_READ_MAX);
         n = relay_fill(cr->in, cr->fd, cr->readable);
         if (n == GH_AGAIN)
             return GH_AGAIN;
