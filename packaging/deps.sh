@@ -14,9 +14,11 @@ libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev"
 # chromium: a real browser through the gateway (headless);
 # libmaxmind-db-writer-perl: writes the geo tests' .mmdb at run time;
 # sslscan: audits the default TLS settings in the TLS suite; python3: its
-# http.server is the apt test's mirror (it answers 304 without validators).
+# http.server is the apt test's mirror (it answers 304 without validators);
+# nftables and iproute2: the transparent gateway's tests build a router in
+# network namespaces and load the shipped rules into it.
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
-chromium libmaxmind-db-writer-perl sslscan python3"
+chromium libmaxmind-db-writer-perl sslscan python3 nftables iproute2"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

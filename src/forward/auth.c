@@ -71,7 +71,8 @@ struct auth_users *auth_load(const char *path, char *err, size_t errlen)
         u->n++;
     }
     fclose(f);
-    qsort(u->u, u->n, sizeof(*u->u), by_name);
+    if (u->n) /* qsort(NULL, 0) is undefined: an empty file has no array */
+        qsort(u->u, u->n, sizeof(*u->u), by_name);
     return u;
 }
 

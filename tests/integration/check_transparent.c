@@ -451,6 +451,34 @@ START_TEST(the_routers_own_traffic_does_not_loop)
 }
 END_TEST
 
+/* Rules that exempt another user than gatehouse's send its connection out
+ * back to it: gatehouse sees its own socket at the other end (sock_diag)
+ * and closes it at once, rather than making one more hop each time. */
+START_TEST(a_loop_through_the_rules_is_caught)
+{
+    char out[4096];
+
+    SKIP_UNLESS_READY();
+    SH("sed -e 's/^define lan_if = .*/define lan_if = \"ghgw\"/' "
+       "-e 's/^define proxy_user = .*/define proxy_user = \"root\"/' "
+       "etc/examples/gateway.nft > %s/loop.nft && nft -f %s/loop.nft",
+       dir, dir);
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 10 -o /dev/null -w '%{http_code}' "
+                            "--resolve allowed.test:80:198.51.100.10 http://allowed.test/hello"),
+                     0);
+    ck_assert_str_eq(out, "502");
+    ck_assert(!origin_got(10, "GET"));
+    ck_assert_int_eq(th_log_lines(gh.errlog, 1, "forwarding loop: listener tp was sent its own "
+                                               "connection from",
+                                  NULL),
+                     1);
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "10.200.0.2 ", "\"GET /hello HTTP/1.1\" 502",
+                                  NULL),
+                     1);
+}
+END_TEST
+
 /* ---- configuration (no root needed) ---- */
 
 START_TEST(transparent_settings_are_checked)
@@ -507,6 +535,7 @@ Suite *transparent_suite(void)
     tcase_add_test(tc, https_name_spoofing_is_refused);
     tcase_add_test(tc, quic_is_dropped);
     tcase_add_test(tc, the_routers_own_traffic_does_not_loop);
+    tcase_add_test(tc, a_loop_through_the_rules_is_caught);
     suite_add_tcase(s, tc);
     tcase_add_test(cf, transparent_settings_are_checked);
     suite_add_tcase(s, cf);

@@ -325,19 +325,22 @@ static void on_client(struct ioh *h, uint32_t events)
 /* A transparent listener's connection: where the client meant to go.  A
  * client that connected to the listener itself (no redirect: the original
  * destination is the socket's own address, on a port the listener binds)
- * was not intercepted, and is served as by any forward listener. */
-static void note_intercepted(struct conn *c, const struct listener_conf *l)
+ * was not intercepted, and is served as by any forward listener.  Returns
+ * -1 for our own connection out, sent back here: each hop would make
+ * another. */
+static int note_intercepted(struct conn *c, const struct listener_conf *l)
 {
     const struct sockaddr_storage *local = conn_local(c);
 
     if (!local || intercept_original_dst(c->io.fd, &c->orig_dst) < 0)
-        return;
+        return 0;
     c->intercepted = 1;
     if (!intercept_same(&c->orig_dst, local))
-        return;
+        return intercept_is_own(&c->peer, &c->orig_dst) ? -1 : 0;
     for (unsigned i = 0; i < l->naddrs; i++)
         if (intercept_port(&l->addrs[i].ss) == intercept_port(local))
             c->intercepted = 0;
+    return 0;
 }
 
 void conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer, const char *lname)
@@ -353,8 +356,14 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer, con
     c->proto = &h1_proto;
     set_peer(c, peer);
     c->await_proxy = l && l->proxy_protocol;
-    if (l && l->transparent)
-        note_intercepted(c, l);
+    if (l && l->transparent && note_intercepted(c, l) < 0) {
+        log_error("forwarding loop: listener %s was sent its own connection from %s back (exempt "
+                  "gatehouse's user from the redirect: meta skuid, etc/examples/gateway.nft)",
+                  lname, c->peer_text);
+        close(fd);
+        free(c);
+        return;
+    }
     gh_fmt(c->lname, sizeof(c->lname), "%s", lname);
     if (l && l->tls) {
         SSL *ssl = tls_server_ssl(l->tls);

@@ -5,8 +5,13 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST 80 /* linux/netfilter_ipv4.h, at SOL_IP */
@@ -105,4 +110,58 @@ int intercept_allow_foreign(int fd, int family)
     if (family == AF_INET6)
         return setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one));
     return setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
+}
+
+/* Copies a's address and port into a sock_diag socket id (network order). */
+static void diag_end(const struct sockaddr_storage *a, __be32 addr[4], __be16 *port)
+{
+    if (a->ss_family == AF_INET6) {
+        memcpy(addr, &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
+        *port = ((const struct sockaddr_in6 *)a)->sin6_port;
+    } else {
+        addr[0] = ((const struct sockaddr_in *)a)->sin_addr.s_addr;
+        *port = ((const struct sockaddr_in *)a)->sin_port;
+    }
+}
+
+int intercept_is_own(const struct sockaddr_storage *peer, const struct sockaddr_storage *dst)
+{
+    struct {
+        struct nlmsghdr nlh;
+        struct inet_diag_req_v2 r;
+    } req;
+    union {
+        struct nlmsghdr nlh;
+        char raw[1024];
+    } ans;
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+    const struct inet_diag_msg *m;
+    int fd, own = 0;
+    ssize_t n;
+
+    if (peer->ss_family != dst->ss_family)
+        return 0;
+    memset(&req, 0, sizeof(req));
+    req.nlh.nlmsg_len = sizeof(req);
+    req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    req.nlh.nlmsg_flags = NLM_F_REQUEST; /* one socket, by its exact ends */
+    req.r.sdiag_family = (__u8)peer->ss_family;
+    req.r.sdiag_protocol = IPPROTO_TCP;
+    req.r.idiag_states = ~0u;
+    req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    diag_end(peer, req.r.id.idiag_src, &req.r.id.idiag_sport);
+    diag_end(dst, req.r.id.idiag_dst, &req.r.id.idiag_dport);
+    fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0)
+        return 0;
+    /* the kernel answers at once; the timeout only bounds the unexpected */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (send(fd, &req, sizeof(req), 0) == (ssize_t)sizeof(req) &&
+        (n = recv(fd, &ans, sizeof(ans), 0)) >= (ssize_t)NLMSG_LENGTH(sizeof(*m)) &&
+        ans.nlh.nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+        m = NLMSG_DATA(&ans.nlh);
+        own = m->idiag_uid == (unsigned)geteuid();
+    }
+    close(fd);
+    return own;
 }

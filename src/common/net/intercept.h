@@ -31,6 +31,13 @@ unsigned intercept_port(const struct sockaddr_storage *a);
 /* Writes a's IP address as text ("198.51.100.10", "2001:db8::1") into dst. */
 void intercept_ip_text(const struct sockaddr_storage *a, char *dst, size_t cap);
 
+/* Whether the client of an intercepted connection is a socket of this
+ * host, connected from peer to dst (the original destination), that
+ * belongs to this process's user: gatehouse's own connection out, which
+ * the router sent back to it (a rule without the exemption for its user).
+ * Asks the kernel (sock_diag); 0 when it cannot tell. */
+int intercept_is_own(const struct sockaddr_storage *peer, const struct sockaddr_storage *dst);
+
 /* Lets listening socket fd accept connections for addresses that are not
  * the host's (TPROXY: IP_TRANSPARENT or IPV6_TRANSPARENT; needs
  * CAP_NET_ADMIN, so before privileges are dropped).  Returns 0 or -1. */
