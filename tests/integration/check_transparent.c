@@ -34,7 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define NPROC 5
+#define NPROC 6
 
 static const char *skip;   /* why this test cannot run here, NULL: it runs */
 static char dir[64];
@@ -50,8 +50,8 @@ static const char conf_fmt[] =
     "log = { access = \"@ACCESS@\"; };\n"
     "lists = { adult = { path = \"%s/adult.txt\"; format = \"domains\"; }; };\n"
     "listeners = ( { name = \"tp\"; mode = \"forward\"; transparent = true; policy = \"school\";\n"
-    "                listen = [ \"0.0.0.0:3129\", \"0.0.0.0:3130\" ]; } );\n"
-    "policies = { school = { clients = [ \"10.200.0.0/24\", \"198.51.100.0/24\" ];\n"
+    "                listen = [ \"0.0.0.0:3129\", \"0.0.0.0:3130\", \"[::]:3129\" ]; } );\n"
+    "policies = { school = { clients = [ \"10.200.0.0/24\", \"198.51.100.0/24\", \"fd00:200::/64\" ];\n"
     "                        filter = ( { block = [ \"adult\" ]; } ); }; };\n";
 
 static void must(int ok, const char *what)
@@ -83,15 +83,21 @@ static pid_t spawn(const char *log, char *const argv[])
     return pid;
 }
 
-/* Waits until something accepts on ip:port (5 s at most). */
+/* Waits until something accepts on ip:port, IPv4 or IPv6 (5 s at most). */
 static void wait_tcp(const char *ip, int port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+    int v6 = strchr(ip, ':') != NULL;
 
-    inet_pton(AF_INET, ip, &a.sin_addr);
+    if (v6)
+        inet_pton(AF_INET6, ip, &a6.sin6_addr);
+    else
+        inet_pton(AF_INET, ip, &a.sin_addr);
     for (int i = 0; i < 500; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-        ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0), ok;
+        ok = v6 ? connect(fd, (struct sockaddr *)&a6, sizeof(a6)) == 0
+                : connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
         close(fd);
         if (ok)
             return;
@@ -187,20 +193,22 @@ static void rig_up(void)
     snprintf(path, sizeof(path), "%s/adult.txt", dir);
     write_file(path, "blocked.test\n");
     snprintf(path, sizeof(path), "%s/hosts", dir);
-    write_file(path, "127.0.0.1 localhost\n198.51.100.10 allowed.test\n"
+    write_file(path, "127.0.0.1 localhost\n198.51.100.10 allowed.test\n2001:db8:100::10 v6.test\n"
                      "198.51.100.20 blocked.test other.test\n");
     must(mount(path, "/etc/hosts", NULL, MS_BIND, NULL) == 0, "bind-mounting /etc/hosts");
     SH("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
        "-subj /CN=allowed.test -days 2 -keyout %s/key.pem -out %s/cert.pem 2>/dev/null",
        dir, dir);
     SH("ip link set lo up && ip addr add 198.51.100.10/32 dev lo && "
-       "ip addr add 198.51.100.20/32 dev lo");
+       "ip addr add 198.51.100.20/32 dev lo && ip -6 addr add 2001:db8:100::10/128 dev lo");
     lan_start();
     SH("ip link add ghgw type veth peer name ghcl netns %d && "
-       "ip addr add 10.200.0.1/24 dev ghgw && ip link set ghgw up",
+       "ip addr add 10.200.0.1/24 dev ghgw && ip -6 addr add fd00:200::1/64 dev ghgw nodad && "
+       "ip link set ghgw up",
        (int)lan);
     SH("nsenter -t %d -n sh -c 'ip link set lo up && ip addr add 10.200.0.2/24 dev ghcl && "
-       "ip link set ghcl up && ip route add default via 10.200.0.1'",
+       "ip -6 addr add fd00:200::2/64 dev ghcl nodad && ip link set ghcl up && "
+       "ip route add default via 10.200.0.1 && ip -6 route add default via fd00:200::1'",
        (int)lan);
     for (int i = 0; i < 2; i++) {
         const char *ip = i ? "198.51.100.20" : "198.51.100.10";
@@ -217,6 +225,10 @@ static void rig_up(void)
         wait_tcp(ip, 80);
         wait_tcp(ip, 443);
     }
+    snprintf(log, sizeof(log), "%s/o6.log", dir);
+    procs[4] = spawn(log, (char *[]){(char *)origin, "-a", "2001:db8:100::10", "-p", "80", "-n",
+                                     "o6", NULL});
+    wait_tcp("2001:db8:100::10", 80);
     guard_start();
     /* the rules as shipped, for this router: LAN interface, and the user
      * gatehouse runs as (the configuration's) */
@@ -287,6 +299,23 @@ START_TEST(http_goes_to_the_original_destination)
     ck_assert_int_eq(th_log_lines(gh.access, 1, "10.200.0.2 ", "\"GET /hello HTTP/1.1\" 200",
                                   "listener=tp", "upstream=198.51.100.10:80",
                                   "filter=allow:default", NULL),
+                     1);
+}
+END_TEST
+
+/* The same over IPv6: IP6T_SO_ORIGINAL_DST. */
+START_TEST(http_over_ipv6)
+{
+    char out[4096];
+
+    SKIP_UNLESS_READY();
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -g -m 10 "
+                            "--resolve 'v6.test:80:[2001:db8:100::10]' http://v6.test/hello"),
+                     0);
+    ck_assert_str_eq(out, "hello from o6\n");
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "fd00:200::2 ", "\"GET /hello HTTP/1.1\" 200",
+                                  "upstream=[2001:db8:100::10]:80", NULL),
                      1);
 }
 END_TEST
@@ -528,6 +557,7 @@ Suite *transparent_suite(void)
     tcase_add_checked_fixture(tc, rig_up, rig_down_tp);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, http_goes_to_the_original_destination);
+    tcase_add_test(tc, http_over_ipv6);
     tcase_add_test(tc, http_host_spoofing_is_refused);
     tcase_add_test(tc, http_blocked_host_gets_the_block_page);
     tcase_add_test(tc, https_is_spliced_to_the_original_destination);
