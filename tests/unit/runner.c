@@ -14,6 +14,7 @@ int main(void)
     srunner_add_suite(sr, acl_suite());
     srunner_add_suite(sr, static_suite());
     srunner_add_suite(sr, sni_suite());
+    srunner_add_suite(sr, intercept_suite());
     srunner_add_suite(sr, rules_suite());
     srunner_add_suite(sr, schedule_suite());
     srunner_add_suite(sr, balance_suite());

@@ -11,6 +11,7 @@ Suite *config_keys_suite(void);
 Suite *acl_suite(void);
 Suite *static_suite(void);
 Suite *sni_suite(void);
+Suite *intercept_suite(void);
 Suite *rules_suite(void);
 Suite *schedule_suite(void);
 Suite *balance_suite(void);
