@@ -177,6 +177,10 @@ install: $(GATEHOUSE)
 	cp -r filters/. $(DESTDIR)$(PREFIX)/share/gatehouse/filters/
 	install -D -m 0644 packaging/gatehouse.service $(DESTDIR)/lib/systemd/system/gatehouse.service
 	install -D -m 0644 packaging/gatehouse.logrotate $(DESTDIR)/etc/logrotate.d/gatehouse
+	install -D -m 0755 packaging/gatehouse-lists $(DESTDIR)$(PREFIX)/sbin/gatehouse-lists
+	install -m 0644 etc/lists.conf $(DESTDIR)/etc/gatehouse/lists.conf
+	install -m 0644 packaging/gatehouse-lists.service packaging/gatehouse-lists.timer $(DESTDIR)/lib/systemd/system/
+	install -D -m 0644 etc/examples/gateway.nft $(DESTDIR)$(PREFIX)/share/doc/gatehouse/examples/gateway.nft
 
 # Side by side with nginx, HAProxy, Squid, Tinyproxy and (cache hits) Varnish on loopback:
 # installs the peers, builds, runs about 8 minutes, writes

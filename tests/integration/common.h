@@ -50,5 +50,6 @@ Suite *evasion_suite(void);
 Suite *abuse_suite(void);
 Suite *hello_suite(void);
 Suite *transparent_suite(void);
+Suite *lists_suite(void);
 
 #endif
