@@ -10,6 +10,7 @@
 #include "blockpage.h"
 #include "filter.h"
 #include "hostname.h"
+#include "login.h"
 #include "intercept.h"
 #include "pages.h"
 #include "safesearch.h"
@@ -54,7 +55,6 @@ static void *listener(const struct gh_config *cfg, void *state, config_setting_t
 {
     const char *name = "default";
     const struct policy *p;
-    config_setting_t *t;
 
     GH_UNUSED(cfg);
     if (config_get_string(ls, "policy", &name, err, errlen) < 0)
@@ -63,15 +63,6 @@ static void *listener(const struct gh_config *cfg, void *state, config_setting_t
     if (!p)
         config_error(err, errlen, config_setting_get_member(ls, "policy"),
                      "listener uses policy '%s', which is not defined in 'policies'", name);
-    else if (p->users && (t = config_setting_get_member(ls, "transparent")) &&
-             config_setting_get_bool(t)) {
-        /* a client that does not know it has a proxy cannot answer 407 */
-        config_error(err, errlen, t,
-                     "transparent listener uses policy '%s', which asks for proxy credentials "
-                     "(auth): intercepted clients cannot give them",
-                     name);
-        p = NULL;
-    }
     return (void *)p;
 }
 
@@ -341,7 +332,7 @@ static void intercepted_http(struct exchange *ex, const struct policy *p,
                              const struct sockaddr_storage *dst)
 {
     const struct http_head *r = exchange_request(ex);
-    const struct filter_rule *fr = rule_for(ex, p);
+    const struct filter_rule *fr;
     char host[HOSTNAME_MAX], view[URLPATH_MAX], target[URLPATH_MAX], auth[HOSTNAME_MAX + 8];
     long n, viewlen = 0;
     uint16_t port;
@@ -359,6 +350,9 @@ static void intercepted_http(struct exchange *ex, const struct policy *p,
         exchange_error(ex, 409, "the Host port is not the original destination's");
         return;
     }
+    if (p->users && !login_gate(ex, p, 0, host))
+        return; /* the captive login, or its page */
+    fr = rule_for(ex, p); /* which may name the user */
     if ((n = target_path(ex, fr, target, sizeof(target), view, &viewlen)) < 0)
         return;
     if (!filter_request(ex, p, fr, host, (size_t)hl, view, (size_t)viewlen))
@@ -593,12 +587,15 @@ static int tunnel_hello(struct exchange *ex, const struct sni_hello *h)
 static void intercepted_tls(struct exchange *ex, const struct policy *p,
                             const struct sockaddr_storage *dst)
 {
-    const struct filter_rule *fr = rule_for(ex, p);
+    const struct filter_rule *fr;
     const struct sni_hello *h = exchange_intercepted_hello(ex);
     char ip[INET6_ADDRSTRLEN], name[HOSTNAME_MAX];
     uint16_t port = (uint16_t)intercept_port(dst);
     int nl = 0;
 
+    if (p->users && !login_gate(ex, p, 1, NULL))
+        return; /* not logged in: no page can be shown over TLS */
+    fr = rule_for(ex, p);
     intercept_ip_text(dst, ip, sizeof(ip));
     if (fr) {
         if (!filter_request(ex, p, fr, ip, strlen(ip), "", 0))

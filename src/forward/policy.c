@@ -14,7 +14,7 @@
 static const char *const policy_keys[] = {"clients", "deny",   "connect_ports", "auth",
                                           "parent",  "filter", "block_page",    "cache",
                                           "tunnel_non_tls", "tunnel_ech", ANONYMITY_KEYS, NULL};
-static const char *const auth_keys[] = {"file", "realm", "groups", NULL};
+static const char *const auth_keys[] = {"file", "realm", "groups", "login_ttl", NULL};
 static const char *const parent_keys[] = {"address", "user", "password", "domains", NULL};
 
 /* Without a rule, only this machine and private networks may use the proxy:
@@ -28,6 +28,7 @@ static int load_auth(const struct gh_config *cfg, struct policy *p, config_setti
 {
     const char *file = NULL, *realm = "Gatehouse", *groups = NULL;
     char *path, msg[512];
+    long ttl = 3600;
 
     if (!g)
         return 0;
@@ -36,8 +37,10 @@ static int load_auth(const struct gh_config *cfg, struct policy *p, config_setti
         config_check_keys(g, auth_keys, NULL, err, errlen) < 0 ||
         config_get_string(g, "file", &file, err, errlen) < 0 ||
         config_get_string(g, "realm", &realm, err, errlen) < 0 ||
-        config_get_string(g, "groups", &groups, err, errlen) < 0)
+        config_get_string(g, "groups", &groups, err, errlen) < 0 ||
+        config_get_int(g, "login_ttl", 1, 604800, &ttl, err, errlen) < 0)
         return -1;
+    p->login_ttl = (uint32_t)ttl;
     if (!file) {
         config_error(err, errlen, g, "'auth' needs 'file', an htpasswd file");
         return -1;

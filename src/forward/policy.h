@@ -41,6 +41,7 @@ struct policy {
     struct auth_users *users; /* proxy authentication, NULL: none */
     struct auth_groups *groups; /* user groups, NULL: none */
     char *realm;
+    uint32_t login_ttl;    /* a transparent listener's captive login lasts this long (s) */
     struct filter filter;  /* content filtering rules, in order */
     char *block_page;      /* the block page template, NULL: built in */
     struct anonymity anon;

@@ -508,6 +508,80 @@ START_TEST(a_loop_through_the_rules_is_caught)
 }
 END_TEST
 
+/* The captive login: a policy with auth on a transparent listener asks
+ * once, on its own page, and the address is then the user's. */
+START_TEST(captive_login)
+{
+    char out[8192], conf[2048];
+
+    SKIP_UNLESS_READY();
+    SH("htpasswd -bcB %s/users alice secret 2>/dev/null && chmod 644 %s/users", dir, dir);
+    snprintf(conf, sizeof(conf),
+             "workers = 1;\nuser = \"nobody\";\nlog = { access = \"@ACCESS@\"; };\n"
+             "lists = { adult = { path = \"%s/adult.txt\"; format = \"domains\"; }; };\n"
+             "listeners = ( { name = \"tp\"; mode = \"forward\"; transparent = true;\n"
+             "  policy = \"school\"; listen = [ \"0.0.0.0:3129\", \"0.0.0.0:3130\" ]; } );\n"
+             "policies = { school = { clients = [ \"10.200.0.0/24\" ];\n"
+             "  auth = { file = \"%s/users\"; realm = \"School\"; login_ttl = 600; };\n"
+             "  filter = ( { users = [ \"alice\" ]; block = [ \"adult\" ]; },\n"
+             "             { default = \"block\"; } ); }; };\n",
+             dir, dir);
+    ck_assert_int_eq(th_gatehouse_reload(&gh, conf), 0);
+    /* not logged in: the page that links to the login, and no page at all over TLS */
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 10 -w ' %{http_code}' http://allowed.test/hello "
+                            "--resolve allowed.test:80:198.51.100.10"),
+                     0);
+    ck_assert_msg(strstr(out, "href=\"http://allowed.test/.gatehouse/login?url=http%3A//"
+                              "allowed.test/hello\"") != NULL,
+                  "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, " 511"));
+    ck_assert_int_ne(lan_sh(out, sizeof(out),
+                            "curl -sSk -m 10 --resolve allowed.test:443:198.51.100.10 "
+                            "https://allowed.test/ 2>&1"),
+                     0);
+    ck_assert_msg(strstr(out, "access denied") != NULL, "%s", out);
+    ck_assert(!origin_got(10, "GET"));
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "\"TLS allowed.test:443\" 403",
+                                  "filter=refuse-tunnel:login", NULL),
+                     1);
+    /* a wrong password, then the right one: back to the page asked for */
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 10 -o /dev/null -w '%{http_code}' -u alice:wrong "
+                            "--resolve allowed.test:80:198.51.100.10 "
+                            "http://allowed.test/.gatehouse/login"),
+                     0);
+    ck_assert_str_eq(out, "401");
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' "
+                            "-u alice:secret --resolve allowed.test:80:198.51.100.10 "
+                            "'http://allowed.test/.gatehouse/login?url=http%3A//allowed.test/hello'"),
+                     0);
+    ck_assert_str_eq(out, "302 http://allowed.test/hello");
+    ck_assert_int_eq(th_log_lines(gh.errlog, 1, "captive login: 10.200.0.2 is user \"alice\" "
+                                               "for 600 s",
+                                  NULL),
+                     1);
+    /* logged in: alice's rule applies, and the log names her */
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 10 --resolve allowed.test:80:198.51.100.10 "
+                            "http://allowed.test/hello"),
+                     0);
+    ck_assert_str_eq(out, "hello from o10\n");
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "10.200.0.2 - alice [", "\"GET /hello HTTP/1.1\" 200",
+                                  "filter=allow:default", NULL),
+                     1);
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -sk -m 10 --resolve allowed.test:443:198.51.100.10 "
+                            "https://allowed.test/"),
+                     0);
+    ck_assert_ptr_nonnull(strstr(out, "s_server"));
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "10.200.0.2 - alice [", "\"TLS allowed.test:443\" 200",
+                                  NULL),
+                     1);
+}
+END_TEST
+
 /* ---- configuration (no root needed) ---- */
 
 START_TEST(transparent_settings_are_checked)
@@ -534,13 +608,11 @@ START_TEST(transparent_settings_are_checked)
                   "%s", out);
     ck_assert_int_eq(th_gatehouse_check("listeners = ( { name = \"f\"; mode = \"forward\";\n"
                                         "  listen = \"127.0.0.1:1\"; transparent = true; } );\n"
-                                        "policies = { default = { auth = { file = \"/dev/null\"; "
-                                        "}; }; };\n",
+                                        "policies = { default = { auth = { file = \"/dev/null\";\n"
+                                        "  login_ttl = 0; }; }; };\n",
                                         out, sizeof(out)),
                      1);
-    ck_assert_msg(strstr(out, ":2: transparent listener uses policy 'default', which asks for "
-                              "proxy credentials") != NULL,
-                  "%s", out);
+    ck_assert_msg(strstr(out, ":4: ") != NULL && strstr(out, "login_ttl") != NULL, "%s", out);
     ck_assert_int_eq(th_gatehouse_check("listeners = ( { name = \"f\"; mode = \"forward\";\n"
                                         "  listen = \"127.0.0.1:1\"; transparent = true; } );\n",
                                         out, sizeof(out)),
@@ -566,6 +638,7 @@ Suite *transparent_suite(void)
     tcase_add_test(tc, quic_is_dropped);
     tcase_add_test(tc, the_routers_own_traffic_does_not_loop);
     tcase_add_test(tc, a_loop_through_the_rules_is_caught);
+    tcase_add_test(tc, captive_login);
     suite_add_tcase(s, tc);
     tcase_add_test(cf, transparent_settings_are_checked);
     suite_add_tcase(s, cf);

@@ -29,5 +29,6 @@ Suite *hostname_suite(void);
 Suite *urlpath_suite(void);
 Suite *anonymity_suite(void);
 Suite *auth_delay_suite(void);
+Suite *login_suite(void);
 
 #endif
