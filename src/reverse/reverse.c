@@ -33,7 +33,7 @@ struct reverse_state {
     struct pool_set *pools;
     struct route_set *routes;
     struct reverse_listener *listeners; /* owned here, handed out as fe_conf */
-    struct geo *geo;                    /* the MaxMind database, NULL: none */
+    const struct geo *geo;              /* the generation's MaxMind database, NULL: none */
     const struct resolver_conf *dns;    /* for the health checker's names */
     struct checker *checker;            /* active health checks, once activated */
 };
@@ -42,10 +42,9 @@ struct reverse_state {
 static const char *const revealing[] = {"Server", "X-Powered-By", "X-AspNet-Version",
                                         "X-AspNetMvc-Version", "X-Runtime", "X-Generator", NULL};
 
-static const char *const sections[] = {"pools", "routes", "geo", NULL};
+static const char *const sections[] = {"pools", "routes", NULL};
 static const char *const listener_keys[] = {"routes", "trusted_proxies", "status_path",
                                             "status_allow", "redirect_https", NULL};
-static const char *const geo_keys[] = {"database", NULL};
 /* Who may read a status page when status_allow is not set: this machine. */
 static const char *const loopback[] = {"127.0.0.0/8", "::1/128", NULL};
 
@@ -62,7 +61,6 @@ static void unload(void *state)
         free(l);
     }
     checker_stop(st->checker);
-    geo_close(st->geo);
     route_free(st->routes);
     pool_free(st->pools);
     free(st);
@@ -72,33 +70,17 @@ static void *load(const struct gh_config *cfg, config_t *file, char *err, size_t
 {
     struct reverse_state *st = xcalloc(1, sizeof(*st));
 
-    config_setting_t *g = config_lookup(file, "geo");
-    const char *db = NULL;
-
     st->dns = &cfg->dns;
+    st->geo = cfg->geo; /* the `geo` section is the core's (geo_conf.c) */
     st->pools = pool_load(cfg, file, err, errlen);
     if (st->pools)
         st->routes = route_load(cfg, file, st->pools, err, errlen);
     if (!st->routes)
         goto fail;
-    if (g && (config_check_group(g, err, errlen,
-                                 "geo = { database = \"/path/GeoLite2-Country.mmdb\"; }") < 0 ||
-              config_check_keys(g, geo_keys, NULL, err, errlen) < 0 ||
-              config_get_string(g, "database", &db, err, errlen) < 0))
-        goto fail;
-    if (db) {
-        char *path = config_path(cfg, db), msg[512];
-        st->geo = geo_open(path, msg, sizeof(msg));
-        free(path);
-        if (!st->geo) {
-            config_error(err, errlen, config_setting_get_member(g, "database"), "%s", msg);
-            goto fail;
-        }
-    }
     for (unsigned i = 0; i < st->routes->n; i++)
         for (unsigned k = 0; k < st->routes->t[i].n; k++)
             if (st->routes->t[i].r[k].ngeo && !st->geo) {
-                config_error(err, errlen, g ? g : config_root_setting(file),
+                config_error(err, errlen, config_root_setting(file),
                              "routes '%s' use 'geo' but no geo = { database = ...; } is set",
                              st->routes->t[i].name);
                 goto fail;

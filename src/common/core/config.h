@@ -7,8 +7,8 @@
  * section belongs to the module that uses it, which owns its keys, their
  * defaults and their checks in one table (struct config_key, below):
  * `log` log_conf.c, `http` http_conf.c, `timeouts` timeouts.c, `resolver`
- * resolver_conf.c, `cache` cache_conf.c, `listeners` listeners.c, and the
- * front-ends' sections their own parsers.  Only the two top-level keys,
+ * resolver_conf.c, `cache` cache_conf.c, `geo` geo_conf.c, `listeners`
+ * listeners.c, and the front-ends' sections their own parsers.  Only the two top-level keys,
  * `workers` and `user`, are read here. */
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
@@ -28,6 +28,7 @@
 
 struct frontend;
 struct exchange;
+struct geo;
 struct sni_hello;
 
 #define CONFIG_ERRLEN 1024
@@ -54,6 +55,7 @@ struct gh_config {
     struct timeouts to;              /* the `timeouts` section (timeouts.c) */
     struct resolver_conf dns;        /* the `resolver` section (resolver_conf.c) */
     struct cache_conf cache;         /* the `cache` section (cache_conf.c) */
+    struct geo *geo;                 /* the `geo` section (geo_conf.c), NULL: none */
     struct listener_conf *listeners; /* the `listeners` list (listeners.c) */
     unsigned nlisteners;
     void **fe_state; /* per front-end, indexed like the table given to load */
