@@ -28,5 +28,8 @@ Suite *hostname_suite(void);
 Suite *urlpath_suite(void);
 Suite *anonymity_suite(void);
 Suite *auth_delay_suite(void);
+Suite *keytab_suite(void);
+Suite *ratelimit_suite(void);
+Suite *iptrie_suite(void);
 
 #endif
