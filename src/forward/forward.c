@@ -13,6 +13,7 @@
 #include "pages.h"
 #include "safesearch.h"
 #include "policy.h"
+#include "protect.h"
 #include "urlpath.h"
 #include "sni.h"
 #include "util.h"
@@ -108,6 +109,7 @@ static int authenticate(struct exchange *ex, const struct policy *p)
         return 0;
     }
     /* a wrong password, not a first challenge */
+    protect_note_event(ex, PEV_AUTH);
     hold = auth_delay_failed(exchange_client(ex), user, &n);
     exchange_error_reason(ex, "proxy authentication failed");
     if (hold) {
@@ -142,6 +144,7 @@ static void block(struct exchange *ex, const struct policy *p, const char *url, 
 
     gh_fmt(note, sizeof(note), "block:%s", category);
     exchange_set_filter(ex, note);
+    protect_note_event(ex, PEV_DENIED);
     exchange_respond(ex, 403, "text/html; charset=utf-8", "Cache-Control: no-store\r\n", page, n);
     exchange_error_reason(ex, "blocked by the filter");
 }
@@ -288,7 +291,9 @@ static void forward_http(struct exchange *ex, const struct policy *p, const stru
 static void handle(struct exchange *ex)
 {
     const struct policy *p = exchange_listener(ex)->fe_conf;
+    const struct protect_refs *lp = exchange_listener(ex)->protect;
     const struct http_head *r = exchange_request(ex);
+    struct protect_view pv;
     char host[HOSTNAME_MAX];
     int hostlen;
 
@@ -296,19 +301,34 @@ static void handle(struct exchange *ex)
         exchange_error(ex, 403, "client address not allowed by policy");
         return;
     }
-    if (r->form == HTTP_TARGET_ORIGIN || r->form == HTTP_TARGET_ASTERISK) {
-        pages_serve(ex); /* asked about the proxy itself: no credentials needed */
-        return;
-    }
     /* One normal form of the host for every decision below: the lists,
      * safe search, cookies, the parent's domains, apt mirrors, and the
      * name resolved.  A name no resolver takes is never guessed at. */
-    hostlen = hostname_normalize(exchange_str(ex, r->host), r->host.len, host, sizeof(host));
+    hostlen = r->form == HTTP_TARGET_ORIGIN || r->form == HTTP_TARGET_ASTERISK
+                  ? 0
+                  : hostname_normalize(exchange_str(ex, r->host), r->host.len, host, sizeof(host));
+    protect_view_init(&pv, ex, exchange_client(ex));
+    pv.host = hostlen > 0 ? host : "";
+    pv.hostlen = hostlen > 0 ? (size_t)hostlen : 0;
+    pv.target = r->form == HTTP_TARGET_ABSOLUTE ? exchange_str(ex, r->path)
+                : r->form == HTTP_TARGET_AUTHORITY ? "" : exchange_str(ex, r->target);
+    pv.targetlen = r->form == HTTP_TARGET_ABSOLUTE ? r->path.len
+                   : r->form == HTTP_TARGET_AUTHORITY ? 0 : r->target.len;
+    pv.route = p->name;
+    if (!protect_refs_empty(lp) && !protect_check(&pv, lp))
+        return; /* the listener's deny rules, bans and limits, before anything else */
+    if (r->form == HTTP_TARGET_ORIGIN || r->form == HTTP_TARGET_ASTERISK) {
+        pages_serve(ex, p->status_allow); /* asked about the proxy itself: no credentials needed */
+        return;
+    }
     if (hostlen < 0) {
         exchange_error(ex, 400, "host is not a DNS name or an IP address");
         return;
     }
     if (p->users && !authenticate(ex, p))
+        return;
+    pv.user = exchange_user(ex);
+    if (!protect_refs_empty(&p->protect) && !protect_check(&pv, &p->protect))
         return;
     if (r->form == HTTP_TARGET_AUTHORITY)
         tunnel(ex, p, rule_for(ex, p), host, (size_t)hostlen);

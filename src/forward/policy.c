@@ -13,7 +13,8 @@
 
 static const char *const policy_keys[] = {"clients", "deny",   "connect_ports", "auth",
                                           "parent",  "filter", "block_page",    "cache",
-                                          "tunnel_non_tls", "tunnel_ech", ANONYMITY_KEYS, NULL};
+                                          "tunnel_non_tls", "tunnel_ech", "status_allow",
+                                          PROTECT_KEYS, ANONYMITY_KEYS, NULL};
 static const char *const auth_keys[] = {"file", "realm", "groups", NULL};
 static const char *const parent_keys[] = {"address", "user", "password", "domains", NULL};
 
@@ -22,6 +23,8 @@ static const char *const parent_keys[] = {"address", "user", "password", "domain
 static const char *const private_nets[] = {"127.0.0.0/8", "::1/128",    "10.0.0.0/8",
                                            "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
                                            "fe80::/10", NULL};
+/* Who may lift bans from the status page unless status_allow says: this machine. */
+static const char *const loopback[] = {"127.0.0.0/8", "::1/128", NULL};
 
 static int load_auth(const struct gh_config *cfg, struct policy *p, config_setting_t *g,
                      char *err, size_t errlen)
@@ -294,7 +297,9 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
     ps->builtin.name = xstrdup("default");
     ps->builtin.clients = acl_new();
     ps->builtin.deny = acl_new();
+    ps->builtin.status_allow = acl_new();
     config_get_networks(NULL, "clients", ps->builtin.clients, private_nets, err, errlen);
+    config_get_networks(NULL, "status_allow", ps->builtin.status_allow, loopback, err, errlen);
     load_ports(&ps->builtin, NULL, err, errlen);
     if (!g)
         return ps;
@@ -328,7 +333,10 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
             load_tunnel(p, pg, err, errlen) < 0 ||
             cache_rules_load(&p->cache, config_setting_get_member(pg, "cache"), 0, apt_cache_keys,
                              err, errlen) < 0 ||
-            apt_load(&p->apt, &p->cache, config_setting_get_member(pg, "cache"), err, errlen) < 0) {
+            apt_load(&p->apt, &p->cache, config_setting_get_member(pg, "cache"), err, errlen) < 0 ||
+            config_get_networks(pg, "status_allow", p->status_allow = acl_new(), loopback, err,
+                                errlen) < 0 ||
+            protect_refs_load(cfg, pg, &p->protect, err, errlen) < 0) {
             policy_free(ps);
             return NULL;
         }
@@ -341,6 +349,8 @@ static void free_policy(struct policy *p)
     free(p->name);
     acl_free(p->clients);
     acl_free(p->deny);
+    acl_free(p->status_allow);
+    protect_refs_free(&p->protect);
     free(p->connect_ports);
     free(p->non_tls_ports);
     auth_free(p->users);

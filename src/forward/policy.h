@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "filter.h"
 #include "config.h"
+#include "protect.h"
 
 struct port_range {
     uint16_t lo, hi;
@@ -54,6 +55,8 @@ struct policy {
     enum tunnel_ech tunnel_ech;
     struct cache_rules cache; /* caching through this policy */
     struct apt_profile apt;   /* its apt profile (in the same `cache` group) */
+    struct protect_refs protect; /* its rate_limits, deny_rules, bans */
+    struct acl *status_allow; /* who may lift bans on the status page */
     int line;
 };
 

@@ -8,8 +8,10 @@
 #include "choose.h"
 #include "exchange.h"
 #include "geo.h"
+#include "hostname.h"
 #include "log.h"
 #include "pool.h"
+#include "protect.h"
 #include "route.h"
 #include "status.h"
 #include "util.h"
@@ -336,9 +338,51 @@ static void to_https(struct exchange *ex, const char *host, size_t hostlen, stru
     exchange_respond(ex, 301, "text/plain; charset=utf-8", extra, "moved to https\n", 15);
 }
 
+/* The status document, or a ban lifted by hand: DELETE with ?ban=KEY
+ * (or ?ban=*), from status_allow only. */
+static void status_request(struct exchange *ex, const struct reverse_listener *rl, const char *q,
+                           size_t qlen)
+{
+    const struct http_head *r = exchange_request(ex);
+    char body[64];
+    long lifted;
+
+    if (!acl_match(rl->status_allow, exchange_client(ex))) {
+        exchange_error(ex, 403, "status page: client not in status_allow");
+        return;
+    }
+    if (!gh_strcaseeq(exchange_str(ex, r->method), r->method.len, "DELETE")) {
+        status_answer(ex, rl->st->pools);
+        return;
+    }
+    if ((lifted = protect_lift_query(q, qlen)) < 0) {
+        exchange_error(ex, 400, "DELETE on the status page lifts bans: ?ban=KEY or ?ban=*");
+        return;
+    }
+    exchange_respond(ex, 200, "application/json", "Cache-Control: no-store\r\n", body,
+                     gh_fmt(body, sizeof(body), "{\"lifted\":%ld}\n", lifted));
+}
+
+/* The view of the protections: the client past trusted proxies, the host
+ * in normal form (into hbuf), the target as sent. */
+static void protect_view_fill(struct protect_view *pv, struct exchange *ex,
+                              const struct sockaddr_storage *client, const char *host,
+                              size_t hostlen, struct http_slice path, char *hbuf)
+{
+    int n = hostlen ? hostname_normalize(host, hostlen, hbuf, HOSTNAME_MAX) : -1;
+
+    protect_view_init(pv, ex, client);
+    pv->host = n > 0 ? hbuf : "";
+    pv->hostlen = n > 0 ? (size_t)n : 0;
+    pv->target = path.len ? exchange_str(ex, path) : "/";
+    pv->targetlen = path.len ? path.len : 1;
+    pv->route = exchange_listener(ex)->name;
+}
+
 static void handle(struct exchange *ex)
 {
     const struct reverse_listener *rl = exchange_listener(ex)->fe_conf;
+    const struct protect_refs *lp = exchange_listener(ex)->protect;
     const struct route_table *t = rl->table;
     int host_known;
     const struct http_head *r = exchange_request(ex);
@@ -347,6 +391,8 @@ static void handle(struct exchange *ex)
     size_t hostlen = 0;
     const struct route *rt;
     struct sockaddr_storage client;
+    struct protect_view pv;
+    char hbuf[HOSTNAME_MAX];
     int i;
 
     if (r->form == HTTP_TARGET_ABSOLUTE) {
@@ -378,6 +424,10 @@ static void handle(struct exchange *ex)
     }
     if (r->form == HTTP_TARGET_ASTERISK)
         path.len = 0; /* OPTIONS *: the server as a whole, routed as "/" */
+    client_address(ex, rl, &client);
+    protect_view_fill(&pv, ex, &client, host, hostlen, path, hbuf);
+    if (!protect_refs_empty(lp) && !protect_check(&pv, lp))
+        return; /* the listener's deny rules, bans and limits: before anything else */
     if (rl->redirect_https && !exchange_is_tls(ex)) {
         to_https(ex, host, hostlen, path);
         return;
@@ -386,10 +436,7 @@ static void handle(struct exchange *ex)
         const char *p = exchange_str(ex, path), *q = memchr(p, '?', path.len);
         size_t plen = q ? (size_t)(q - p) : path.len;
         if (plen == strlen(rl->status_path) && memcmp(p, rl->status_path, plen) == 0) {
-            if (acl_match(rl->status_allow, exchange_client(ex)))
-                status_answer(ex, rl->st->pools);
-            else
-                exchange_error(ex, 403, "status page: client not in status_allow");
+            status_request(ex, rl, q ? q + 1 : "", q ? path.len - plen - 1 : 0);
             return;
         }
     }
@@ -402,6 +449,9 @@ static void handle(struct exchange *ex)
             exchange_error(ex, 421, "this site is not served here");
         return;
     }
+    pv.route = rt->key;
+    if (!protect_refs_empty(&rt->protect) && !protect_check(&pv, &rt->protect))
+        return;
     if (rt->client_cert && !exchange_client_verified(ex)) {
         /* the listener asks for a certificate (verify_client = "optional");
          * this route insists on one */
@@ -415,7 +465,6 @@ static void handle(struct exchange *ex)
     if (rt->max_body && !exchange_set_max_body(ex, rt->max_body))
         return;
     route_edits(ex, rt);
-    client_address(ex, rl, &client);
     /* before the cache decides: a background refresh is sent with them */
     forwarding_fields(ex, rl, host, hostlen);
     if (cache_request(ex, &rt->cache) != CACHE_FORWARD)

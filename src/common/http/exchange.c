@@ -7,6 +7,7 @@
 #include "exchange_int.h"
 #include "hop.h"
 #include "log.h"
+#include "protect.h"
 #include "util.h"
 #include "worker.h"
 
@@ -337,6 +338,29 @@ void exchange_delay(struct exchange *ex, uint32_t ms)
     ex->answer_at = loop_now(ex->conn->w->loop) + ms;
 }
 
+void exchange_hold(struct exchange *ex, uint32_t ms)
+{
+    uint64_t until = loop_now(ex->conn->w->loop) + ms;
+
+    if (until > ex->hold_until)
+        ex->hold_until = until;
+}
+
+void exchange_drop(struct exchange *ex, const char *why)
+{
+    if (ex->decision != DECIDE_NONE)
+        return;
+    ex->decision = DECIDE_LOCAL;
+    ex->unanswered = 1;
+    ex->client_close = 1;
+    exchange_error_reason(ex, why);
+}
+
+const char *exchange_filter(const struct exchange *ex)
+{
+    return ex->filter;
+}
+
 const struct http_head *exchange_response(const struct exchange *ex)
 {
     return &ex->resp;
@@ -574,6 +598,7 @@ void exchange_end(struct exchange *ex)
 {
     if (ex->lst && ex->lst->fe->finished)
         ex->lst->fe->finished(ex);
+    protect_end(ex); /* the bans count its events */
     exchange_log(ex);
 }
 

@@ -100,6 +100,18 @@ void exchange_forward_via(struct exchange *ex, const char *host, size_t hostlen,
  * guessing) without holding up the worker. */
 void exchange_delay(struct exchange *ex, uint32_t ms);
 
+/* Holds the exchange, whatever is decided, for ms milliseconds before it
+ * is acted on (a rate limit's delay): the worker serves others meanwhile.
+ * A longer hold asked for later wins. */
+void exchange_hold(struct exchange *ex, uint32_t ms);
+
+/* Closes the client connection without an answer (a deny rule's "close");
+ * `why` (static, or the generation's) goes to the access log. */
+void exchange_drop(struct exchange *ex, const char *why);
+
+/* The filter= note of the access log ("" for none). */
+const char *exchange_filter(const struct exchange *ex);
+
 /* Records why an exchange got the answer it got, for the access log
  * (a static string), when the answer itself was not exchange_error(). */
 void exchange_error_reason(struct exchange *ex, const char *why);
