@@ -315,12 +315,14 @@ static void handle(struct exchange *ex)
     pv.targetlen = r->form == HTTP_TARGET_ABSOLUTE ? r->path.len
                    : r->form == HTTP_TARGET_AUTHORITY ? 0 : r->target.len;
     pv.route = p->name;
-    if (!protect_refs_empty(lp) && !protect_check(&pv, lp))
-        return; /* the listener's deny rules, bans and limits, before anything else */
     if (r->form == HTTP_TARGET_ORIGIN || r->form == HTTP_TARGET_ASTERISK) {
-        pages_serve(ex, p->status_allow); /* asked about the proxy itself: no credentials needed */
+        /* asked about the proxy itself: no credentials, and no protection
+         * (a banned operator can still lift bans from status_allow) */
+        pages_serve(ex, p->status_allow);
         return;
     }
+    if (!protect_refs_empty(lp) && !protect_check(&pv, lp))
+        return; /* the listener's deny rules, bans and limits, before anything else */
     if (hostlen < 0) {
         exchange_error(ex, 400, "host is not a DNS name or an IP address");
         return;

@@ -424,15 +424,12 @@ static void handle(struct exchange *ex)
     }
     if (r->form == HTTP_TARGET_ASTERISK)
         path.len = 0; /* OPTIONS *: the server as a whole, routed as "/" */
-    client_address(ex, rl, &client);
-    protect_view_fill(&pv, ex, &client, host, hostlen, path, hbuf);
-    if (!protect_refs_empty(lp) && !protect_check(&pv, lp))
-        return; /* the listener's deny rules, bans and limits: before anything else */
     if (rl->redirect_https && !exchange_is_tls(ex)) {
         to_https(ex, host, hostlen, path);
         return;
     }
     if (rl->status_path && path.len) {
+        /* status_allow alone decides: a banned operator can still lift bans */
         const char *p = exchange_str(ex, path), *q = memchr(p, '?', path.len);
         size_t plen = q ? (size_t)(q - p) : path.len;
         if (plen == strlen(rl->status_path) && memcmp(p, rl->status_path, plen) == 0) {
@@ -440,6 +437,10 @@ static void handle(struct exchange *ex)
             return;
         }
     }
+    client_address(ex, rl, &client);
+    protect_view_fill(&pv, ex, &client, host, hostlen, path, hbuf);
+    if (!protect_refs_empty(lp) && !protect_check(&pv, lp))
+        return; /* the listener's deny rules, bans and limits, before routing */
     rt = route_match(t, host, hostlen, path.len ? exchange_str(ex, path) : "/",
                      path.len ? path.len : 1, &host_known);
     if (!rt) {

@@ -310,27 +310,32 @@ static int passed(struct protect_note *n, const struct protect_refs *r)
 int protect_check(struct protect_view *v, const struct protect_refs *r)
 {
     struct exchange *ex = v->ex;
+    const struct deny_rule *denied = NULL;
     uint64_t now;
 
     if (ex->pnote.exempt || passed(&ex->pnote, r))
         return 1;
     for (unsigned i = 0; i < r->nlists; i++) {
         const struct deny_rule *allow, *d = deny_judge(r->lists[i], v, &allow);
-        if (allow) {
+        if (!denied)
+            denied = d; /* the lists after it are still asked for an allow rule */
+        if (allow) { /* wins over every deny rule of the place, and exempts */
             pstats_add(allow->st, 2, 1);
             exchange_set_filter(ex, allow->note);
             ex->pnote.exempt = 1;
             return 1;
         }
-        if (d)
-            return deny(v, d);
     }
+    /* the bans before the denial: a banned key is told so, and a denied
+     * request counts as an event for the bans that watch it */
     if (r->nbans) {
         now = gh_now_ms();
         for (unsigned i = 0; i < r->nbans; i++)
             if (!watch(v, r->bans[i], now))
                 return 0;
     }
+    if (denied)
+        return deny(v, denied);
     if (r->nlimits) {
         now = rate_now_us();
         for (unsigned i = 0; i < r->nlimits; i++)

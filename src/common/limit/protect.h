@@ -9,9 +9,11 @@
  * client, user and route are (its `protect_view`).
  *
  * Order: a listener's references are checked first, then a route's or a
- * policy's.  At each place the deny lists come first (an allow rule that
- * matches exempts the exchange from every protection after it), then the
- * bans, then the rate limits. */
+ * policy's.  At each place the deny lists are judged first: an allow rule
+ * that matches wins over every deny rule of the place and exempts the
+ * exchange from every protection after it.  Then the bans (a banned key is
+ * refused as banned; one that is not is watched for the exchange's
+ * events), then a deny rule that matched answers, then the rate limits. */
 #ifndef GH_PROTECT_H
 #define GH_PROTECT_H
 
