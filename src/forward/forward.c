@@ -288,6 +288,36 @@ static void forward_http(struct exchange *ex, const struct policy *p, const stru
     exchange_forward(ex, host, hostlen, r->port, NULL);
 }
 
+_Static_assert(sizeof(struct bw_note) <= EXCHANGE_SCRATCH, "bw_note outgrew the scratch space");
+
+/* Counts the exchange's bytes against the policy's bandwidth limits, under
+ * its client's address, its user or its user's group as the policy says
+ * (a request without a user is counted under its address). */
+static void meter(struct exchange *ex, const struct policy *p)
+{
+    const struct bw_limit *l = p->bandwidth;
+    const char *user = exchange_user(ex), *key = user;
+    unsigned char addr[17];
+    char k[300];
+    size_t n;
+
+    if (l->key == BW_GROUP && user) {
+        for (unsigned i = 0; i < l->ngroups; i++)
+            if (auth_in_group(p->groups, user, l->groups[i])) {
+                key = l->groups[i];
+                break;
+            }
+    }
+    if (l->key == BW_CLIENT || !key) {
+        n = bwlimit_client_key(l, exchange_client(ex), addr);
+        bwlimit_attach(ex, l, exchange_scratch(ex), addr, n);
+        return;
+    }
+    /* a user and a group of the same name are different keys */
+    n = gh_fmt(k, sizeof(k), "%c%s", key == user ? 'u' : 'g', key);
+    bwlimit_attach(ex, l, exchange_scratch(ex), k, n);
+}
+
 static void handle(struct exchange *ex)
 {
     const struct policy *p = exchange_listener(ex)->fe_conf;
@@ -332,6 +362,8 @@ static void handle(struct exchange *ex)
     pv.user = exchange_user(ex);
     if (!protect_refs_empty(&p->protect) && !protect_check(&pv, &p->protect))
         return;
+    if (p->bandwidth)
+        meter(ex, p);
     if (r->form == HTTP_TARGET_AUTHORITY)
         tunnel(ex, p, rule_for(ex, p), host, (size_t)hostlen);
     else

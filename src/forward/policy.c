@@ -14,7 +14,7 @@
 static const char *const policy_keys[] = {"clients", "deny",   "connect_ports", "auth",
                                           "parent",  "filter", "block_page",    "cache",
                                           "tunnel_non_tls", "tunnel_ech", "status_allow",
-                                          PROTECT_KEYS, ANONYMITY_KEYS, NULL};
+                                          "bandwidth", PROTECT_KEYS, ANONYMITY_KEYS, NULL};
 static const char *const auth_keys[] = {"file", "realm", "groups", NULL};
 static const char *const parent_keys[] = {"address", "user", "password", "domains", NULL};
 
@@ -336,7 +336,9 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
             apt_load(&p->apt, &p->cache, config_setting_get_member(pg, "cache"), err, errlen) < 0 ||
             config_get_networks(pg, "status_allow", p->status_allow = acl_new(), loopback, err,
                                 errlen) < 0 ||
-            protect_refs_load(cfg, pg, &p->protect, err, errlen) < 0) {
+            protect_refs_load(cfg, pg, &p->protect, err, errlen) < 0 ||
+            bwlimit_load(cfg, p->name, config_setting_get_member(pg, "bandwidth"), &p->bandwidth,
+                         err, errlen) < 0) {
             policy_free(ps);
             return NULL;
         }
@@ -351,6 +353,7 @@ static void free_policy(struct policy *p)
     acl_free(p->deny);
     acl_free(p->status_allow);
     protect_refs_free(&p->protect);
+    bwlimit_free(p->bandwidth);
     free(p->connect_ports);
     free(p->non_tls_ports);
     auth_free(p->users);

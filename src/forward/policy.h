@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "filter.h"
 #include "config.h"
+#include "bwlimit.h"
 #include "protect.h"
 
 struct port_range {
@@ -56,6 +57,7 @@ struct policy {
     struct cache_rules cache; /* caching through this policy */
     struct apt_profile apt;   /* its apt profile (in the same `cache` group) */
     struct protect_refs protect; /* its rate_limits, deny_rules, bans */
+    struct bw_limit *bandwidth;  /* its bandwidth limits, NULL: none */
     struct acl *status_allow; /* who may lift bans on the status page */
     int line;
 };

@@ -23,12 +23,18 @@
 
 static struct origin origin;
 static struct th_gatehouse gh;
-static int site, waf, conns;
+static int site, waf, conns, fwd, guarded;
 static char dir[128], mmdb[160];
 
 static void answer(const struct origin_request *rq, struct origin_reply *re)
 {
-    if (strcmp(rq->path, "/missing") == 0) {
+    char n[32];
+
+    if (strcmp(rq->path, "/big") == 0 && origin_query(rq, "n", 0, n, sizeof(n)) == 0) {
+        origin_pattern(re, strtoull(n, NULL, 10));
+    } else if (strcmp(rq->path, "/sink") == 0) {
+        origin_text(re, "bytes=%llu\n", (unsigned long long)rq->body_len);
+    } else if (strcmp(rq->path, "/missing") == 0) {
         origin_status(re, 404);
         origin_text(re, "not found\n");
     } else {
@@ -89,6 +95,8 @@ static void rig_start(void)
     site = th_free_port();
     waf = th_free_port();
     conns = th_free_port();
+    fwd = th_free_port();
+    guarded = th_free_port();
     snprintf(
         conf, sizeof(conf),
         "workers = 2;\n"
@@ -111,8 +119,16 @@ static void rig_start(void)
         "  { name = \"waf\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"any\";\n"
         "    trusted_proxies = [ \"127.0.0.1/32\" ]; deny_rules = [ \"waf\" ]; },\n"
         "  { name = \"conns\"; mode = \"reverse\"; listen = \"0.0.0.0:%d\"; routes = \"any\";\n"
-        "    connection_limits = { concurrent = 4; rate = 100; burst = 100; }; }\n"
+        "    connection_limits = { concurrent = 4; rate = 100; burst = 100; }; },\n"
+        "  { name = \"fwd\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"school\"; },\n"
+        "  { name = \"guarded\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"guarded\";\n"
+        "    deny_rules = [ \"waf\" ]; }\n"
         ");\n"
+        "policies = {\n"
+        "  school = { connect_ports = ( \"1024-65535\" );\n"
+        "             bandwidth = { rate = 4000000; up_rate = 2000000; burst = 200000; }; };\n"
+        "  guarded = { rate_limits = [ \"v6\" ]; };\n"
+        "};\n"
         "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
         "routes = {\n"
         "  r = ( { host = \"flood.test\"; pool = \"app\"; rate_limits = [ \"flood\" ]; },\n"
@@ -123,7 +139,7 @@ static void rig_start(void)
         "        { host = \"lift.test\"; pool = \"app\"; bans = [ \"lifted\" ]; } );\n"
         "  any = ( { pool = \"app\"; } );\n"
         "};\n",
-        mmdb, rules, site, waf, conns, origin.port);
+        mmdb, rules, site, waf, conns, fwd, guarded, origin.port);
     if (th_gatehouse_start(&gh, conf) != 0) {
         th_sh(out, sizeof(out), "tail -c 400 %s >&2", gh.errlog);
         rig_origin_stop(&origin);
@@ -617,6 +633,107 @@ START_TEST(connection_flood_leaves_others_alone)
 }
 END_TEST
 
+/* ---- the forward mode ---- */
+
+/* The forward mode judges the same rules: a listener's deny list, a
+ * policy's rate limit. */
+START_TEST(forward_deny_and_limit)
+{
+    char out[256];
+
+    th_sh(out, sizeof(out),
+          "curl -s -o /dev/null -w '%%{http_code}' -x http://127.0.0.1:%d "
+          "http://127.0.0.1:%d/admin/x",
+          guarded, origin.port);
+    ck_assert_str_eq(out, "403");
+    for (int i = 0; i < 4; i++) {
+        th_sh(out, sizeof(out),
+              "curl -s -o /dev/null -w '%%{http_code}' --interface 127.0.0.31 "
+              "-x http://127.0.0.1:%d http://127.0.0.1:%d/hello",
+              guarded, origin.port);
+        ck_assert_str_eq(out, i < 3 ? "200" : "429");
+    }
+    ck_assert_int_ge(th_log_lines(gh.access, 1, "listener=guarded", "mode=forward", "\" 403 ",
+                                  "why=denied by rule admin", NULL),
+                     1);
+}
+END_TEST
+
+/* curl through the school policy: bytes, seconds. */
+static void fetch(const char *how, double *secs, unsigned long long *bytes)
+{
+    char out[256];
+
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s -o /dev/null -w '%%{size_download} %%{size_upload} "
+                           "%%{time_total}' --interface 127.0.0.41 -x http://127.0.0.1:%d %s",
+                           fwd, how),
+                     0);
+    unsigned long long down, up;
+    ck_assert_int_eq(sscanf(out, "%llu %llu %lf", &down, &up, secs), 3);
+    *bytes = down > up ? down : up;
+}
+
+/* The time rate and burst give n bytes: all but the burst at the rate. */
+static void within_10_percent(double secs, unsigned long long n, double rate, double burst)
+{
+    double want = ((double)n - burst) / rate;
+
+    ck_assert_msg(secs >= want * 0.9 && secs <= want * 1.1,
+                  "%llu bytes at %.0f/s took %.3f s, not %.3f s within 10%%", n, rate, secs, want);
+}
+
+/* 20 MB at 4 MB/s, as a plain download. */
+START_TEST(download_held_to_bandwidth)
+{
+    char how[128];
+    double secs;
+    unsigned long long n;
+    long before = counter("bandwidth", "school", "bytes_down");
+
+    snprintf(how, sizeof(how), "http://127.0.0.1:%d/big?n=20000000", origin.port);
+    fetch(how, &secs, &n);
+    ck_assert_uint_eq(n, 20000000);
+    within_10_percent(secs, n, 4e6, 2e5);
+    /* what came with the response's head is not metered: a buffer at most */
+    ck_assert_int_ge(counter("bandwidth", "school", "bytes_down") - before, 20000000 - 65536);
+    ck_assert_int_gt(counter("bandwidth", "school", "waits"), 0);
+}
+END_TEST
+
+/* The same through a CONNECT tunnel. */
+START_TEST(tunnel_held_to_bandwidth)
+{
+    char how[160];
+    double secs;
+    unsigned long long n;
+
+    snprintf(how, sizeof(how), "--proxytunnel http://127.0.0.1:%d/big?n=20000000", origin.port);
+    fetch(how, &secs, &n);
+    ck_assert_uint_eq(n, 20000000);
+    within_10_percent(secs, n, 4e6, 2e5);
+    ck_assert_int_ge(th_log_lines(gh.access, 1, "\"CONNECT 127.0.0.1:", "\" 200 ",
+                                  "listener=fwd", NULL),
+                     1);
+}
+END_TEST
+
+/* An upload at its own rate, 2 MB/s. */
+START_TEST(upload_held_to_bandwidth)
+{
+    char how[256];
+    double secs;
+    unsigned long long n;
+
+    th_sh(NULL, 0, "head -c 6000000 /dev/zero > %s/up.bin", dir);
+    snprintf(how, sizeof(how), "-T %s/up.bin http://127.0.0.1:%d/sink", dir, origin.port);
+    fetch(how, &secs, &n);
+    ck_assert_uint_eq(n, 6000000);
+    within_10_percent(secs, n, 2e6, 2e5);
+    ck_assert_int_ge(counter("bandwidth", "school", "bytes_up"), 6000000 - 65536);
+}
+END_TEST
+
 Suite *protect_suite(void)
 {
     Suite *s = suite_create("protect");
@@ -637,6 +754,10 @@ Suite *protect_suite(void)
     tcase_add_test(tc, ban_lifted_by_hand);
     tcase_add_test(tc, concurrent_connections_per_address);
     tcase_add_test(tc, connection_flood_leaves_others_alone);
+    tcase_add_test(tc, forward_deny_and_limit);
+    tcase_add_test(tc, download_held_to_bandwidth);
+    tcase_add_test(tc, tunnel_held_to_bandwidth);
+    tcase_add_test(tc, upload_held_to_bandwidth);
     suite_add_tcase(s, tc);
     return s;
 }

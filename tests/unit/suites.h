@@ -30,6 +30,7 @@ Suite *anonymity_suite(void);
 Suite *auth_delay_suite(void);
 Suite *keytab_suite(void);
 Suite *ratelimit_suite(void);
+Suite *bwlimit_suite(void);
 Suite *iptrie_suite(void);
 
 #endif

@@ -361,6 +361,12 @@ const char *exchange_filter(const struct exchange *ex)
     return ex->filter;
 }
 
+void exchange_meter(struct exchange *ex, const struct exchange_meter *m, void *arg)
+{
+    ex->meter = m;
+    ex->meter_arg = arg;
+}
+
 const struct http_head *exchange_response(const struct exchange *ex)
 {
     return &ex->resp;
@@ -688,6 +694,8 @@ void exchange_put(struct exchange *ex)
         return;
     if (loop_timer_armed(&ex->timer)) /* ended without its driver: never armed then */
         loop_timer_cancel(ex->conn->w->loop, &ex->timer);
+    if (loop_timer_armed(&ex->meter_timer))
+        loop_timer_cancel(ex->conn->w->loop, &ex->meter_timer);
     if (spare_count + 1 > EXCHANGE_SPARES_MAX) { /* not >=: the max may be 0 */
         exchange_free(ex);
         free(ex);

@@ -374,6 +374,8 @@ static void end(struct exchange *ex)
     resolver_cancel(ex->rq);
     ex->rq = NULL;
     loop_timer_cancel(w->loop, &ex->timer);
+    if (loop_timer_armed(&ex->meter_timer))
+        loop_timer_cancel(w->loop, &ex->meter_timer);
     if (ex->cfg) {
         exchange_end(ex);
         config_unref(ex->cfg);

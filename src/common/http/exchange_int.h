@@ -177,6 +177,9 @@ struct exchange {
     uint64_t queue_until;               /* a queued exchange gives up then (loop ms) */
     uint64_t hold_until;                /* X_HELD: acts on its decision then (loop ms) */
     struct protect_note pnote;          /* what the protections remember (protect.c) */
+    const struct exchange_meter *meter; /* counts its bytes (meter.c), NULL: none */
+    void *meter_arg;
+    struct timer meter_timer;           /* a metered direction waits for its allowance */
     uint64_t scratch[EXCHANGE_SCRATCH / 8]; /* the front-end's notes */
     char log_referer[200];
     char log_agent[200];
