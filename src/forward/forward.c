@@ -318,6 +318,37 @@ static void meter(struct exchange *ex, const struct policy *p)
     bwlimit_attach(ex, l, exchange_scratch(ex), k, n);
 }
 
+/* A user past the day's volume: 403 with a page saying so. */
+static void over_quota(struct exchange *ex, const struct policy *p)
+{
+    char body[1024], note[96];
+    size_t n = gh_fmt(body, sizeof(body),
+                      "<!DOCTYPE html>\n<html><head><title>Daily quota used up</title></head>\n"
+                      "<body><h1>Daily quota used up</h1>\n<p>You have used today's %llu MB "
+                      "through this proxy (%llu MB so far). It starts again at midnight.</p>\n"
+                      "<hr><p>gatehouse</p></body></html>\n",
+                      (unsigned long long)(p->quota->daily / 1000000),
+                      (unsigned long long)(quota_used(p->quota, exchange_user(ex)) / 1000000));
+
+    gh_fmt(note, sizeof(note), "quota:%s", p->name);
+    exchange_set_filter(ex, note);
+    exchange_respond(ex, 403, "text/html; charset=utf-8", "Cache-Control: no-store\r\n", body, n);
+    exchange_error_reason(ex, "daily quota used up");
+}
+
+/* The exchange is over: its bytes count for its user's day. */
+static void finished(struct exchange *ex)
+{
+    const struct policy *p = exchange_listener(ex)->fe_conf;
+    const char *user = exchange_user(ex);
+    uint64_t in, out;
+
+    if (!p || !p->quota || !user)
+        return;
+    exchange_bytes(ex, &in, &out);
+    quota_charge(p->quota, user, in + out);
+}
+
 static void handle(struct exchange *ex)
 {
     const struct policy *p = exchange_listener(ex)->fe_conf;
@@ -362,6 +393,10 @@ static void handle(struct exchange *ex)
     pv.user = exchange_user(ex);
     if (!protect_refs_empty(&p->protect) && !protect_check(&pv, &p->protect))
         return;
+    if (p->quota && pv.user && quota_over(p->quota, pv.user)) {
+        over_quota(ex, p);
+        return;
+    }
     if (p->bandwidth)
         meter(ex, p);
     if (r->form == HTTP_TARGET_AUTHORITY)
@@ -537,6 +572,7 @@ const struct frontend forward_frontend = {
     .free = unload,
     .handle = handle,
     .response = response,
+    .finished = finished,
     .tunnel_hello = tunnel_hello,
     .resume = resume,
 };

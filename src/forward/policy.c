@@ -14,7 +14,7 @@
 static const char *const policy_keys[] = {"clients", "deny",   "connect_ports", "auth",
                                           "parent",  "filter", "block_page",    "cache",
                                           "tunnel_non_tls", "tunnel_ech", "status_allow",
-                                          "bandwidth", PROTECT_KEYS, ANONYMITY_KEYS, NULL};
+                                          "bandwidth", "quota", PROTECT_KEYS, ANONYMITY_KEYS, NULL};
 static const char *const auth_keys[] = {"file", "realm", "groups", NULL};
 static const char *const parent_keys[] = {"address", "user", "password", "domains", NULL};
 
@@ -288,6 +288,18 @@ int policy_connect_allowed(const struct policy *p, uint16_t port)
     return in_ranges(p->connect_ports, p->nconnect_ports, port);
 }
 
+/* A daily quota counts users: the policy must have them. */
+static int load_quota(const struct gh_config *cfg, struct policy *p, const config_setting_t *g,
+                      char *err, size_t errlen)
+{
+    if (g && !p->users) {
+        config_error(err, errlen, g, "policy '%s': a 'quota' counts users and needs 'auth'",
+                     p->name);
+        return -1;
+    }
+    return quota_load(cfg, p->name, g, &p->quota, err, errlen);
+}
+
 struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
                                const struct list_set *lists, char *err, size_t errlen)
 {
@@ -338,7 +350,8 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
                                 errlen) < 0 ||
             protect_refs_load(cfg, pg, &p->protect, err, errlen) < 0 ||
             bwlimit_load(cfg, p->name, config_setting_get_member(pg, "bandwidth"), &p->bandwidth,
-                         err, errlen) < 0) {
+                         err, errlen) < 0 ||
+            load_quota(cfg, p, config_setting_get_member(pg, "quota"), err, errlen) < 0) {
             policy_free(ps);
             return NULL;
         }
@@ -354,6 +367,7 @@ static void free_policy(struct policy *p)
     acl_free(p->status_allow);
     protect_refs_free(&p->protect);
     bwlimit_free(p->bandwidth);
+    quota_free(p->quota);
     free(p->connect_ports);
     free(p->non_tls_ports);
     auth_free(p->users);

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "bwlimit.h"
 #include "protect.h"
+#include "quota.h"
 
 struct port_range {
     uint16_t lo, hi;
@@ -58,6 +59,7 @@ struct policy {
     struct apt_profile apt;   /* its apt profile (in the same `cache` group) */
     struct protect_refs protect; /* its rate_limits, deny_rules, bans */
     struct bw_limit *bandwidth;  /* its bandwidth limits, NULL: none */
+    struct quota *quota;         /* its users' daily volume, NULL: none */
     struct acl *status_allow; /* who may lift bans on the status page */
     int line;
 };

@@ -734,6 +734,92 @@ START_TEST(upload_held_to_bandwidth)
 }
 END_TEST
 
+/* ---- daily quotas ---- */
+
+/* curl as user through port: the status, and the body's bytes. */
+static int as_user(int port, const char *user, const char *pw, unsigned n, unsigned long long *got)
+{
+    char out[256];
+    int st = 0;
+
+    th_sh(out, sizeof(out),
+          "curl -s -o %s/body -w '%%{http_code} %%{size_download}' -x 'http://%s:%s@127.0.0.1:%d' "
+          "'http://127.0.0.1:%d/big?n=%u'",
+          dir, user, pw, port, origin.port, n);
+    ck_assert_int_eq(sscanf(out, "%d %llu", &st, got), 2);
+    return st;
+}
+
+/* A million bytes a day for each user: alice's third 600 KB is refused
+ * with the page, bob is not; after a restart alice still is. */
+START_TEST(quota_survives_a_restart)
+{
+    struct th_gatehouse q;
+    char conf[2048], out[512], body[4096] = "";
+    unsigned long long got;
+    int port = th_free_port();
+    FILE *f;
+
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "htpasswd -cbB %s/users alice wonderland 2>&1 && "
+                           "htpasswd -bB %s/users bob builder 2>&1 && chmod 644 %s/users && "
+                           "mkdir -p %s/state && chmod 777 %s/state",
+                           dir, dir, dir, dir, dir),
+                     0);
+    snprintf(conf, sizeof(conf),
+             "log = { access = \"@ACCESS@\"; };\n"
+             "listeners = ( { name = \"q\"; mode = \"forward\"; listen = \"127.0.0.1:%d\";\n"
+             "                policy = \"metered\"; } );\n"
+             "policies = { metered = { auth = { file = \"%s/users\"; };\n"
+             "                         quota = { daily = 1000000; file = \"%s/state/quota\"; }; }; };\n",
+             port, dir, dir);
+    ck_assert_int_eq(th_gatehouse_start(&q, conf), 0);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(as_user(port, "alice", "wonderland", 600000, &got), 200);
+        ck_assert_uint_eq(got, 600000);
+        /* the day is counted when the exchange ends, just before its log line */
+        ck_assert_int_eq(th_log_lines(q.access, i + 1, "alice", "\" 200 ", NULL), i + 1);
+    }
+    ck_assert_int_eq(as_user(port, "alice", "wonderland", 1000, &got), 403);
+    th_sh(body, sizeof(body), "cat %s/body", dir);
+    ck_assert_msg(strstr(body, "Daily quota used up") && strstr(body, "today's 1 MB"), "%s", body);
+    ck_assert_int_eq(th_log_lines(q.access, 1, "alice", "\" 403 ", "filter=quota:metered",
+                                  "why=daily quota used up", NULL),
+                     1);
+    ck_assert_int_eq(as_user(port, "bob", "builder", 1000, &got), 200);
+    ck_assert_int_eq(th_log_lines(q.access, 1, "bob", "\" 200 ", NULL), 1);
+    ck_assert_int_eq(th_gatehouse_stop(&q, SIGTERM, 10000), 0);
+
+    ck_assert_int_eq(th_gatehouse_start(&q, conf), 0);
+    ck_assert_int_eq(as_user(port, "alice", "wonderland", 1000, &got), 403);
+    ck_assert_int_eq(as_user(port, "bob", "builder", 1000, &got), 200);
+    ck_assert_int_eq(th_log_lines(q.access, 1, "bob", "\" 200 ", NULL), 1);
+    rig_stop_clean(&q);
+    /* the file: one line a user after the restart's rewrite, then bob's */
+    snprintf(out, sizeof(out), "%s/state/quota", dir);
+    f = fopen(out, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_gt(fread(body, 1, sizeof(body) - 1, f), 0);
+    fclose(f);
+    ck_assert_msg(strstr(body, " alice ") && strstr(body, " bob "), "%s", body);
+}
+END_TEST
+
+/* A quota needs users to count. */
+START_TEST(quota_without_auth_is_refused)
+{
+    char out[1024];
+
+    ck_assert_int_ne(th_gatehouse_check(
+                         "listeners = ( { name = \"q\"; mode = \"forward\"; listen = "
+                         "\"127.0.0.1:1\"; policy = \"p\"; } );\n"
+                         "policies = { p = { quota = { daily = 1000; file = \"/tmp/q\"; }; }; };\n",
+                         out, sizeof(out)),
+                     0);
+    ck_assert_msg(strstr(out, ":2: policy 'p': a 'quota' counts users and needs 'auth'"), "%s", out);
+}
+END_TEST
+
 Suite *protect_suite(void)
 {
     Suite *s = suite_create("protect");
@@ -758,6 +844,8 @@ Suite *protect_suite(void)
     tcase_add_test(tc, download_held_to_bandwidth);
     tcase_add_test(tc, tunnel_held_to_bandwidth);
     tcase_add_test(tc, upload_held_to_bandwidth);
+    tcase_add_test(tc, quota_survives_a_restart);
+    tcase_add_test(tc, quota_without_auth_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }

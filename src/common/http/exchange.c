@@ -361,6 +361,12 @@ const char *exchange_filter(const struct exchange *ex)
     return ex->filter;
 }
 
+void exchange_bytes(const struct exchange *ex, uint64_t *in, uint64_t *out)
+{
+    *in = ex->bytes_in;
+    *out = ex->bytes_out;
+}
+
 void exchange_meter(struct exchange *ex, const struct exchange_meter *m, void *arg)
 {
     ex->meter = m;

@@ -145,6 +145,10 @@ void exchange_set_user(struct exchange *ex, const char *user);
 /* The authenticated user, or NULL. */
 const char *exchange_user(const struct exchange *ex);
 
+/* Bytes read from the client and written to it so far (heads, bodies,
+ * tunnels), as the access log's in= and out= count them. */
+void exchange_bytes(const struct exchange *ex, uint64_t *in, uint64_t *out);
+
 /* Answers with a file body streamed from fd (taken: closed by the core). */
 void exchange_respond_fd(struct exchange *ex, int status, const char *content_type,
                          const char *extra, int fd, uint64_t size);
