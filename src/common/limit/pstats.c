@@ -17,7 +17,7 @@ static const char *const counters[PS_KINDS][PSTATS_MAX + 1] = {
     {"events", "bans", "refused", "lifted", NULL},
     {"admitted", "refused_concurrent", "refused_rate", NULL},
     {"bytes_down", "bytes_up", "waits", NULL},
-    {"over_quota", "cut", NULL},
+    {"over_quota", NULL},
 };
 
 static _Atomic(struct pstats *) head;

@@ -18,7 +18,7 @@ enum pstats_kind {
     PS_BAN,         /* events, bans, refused (a banned key's requests), lifted */
     PS_CONNECTIONS, /* admitted, refused_concurrent, refused_rate */
     PS_BANDWIDTH,   /* bytes_down, bytes_up, waits */
-    PS_QUOTA,       /* over_quota (answered with the page), cut (a transfer ended) */
+    PS_QUOTA,       /* over_quota (answered with the page) */
     PS_KINDS
 };
 
