@@ -5,8 +5,12 @@
  * accept, deny and allow rules by each criterion (a 100,000-line network
  * file among them; a bad line reported as file:line), bans and their
  * expiry, a ban lifted by hand, and the counters and the access log's
- * why= for each decision.  Clients are told apart by X-Forwarded-For from
- * the trusted 127.0.0.1, or by their source address (127.0.0.N). */
+ * why= for each decision; in the forward mode a listener's deny list and
+ * a policy's rate limit, bandwidth limits on a 20 MB download, a 20 MB
+ * CONNECT tunnel and an upload (each within 10% of its rate), and a daily
+ * quota that survives a restart.  Clients are told apart by
+ * X-Forwarded-For from the trusted 127.0.0.1, or by their source address
+ * (127.0.0.N). */
 #include "common.h"
 
 #include <arpa/inet.h>
@@ -149,7 +153,6 @@ static void rig_start(void)
 
 static void rig_stop(void)
 {
-    th_sh(NULL, 0, "cp %s /tmp/protect-access.log", gh.access);
     rig_stop_clean(&gh);
     rig_origin_stop(&origin);
     th_sh(NULL, 0, "rm -rf %s", dir);
