@@ -22,8 +22,9 @@ KEYS=${BENCH_KEYS:-1000000}
 RUN=${BENCH_RUN:-$PWD/build/bench-protect}
 RES=$RUN/protect.tsv
 OUT=bench/results/protect.md
-command -v nginx >/dev/null && command -v wrk >/dev/null ||
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
     die "needs nginx and wrk: apt-get install -y nginx wrk"
+fi
 make --no-print-directory -s all
 GATEHOUSE=$PWD/build/gatehouse
 
@@ -96,7 +97,7 @@ for i in $(seq 1 20); do
 done
 keys=$(held)
 rss1=$(rss_kb gatehouse)
-table=$(curl -s "http://127.0.0.1:$GH_REV_PORT/.gh/status" | sed -n 's/.*"bytes":\([0-9]*\)},.*/\1/p' | head -1)
+table=$(curl -s "http://127.0.0.1:$GH_REV_PORT/.gh/status" | sed -n 's/.*"keys":{[^}]*"bytes":\([0-9]*\)}.*/\1/p')
 stop_proc gatehouse
 
 {
@@ -111,5 +112,7 @@ stop_proc gatehouse
     printf '| distinct keys sent | %s |\n| keys held by the table | %s |\n' "$sent" "$keys"
     printf '| RSS before | %s kB |\n| RSS after | %s kB |\n| growth | %s MB |\n' "$rss0" "$rss1" \
         "$(calc "sprintf(\"%.1f\", ($rss1 - $rss0) / 1024)")"
+    printf '| the table'"'"'s reservation (mapped, touched as keys come) | %s MB |\n' \
+        "$(calc "sprintf(\"%.1f\", ${table:-0} / 1048576)")"
 } >"$OUT"
 cat "$OUT"
