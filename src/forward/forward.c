@@ -15,6 +15,7 @@
 #include "pages.h"
 #include "safesearch.h"
 #include "policy.h"
+#include "protect.h"
 #include "urlpath.h"
 #include "sni.h"
 #include "util.h"
@@ -111,6 +112,7 @@ static int authenticate(struct exchange *ex, const struct policy *p)
         return 0;
     }
     /* a wrong password, not a first challenge */
+    protect_note_event(ex, PEV_AUTH);
     hold = auth_delay_failed(exchange_client(ex), user, &n);
     exchange_error_reason(ex, "proxy authentication failed");
     if (hold) {
@@ -145,6 +147,7 @@ static void block(struct exchange *ex, const struct policy *p, const char *url, 
 
     gh_fmt(note, sizeof(note), "block:%s", category);
     exchange_set_filter(ex, note);
+    protect_note_event(ex, PEV_DENIED);
     exchange_respond(ex, 403, "text/html; charset=utf-8", "Cache-Control: no-store\r\n", page, n);
     exchange_error_reason(ex, "blocked by the filter");
 }
@@ -290,8 +293,119 @@ static void forward_http(struct exchange *ex, const struct policy *p, const stru
     exchange_forward(ex, host, hostlen, r->port, NULL);
 }
 
+_Static_assert(sizeof(struct bw_note) <= EXCHANGE_SCRATCH, "bw_note outgrew the scratch space");
+
+/* Counts the exchange's bytes against the policy's bandwidth limits, under
+ * its client's address, its user or its user's group as the policy says
+ * (a request without a user is counted under its address). */
+static void meter(struct exchange *ex, const struct policy *p)
+{
+    const struct bw_limit *l = p->bandwidth;
+    const char *user = exchange_user(ex), *key = user;
+    unsigned char addr[17];
+    char k[300];
+    size_t n;
+
+    if (l->key == BW_GROUP && user) {
+        for (unsigned i = 0; i < l->ngroups; i++)
+            if (auth_in_group(p->groups, user, l->groups[i])) {
+                key = l->groups[i];
+                break;
+            }
+    }
+    if (l->key == BW_CLIENT || !key) {
+        n = bwlimit_client_key(l, exchange_client(ex), addr);
+        bwlimit_attach(ex, l, exchange_scratch(ex), addr, n);
+        return;
+    }
+    /* a user and a group of the same name are different keys */
+    n = gh_fmt(k, sizeof(k), "%c%s", key == user ? 'u' : 'g', key);
+    bwlimit_attach(ex, l, exchange_scratch(ex), k, n);
+}
+
+/* A user past the day's volume: 403 with a page saying so. */
+static void over_quota(struct exchange *ex, const struct policy *p)
+{
+    char body[1024], note[96];
+    size_t n = gh_fmt(body, sizeof(body),
+                      "<!DOCTYPE html>\n<html><head><title>Daily quota used up</title></head>\n"
+                      "<body><h1>Daily quota used up</h1>\n<p>You have used today's %llu MB "
+                      "through this proxy (%llu MB so far). It starts again at midnight.</p>\n"
+                      "<hr><p>gatehouse</p></body></html>\n",
+                      (unsigned long long)(p->quota->daily / 1000000),
+                      (unsigned long long)(quota_used(p->quota, exchange_user(ex)) / 1000000));
+
+    gh_fmt(note, sizeof(note), "quota:%s", p->name);
+    exchange_set_filter(ex, note);
+    exchange_respond(ex, 403, "text/html; charset=utf-8", "Cache-Control: no-store\r\n", body, n);
+    exchange_error_reason(ex, "daily quota used up");
+}
+
+/* The exchange is over: its bytes count for its user's day. */
+static void finished(struct exchange *ex)
+{
+    const struct policy *p = exchange_listener(ex)->fe_conf;
+    const char *user = exchange_user(ex);
+    uint64_t in, out;
+
+    if (!p || !p->quota || !user)
+        return;
+    exchange_bytes(ex, &in, &out);
+    quota_charge(p->quota, user, in + out);
+}
+
+/* The listener's protections (deny rules, bans, limits), before anything
+ * else.  Returns 1 when the request may go on. */
+static int listener_admits(struct exchange *ex, struct protect_view *pv)
+{
+    const struct protect_refs *lp = exchange_listener(ex)->protect;
+
+    return protect_refs_empty(lp) || protect_check(pv, lp);
+}
+
+/* The policy's own, once its user is known (authenticated, or logged in
+ * at the captive page): its protections, the day's quota, and the meter
+ * of its bandwidth limits.  Returns 1 when the request may go on. */
+static int policy_admits(struct exchange *ex, const struct policy *p, struct protect_view *pv)
+{
+    pv->user = exchange_user(ex);
+    if (!protect_refs_empty(&p->protect) && !protect_check(pv, &p->protect))
+        return 0;
+    if (p->quota && pv->user && quota_over(p->quota, pv->user)) {
+        over_quota(ex, p);
+        return 0;
+    }
+    if (p->bandwidth)
+        meter(ex, p);
+    return 1;
+}
+
+/* What the protections see of a request: its client, host (normal form,
+ * "" when not yet known) and target. */
+static void view_of(struct protect_view *pv, struct exchange *ex, const struct policy *p,
+                    const char *host, int hostlen)
+{
+    const struct http_head *r = exchange_request(ex);
+
+    protect_view_init(pv, ex, exchange_client(ex));
+    pv->host = hostlen > 0 ? host : "";
+    pv->hostlen = hostlen > 0 ? (size_t)hostlen : 0;
+    pv->target = "";
+    pv->targetlen = 0;
+    if (exchange_intercepted_hello(ex)) {
+        /* no request: a ClientHello */
+    } else if (r->form == HTTP_TARGET_ABSOLUTE) {
+        pv->target = exchange_str(ex, r->path);
+        pv->targetlen = r->path.len;
+    } else if (r->form != HTTP_TARGET_AUTHORITY) {
+        pv->target = exchange_str(ex, r->target);
+        pv->targetlen = r->target.len;
+    }
+    pv->route = p->name;
+}
+
 static void intercepted_tls(struct exchange *ex, const struct policy *p,
-                            const struct sockaddr_storage *dst);
+                            const struct sockaddr_storage *dst, struct protect_view *pv);
 
 /* Splits an intercepted request's Host field into its host (normal form,
  * into host, HOSTNAME_MAX) and port (80 when none).  Returns the host's
@@ -329,7 +443,7 @@ static int host_field(struct exchange *ex, char *host, uint16_t *port)
  * blocked address.  No parent proxy, no safe-search steering and no
  * cache: the connection's destination is the client's. */
 static void intercepted_http(struct exchange *ex, const struct policy *p,
-                             const struct sockaddr_storage *dst)
+                             const struct sockaddr_storage *dst, struct protect_view *pv)
 {
     const struct http_head *r = exchange_request(ex);
     const struct filter_rule *fr;
@@ -344,6 +458,10 @@ static void intercepted_http(struct exchange *ex, const struct policy *p,
     }
     if ((hl = host_field(ex, host, &port)) < 0)
         return;
+    pv->host = host;
+    pv->hostlen = (size_t)hl;
+    if (!listener_admits(ex, pv))
+        return;
     if (port != intercept_port(dst)) {
         log_info("intercepted connection from %s to port %u refused: its Host names port %u",
                  exchange_client_text(ex), intercept_port(dst), (unsigned)port);
@@ -352,6 +470,8 @@ static void intercepted_http(struct exchange *ex, const struct policy *p,
     }
     if (p->users && !login_gate(ex, p, 0, host))
         return; /* the captive login, or its page */
+    if (!policy_admits(ex, p, pv))
+        return;
     fr = rule_for(ex, p); /* which may name the user */
     if ((n = target_path(ex, fr, target, sizeof(target), view, &viewlen)) < 0)
         return;
@@ -368,34 +488,44 @@ static void handle(struct exchange *ex)
 {
     const struct policy *p = exchange_listener(ex)->fe_conf;
     const struct http_head *r = exchange_request(ex);
-    const struct sockaddr_storage *dst;
+    const struct sockaddr_storage *dst = exchange_original_dst(ex);
+    int proxy_itself = r->form == HTTP_TARGET_ORIGIN || r->form == HTTP_TARGET_ASTERISK;
+    struct protect_view pv;
     char host[HOSTNAME_MAX];
-    int hostlen;
+    int hostlen = 0;
 
     if (!policy_client_allowed(p, exchange_client(ex))) {
         exchange_error(ex, 403, "client address not allowed by policy");
         return;
     }
-    if ((dst = exchange_original_dst(ex)) != NULL) {
-        if (exchange_intercepted_hello(ex))
-            intercepted_tls(ex, p, dst);
-        else
-            intercepted_http(ex, p, dst);
-        return;
-    }
-    if (r->form == HTTP_TARGET_ORIGIN || r->form == HTTP_TARGET_ASTERISK) {
-        pages_serve(ex); /* asked about the proxy itself: no credentials needed */
-        return;
-    }
     /* One normal form of the host for every decision below: the lists,
      * safe search, cookies, the parent's domains, apt mirrors, and the
      * name resolved.  A name no resolver takes is never guessed at. */
-    hostlen = hostname_normalize(exchange_str(ex, r->host), r->host.len, host, sizeof(host));
+    if (!dst && !proxy_itself)
+        hostlen = hostname_normalize(exchange_str(ex, r->host), r->host.len, host, sizeof(host));
+    view_of(&pv, ex, p, host, hostlen);
+    if (dst) {
+        if (exchange_intercepted_hello(ex))
+            intercepted_tls(ex, p, dst, &pv);
+        else
+            intercepted_http(ex, p, dst, &pv);
+        return;
+    }
+    if (proxy_itself) {
+        /* asked about the proxy itself: no credentials, and no protection
+         * (a banned operator can still lift bans from status_allow) */
+        pages_serve(ex, p->status_allow);
+        return;
+    }
+    if (!listener_admits(ex, &pv))
+        return;
     if (hostlen < 0) {
         exchange_error(ex, 400, "host is not a DNS name or an IP address");
         return;
     }
     if (p->users && !authenticate(ex, p))
+        return;
+    if (!policy_admits(ex, p, &pv))
         return;
     if (r->form == HTTP_TARGET_AUTHORITY)
         tunnel(ex, p, rule_for(ex, p), host, (size_t)hostlen);
@@ -585,7 +715,7 @@ static int tunnel_hello(struct exchange *ex, const struct sni_hello *h)
  * would be, then spliced to that destination alone, once the hello's name
  * is seen to resolve to it.  A refusal is a TLS alert (exchange.h). */
 static void intercepted_tls(struct exchange *ex, const struct policy *p,
-                            const struct sockaddr_storage *dst)
+                            const struct sockaddr_storage *dst, struct protect_view *pv)
 {
     const struct filter_rule *fr;
     const struct sni_hello *h = exchange_intercepted_hello(ex);
@@ -593,8 +723,12 @@ static void intercepted_tls(struct exchange *ex, const struct policy *p,
     uint16_t port = (uint16_t)intercept_port(dst);
     int nl = 0;
 
+    if (!listener_admits(ex, pv))
+        return;
     if (p->users && !login_gate(ex, p, 1, NULL))
         return; /* not logged in: no page can be shown over TLS */
+    if (!policy_admits(ex, p, pv))
+        return;
     fr = rule_for(ex, p);
     intercept_ip_text(dst, ip, sizeof(ip));
     if (fr) {
@@ -623,6 +757,7 @@ const struct frontend forward_frontend = {
     .free = unload,
     .handle = handle,
     .response = response,
+    .finished = finished,
     .tunnel_hello = tunnel_hello,
     .resume = resume,
     .transparent = 1,

@@ -13,7 +13,8 @@
 
 static const char *const policy_keys[] = {"clients", "deny",   "connect_ports", "auth",
                                           "parent",  "filter", "block_page",    "cache",
-                                          "tunnel_non_tls", "tunnel_ech", ANONYMITY_KEYS, NULL};
+                                          "tunnel_non_tls", "tunnel_ech", "status_allow",
+                                          "bandwidth", "quota", PROTECT_KEYS, ANONYMITY_KEYS, NULL};
 static const char *const auth_keys[] = {"file", "realm", "groups", "login_ttl", NULL};
 static const char *const parent_keys[] = {"address", "user", "password", "domains", NULL};
 
@@ -22,6 +23,8 @@ static const char *const parent_keys[] = {"address", "user", "password", "domain
 static const char *const private_nets[] = {"127.0.0.0/8", "::1/128",    "10.0.0.0/8",
                                            "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
                                            "fe80::/10", NULL};
+/* Who may lift bans from the status page unless status_allow says: this machine. */
+static const char *const loopback[] = {"127.0.0.0/8", "::1/128", NULL};
 
 static int load_auth(const struct gh_config *cfg, struct policy *p, config_setting_t *g,
                      char *err, size_t errlen)
@@ -288,6 +291,18 @@ int policy_connect_allowed(const struct policy *p, uint16_t port)
     return in_ranges(p->connect_ports, p->nconnect_ports, port);
 }
 
+/* A daily quota counts users: the policy must have them. */
+static int load_quota(const struct gh_config *cfg, struct policy *p, const config_setting_t *g,
+                      char *err, size_t errlen)
+{
+    if (g && !p->users) {
+        config_error(err, errlen, g, "policy '%s': a 'quota' counts users and needs 'auth'",
+                     p->name);
+        return -1;
+    }
+    return quota_load(cfg, p->name, g, &p->quota, err, errlen);
+}
+
 struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
                                const struct list_set *lists, char *err, size_t errlen)
 {
@@ -297,7 +312,9 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
     ps->builtin.name = xstrdup("default");
     ps->builtin.clients = acl_new();
     ps->builtin.deny = acl_new();
+    ps->builtin.status_allow = acl_new();
     config_get_networks(NULL, "clients", ps->builtin.clients, private_nets, err, errlen);
+    config_get_networks(NULL, "status_allow", ps->builtin.status_allow, loopback, err, errlen);
     load_ports(&ps->builtin, NULL, err, errlen);
     if (!g)
         return ps;
@@ -331,7 +348,13 @@ struct policy_set *policy_load(const struct gh_config *cfg, config_t *file,
             load_tunnel(p, pg, err, errlen) < 0 ||
             cache_rules_load(&p->cache, config_setting_get_member(pg, "cache"), 0, apt_cache_keys,
                              err, errlen) < 0 ||
-            apt_load(&p->apt, &p->cache, config_setting_get_member(pg, "cache"), err, errlen) < 0) {
+            apt_load(&p->apt, &p->cache, config_setting_get_member(pg, "cache"), err, errlen) < 0 ||
+            config_get_networks(pg, "status_allow", p->status_allow = acl_new(), loopback, err,
+                                errlen) < 0 ||
+            protect_refs_load(cfg, pg, &p->protect, err, errlen) < 0 ||
+            bwlimit_load(cfg, p->name, config_setting_get_member(pg, "bandwidth"), &p->bandwidth,
+                         err, errlen) < 0 ||
+            load_quota(cfg, p, config_setting_get_member(pg, "quota"), err, errlen) < 0) {
             policy_free(ps);
             return NULL;
         }
@@ -344,6 +367,10 @@ static void free_policy(struct policy *p)
     free(p->name);
     acl_free(p->clients);
     acl_free(p->deny);
+    acl_free(p->status_allow);
+    protect_refs_free(&p->protect);
+    bwlimit_free(p->bandwidth);
+    quota_free(p->quota);
     free(p->connect_ports);
     free(p->non_tls_ports);
     auth_free(p->users);

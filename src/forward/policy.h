@@ -11,6 +11,9 @@
 #include "auth.h"
 #include "filter.h"
 #include "config.h"
+#include "bwlimit.h"
+#include "protect.h"
+#include "quota.h"
 
 struct port_range {
     uint16_t lo, hi;
@@ -55,6 +58,10 @@ struct policy {
     enum tunnel_ech tunnel_ech;
     struct cache_rules cache; /* caching through this policy */
     struct apt_profile apt;   /* its apt profile (in the same `cache` group) */
+    struct protect_refs protect; /* its rate_limits, deny_rules, bans */
+    struct bw_limit *bandwidth;  /* its bandwidth limits, NULL: none */
+    struct quota *quota;         /* its users' daily volume, NULL: none */
+    struct acl *status_allow; /* who may lift bans on the status page */
     int line;
 };
 

@@ -8,8 +8,10 @@
 #include "choose.h"
 #include "exchange.h"
 #include "geo.h"
+#include "hostname.h"
 #include "log.h"
 #include "pool.h"
+#include "protect.h"
 #include "route.h"
 #include "status.h"
 #include "util.h"
@@ -33,7 +35,7 @@ struct reverse_state {
     struct pool_set *pools;
     struct route_set *routes;
     struct reverse_listener *listeners; /* owned here, handed out as fe_conf */
-    struct geo *geo;                    /* the MaxMind database, NULL: none */
+    const struct geo *geo;              /* the generation's MaxMind database, NULL: none */
     const struct resolver_conf *dns;    /* for the health checker's names */
     struct checker *checker;            /* active health checks, once activated */
 };
@@ -42,10 +44,9 @@ struct reverse_state {
 static const char *const revealing[] = {"Server", "X-Powered-By", "X-AspNet-Version",
                                         "X-AspNetMvc-Version", "X-Runtime", "X-Generator", NULL};
 
-static const char *const sections[] = {"pools", "routes", "geo", NULL};
+static const char *const sections[] = {"pools", "routes", NULL};
 static const char *const listener_keys[] = {"routes", "trusted_proxies", "status_path",
                                             "status_allow", "redirect_https", NULL};
-static const char *const geo_keys[] = {"database", NULL};
 /* Who may read a status page when status_allow is not set: this machine. */
 static const char *const loopback[] = {"127.0.0.0/8", "::1/128", NULL};
 
@@ -62,7 +63,6 @@ static void unload(void *state)
         free(l);
     }
     checker_stop(st->checker);
-    geo_close(st->geo);
     route_free(st->routes);
     pool_free(st->pools);
     free(st);
@@ -72,33 +72,17 @@ static void *load(const struct gh_config *cfg, config_t *file, char *err, size_t
 {
     struct reverse_state *st = xcalloc(1, sizeof(*st));
 
-    config_setting_t *g = config_lookup(file, "geo");
-    const char *db = NULL;
-
     st->dns = &cfg->dns;
+    st->geo = cfg->geo; /* the `geo` section is the core's (geo_conf.c) */
     st->pools = pool_load(cfg, file, err, errlen);
     if (st->pools)
         st->routes = route_load(cfg, file, st->pools, err, errlen);
     if (!st->routes)
         goto fail;
-    if (g && (config_check_group(g, err, errlen,
-                                 "geo = { database = \"/path/GeoLite2-Country.mmdb\"; }") < 0 ||
-              config_check_keys(g, geo_keys, NULL, err, errlen) < 0 ||
-              config_get_string(g, "database", &db, err, errlen) < 0))
-        goto fail;
-    if (db) {
-        char *path = config_path(cfg, db), msg[512];
-        st->geo = geo_open(path, msg, sizeof(msg));
-        free(path);
-        if (!st->geo) {
-            config_error(err, errlen, config_setting_get_member(g, "database"), "%s", msg);
-            goto fail;
-        }
-    }
     for (unsigned i = 0; i < st->routes->n; i++)
         for (unsigned k = 0; k < st->routes->t[i].n; k++)
             if (st->routes->t[i].r[k].ngeo && !st->geo) {
-                config_error(err, errlen, g ? g : config_root_setting(file),
+                config_error(err, errlen, config_root_setting(file),
                              "routes '%s' use 'geo' but no geo = { database = ...; } is set",
                              st->routes->t[i].name);
                 goto fail;
@@ -354,9 +338,51 @@ static void to_https(struct exchange *ex, const char *host, size_t hostlen, stru
     exchange_respond(ex, 301, "text/plain; charset=utf-8", extra, "moved to https\n", 15);
 }
 
+/* The status document, or a ban lifted by hand: DELETE with ?ban=KEY
+ * (or ?ban=*), from status_allow only. */
+static void status_request(struct exchange *ex, const struct reverse_listener *rl, const char *q,
+                           size_t qlen)
+{
+    const struct http_head *r = exchange_request(ex);
+    char body[64];
+    long lifted;
+
+    if (!acl_match(rl->status_allow, exchange_client(ex))) {
+        exchange_error(ex, 403, "status page: client not in status_allow");
+        return;
+    }
+    if (!gh_strcaseeq(exchange_str(ex, r->method), r->method.len, "DELETE")) {
+        status_answer(ex, rl->st->pools);
+        return;
+    }
+    if ((lifted = protect_lift_query(q, qlen)) < 0) {
+        exchange_error(ex, 400, "DELETE on the status page lifts bans: ?ban=KEY or ?ban=*");
+        return;
+    }
+    exchange_respond(ex, 200, "application/json", "Cache-Control: no-store\r\n", body,
+                     gh_fmt(body, sizeof(body), "{\"lifted\":%ld}\n", lifted));
+}
+
+/* The view of the protections: the client past trusted proxies, the host
+ * in normal form (into hbuf), the target as sent. */
+static void protect_view_fill(struct protect_view *pv, struct exchange *ex,
+                              const struct sockaddr_storage *client, const char *host,
+                              size_t hostlen, struct http_slice path, char *hbuf)
+{
+    int n = hostlen ? hostname_normalize(host, hostlen, hbuf, HOSTNAME_MAX) : -1;
+
+    protect_view_init(pv, ex, client);
+    pv->host = n > 0 ? hbuf : "";
+    pv->hostlen = n > 0 ? (size_t)n : 0;
+    pv->target = path.len ? exchange_str(ex, path) : "/";
+    pv->targetlen = path.len ? path.len : 1;
+    pv->route = exchange_listener(ex)->name;
+}
+
 static void handle(struct exchange *ex)
 {
     const struct reverse_listener *rl = exchange_listener(ex)->fe_conf;
+    const struct protect_refs *lp = exchange_listener(ex)->protect;
     const struct route_table *t = rl->table;
     int host_known;
     const struct http_head *r = exchange_request(ex);
@@ -365,6 +391,8 @@ static void handle(struct exchange *ex)
     size_t hostlen = 0;
     const struct route *rt;
     struct sockaddr_storage client;
+    struct protect_view pv;
+    char hbuf[HOSTNAME_MAX];
     int i;
 
     if (r->form == HTTP_TARGET_ABSOLUTE) {
@@ -401,16 +429,18 @@ static void handle(struct exchange *ex)
         return;
     }
     if (rl->status_path && path.len) {
+        /* status_allow alone decides: a banned operator can still lift bans */
         const char *p = exchange_str(ex, path), *q = memchr(p, '?', path.len);
         size_t plen = q ? (size_t)(q - p) : path.len;
         if (plen == strlen(rl->status_path) && memcmp(p, rl->status_path, plen) == 0) {
-            if (acl_match(rl->status_allow, exchange_client(ex)))
-                status_answer(ex, rl->st->pools);
-            else
-                exchange_error(ex, 403, "status page: client not in status_allow");
+            status_request(ex, rl, q ? q + 1 : "", q ? path.len - plen - 1 : 0);
             return;
         }
     }
+    client_address(ex, rl, &client);
+    protect_view_fill(&pv, ex, &client, host, hostlen, path, hbuf);
+    if (!protect_refs_empty(lp) && !protect_check(&pv, lp))
+        return; /* the listener's deny rules, bans and limits, before routing */
     rt = route_match(t, host, hostlen, path.len ? exchange_str(ex, path) : "/",
                      path.len ? path.len : 1, &host_known);
     if (!rt) {
@@ -420,6 +450,9 @@ static void handle(struct exchange *ex)
             exchange_error(ex, 421, "this site is not served here");
         return;
     }
+    pv.route = rt->key;
+    if (!protect_refs_empty(&rt->protect) && !protect_check(&pv, &rt->protect))
+        return;
     if (rt->client_cert && !exchange_client_verified(ex)) {
         /* the listener asks for a certificate (verify_client = "optional");
          * this route insists on one */
@@ -433,7 +466,6 @@ static void handle(struct exchange *ex)
     if (rt->max_body && !exchange_set_max_body(ex, rt->max_body))
         return;
     route_edits(ex, rt);
-    client_address(ex, rl, &client);
     /* before the cache decides: a background refresh is sent with them */
     forwarding_fields(ex, rl, host, hostlen);
     if (cache_request(ex, &rt->cache) != CACHE_FORWARD)

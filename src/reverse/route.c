@@ -25,6 +25,7 @@ static const char *const route_keys[] = {"host",
                                          "hsts",
                                          "cache",
                                          "client_cert",
+                                         PROTECT_KEYS,
                                          NULL};
 
 /* Reads ( ( "Name", "value" ), ... ) into a flat name/value array. */
@@ -128,8 +129,8 @@ static int load_geo(struct route *rt, config_setting_t *g, struct pool_set *pool
     return 0;
 }
 
-static int load_route(struct route *rt, config_setting_t *g, struct pool_set *pools,
-                      const char *table, char *err, size_t errlen)
+static int load_route(const struct gh_config *cfg, struct route *rt, config_setting_t *g,
+                      struct pool_set *pools, const char *table, char *err, size_t errlen)
 {
     const char *host = "*", *path = "/", *pool = NULL;
 
@@ -238,7 +239,10 @@ static int load_route(struct route *rt, config_setting_t *g, struct pool_set *po
     rt->client_cert = cc && strcmp(cc, "required") == 0;
     rt->redirect_code = (int)code;
     rt->max_body = (uint64_t)max_body;
-    return 0;
+    size_t kl = strlen(table) + strlen(rt->host) + rt->path_len + 2;
+    rt->key = xmalloc(kl);
+    gh_fmt(rt->key, kl, "%s:%s%s", table, rt->host, rt->path);
+    return protect_refs_load(cfg, g, &rt->protect, err, errlen);
 }
 
 struct route_set *route_load(const struct gh_config *cfg, config_t *file, struct pool_set *pools,
@@ -247,7 +251,6 @@ struct route_set *route_load(const struct gh_config *cfg, config_t *file, struct
     struct route_set *rs = xcalloc(1, sizeof(*rs));
     config_setting_t *g = config_lookup(file, "routes");
 
-    GH_UNUSED(cfg);
     if (!g)
         return rs;
     if (config_check_group(g, err, errlen, "'routes' must be a group { name = ( { ... } ); }") < 0)
@@ -266,7 +269,7 @@ struct route_set *route_load(const struct gh_config *cfg, config_t *file, struct
         t->n = (unsigned)config_setting_length(tg);
         t->r = xcalloc(t->n ? t->n : 1, sizeof(*t->r));
         for (unsigned k = 0; k < t->n; k++)
-            if (load_route(&t->r[k], config_setting_get_elem(tg, k), pools, t->name, err,
+            if (load_route(cfg, &t->r[k], config_setting_get_elem(tg, k), pools, t->name, err,
                            errlen) < 0)
                 goto fail;
     }
@@ -292,6 +295,8 @@ void route_free(struct route_set *rs)
             free_list(r->resp_set, 2 * r->nresp_set);
             free_list(r->resp_add, 2 * r->nresp_add);
             free(r->redirect);
+            free(r->key);
+            protect_refs_free(&r->protect);
             cache_rules_free(&r->cache);
             free(r->order.p);
             for (unsigned g = 0; g < r->ngeo; g++)

@@ -5,6 +5,7 @@
 #include "cache.h"
 #include "config.h"
 #include "pool.h"
+#include "protect.h"
 
 /* Pools in the order they are tried: the next when one has no healthy server. */
 struct pool_order {
@@ -39,6 +40,8 @@ struct route {
     uint64_t max_body;  /* request body limit, 0: the global one */
     struct cache_rules cache; /* caching of this route's answers */
     int client_cert;    /* a verified client certificate is required (mTLS per route) */
+    struct protect_refs protect; /* its rate_limits, deny_rules, bans */
+    char *key;          /* "table:host/path": the `route` key of its limits */
 };
 
 struct route_table {

@@ -1,6 +1,7 @@
 /* status.c — the JSON status document (see status.h). */
 #include "status.h"
 #include "cache.h"
+#include "protect.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -88,11 +89,15 @@ void status_answer(struct exchange *ex, const struct pool_set *ps)
     struct cache_store_stats cs;
     cache_store_stats(&cs);
     put(&o, "],\"cache\":{\"entries\":%llu,\"bytes\":%llu,\"limit\":%llu,\"hits\":%llu,"
-            "\"misses\":%llu,\"disk_entries\":%llu,\"disk_bytes\":%llu,\"disk_limit\":%llu}}\n",
+            "\"misses\":%llu,\"disk_entries\":%llu,\"disk_bytes\":%llu,\"disk_limit\":%llu},",
         (unsigned long long)cs.entries, (unsigned long long)cs.bytes, (unsigned long long)cs.limit,
         (unsigned long long)cs.hits, (unsigned long long)cs.misses,
         (unsigned long long)cs.disk_entries, (unsigned long long)cs.disk_bytes,
         (unsigned long long)cs.disk_limit);
+    size_t plen;
+    char *prot = protect_status_json(&plen);
+    put(&o, "%.*s}\n", (int)plen, prot);
+    free(prot);
     exchange_respond(ex, 200, "application/json", "Cache-Control: no-store\r\n", o.p, o.len);
     free(o.p);
 }

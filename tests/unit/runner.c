@@ -33,6 +33,10 @@ int main(void)
     srunner_add_suite(sr, anonymity_suite());
     srunner_add_suite(sr, auth_delay_suite());
     srunner_add_suite(sr, login_suite());
+    srunner_add_suite(sr, keytab_suite());
+    srunner_add_suite(sr, ratelimit_suite());
+    srunner_add_suite(sr, bwlimit_suite());
+    srunner_add_suite(sr, iptrie_suite());
     srunner_add_suite(sr, config_suite());
     srunner_add_suite(sr, config_keys_suite());
 

@@ -30,5 +30,9 @@ Suite *urlpath_suite(void);
 Suite *anonymity_suite(void);
 Suite *auth_delay_suite(void);
 Suite *login_suite(void);
+Suite *keytab_suite(void);
+Suite *ratelimit_suite(void);
+Suite *bwlimit_suite(void);
+Suite *iptrie_suite(void);
 
 #endif

@@ -2,10 +2,12 @@
  * config.h).  Owns the generation (load, references, activation), the two
  * top-level keys (workers, user), the key tables' reader and the helpers
  * every parser uses.  It parses no section itself: log_conf.c, http_conf.c,
- * timeouts.c, resolver_conf.c, cache_conf.c, listeners.c and the
- * front-ends do. */
+ * timeouts.c, resolver_conf.c, cache_conf.c, geo_conf.c, protect_conf.c,
+ * listeners.c and the front-ends do. */
 #include "config.h"
 #include "cache_store.h"
+#include "geo.h"
+#include "protect.h"
 #include "http_conf.h"
 #include "util.h"
 
@@ -469,14 +471,16 @@ static const struct config_key top_keys[] = {
 static const struct config_section top_section = {NULL, top_keys};
 
 const struct config_section *const config_core_sections[] = {
-    &top_section, &log_section, &http_section, &timeouts_section, &resolver_section, NULL,
+    &top_section, &log_section,      &http_section,       &timeouts_section,
+    &resolver_section, &protection_section, NULL,
 };
 
 /* The sections the root may hold besides the core's: the store, the
  * listeners and the front-ends'. */
 static int root_key_known(const struct gh_config *c, const char *name)
 {
-    static const char *const others[] = {"cache", "listeners", NULL};
+    static const char *const others[] = {"cache",      "geo",  "rate_limits",
+                                         "deny_rules", "bans", "listeners", NULL};
 
     if (key_find(top_keys, name) || in_list(name, others))
         return 1;
@@ -506,7 +510,8 @@ static int load_root(struct gh_config *c, config_t *file, char *err, size_t errl
         if (config_core_sections[i]->name &&
             config_section_load(c, root, config_core_sections[i], err, errlen) < 0)
             return -1;
-    if (cache_conf_load(&c->cache, config_setting_get_member(root, "cache"), err, errlen) < 0)
+    if (cache_conf_load(&c->cache, config_setting_get_member(root, "cache"), err, errlen) < 0 ||
+        geo_conf_load(c, root, err, errlen) < 0 || protect_conf_load(c, root, err, errlen) < 0)
         return -1;
     c->fe_state = xcalloc(c->nfes, sizeof(void *));
     for (unsigned i = 0; i < c->nfes; i++) {
@@ -578,6 +583,8 @@ void config_unref(struct gh_config *c)
     for (unsigned i = 0; config_core_sections[i]; i++)
         config_keys_free(c, config_core_sections[i]->keys);
     cache_conf_free(&c->cache);
+    protect_conf_free(c);
+    geo_close(c->geo);
     free(c);
 }
 

@@ -7,8 +7,9 @@
  * section belongs to the module that uses it, which owns its keys, their
  * defaults and their checks in one table (struct config_key, below):
  * `log` log_conf.c, `http` http_conf.c, `timeouts` timeouts.c, `resolver`
- * resolver_conf.c, `cache` cache_conf.c, `listeners` listeners.c, and the
- * front-ends' sections their own parsers.  Only the two top-level keys,
+ * resolver_conf.c, `cache` cache_conf.c, `geo` geo_conf.c, `protection`,
+ * `rate_limits`, `deny_rules` and `bans` protect_conf.c, `listeners`
+ * listeners.c, and the front-ends' sections their own parsers.  Only the two top-level keys,
  * `workers` and `user`, are read here. */
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
@@ -28,6 +29,8 @@
 
 struct frontend;
 struct exchange;
+struct geo;
+struct protect_conf;
 struct sni_hello;
 
 #define CONFIG_ERRLEN 1024
@@ -54,6 +57,11 @@ struct gh_config {
     struct timeouts to;              /* the `timeouts` section (timeouts.c) */
     struct resolver_conf dns;        /* the `resolver` section (resolver_conf.c) */
     struct cache_conf cache;         /* the `cache` section (cache_conf.c) */
+    struct geo *geo;                 /* the `geo` section (geo_conf.c), NULL: none */
+    struct {                         /* the `protection` section (protect_conf.c) */
+        uint32_t max_keys, max_bans, ipv6_prefix, ipv4_prefix;
+    } protection;
+    struct protect_conf *protect;    /* rate_limits, deny_rules, bans (protect_conf.c) */
     struct listener_conf *listeners; /* the `listeners` list (listeners.c) */
     unsigned nlisteners;
     void **fe_state; /* per front-end, indexed like the table given to load */
@@ -184,7 +192,8 @@ struct config_section {
 };
 
 /* The core's sections, NULL-terminated: the top level (workers, user),
- * log, http, timeouts, resolver.  For tests that hold them to README.md. */
+ * log, http, timeouts, resolver, protection.  For tests that hold them to
+ * README.md. */
 extern const struct config_section *const config_core_sections[];
 
 /* Sets every key of the table to its default.  A default that its own

@@ -1,17 +1,20 @@
 /* listeners.c — the `listeners` list of the configuration (see
- * listeners.h): each listener's name, mode, addresses, PROXY protocol and
- * TLS, the front-end's own keys handed to it, and the rule of one address,
- * one listener.  Binding the sockets is sockets.c's. */
+ * listeners.h): each listener's name, mode, addresses, PROXY protocol,
+ * TLS and protections (read by protect_conf.c and connlimit.c), the
+ * front-end's own keys handed to it, and the rule of one address, one
+ * listener.  Binding the sockets is sockets.c's. */
 #include "listeners.h"
 #include "config.h"
+#include "connlimit.h"
+#include "protect.h"
 #include "tls.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const listener_keys[] = {"name",           "mode", "listen",
-                                            "proxy_protocol", "tls",  "transparent", NULL};
+static const char *const listener_keys[] = {"name", "mode", "listen", "proxy_protocol", "tls",
+                                            "transparent", CONNLIMIT_KEY, PROTECT_KEYS, NULL};
 
 static const struct frontend *find_fe(const struct gh_config *c, const char *name)
 {
@@ -133,7 +136,10 @@ static int load_listener(struct gh_config *c, struct listener_conf *l, config_se
     config_setting_t *tls = config_setting_get_member(ls, "tls");
     if (tls && !(l->tls = tls_server_load(c, tls, err, errlen)))
         return -1;
-    if (load_transparent(l, ls, err, errlen) < 0)
+    l->protect = xcalloc(1, sizeof(*l->protect));
+    if (load_transparent(l, ls, err, errlen) < 0 ||
+        protect_refs_load(c, ls, l->protect, err, errlen) < 0 ||
+        connlimit_load(c, l->name, ls, &l->conns, err, errlen) < 0)
         return -1;
     l->fe_conf = l->fe->listener(c, config_fe_state(c, l->fe), ls, err, errlen);
     return l->fe_conf ? 0 : -1;
@@ -202,6 +208,10 @@ void listeners_free(struct gh_config *c)
         free(c->listeners[i].name);
         free(c->listeners[i].addrs);
         tls_server_free(c->listeners[i].tls);
+        if (c->listeners[i].protect)
+            protect_refs_free(c->listeners[i].protect);
+        free(c->listeners[i].protect);
+        connlimit_free(c->listeners[i].conns);
     }
     free(c->listeners);
     c->listeners = NULL;

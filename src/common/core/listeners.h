@@ -9,8 +9,10 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+struct conn_limits;
 struct frontend;
 struct gh_config;
+struct protect_refs;
 struct tls_server;
 
 /* One address a listener binds. */
@@ -30,6 +32,8 @@ struct listener_conf {
     int proxy_protocol;     /* clients announce themselves with a PROXY header */
     int transparent;        /* takes connections a router redirected (intercept.h) */
     struct tls_server *tls; /* TLS settings, NULL: plain HTTP */
+    struct protect_refs *protect; /* its rate_limits, deny_rules, bans (protect.h), both modes */
+    struct conn_limits *conns;    /* connection_limits at accept (connlimit.h), NULL: none */
     int line;
 };
 

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "resolver.h"
 #include "conn.h"
+#include "connlimit.h"
 #include "exchange_int.h"
 #include "upstream.h"
 #include "util.h"
@@ -21,18 +22,31 @@ static void on_accept(struct ioh *h, uint32_t events)
 {
     struct wlistener *l = (struct wlistener *)h;
     struct worker *w = l->w;
+    const struct listener_conf *lc = config_listener(w->cfg, l->name);
+    /* a PROXY header names the client later: conn.c counts it then */
+    const struct conn_limits *limits = lc && !lc->proxy_protocol ? lc->conns : NULL;
 
     GH_UNUSED(events);
     for (int i = 0; i < ACCEPT_BATCH && !w->draining; i++) {
         struct sockaddr_storage peer;
         socklen_t len = sizeof(peer);
+        uint64_t key = 0;
+        struct conn *c;
         int fd = accept4(h->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE)
                 log_error("accept on %s: %s", l->addr, strerror(errno));
             return;
         }
-        conn_new(w, fd, &peer, l->name);
+        if (limits && !connlimit_admit(limits, &peer, &key)) {
+            close(fd); /* over its limit: closed before it costs anything more */
+            continue;
+        }
+        c = conn_new(w, fd, &peer, l->name);
+        if (limits && c)
+            conn_counted(c, key);
+        else if (limits)
+            connlimit_release(key);
     }
 }
 

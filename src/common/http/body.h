@@ -41,6 +41,12 @@ struct body {
     void *tee_arg;
     uint64_t teed;          /* bytes at the head of the source already teed */
     unsigned tee_ended : 1;
+    /* Optional: a metered body (a bandwidth limit, a quota) may read at
+     * most `allow` more bytes from its source until the meter grants more
+     * (meter.h); whoever pumps it (relay_pump) stops reading at 0 and lets
+     * what it holds go out.  Set per pump, after body_init. */
+    unsigned metered : 1;
+    uint64_t allow;
 };
 
 /* Starts a body of the given framing (`len` for HTTP_BODY_LENGTH). */

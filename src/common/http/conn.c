@@ -8,6 +8,7 @@
  * conn_idle, conn_linger, conn_shut, conn_close). */
 #include "conn.h"
 #include "intercept.h"
+#include "connlimit.h"
 #include "h1.h"
 #include "log.h"
 #include "proxyproto.h"
@@ -169,6 +170,8 @@ void conn_close(struct conn *c, const char *why)
     if (c->next)
         c->next->prev = c->prev;
     atomic_fetch_sub_explicit(&w->stats.active, 1, memory_order_relaxed);
+    if (c->counted)
+        connlimit_release(c->count_key);
     loop_defer(w->loop, free_conn, c);
     if (w->draining && !w->conns)
         loop_stop(w->loop);
@@ -186,6 +189,22 @@ static void set_peer(struct conn *c, const struct sockaddr_storage *peer)
 }
 
 /* ---- C_ACCEPT ---- */
+
+/* A listener with PROXY headers counts its connection limits once the
+ * header has named the client (worker.c counts the others at accept).
+ * Returns GH_OK, or GH_ERROR when the client is over its limit. */
+static int admit_announced(struct conn *c)
+{
+    const struct listener_conf *l = config_listener(c->w->cfg, c->lname);
+    uint64_t key;
+
+    if (!l || !l->conns)
+        return GH_OK;
+    if (!connlimit_admit(l->conns, &c->peer, &key))
+        return GH_ERROR; /* closed, as at accept; counted, not logged (a flood would fill the log) */
+    conn_counted(c, key);
+    return GH_OK;
+}
 
 /* Reads a PROXY header without taking a byte past it (what follows may be
  * a TLS ClientHello for OpenSSL to read).  Returns GH_OK when done,
@@ -213,7 +232,7 @@ static int read_proxy_header(struct conn *c)
         c->has_local = 1;
     }
     c->await_proxy = 0;
-    return GH_OK;
+    return admit_announced(c);
 }
 
 /* A new connection: its PROXY header, then its TLS handshake, as the
@@ -343,7 +362,14 @@ static int note_intercepted(struct conn *c, const struct listener_conf *l)
     return 0;
 }
 
-void conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer, const char *lname)
+void conn_counted(struct conn *c, uint64_t key)
+{
+    c->counted = 1;
+    c->count_key = key;
+}
+
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer,
+                      const char *lname)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
     const struct listener_conf *l = config_listener(w->cfg, lname);
@@ -362,7 +388,7 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer, con
                   lname, c->peer_text);
         close(fd);
         free(c);
-        return;
+        return NULL;
     }
     gh_fmt(c->lname, sizeof(c->lname), "%s", lname);
     if (l && l->tls) {
@@ -371,7 +397,7 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer, con
             log_error("listener %s: cannot start TLS for %s", lname, c->peer_text);
             close(fd);
             free(c);
-            return;
+            return NULL;
         }
         tls_io_attach(fd, ssl);
         c->tls = 1;
@@ -385,7 +411,7 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer, con
         tls_io_detach(fd);
         close(fd);
         free(c);
-        return;
+        return NULL;
     }
     c->next = w->conns;
     if (c->next)
@@ -394,6 +420,7 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer, con
     atomic_fetch_add_explicit(&w->stats.active, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->stats.accepted, 1, memory_order_relaxed);
     conn_arm(c);
+    return c;
 }
 
 void conn_drain_all(struct worker *w, int now)

@@ -135,11 +135,19 @@ struct conn {
                                            orig_dst is where the client meant to go */
     struct sockaddr_storage orig_dst;
     struct sockaddr_storage local;      /* the address the client connected to */
+    uint8_t counted;                    /* admitted by the listener's connection limits */
+    uint64_t count_key;                 /* under this key (connlimit.h), released at close */
 };
 
 /* Takes an accepted, non-blocking client socket on worker w, for listener
- * `lname` (its PROXY header and TLS settings apply). */
-void conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer, const char *lname);
+ * `lname` (its PROXY header and TLS settings apply).  Returns the
+ * connection, or NULL when it could not be taken (the socket is closed). */
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer,
+                      const char *lname);
+
+/* The connection was admitted by its listener's connection limits under
+ * key (connlimit.h): it is released when the connection closes. */
+void conn_counted(struct conn *c, uint64_t key);
 
 /* Advances the connection as far as it can without blocking.  Called
  * again from inside (an exchange ending under it), it runs once more

@@ -8,6 +8,7 @@
 #include "hop.h"
 #include "intercept.h"
 #include "log.h"
+#include "protect.h"
 #include "util.h"
 #include "worker.h"
 
@@ -383,6 +384,41 @@ void exchange_delay(struct exchange *ex, uint32_t ms)
     ex->answer_at = loop_now(ex->conn->w->loop) + ms;
 }
 
+void exchange_hold(struct exchange *ex, uint32_t ms)
+{
+    uint64_t until = loop_now(ex->conn->w->loop) + ms;
+
+    if (until > ex->hold_until)
+        ex->hold_until = until;
+}
+
+void exchange_drop(struct exchange *ex, const char *why)
+{
+    if (ex->decision != DECIDE_NONE)
+        return;
+    ex->decision = DECIDE_LOCAL;
+    ex->unanswered = 1;
+    ex->client_close = 1;
+    exchange_error_reason(ex, why);
+}
+
+const char *exchange_filter(const struct exchange *ex)
+{
+    return ex->filter;
+}
+
+void exchange_bytes(const struct exchange *ex, uint64_t *in, uint64_t *out)
+{
+    *in = ex->bytes_in;
+    *out = ex->bytes_out;
+}
+
+void exchange_meter(struct exchange *ex, const struct exchange_meter *m, void *arg)
+{
+    ex->meter = m;
+    ex->meter_arg = arg;
+}
+
 const struct http_head *exchange_response(const struct exchange *ex)
 {
     return &ex->resp;
@@ -620,6 +656,7 @@ void exchange_end(struct exchange *ex)
 {
     if (ex->lst && ex->lst->fe->finished)
         ex->lst->fe->finished(ex);
+    protect_end(ex); /* the bans count its events */
     exchange_log(ex);
 }
 
@@ -709,6 +746,8 @@ void exchange_put(struct exchange *ex)
         return;
     if (loop_timer_armed(&ex->timer)) /* ended without its driver: never armed then */
         loop_timer_cancel(ex->conn->w->loop, &ex->timer);
+    if (loop_timer_armed(&ex->meter_timer))
+        loop_timer_cancel(ex->conn->w->loop, &ex->meter_timer);
     if (spare_count + 1 > EXCHANGE_SPARES_MAX) { /* not >=: the max may be 0 */
         exchange_free(ex);
         free(ex);

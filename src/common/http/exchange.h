@@ -124,6 +124,42 @@ void exchange_forward_via(struct exchange *ex, const char *host, size_t hostlen,
  * guessing) without holding up the worker. */
 void exchange_delay(struct exchange *ex, uint32_t ms);
 
+/* Holds the exchange, whatever is decided, for ms milliseconds before it
+ * is acted on (a rate limit's delay): the worker serves others meanwhile.
+ * A longer hold asked for later wins. */
+void exchange_hold(struct exchange *ex, uint32_t ms);
+
+/* Closes the client connection without an answer (a deny rule's "close");
+ * `why` (static, or the generation's) goes to the access log. */
+void exchange_drop(struct exchange *ex, const char *why);
+
+/* The filter= note of the access log ("" for none). */
+const char *exchange_filter(const struct exchange *ex);
+
+/* ---- metering the bytes an exchange moves ---- */
+
+/* Directions of an exchange's bytes. */
+#define METER_UP 0   /* from the client: a request body, a tunnel's client side */
+#define METER_DOWN 1 /* to the client: a response body, a tunnel's server side */
+
+/* What counts an exchange's bytes (forward mode's bandwidth limits and
+ * daily quotas); its functions run on the exchange's worker. */
+struct exchange_meter {
+    /* How many bytes direction dir may read now, at most want: a count
+     * (0 with *wait_ms set: ask again then), or -1 when the exchange must
+     * end now, with *why (static or the generation's) for the log. */
+    int64_t (*grant)(void *arg, int dir, uint64_t want, uint32_t *wait_ms, const char **why);
+    /* n bytes were read in direction dir. */
+    void (*charge)(void *arg, int dir, uint64_t n);
+};
+
+/* Meters the exchange's bodies and tunnel: every read from either side is
+ * asked of m first and charged to it after; a direction out of allowance
+ * stops reading (the bytes it holds still go) and the exchange waits on a
+ * timer, never on the worker.  arg (the front-end's, e.g. its scratch)
+ * is handed to m's functions. */
+void exchange_meter(struct exchange *ex, const struct exchange_meter *m, void *arg);
+
 /* Records why an exchange got the answer it got, for the access log
  * (a static string), when the answer itself was not exchange_error(). */
 void exchange_error_reason(struct exchange *ex, const char *why);
@@ -132,6 +168,10 @@ void exchange_error_reason(struct exchange *ex, const char *why);
 void exchange_set_user(struct exchange *ex, const char *user);
 /* The authenticated user, or NULL. */
 const char *exchange_user(const struct exchange *ex);
+
+/* Bytes read from the client and written to it so far (heads, bodies,
+ * tunnels), as the access log's in= and out= count them. */
+void exchange_bytes(const struct exchange *ex, uint64_t *in, uint64_t *out);
 
 /* Answers with a file body streamed from fd (taken: closed by the core). */
 void exchange_respond_fd(struct exchange *ex, int status, const char *content_type,

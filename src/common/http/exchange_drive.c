@@ -52,6 +52,7 @@ static uint64_t deadline(const struct exchange *ex)
             return ex->hello_until;
         return ex->last_io + t->tunnel;
     case X_QUEUED: return GH_MIN(ex->queue_until, loop_now(ex->conn->w->loop) + QUEUE_POLL_MS);
+    case X_HELD: return ex->hold_until;
     default: return UINT64_MAX;
     }
 }
@@ -172,6 +173,10 @@ static enum exchange_state decided(struct exchange *ex)
     const char *why;
     int expect;
 
+    if (ex->unanswered) { /* closed unanswered: nothing of it is read further */
+        ex->end = END_CLOSE;
+        return X_DONE;
+    }
     if (ex->decision == DECIDE_QUEUE) {
         if (ex->lst->fe->resume) {
             queue_add(ex);
@@ -369,6 +374,8 @@ static void end(struct exchange *ex)
     resolver_cancel(ex->rq);
     ex->rq = NULL;
     loop_timer_cancel(w->loop, &ex->timer);
+    if (loop_timer_armed(&ex->meter_timer))
+        loop_timer_cancel(w->loop, &ex->meter_timer);
     if (ex->cfg) {
         exchange_end(ex);
         config_unref(ex->cfg);
@@ -434,6 +441,9 @@ void exchange_drive(struct exchange *ex)
         next = ex->state;
         if (ex->aborted) {
             rc = exchange_fail(ex, 0, NULL);
+        } else if (ex->expired && ex->state == X_HELD) {
+            ex->expired = 0;
+            next = decided(ex); /* its turn came */
         } else if (ex->expired && ex->state != X_LOCAL) {
             ex->expired = 0;
             rc = expired(ex);
@@ -444,7 +454,9 @@ void exchange_drive(struct exchange *ex)
                 break;
             case X_DECIDE:
                 decide(ex);
-                next = decided(ex);
+                next = ex->hold_until && !ex->unanswered ? X_HELD : decided(ex);
+                break;
+            case X_HELD: /* its timer found hold_until passed (expired) */
                 break;
             case X_QUEUED:
                 if (ex->queue_ready) {

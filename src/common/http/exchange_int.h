@@ -23,6 +23,7 @@
 #include "exchange.h"
 #include "http1.h"
 #include "loop.h"
+#include "pnote.h"
 #include "resolver.h"
 #include "sni.h"
 #include "upstream.h"
@@ -43,7 +44,12 @@ struct cache_xfer;
  * X_NONE       taken, not begun: its protocol reads its request head.
  *              Next: X_DECIDE, or X_LOCAL (a request the protocol refused).
  * X_DECIDE     transient: the core's rules, then the front-end, decide.
- *              Next: X_QUEUED, X_LOCAL, X_UPSTREAM.
+ *              Next: X_HELD, X_QUEUED, X_LOCAL, X_UPSTREAM, X_DONE (a
+ *              deny rule closes the connection unanswered: exchange_drop).
+ * X_HELD       waits, decided, for its turn under a rate limit's delay
+ *              (exchange_hold), the head still in the buffer.  Deadline:
+ *              hold_until, then on as X_DECIDE would go.  Next: X_QUEUED,
+ *              X_LOCAL, X_UPSTREAM.
  * X_QUEUED     waits for a server to free up: the queue is tried again when
  *              an exchange of the worker ends and every QUEUE_POLL_MS.
  *              Deadline: queue_until (then 503).  Next: X_LOCAL, X_UPSTREAM.
@@ -82,6 +88,7 @@ struct cache_xfer;
 enum exchange_state {
     X_NONE,
     X_DECIDE,
+    X_HELD,
     X_QUEUED,
     X_UPSTREAM,
     X_RESOLVE,
@@ -147,6 +154,7 @@ struct exchange {
     uint8_t queued;                     /* in the worker's queue */
     uint8_t aborted;                    /* its connection closes under it */
     uint8_t refused;                    /* a tunnel the front-end refused */
+    uint8_t unanswered;                 /* close the client unanswered (exchange_drop) */
     struct exchange_fail fail;          /* why the last step failed */
     const char *dns_error;              /* X_RESOLVE: why DNS gave no address */
     struct gh_config *cfg;              /* generation this exchange runs on */
@@ -167,6 +175,11 @@ struct exchange {
     char filter[96];                    /* the filter's decision, for the log */
     uint64_t answer_at;                 /* a local answer waits until then (loop ms) */
     uint64_t queue_until;               /* a queued exchange gives up then (loop ms) */
+    uint64_t hold_until;                /* X_HELD: acts on its decision then (loop ms) */
+    struct protect_note pnote;          /* what the protections remember (protect.c) */
+    const struct exchange_meter *meter; /* counts its bytes (meter.c), NULL: none */
+    void *meter_arg;
+    struct timer meter_timer;           /* a metered direction waits for its allowance */
     uint64_t scratch[EXCHANGE_SCRATCH / 8]; /* the front-end's notes */
     char log_referer[200];
     char log_agent[200];

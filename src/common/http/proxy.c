@@ -7,6 +7,7 @@
 #include "proxy.h"
 #include "cache_xfer.h"
 #include "exchange_int.h"
+#include "meter.h"
 #include "relay.h"
 #include "tls.h"
 #include "util.h"
@@ -49,7 +50,20 @@ static int send_head(struct exchange *ex)
  * after progress, GH_AGAIN, GH_ERROR. */
 static int send_body(struct exchange *ex)
 {
-    int rc = client_recv_body(ex, ex->up->io.fd, &ex->up->writable);
+    uint64_t granted = 0;
+    int rc;
+
+    if (ex->meter) {
+        if (meter_grant(ex, METER_UP, &granted) == GH_ERROR)
+            return GH_ERROR;
+        ex->reqb.metered = 1;
+        ex->reqb.allow = granted;
+    }
+    rc = client_recv_body(ex, ex->up->io.fd, &ex->up->writable);
+    if (ex->meter) {
+        meter_charge(ex, METER_UP, granted, ex->reqb.allow);
+        ex->reqb.metered = 0;
+    }
 
     if (rc == GH_ERROR) {
         if (ex->reqb.error && strcmp(ex->reqb.error, "write failed") == 0)
@@ -263,8 +277,20 @@ int proxy_parent_connect(struct exchange *ex)
  * GH_AGAIN, GH_ERROR. */
 static int relay_body(struct exchange *ex)
 {
-    uint64_t out_before = ex->respb.moved, pre_before = ex->respb.prefix_out;
-    int rc = client_send_body(ex, ex->up);
+    uint64_t out_before = ex->respb.moved, pre_before = ex->respb.prefix_out, granted = 0;
+    int rc;
+
+    if (ex->meter) {
+        if (meter_grant(ex, METER_DOWN, &granted) == GH_ERROR)
+            return GH_ERROR;
+        ex->respb.metered = 1;
+        ex->respb.allow = granted;
+    }
+    rc = client_send_body(ex, ex->up);
+    if (ex->meter) {
+        meter_charge(ex, METER_DOWN, granted, ex->respb.allow);
+        ex->respb.metered = 0;
+    }
 
     ex->resp_body_bytes += ex->respb.moved - out_before;
     ex->bytes_out += ex->respb.moved - out_before + (ex->respb.prefix_out - pre_before);

@@ -3,18 +3,42 @@
 #include "tls.h"
 #include "util.h"
 
+#include <errno.h>
+#include <stdint.h>
+
 ssize_t relay_fill(struct buf **bp, int fd, uint8_t *readable)
 {
+    return relay_fill_max(bp, fd, readable, SIZE_MAX);
+}
+
+ssize_t relay_fill_max(struct buf **bp, int fd, uint8_t *readable, size_t max)
+{
+    struct buf *b;
     ssize_t n;
 
     if (!*bp)
         *bp = buf_get();
-    if (buf_room(*bp) == 0 && (*bp)->start == 0)
+    b = *bp;
+    if (buf_room(b) == 0 && b->start == 0)
         return GH_AGAIN; /* full: the consumer must make room first */
-    n = buf_read_fd(*bp, fd);
+    if (max >= buf_room(b) + b->start) {
+        n = buf_read_fd(b, fd);
+    } else { /* a metered read: no more than its allowance */
+        if (buf_room(b) < max)
+            buf_compact(b);
+        do
+            n = io_read(fd, buf_tail(b), GH_MIN(max, buf_room(b)));
+        while (n < 0 && errno == EINTR);
+        if (n > 0)
+            b->end += (uint32_t)n;
+        else if (n < 0)
+            n = errno == EAGAIN || errno == EWOULDBLOCK ? GH_AGAIN : GH_ERROR;
+        if (n == (ssize_t)max)
+            return n; /* stopped by the allowance, not by an empty socket */
+    }
     if (n == GH_AGAIN)
         *readable = 0;
-    else if (n > 0 && *readable == READY_IN && buf_room(*bp) > 0 && !tls_io_ssl(fd))
+    else if (n > 0 && *readable == READY_IN && buf_room(b) > 0 && !tls_io_ssl(fd))
         *readable = 0; /* short: the socket is empty now */
     return n;
 }
@@ -62,17 +86,21 @@ int relay_pump(struct body *b, struct buf **src, int src_fd, uint8_t *src_readab
         /* it needs input */
         if (*src_eof || !*src_readable)
             return progress;
+        if (b->metered && !b->allow)
+            return progress; /* the meter grants more later */
         if (b->big_ok && buf_len(*src) == 0 && (*src)->cap == BUF_SIZE && long_body(b)) {
             buf_put(*src);
             *src = buf_get_big();
         }
-        ssize_t n = relay_fill(src, src_fd, src_readable);
+        ssize_t n = relay_fill_max(src, src_fd, src_readable, b->metered ? b->allow : SIZE_MAX);
         if (n == GH_AGAIN)
             return progress;
         if (n == 0 || n == GH_ERROR)
             *src_eof = 1;
         else if (counted_in)
             *counted_in += (uint64_t)n;
+        if (n > 0 && b->metered)
+            b->allow -= (uint64_t)n;
         progress = GH_OK;
         *active = 1;
     }

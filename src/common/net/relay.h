@@ -36,12 +36,16 @@ ssize_t relay_fill(struct buf **bp, int fd, uint8_t *readable);
 /* Room for more in a full *bp: its bytes move to a buffer of `cap` (taken
  * with buf_get_cap), unless it is not full or holds that much already. */
 void relay_grow(struct buf **bp, uint32_t cap);
+/* The same, reading at most max bytes (a metered direction's allowance):
+ * a read that stops at max leaves *readable set, since more may wait. */
+ssize_t relay_fill_max(struct buf **bp, int fd, uint8_t *readable, size_t max);
 
 /* Returns an empty buffer to the free list (idle connections hold none). */
 void relay_drop_empty(struct buf **bp);
 
 /* Moves body b from src_fd (through *src) to dst_fd (-1 discards), reading
- * more as the destination takes it.  Returns GH_DONE when the body is
+ * more as the destination takes it (a metered body no more than its
+ * allowance, body.h).  Returns GH_DONE when the body is
  * complete, GH_OK after progress (it waits for readiness now), GH_AGAIN
  * when nothing moved, or GH_ERROR with b->error.  Bytes read are added to
  * *counted_in (may be NULL); *active is set when anything moved. */

@@ -17,6 +17,7 @@
  * so that it is not lost. */
 #include "tunnel.h"
 #include "exchange_int.h"
+#include "meter.h"
 #include "relay.h"
 #include "sni.h"
 #include "tls.h"
@@ -94,7 +95,20 @@ struct way {
     int src, dst;
     uint8_t *readable, *writable, *eof, *shut;
     uint64_t *count;
+    uint64_t *allow;    /* a metered way's allowance (meter.h), NULL: none */
 };
+
+/* What a way may read now. */
+static size_t allowed(const struct way *w, size_t want)
+{
+    return w->allow && *w->allow < want ? (size_t)*w->allow : want;
+}
+
+static void took(struct way *w, ssize_t n)
+{
+    if (w->allow && n > 0)
+        *w->allow -= (uint64_t)n;
+}
 
 /* Ends a direction: the peer learns that no more bytes come. */
 static void shut_way(struct way *w)
@@ -128,9 +142,10 @@ static int move_buffered(struct way *w)
             moved = 1;
             continue;
         }
-        if (!*w->readable || *w->eof)
+        if (!*w->readable || *w->eof || !allowed(w, 1))
             break;
-        n = relay_fill(w->early, w->src, w->readable);
+        n = relay_fill_max(w->early, w->src, w->readable, allowed(w, SIZE_MAX));
+        took(w, n);
         if (n == GH_AGAIN)
             break;
         if (n <= 0)
@@ -183,10 +198,13 @@ static int move(struct exchange *ex, int d, struct way *w)
             if (n < 0 && errno == EAGAIN)
                 *w->writable = 0;
         }
-        if (ex->tpiped[d] < ex->tpipe_cap[d] && *w->readable && !*w->eof) {
-            n = splice(w->src, NULL, ex->tpipe[d][1], NULL, ex->tpipe_cap[d] - ex->tpiped[d],
+        if (ex->tpiped[d] < ex->tpipe_cap[d] && *w->readable && !*w->eof &&
+            allowed(w, 1)) {
+            n = splice(w->src, NULL, ex->tpipe[d][1], NULL,
+                       allowed(w, ex->tpipe_cap[d] - ex->tpiped[d]),
                        SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
             if (n > 0) {
+                took(w, n);
                 ex->tpiped[d] += (uint32_t)n;
                 moved = 1;
                 continue;
@@ -323,7 +341,7 @@ int tunnel_step(struct exchange *ex)
     const struct client_raw *cr = &ex->craw;
     struct upconn *u = ex->up;
     struct way up, down;
-    uint64_t out_before;
+    uint64_t out_before, grant[2] = {0, 0}, left[2] = {0, 0};
     int rc, r1, r2;
 
     if (ex->tpipe[UP][0] < 0 && open_tunnel(ex) == GH_ERROR)
@@ -338,14 +356,27 @@ int tunnel_step(struct exchange *ex)
             return ok;
     }
     up = (struct way){cr->in,       cr->fd,  u->io.fd,     cr->readable,
-                      &u->writable, cr->eof, &ex->up_shut, &ex->bytes_in};
+                      &u->writable, cr->eof, &ex->up_shut, &ex->bytes_in, NULL};
     down = (struct way){&u->in,       u->io.fd, cr->fd,         &u->readable,
-                        cr->writable, &u->eof,  &ex->down_shut, &ex->bytes_out};
+                        cr->writable, &u->eof,  &ex->down_shut, &ex->bytes_out, NULL};
+    if (ex->meter) { /* a bandwidth limit, a quota: each way reads its allowance */
+        if (meter_grant(ex, METER_UP, &grant[UP]) == GH_ERROR ||
+            meter_grant(ex, METER_DOWN, &grant[DOWN]) == GH_ERROR)
+            return GH_ERROR;
+        left[UP] = grant[UP];
+        left[DOWN] = grant[DOWN];
+        up.allow = &left[UP];
+        down.allow = &left[DOWN];
+    }
     out_before = ex->bytes_out;
     r1 = move(ex, UP, &up);
+    r2 = r1 >= 0 && rc == GH_OK ? move(ex, DOWN, &down) : 0;
+    if (ex->meter) {
+        meter_charge(ex, METER_UP, grant[UP], left[UP]);
+        meter_charge(ex, METER_DOWN, grant[DOWN], left[DOWN]);
+    }
     if (r1 < 0)
         return exchange_fail(ex, 0, "tunnel: cannot write to the upstream");
-    r2 = rc == GH_OK ? move(ex, DOWN, &down) : 0;
     if (r2 < 0)
         return exchange_fail(ex, 0, "tunnel: cannot write to the client");
     ex->resp_body_bytes += ex->bytes_out - out_before;

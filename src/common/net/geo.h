@@ -4,12 +4,14 @@
 #ifndef GH_GEO_H
 #define GH_GEO_H
 
+#include <libconfig.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
 /* An open database, memory-mapped; owned by the configuration generation
  * that opened it and shared read-only by all threads (lookups take no lock). */
 struct geo;
+struct gh_config;
 
 /* Opens the database at path.  Returns NULL with "path: reason" in err when
  * the file cannot be read or is not a MaxMind database. */
@@ -25,5 +27,11 @@ void geo_close(struct geo *g);
  * strings, empty when unknown.  Returns 1 when either was found, 0 when
  * neither was (no record, another family, or g NULL). */
 int geo_lookup(const struct geo *g, const struct sockaddr *sa, char country[3], char continent[3]);
+
+/* Reads the `geo` section of the configuration root (geo_conf.c): absent,
+ * c->geo stays NULL; present, its `database` is opened into c->geo (closed
+ * with the generation).  Returns 0, or -1 with "file:line: message" (a
+ * missing or unreadable file, another section shape). */
+int geo_conf_load(struct gh_config *c, const config_setting_t *root, char *err, size_t errlen);
 
 #endif
