@@ -582,6 +582,60 @@ START_TEST(captive_login)
 }
 END_TEST
 
+/* Intercepted requests meet the same protections as proxied ones: the
+ * listener's deny rules, judged on the Host and path (and on nothing but
+ * the client for a ClientHello), and the policy's rate limit. */
+START_TEST(protections_apply_to_intercepted_requests)
+{
+    char out[8192], conf[2048];
+
+    SKIP_UNLESS_READY();
+    snprintf(conf, sizeof(conf),
+             "workers = 1;\nuser = \"nobody\";\nlog = { access = \"@ACCESS@\"; };\n"
+             "deny_rules = { lan = ( { name = \"admin\"; path_prefix = \"/admin/\"; },\n"
+             "                       { name = \"other\"; host = \"other.test\"; } ); };\n"
+             "rate_limits = { few = { rate = 3; per = 3600; }; };\n"
+             "listeners = ( { name = \"tp\"; mode = \"forward\"; transparent = true;\n"
+             "  policy = \"school\"; deny_rules = [ \"lan\" ];\n"
+             "  listen = [ \"0.0.0.0:3129\", \"0.0.0.0:3130\" ]; } );\n"
+             "policies = { school = { clients = [ \"10.200.0.0/24\" ]; rate_limits = [ \"few\" ];\n"
+             "  filter = ( { default = \"allow\"; } ); }; };\n");
+    ck_assert_int_eq(th_gatehouse_reload(&gh, conf), 0);
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 10 -o /dev/null -w '%{http_code}' "
+                            "--resolve allowed.test:80:198.51.100.10 http://allowed.test/admin/x"),
+                     0);
+    ck_assert_str_eq(out, "403");
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 10 -o /dev/null -w '%{http_code}' "
+                            "--resolve other.test:80:198.51.100.20 http://other.test/"),
+                     0);
+    ck_assert_str_eq(out, "403");
+    ck_assert(!origin_got(10, "GET"));
+    ck_assert(!origin_got(20, "GET"));
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "\"GET /admin/x HTTP/1.1\" 403", "filter=deny:admin",
+                                  "why=denied by rule admin", NULL),
+                     1);
+    /* three allowed by the policy's limit (the two denied above never
+     * reached it), the fourth refused */
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(lan_sh(out, sizeof(out),
+                                "curl -s -m 10 --resolve allowed.test:80:198.51.100.10 "
+                                "http://allowed.test/hello"),
+                         0);
+        ck_assert_str_eq(out, "hello from o10\n");
+    }
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 10 -o /dev/null -w '%{http_code}' "
+                            "--resolve allowed.test:80:198.51.100.10 http://allowed.test/hello"),
+                     0);
+    ck_assert_str_eq(out, "429");
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "\"GET /hello HTTP/1.1\" 429",
+                                  "filter=ratelimit:few", NULL),
+                     1);
+}
+END_TEST
+
 /* ---- configuration (no root needed) ---- */
 
 START_TEST(transparent_settings_are_checked)
@@ -639,6 +693,7 @@ Suite *transparent_suite(void)
     tcase_add_test(tc, the_routers_own_traffic_does_not_loop);
     tcase_add_test(tc, a_loop_through_the_rules_is_caught);
     tcase_add_test(tc, captive_login);
+    tcase_add_test(tc, protections_apply_to_intercepted_requests);
     suite_add_tcase(s, tc);
     tcase_add_test(cf, transparent_settings_are_checked);
     suite_add_tcase(s, cf);
