@@ -6,7 +6,7 @@
 set -eu
 
 BUILD="gcc make libc6-dev pkg-config libssl-dev libmaxminddb-dev zlib1g-dev \
-libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev"
+libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libsystemd-dev"
 # check: the test framework; curl, apt-utils, dpkg-dev, apache2-utils
 # (htpasswd), openssl and stunnel4: the real clients, repositories, password
 # files and TLS servers the integration suites use; clang and

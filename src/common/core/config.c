@@ -171,6 +171,14 @@ int config_get_seconds(const config_setting_t *g, const char *key, double lo, do
 
 /* ---- lists ---- */
 
+/* Frees n strings and their array. */
+static void config_strings_free_n(char **list, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
 void config_strings_free(char **list)
 {
     for (char **p = list; p && *p; p++)
@@ -519,6 +527,19 @@ static int load_root(struct gh_config *c, config_t *file, char *err, size_t errl
 
 /* ---- the generation ---- */
 
+static struct gh_config *loading; /* the generation config_load is building */
+
+void config_note_reread(const char *path)
+{
+    if (!loading)
+        return;
+    for (unsigned i = 0; i < loading->nreread; i++)
+        if (strcmp(loading->reread[i], path) == 0)
+            return;
+    loading->reread = xrealloc(loading->reread, (loading->nreread + 1) * sizeof(char *));
+    loading->reread[loading->nreread++] = xstrdup(path);
+}
+
 struct gh_config *config_load(const char *path, const struct frontend *const *fes, unsigned nfes,
                               char *err, size_t errlen)
 {
@@ -548,7 +569,9 @@ struct gh_config *config_load(const char *path, const struct frontend *const *fe
                    config_error_line(&file), config_error_text(&file));
         ok = 0;
     } else {
+        loading = c;
         ok = load_root(c, &file, err, errlen) == 0;
+        loading = NULL;
     }
     config_destroy(&file);
     if (!ok) {
@@ -573,6 +596,8 @@ void config_unref(struct gh_config *c)
             c->fes[i]->free(c->fe_state[i]);
     listeners_free(c);
     free(c->fe_state);
+    config_strings_free_n(c->reread, c->nreread);
+    config_strings_free_n(c->sources, c->nsources);
     free(c->path);
     free(c->dir);
     for (unsigned i = 0; config_core_sections[i]; i++)

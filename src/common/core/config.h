@@ -56,6 +56,10 @@ struct gh_config {
     struct cache_conf cache;         /* the `cache` section (cache_conf.c) */
     struct listener_conf *listeners; /* the `listeners` list (listeners.c) */
     unsigned nlisteners;
+    char **reread;    /* files a reload reads again (TLS certificates and keys), for -t */
+    unsigned nreread;
+    char **sources;   /* the files read: the main one, then conf.d's drop-ins */
+    unsigned nsources;
     void **fe_state; /* per front-end, indexed like the table given to load */
     const struct frontend *const *fes;
     unsigned nfes;
@@ -261,6 +265,11 @@ void config_strings_free(char **list);
  * bad entry's line ("'key': bad network ..."). */
 int config_get_networks(const config_setting_t *g, const char *key, struct acl *a,
                         const char *const *dflt, char *err, size_t errlen);
+
+/* Notes a file the generation being loaded read and that every reload
+ * reads again as the service user (a TLS key): `gatehouse -t` checks the
+ * service user can read it.  Outside a load: no-op.  Main thread only. */
+void config_note_reread(const char *path);
 
 /* Resolves a possibly relative path against the configuration's directory;
  * returns a malloc'd string. */

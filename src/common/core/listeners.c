@@ -4,14 +4,44 @@
  * one listener.  Binding the sockets is sockets.c's. */
 #include "listeners.h"
 #include "config.h"
+#include "acl.h"
 #include "tls.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const listener_keys[] = {"name",           "mode", "listen",
-                                            "proxy_protocol", "tls",  NULL};
+static const char *const listener_keys[] = {
+    "name", "mode", "listen", "proxy_protocol", "tls", "metrics_path", "dashboard_path",
+    "metrics_allow", NULL};
+
+/* Who may read metrics_path and dashboard_path unless metrics_allow says. */
+static const char *const ops_allow_default[] = {"127.0.0.0/8", "::1", NULL};
+
+/* metrics_path, dashboard_path (each an absolute path, not the other's)
+ * and metrics_allow. */
+static int load_ops(struct listener_conf *l, config_setting_t *ls, char *err, size_t errlen)
+{
+    const char *mp = NULL, *dp = NULL;
+
+    if (config_get_string(ls, "metrics_path", &mp, err, errlen) < 0 ||
+        config_get_string(ls, "dashboard_path", &dp, err, errlen) < 0)
+        return -1;
+    if ((mp && mp[0] != '/') || (dp && dp[0] != '/')) {
+        config_error(err, errlen, config_setting_get_member(ls, mp && mp[0] != '/' ? "metrics_path" : "dashboard_path"),
+                     "listener '%s': a path must start with '/'", l->name);
+        return -1;
+    }
+    if (mp && dp && strcmp(mp, dp) == 0) {
+        config_error(err, errlen, config_setting_get_member(ls, "dashboard_path"),
+                     "listener '%s': dashboard_path is metrics_path", l->name);
+        return -1;
+    }
+    l->metrics_path = mp ? xstrdup(mp) : NULL;
+    l->dashboard_path = dp ? xstrdup(dp) : NULL;
+    l->ops_allow = acl_new();
+    return config_get_networks(ls, "metrics_allow", l->ops_allow, ops_allow_default, err, errlen);
+}
 
 static const struct frontend *find_fe(const struct gh_config *c, const char *name)
 {
@@ -103,6 +133,8 @@ static int load_listener(struct gh_config *c, struct listener_conf *l, config_se
     }
     if (rc < 0)
         return -1;
+    if (load_ops(l, ls, err, errlen) < 0)
+        return -1;
     config_setting_t *tls = config_setting_get_member(ls, "tls");
     if (tls && !(l->tls = tls_server_load(c, tls, err, errlen)))
         return -1;
@@ -173,6 +205,9 @@ void listeners_free(struct gh_config *c)
         free(c->listeners[i].name);
         free(c->listeners[i].addrs);
         tls_server_free(c->listeners[i].tls);
+        free(c->listeners[i].metrics_path);
+        free(c->listeners[i].dashboard_path);
+        acl_free(c->listeners[i].ops_allow);
     }
     free(c->listeners);
     c->listeners = NULL;

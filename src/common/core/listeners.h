@@ -28,6 +28,9 @@ struct listener_conf {
     void *fe_conf;          /* the front-end's per-listener settings */
     int proxy_protocol;     /* clients announce themselves with a PROXY header */
     struct tls_server *tls; /* TLS settings, NULL: plain HTTP */
+    char *metrics_path;     /* Prometheus metrics (ops.c), NULL: none */
+    char *dashboard_path;   /* the live dashboard and its data, NULL: none */
+    struct acl *ops_allow;  /* who may read those two (`metrics_allow`) */
     int line;
 };
 
