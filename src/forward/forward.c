@@ -4,6 +4,8 @@
 #include "forward.h"
 #include "apt.h"
 #include "auth_delay.h"
+#include "metrics.h"
+#include "top.h"
 #include "cache.h"
 #include "exchange.h"
 #include "log.h"
@@ -82,6 +84,17 @@ static void printable_name(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+/* Counts an authentication result (ok, failed, missing) for /metrics. */
+static void count_auth(const struct policy *p, const char *result)
+{
+    char l[300];
+
+    metric_inc(metrics_counter("gatehouse_forward_auth_total",
+                               "Proxy authentication results, by policy (ok, failed, missing).",
+                               metrics_labels(l, sizeof(l), "policy", p->name, "result", result,
+                                              NULL)));
+}
+
 /* Checks the client's proxy credentials.  Returns 1 when the request may go
  * on, 0 when it was answered (407, held back after repeated failures for
  * the address or for the user name, auth_delay.h). */
@@ -97,6 +110,7 @@ static int authenticate(struct exchange *ex, const struct policy *p)
                              user, sizeof(user))) {
         auth_delay_succeeded(exchange_client(ex), user);
         exchange_set_user(ex, user);
+        count_auth(p, "ok");
         return 1;
     }
     gh_fmt(challenge, sizeof(challenge), "Proxy-Authenticate: Basic realm=\"%s\", charset=\"UTF-8\"\r\n",
@@ -105,8 +119,10 @@ static int authenticate(struct exchange *ex, const struct policy *p)
                      "proxy authentication required\n", 30);
     if (i < 0) {
         exchange_error_reason(ex, "proxy authentication required");
+        count_auth(p, "missing");
         return 0;
     }
+    count_auth(p, "failed");
     /* a wrong password, not a first challenge */
     hold = auth_delay_failed(exchange_client(ex), user, &n);
     exchange_error_reason(ex, "proxy authentication failed");
@@ -474,6 +490,35 @@ static int tunnel_hello(struct exchange *ex, const struct sni_hello *h)
     return 0;
 }
 
+/* The exchange is over: its filter decision by policy, decision and list
+ * for /metrics, and the dashboard's tables of blocked categories and of
+ * users (or client addresses) by bytes. */
+static void finished(struct exchange *ex)
+{
+    const struct listener_conf *l = exchange_listener(ex);
+    const struct policy *p = l ? l->fe_conf : NULL;
+    const char *note = exchange_filter(ex), *colon;
+    const char *who = exchange_user(ex);
+    char decision[40], list[96], labels[400];
+
+    if (!p)
+        return;
+    top_add(top_get("Top users by bytes", "bytes"), who && *who ? who : exchange_client_text(ex),
+            exchange_bytes(ex));
+    if (!note[0])
+        return;
+    colon = strchr(note, ':');
+    gh_fmt(decision, sizeof(decision), "%.*s", (int)(colon ? colon - note : (long)strlen(note)), note);
+    gh_fmt(list, sizeof(list), "%s", colon ? colon + 1 : "");
+    metric_inc(metrics_counter("gatehouse_forward_decisions_total",
+                               "Filter decisions, by policy, decision (allow, block, block-sni, "
+                               "refuse-tunnel) and list or reason.",
+                               metrics_labels(labels, sizeof(labels), "policy", p->name, "decision",
+                                              decision, "list", list, NULL)));
+    if (strncmp(decision, "block", 5) == 0)
+        top_add(top_get("Top blocked categories", "requests"), list, 1);
+}
+
 const struct frontend forward_frontend = {
     .name = "forward",
     .sections = sections,
@@ -485,4 +530,5 @@ const struct frontend forward_frontend = {
     .response = response,
     .tunnel_hello = tunnel_hello,
     .resume = resume,
+    .finished = finished,
 };

@@ -2,6 +2,7 @@
  * request by host and path to a pool, pick a server, and name it to the
  * core, or answer from a static directory. */
 #include "reverse.h"
+#include "pool_metrics.h"
 #include "cache.h"
 #include "acl.h"
 #include "checker.h"
@@ -71,6 +72,8 @@ static void unload(void *state)
 static void *load(const struct gh_config *cfg, config_t *file, char *err, size_t errlen)
 {
     struct reverse_state *st = xcalloc(1, sizeof(*st));
+
+    pool_metrics_init();
 
     config_setting_t *g = config_lookup(file, "geo");
     const char *db = NULL;

@@ -538,6 +538,21 @@ int exchange_preflight(struct exchange *ex)
 
 /* ---- access log ---- */
 
+const char *exchange_filter(const struct exchange *ex)
+{
+    return ex->filter;
+}
+
+uint64_t exchange_bytes(const struct exchange *ex)
+{
+    return ex->bytes_out;
+}
+
+uint64_t exchange_elapsed_ms(const struct exchange *ex)
+{
+    return gh_now_ms() - ex->start_ms;
+}
+
 const char *exchange_proto(const struct exchange *ex)
 {
     return ex->conn && ex->conn->proto && ex->conn->proto->name ? ex->conn->proto->name

@@ -150,6 +150,14 @@ const char *exchange_proto(const struct exchange *ex);
  * dropped) for the squid log's type field. */
 void exchange_note_type(struct exchange *ex, const char *type, size_t len);
 
+/* The filter's decision as exchange_set_filter noted it, "" none. */
+const char *exchange_filter(const struct exchange *ex);
+/* Bytes sent to the client so far, heads and bodies. */
+uint64_t exchange_bytes(const struct exchange *ex);
+
+/* Milliseconds since the request's head was read. */
+uint64_t exchange_elapsed_ms(const struct exchange *ex);
+
 /* The status the client will get or got, 0 if undecided. */
 int exchange_status(const struct exchange *ex);
 

@@ -1,5 +1,6 @@
 /* observe.c — the core's traffic counters (see observe.h). */
 #include "observe.h"
+#include "cache.h"
 #include "exchange_int.h"
 #include "metrics.h"
 #include "util.h"
@@ -119,7 +120,30 @@ static void collect_open(struct metrics_out *o, void *arg)
     }
 }
 
+/* The store, per tier: objects, bytes and the limit; lookups by result. */
+static void collect_cache(struct metrics_out *o, void *arg)
+{
+    struct cache_store_stats cs;
+
+    (void)arg;
+    cache_store_stats(&cs);
+    metrics_family(o, "gatehouse_cache_objects", "gauge", "Objects stored, by tier.");
+    metrics_sample(o, "gatehouse_cache_objects", "tier=\"memory\"", (double)cs.entries);
+    metrics_sample(o, "gatehouse_cache_objects", "tier=\"disk\"", (double)cs.disk_entries);
+    metrics_family(o, "gatehouse_cache_bytes", "gauge", "Bytes stored, by tier.");
+    metrics_sample(o, "gatehouse_cache_bytes", "tier=\"memory\"", (double)cs.bytes);
+    metrics_sample(o, "gatehouse_cache_bytes", "tier=\"disk\"", (double)cs.disk_bytes);
+    metrics_family(o, "gatehouse_cache_limit_bytes", "gauge", "The size limit, by tier.");
+    metrics_sample(o, "gatehouse_cache_limit_bytes", "tier=\"memory\"", (double)cs.limit);
+    metrics_sample(o, "gatehouse_cache_limit_bytes", "tier=\"disk\"", (double)cs.disk_limit);
+    metrics_family(o, "gatehouse_cache_lookups_total", "counter",
+                   "Lookups in the store, by result (hit, miss).");
+    metrics_sample(o, "gatehouse_cache_lookups_total", "result=\"hit\"", (double)cs.hits);
+    metrics_sample(o, "gatehouse_cache_lookups_total", "result=\"miss\"", (double)cs.misses);
+}
+
 void observe_init(void)
 {
     metrics_add_collector(collect_open, NULL);
+    metrics_add_collector(collect_cache, NULL);
 }
