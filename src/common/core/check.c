@@ -148,8 +148,8 @@ static int check_local(const struct gh_config *c)
             else
                 ((struct sockaddr_in *)&ss)->sin_port = 0;
             if (bind(fd, (struct sockaddr *)&ss, a->len) < 0 && errno == EADDRNOTAVAIL)
-                n += fail("%s:%d: listener '%s': %s is not an address of this machine", c->path,
-                          c->listeners[i].line, c->listeners[i].name, a->text);
+                n += fail("%s:%d: listener '%s': %s is not an address of this machine",
+                          c->listeners[i].file, c->listeners[i].line, c->listeners[i].name, a->text);
             close(fd);
         }
     return n;

@@ -6,6 +6,7 @@
  * front-ends do. */
 #include "config.h"
 #include "cache_store.h"
+#include "config_dropins.h"
 #include "http_conf.h"
 #include "util.h"
 
@@ -467,10 +468,25 @@ static int parse_workers(struct gh_config *c, const struct config_key *k, const 
     return 0;
 }
 
+/* include_dir: relative to the configuration's directory. */
+static int parse_include_dir(struct gh_config *c, const struct config_key *k,
+                             const config_setting_t *s, char *err, size_t errlen)
+{
+    char *path;
+
+    if (config_key_read(c, k, s, err, errlen) < 0)
+        return -1;
+    path = config_path(c, c->include_dir);
+    free(c->include_dir);
+    c->include_dir = path;
+    return 0;
+}
+
 static const struct config_key top_keys[] = {
     /* name, kind and field, range, default as README.md writes it, words, what, parse */
     {"workers", CONFIG_U32(workers), 0, 256, "0", NULL, NULL, parse_workers},
-    {"user", CONFIG_STRING(user), 0, 0, NULL, NULL, NULL, NULL}, /* NULL: see process.c */
+    {"user", CONFIG_STRING(user), 0, 0, NULL, NULL, NULL, NULL}, /* NULL: see check.c */
+    {"include_dir", CONFIG_STRING(include_dir), 0, 0, "conf.d", NULL, NULL, parse_include_dir},
     {0},
 };
 
@@ -527,6 +543,26 @@ static int load_root(struct gh_config *c, config_t *file, char *err, size_t errl
 
 /* ---- the generation ---- */
 
+/* Merges the drop-ins of include_dir (as the main file sets it, before the
+ * key table reads it) and records the files read. */
+static int read_dropins(struct gh_config *c, config_t *file, struct config_dropins *d, char *err,
+                        size_t errlen)
+{
+    const char *dir = "conf.d";
+    char *path;
+    int rc;
+
+    config_lookup_string(file, "include_dir", &dir);
+    path = config_path(c, dir);
+    rc = config_dropins_merge(file, path, d, err, errlen);
+    free(path);
+    c->sources = xcalloc((size_t)d->n + 1, sizeof(char *));
+    c->sources[c->nsources++] = xstrdup(c->path);
+    for (unsigned i = 0; i < d->n; i++)
+        c->sources[c->nsources++] = xstrdup(d->paths[i]);
+    return rc;
+}
+
 static struct gh_config *loading; /* the generation config_load is building */
 
 void config_note_reread(const char *path)
@@ -544,6 +580,7 @@ struct gh_config *config_load(const char *path, const struct frontend *const *fe
                               char *err, size_t errlen)
 {
     struct gh_config *c = xcalloc(1, sizeof(*c));
+    struct config_dropins dropins = {0};
     config_t file;
     char *copy;
     int ok;
@@ -570,10 +607,12 @@ struct gh_config *config_load(const char *path, const struct frontend *const *fe
         ok = 0;
     } else {
         loading = c;
-        ok = load_root(c, &file, err, errlen) == 0;
+        ok = read_dropins(c, &file, &dropins, err, errlen) == 0 &&
+             load_root(c, &file, err, errlen) == 0;
         loading = NULL;
     }
     config_destroy(&file);
+    config_dropins_free(&dropins);
     if (!ok) {
         config_unref(c);
         return NULL;

@@ -8,8 +8,9 @@
  * defaults and their checks in one table (struct config_key, below):
  * `log` log_conf.c, `http` http_conf.c, `timeouts` timeouts.c, `resolver`
  * resolver_conf.c, `cache` cache_conf.c, `listeners` listeners.c, and the
- * front-ends' sections their own parsers.  Only the two top-level keys,
- * `workers` and `user`, are read here. */
+ * front-ends' sections their own parsers.  Only the top-level keys,
+ * `workers`, `user` and `include_dir`, are read here; the drop-ins of
+ * include_dir are merged into the file first (config_dropins.c). */
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
 
@@ -41,6 +42,7 @@ struct gh_config {
     char *dir;        /* its directory, for relative paths */
     unsigned workers; /* resolved: >= 1 */
     char *user;       /* NULL: default choice (see main) */
+    char *include_dir; /* the drop-in directory (config_dropins.h), resolved */
     /* log (the `log` section: log_conf.c) */
     int log_level;    /* enum log_level */
     char *log_error;  /* path, "stderr" */

@@ -97,6 +97,7 @@ static int load_listener(struct gh_config *c, struct listener_conf *l, config_se
     int rc;
 
     l->line = (int)config_setting_source_line(ls);
+    l->file = xstrdup(config_setting_source_file(ls) ? config_setting_source_file(ls) : c->path);
     if (config_check_group(ls, err, errlen,
                            "each listener must be a group { name = ...; mode = ...; }") < 0)
         return -1;
@@ -205,6 +206,7 @@ void listeners_free(struct gh_config *c)
         free(c->listeners[i].name);
         free(c->listeners[i].addrs);
         tls_server_free(c->listeners[i].tls);
+        free(c->listeners[i].file);
         free(c->listeners[i].metrics_path);
         free(c->listeners[i].dashboard_path);
         acl_free(c->listeners[i].ops_allow);

@@ -31,6 +31,7 @@ struct listener_conf {
     char *metrics_path;     /* Prometheus metrics (ops.c), NULL: none */
     char *dashboard_path;   /* the live dashboard and its data, NULL: none */
     struct acl *ops_allow;  /* who may read those two (`metrics_allow`) */
+    char *file; /* the file it is defined in (the main one or a drop-in) */
     int line;
 };
 
