@@ -468,25 +468,12 @@ static int parse_workers(struct gh_config *c, const struct config_key *k, const 
     return 0;
 }
 
-/* include_dir: relative to the configuration's directory. */
-static int parse_include_dir(struct gh_config *c, const struct config_key *k,
-                             const config_setting_t *s, char *err, size_t errlen)
-{
-    char *path;
-
-    if (config_key_read(c, k, s, err, errlen) < 0)
-        return -1;
-    path = config_path(c, c->include_dir);
-    free(c->include_dir);
-    c->include_dir = path;
-    return 0;
-}
-
 static const struct config_key top_keys[] = {
     /* name, kind and field, range, default as README.md writes it, words, what, parse */
     {"workers", CONFIG_U32(workers), 0, 256, "0", NULL, NULL, parse_workers},
     {"user", CONFIG_STRING(user), 0, 0, NULL, NULL, NULL, NULL}, /* NULL: see check.c */
-    {"include_dir", CONFIG_STRING(include_dir), 0, 0, "conf.d", NULL, NULL, parse_include_dir},
+    /* as written; relative to the file's directory (read_dropins resolves it) */
+    {"include_dir", CONFIG_STRING(include_dir), 0, 0, "conf.d", NULL, NULL, NULL},
     {0},
 };
 

@@ -42,7 +42,7 @@ struct gh_config {
     char *dir;        /* its directory, for relative paths */
     unsigned workers; /* resolved: >= 1 */
     char *user;       /* NULL: default choice (see main) */
-    char *include_dir; /* the drop-in directory (config_dropins.h), resolved */
+    char *include_dir; /* the drop-in directory (config_dropins.h), as written */
     /* log (the `log` section: log_conf.c) */
     int log_level;    /* enum log_level */
     char *log_error;  /* path, "stderr" */

@@ -3,7 +3,7 @@
  * and the signals; it never handles a connection itself. */
 #include "process.h"
 #include "cache_disk.h"
-#include "check.h"
+#include "hostcheck.h"
 #include "dashboard.h"
 #include "notify.h"
 #include "observe.h"
@@ -65,7 +65,7 @@ static int apply_logs(const struct process *pr, const struct gh_config *c, char 
  * next reload. */
 static int drop_privileges(const struct gh_config *c, char *err, size_t errlen)
 {
-    const char *name = check_user_name(c);
+    const char *name = hostcheck_user_name(c);
     struct passwd *pw;
 
     if (geteuid() != 0) {
@@ -271,7 +271,7 @@ int process_main(int argc, char **argv, const struct frontend *const *fes, unsig
         return 1;
     }
     if (check || reload_pid) {
-        int bad = check_system(pr.cfg);
+        int bad = hostcheck_run(pr.cfg);
         if (!bad && !quiet && !reload_pid)
             printf("gatehouse: configuration %s is valid\n", pr.path);
         config_unref(pr.cfg);

@@ -1,6 +1,6 @@
 /* dashboard.h — the live dashboard's memory: a ring of one sample per
- * second over the last hour (DASHBOARD_SAMPLES of them, about 130 KB, no
- * more whatever the traffic), taken by a thread of its own from the
+ * second over the last hour (DASHBOARD_SAMPLES of 56 bytes, about 200 KB,
+ * whatever the traffic), taken by a thread of its own from the
  * core's totals (observe.h), the cache, and the servers' health as the
  * reverse mode reports it; and its data as JSON.  The page itself is
  * ops.c's. */

@@ -1,8 +1,8 @@
-/* check.c — the machine-side checks of `gatehouse -t` (see check.h).  The
+/* hostcheck.c — the machine-side checks of `gatehouse -t` (see hostcheck.h).  The
  * checks that must be made as the service user run in a child process
  * that has become that user (initgroups, setgid, setuid), exactly as the
  * daemon does after binding. */
-#include "check.h"
+#include "hostcheck.h"
 #include "config.h"
 #include "util.h"
 
@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-const char *check_user_name(const struct gh_config *c)
+const char *hostcheck_user_name(const struct gh_config *c)
 {
     if (c->user)
         return c->user;
@@ -155,9 +155,9 @@ static int check_local(const struct gh_config *c)
     return n;
 }
 
-int check_system(const struct gh_config *c)
+int hostcheck_run(const struct gh_config *c)
 {
-    const char *name = check_user_name(c);
+    const char *name = hostcheck_user_name(c);
     struct passwd *pw = strcmp(name, "root") == 0 ? NULL : getpwnam(name);
     int n = 0;
 
