@@ -14,9 +14,14 @@ libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libsystemd-dev"
 # chromium: a real browser through the gateway (headless);
 # libmaxmind-db-writer-perl: writes the geo tests' .mmdb at run time;
 # sslscan: audits the default TLS settings in the TLS suite; python3: its
-# http.server is the apt test's mirror (it answers 304 without validators).
+# http.server is the apt test's mirror (it answers 304 without validators);
+# prometheus: its promtool checks /metrics (the package is 96 MB, most of
+# it the server and its web assets; Debian ships promtool only there);
+# sarg: reads the squid-format access log; debhelper, lintian, logrotate
+# and ssl-cert: make deb-check builds, lints, installs, rotates and purges
+# the package.
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
-chromium libmaxmind-db-writer-perl sslscan python3"
+chromium libmaxmind-db-writer-perl sslscan python3 prometheus sarg debhelper lintian logrotate ssl-cert"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

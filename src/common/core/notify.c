@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int outcome_fd = -1;
+static int outcome_fd = -1, pid_fd = -1;
 static unsigned long reloads;
 
 static int outcome_path(char *dst, size_t cap)
@@ -36,10 +36,18 @@ void notify_init(void)
     if (outcome_fd >= 0 && write(outcome_fd, "0 started\n", 10) < 0) {
         /* the reload helper then reports an unknown outcome */
     }
+    strcpy(path + strlen(path) - strlen("reload"), "gatehouse.pid");
+    pid_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 }
 
 void notify_ready(void)
 {
+    char pid[24];
+    size_t n = gh_fmt(pid, sizeof(pid), "%ld\n", (long)getpid());
+
+    /* after daemonize(): the pid that will take signals */
+    if (pid_fd >= 0 && pwrite(pid_fd, pid, n, 0) < 0)
+        log_error("cannot write the pid file: %s", strerror(errno));
     sd_notify(0, "READY=1\nSTATUS=serving");
 }
 

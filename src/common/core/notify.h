@@ -8,7 +8,8 @@
  *
  * The outcome of each reload is also written to the file `reload` in
  * $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=gatehouse), opened
- * before root is dropped: "<count> ok" or "<count> refused: <why>".
+ * before root is dropped: "<count> ok" or "<count> refused: <why>"; and
+ * the process id to `gatehouse.pid` there (logrotate outside systemd).
  * `gatehouse -r PID` (the unit's ExecReload) sends SIGHUP to PID and waits
  * for that line, so `systemctl reload` fails on a refused reload. */
 #ifndef GH_NOTIFY_H
