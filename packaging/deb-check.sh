@@ -43,11 +43,16 @@ getent group ssl-cert >/dev/null || die "no ssl-cert group: install the ssl-cert
 top=$(cd "$(dirname "$0")/.." && pwd)
 out="$top/build/deb-check"
 work=$(mktemp -d /tmp/gh-deb-check.XXXXXX)
+chmod 0755 "$work"
 pid=""
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     [ -n "${npid:-}" ] && kill "$npid" 2>/dev/null || true
-    rm -f /etc/gatehouse/conf.d/50-deb-check.conf
+    rm -f /etc/gatehouse/conf.d/50-deb-check.conf /etc/gatehouse/conf.d/60-broken.conf
+    # a failed run takes away what it installed
+    if [ -n "${installed:-}" ] && dpkg-query -W -f '${Status}' gatehouse 2>/dev/null | grep -q installed; then
+        DEBIAN_FRONTEND=noninteractive apt-get purge -y -q gatehouse > /dev/null 2>&1 || true
+    fi
     rm -rf "$work" /etc/ssl/gh-deb-check
 }
 trap cleanup EXIT
@@ -65,6 +70,7 @@ fi
 say "lintian --pedantic: clean (overrides: $(grep -c '^gatehouse:' "$top/packaging/debian/gatehouse.lintian-overrides"))"
 
 # ---- 2. install ----
+installed=1
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$deb" > "$work/install.log" 2>&1 || { tail -20 "$work/install.log"; die "apt-get install"; }
 say "installed; the daemon's account: $(id gatehouse)"
 id -nG gatehouse | grep -qw ssl-cert || die "gatehouse is not in the ssl-cert group"
@@ -117,8 +123,10 @@ else
     # the NOTIFY_SOCKET systemd would give: a datagram socket that records what it hears
     python3 - "$work/notify.sock" "$work/notify.log" <<'PY' &
 import socket, sys
+import os
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o777)  # as systemd's own: the daemon speaks after dropping root
 with open(sys.argv[2], "a", buffering=1) as log:
     while True:
         msg = s.recv(4096).decode()
@@ -147,7 +155,7 @@ curl -sf -o /dev/null "http://127.0.0.1:$P2/" && sleep 0.3
 
 # ---- 5. reload: a new key readable only through ssl-cert; then a bad file ----
 reload() {
-    if [ -z "$pid" ]; then systemctl reload gatehouse; else sh -c "$(key ExecReload | sed "s/\$MAINPID/$pid/")"; fi
+    if [ -z "$pid" ]; then systemctl reload gatehouse; else RUNTIME_DIRECTORY=/run/gatehouse sh -c "$(key ExecReload | sed "s/\$MAINPID/$pid/")"; fi
 }
 fp2=$(mkcert)
 reload || die "the reload with the new key failed"
