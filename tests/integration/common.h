@@ -49,5 +49,7 @@ Suite *cache_suite(void);
 Suite *evasion_suite(void);
 Suite *abuse_suite(void);
 Suite *hello_suite(void);
+Suite *ops_suite(void);
+Suite *admin_suite(void);
 
 #endif

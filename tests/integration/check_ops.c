@@ -1,0 +1,278 @@
+/* check_ops.c — what monitoring and reports see: /metrics read by
+ * Prometheus's own promtool and holding the counts of known traffic; the
+ * dashboard loaded by a headless Chromium, shown in a screenshot, its
+ * charts' data moving while traffic runs; and the squid-format access log
+ * turned into a report by SARG. */
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct origin org;
+static struct th_gatehouse gh;
+static int site, gw, closed_port;
+
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    if (strncmp(rq->path, "/ok", 3) == 0) {
+        origin_text(re, "ok\n");
+    } else if (strcmp(rq->path, "/boom") == 0) {
+        origin_status(re, 500);
+        origin_text(re, "boom\n");
+    } else {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    }
+}
+
+static void rig_start(void)
+{
+    char conf[4096], out[512];
+
+    if (origin_start(&org, "ops", answer) < 0)
+        abort();
+    site = th_free_port();
+    gw = th_free_port();
+    closed_port = th_free_port();
+    /* a filter list with one category, and a password file with alice */
+    if (th_sh(out, sizeof(out), "mkdir -p /tmp/gh-ops-lists && echo blocked.test > "
+                                "/tmp/gh-ops-lists/games && htpasswd -cbB /tmp/gh-ops-lists/users "
+                                "alice wonderland 2>&1 && chmod -R a+rX /tmp/gh-ops-lists") != 0)
+        abort();
+    snprintf(conf, sizeof(conf),
+             "log = { access = \"@ACCESS@\"; format = \"squid\"; };\n"
+             "listeners = (\n"
+             "  { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\";\n"
+             "    metrics_path = \"/metrics\"; dashboard_path = \"/dash\"; },\n"
+             "  { name = \"gw\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"school\";\n"
+             "    metrics_path = \"/metrics\"; metrics_allow = [ \"10.0.0.0/8\" ]; }\n"
+             ");\n"
+             "lists = { games = { path = \"/tmp/gh-ops-lists/games\"; format = \"domains\"; }; };\n"
+             "policies = { school = { auth = { file = \"/tmp/gh-ops-lists/users\"; };\n"
+             "                        filter = ( { block = [ \"games\" ]; } ); }; };\n"
+             "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; },\n"
+             "                              { address = \"127.0.0.1:%d\"; backup = true; } ); }; };\n"
+             "routes = { r = ( { path = \"/\"; pool = \"app\"; } ); };\n",
+             site, gw, org.port, closed_port);
+    if (th_gatehouse_start(&gh, conf) < 0)
+        abort();
+}
+
+static void rig_stop(void)
+{
+    rig_origin_stop(&org);
+    rig_stop_clean(&gh);
+    th_sh(NULL, 0, "rm -rf /tmp/gh-ops-lists");
+}
+
+/* Sends n GETs of path to the site listener; each must get `status`. */
+static void gets(int n, const char *path, int status)
+{
+    char raw[256];
+    struct tc_response r = {0};
+
+    snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n",
+             path);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_ge(tc_request("127.0.0.1", site, raw, &r), 0);
+        ck_assert_int_eq(r.status, status);
+        tc_response_free(&r);
+    }
+}
+
+/* The value of the sample `series` (name and labels exactly as written)
+ * in text, or -1 when absent. */
+static double sample(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+
+    for (const char *p = text; (p = strstr(p, series)); p += n)
+        if ((p == text || p[-1] == '\n') && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return -1;
+}
+
+/* Scrapes /metrics from the site listener into body (malloc'd). */
+static char *scrape(void)
+{
+    struct tc_response r = {0};
+    char *body;
+
+    ck_assert_int_ge(tc_request("127.0.0.1", site,
+                                "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &r),
+                     0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.head, "text/plain; version=0.0.4"));
+    body = r.body;
+    r.body = NULL;
+    return body;
+}
+
+START_TEST(metrics_pass_promtool_and_count_known_traffic)
+{
+    static char out[8192];
+    char path[256], *m0, *m;
+    FILE *f;
+    struct tc_response r = {0};
+
+    m0 = scrape();
+    gets(7, "/ok", 200);
+    gets(2, "/missing", 404);
+    gets(3, "/boom", 500);
+    /* the forward side: a blocked host with alice's credentials, and one
+     * without credentials */
+    ck_assert_int_ge(tc_request("127.0.0.1", gw,
+                                "GET http://blocked.test/ HTTP/1.1\r\nHost: blocked.test\r\n"
+                                "Proxy-Authorization: Basic YWxpY2U6d29uZGVybGFuZA==\r\n"
+                                "Connection: close\r\n\r\n",
+                                &r),
+                     0);
+    ck_assert_int_eq(r.status, 403);
+    tc_response_free(&r);
+    ck_assert_int_ge(tc_request("127.0.0.1", gw,
+                                "GET http://x.test/ HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n\r\n",
+                                &r),
+                     0);
+    ck_assert_int_eq(r.status, 407);
+    tc_response_free(&r);
+    /* metrics_allow: loopback is not in 10/8 on the gateway */
+    ck_assert_int_ge(tc_request("127.0.0.1", gw, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0);
+    ck_assert_int_eq(r.status, 403);
+    tc_response_free(&r);
+
+    m = scrape();
+    snprintf(path, sizeof(path), "%s/metrics.txt", gh.dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(m, f);
+    fclose(f);
+    ck_assert_msg(th_sh(out, sizeof(out), "promtool check metrics < %s 2>&1", path) == 0,
+                  "promtool: %s", out);
+
+#define DELTA(series) (sample(m, series) - (sample(m0, series) < 0 ? 0 : sample(m0, series)))
+    ck_assert_double_eq(DELTA("gatehouse_requests_total{listener=\"site\",code_class=\"2xx\",proto=\"http/1.1\"}"), 8); /* 7 + the first scrape */
+    ck_assert_double_eq(DELTA("gatehouse_requests_total{listener=\"site\",code_class=\"4xx\",proto=\"http/1.1\"}"), 2);
+    ck_assert_double_eq(DELTA("gatehouse_requests_total{listener=\"site\",code_class=\"5xx\",proto=\"http/1.1\"}"), 3);
+    ck_assert_double_eq(DELTA("gatehouse_requests_total{listener=\"gw\",code_class=\"4xx\",proto=\"http/1.1\"}"), 3);
+    ck_assert_double_eq(sample(m, "gatehouse_forward_decisions_total{policy=\"school\",decision=\"block\",list=\"games\"}"), 1);
+    ck_assert_double_eq(sample(m, "gatehouse_forward_auth_total{policy=\"school\",result=\"ok\"}"), 1);
+    ck_assert_double_eq(sample(m, "gatehouse_forward_auth_total{policy=\"school\",result=\"missing\"}"), 1);
+    snprintf(path, sizeof(path), "{pool=\"app\",server=\"127.0.0.1:%d\"}", org.port);
+    char series[512];
+    snprintf(series, sizeof(series), "gatehouse_server_requests_total%s", path);
+    ck_assert_double_eq(sample(m, series), 12);
+    snprintf(series, sizeof(series), "gatehouse_server_up%s", path);
+    ck_assert_double_eq(sample(m, series), 1);
+    snprintf(series, sizeof(series), "gatehouse_upstream_response_seconds_count%s", path);
+    ck_assert_double_eq(sample(m, series), 12);
+    snprintf(series, sizeof(series), "gatehouse_upstream_response_seconds_bucket{pool=\"app\",server=\"127.0.0.1:%d\",le=\"+Inf\"}", org.port);
+    ck_assert_double_eq(sample(m, series), 12);
+    snprintf(series, sizeof(series), "gatehouse_server_requests_total{pool=\"app\",server=\"127.0.0.1:%d\"}", closed_port);
+    ck_assert_double_eq(sample(m, series), 0);
+    ck_assert_double_eq(sample(m, "gatehouse_connections_open{listener=\"site\"}"), 1); /* this scrape */
+    ck_assert_double_gt(sample(m, "process_resident_memory_bytes"), 1e6);
+    ck_assert_double_gt(sample(m, "process_open_fds"), 3);
+    ck_assert_double_eq(sample(m, "gatehouse_config_last_reload_successful"), 1);
+    ck_assert_double_ge(DELTA("gatehouse_sent_bytes_total{listener=\"site\"}"), 12 * 3);
+    free(m0);
+    free(m);
+}
+END_TEST
+
+/* The dashboard's data as Chromium renders it: the page's body carries
+ * the newest sample's request count and each chart its number of points. */
+static int dashboard_dom(char *out, size_t cap)
+{
+    return th_sh(out, cap,
+                 "timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run "
+                 "--disable-background-networking --disable-component-update --disable-sync "
+                 "--user-data-dir=%s/chromium --virtual-time-budget=4000 --dump-dom "
+                 "http://127.0.0.1:%d/dash 2>/dev/null",
+                 gh.dir, site);
+}
+
+static long attr(const char *dom, const char *name)
+{
+    const char *p = strstr(dom, name);
+
+    return p ? strtol(p + strlen(name) + 2, NULL, 10) : -1; /* name="N" */
+}
+
+START_TEST(dashboard_in_chromium_moves_with_traffic)
+{
+    static char dom1[65536], dom2[65536], out[1024];
+    char png[256];
+    long r1, r2;
+
+    ck_assert_int_eq(dashboard_dom(dom1, sizeof(dom1)), 0);
+    r1 = attr(dom1, "data-requests");
+    ck_assert_msg(r1 >= 0, "no data in the page: %.2000s", dom1);
+    ck_assert_ptr_nonnull(strstr(dom1, "<polyline"));
+    ck_assert_ptr_nonnull(strstr(dom1, "127.0.0.1:")); /* the servers' table */
+    /* nothing from elsewhere: every src/href is inline or relative */
+    ck_assert_ptr_null(strstr(dom1, "src=\"http"));
+    gets(20, "/ok", 200);
+    th_sleep_ms(2200); /* the sampler takes one sample a second */
+    ck_assert_int_eq(dashboard_dom(dom2, sizeof(dom2)), 0);
+    r2 = attr(dom2, "data-requests");
+    ck_assert_msg(r2 >= r1 + 20, "the dashboard's count went from %ld to %ld", r1, r2);
+    ck_assert_int_gt(attr(dom2, "data-points"), attr(dom1, "data-points") > 0 ? 0 : -1);
+    /* and a picture of it */
+    snprintf(png, sizeof(png), "%s/dashboard.png", gh.dir);
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run "
+                           "--disable-background-networking --disable-component-update "
+                           "--disable-sync --user-data-dir=%s/chromium --virtual-time-budget=4000 "
+                           "--window-size=1280,900 --screenshot=%s http://127.0.0.1:%d/dash "
+                           ">/dev/null 2>&1; stat -c %%s %s",
+                           gh.dir, png, site, png),
+                     0);
+    ck_assert_msg(atol(out) > 10000, "screenshot of %s bytes", out);
+    if (getenv("GH_KEEP_SCREENSHOT"))
+        th_sh(NULL, 0, "cp %s %s", png, getenv("GH_KEEP_SCREENSHOT"));
+}
+END_TEST
+
+START_TEST(squid_log_makes_a_sarg_report)
+{
+    static char out[4096];
+    struct tc_response r = {0};
+
+    gets(3, "/ok", 200);
+    ck_assert_int_ge(tc_request("127.0.0.1", gw,
+                                "GET http://blocked.test/page HTTP/1.1\r\nHost: blocked.test\r\n"
+                                "Proxy-Authorization: Basic YWxpY2U6d29uZGVybGFuZA==\r\n"
+                                "Connection: close\r\n\r\n",
+                                &r),
+                     0);
+    ck_assert_int_eq(r.status, 403);
+    tc_response_free(&r);
+    /* the lines as Squid writes them */
+    ck_assert_int_ge(th_log_lines(gh.access, 3, " TCP_MISS/200 ", " GET /ok - HIER_DIRECT/127.0.0.1 text/plain", NULL), 3);
+    ck_assert_int_eq(th_log_lines(gh.access, 1, " TCP_DENIED/403 ", " GET http://blocked.test/page alice HIER_NONE/- text/html", NULL), 1);
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "cd %s && mkdir -p sarg && printf 'output_dir %s/sarg\\nresolve_ip no\\n"
+                           "overwrite_report yes\\n' > sarg.conf && sarg -f sarg.conf -l %s -o %s/sarg 2>&1",
+                           gh.dir, gh.dir, gh.access, gh.dir),
+                     0);
+    ck_assert_msg(strstr(out, "Successful report generated") != NULL, "sarg: %s", out);
+    ck_assert_int_eq(th_sh(out, sizeof(out), "grep -l blocked.test %s/sarg/*/denied.html && ls %s/sarg/*/alice",
+                           gh.dir, gh.dir), 0);
+}
+END_TEST
+
+Suite *ops_suite(void)
+{
+    Suite *s = suite_create("ops");
+    TCase *tc = tcase_create("ops");
+
+    tcase_add_unchecked_fixture(tc, rig_start, rig_stop);
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, metrics_pass_promtool_and_count_known_traffic);
+    tcase_add_test(tc, dashboard_in_chromium_moves_with_traffic);
+    tcase_add_test(tc, squid_log_makes_a_sarg_report);
+    suite_add_tcase(s, tc);
+    return s;
+}
