@@ -115,7 +115,7 @@ endif
 layering:
 	$(Q)sh tests/layering.sh "$(CC)" "-std=gnu11 $(CPPFLAGS) $(PKG_CFLAGS)" "$(INC_common)" "$(INC_forward)" "$(INC_reverse)"
 
-unit: $(UNIT)
+unit: $(UNIT) $(MAN)
 	$(Q)./$(UNIT)
 
 integration: $(INTEG) $(GATEHOUSE) $(ORIGIN)

@@ -28,5 +28,6 @@ Suite *hostname_suite(void);
 Suite *urlpath_suite(void);
 Suite *anonymity_suite(void);
 Suite *auth_delay_suite(void);
+Suite *metrics_suite(void);
 
 #endif
