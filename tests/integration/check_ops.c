@@ -1,5 +1,7 @@
 /* check_ops.c — what monitoring and reports see: /metrics read by
- * Prometheus's own promtool and holding the counts of known traffic; the
+ * Prometheus's own promtool and holding the counts of known traffic
+ * (requests, bytes, servers, forward decisions and logins, TLS
+ * resumptions, cache answers and objects); the
  * dashboard loaded by a headless Chromium, shown in a screenshot, its
  * charts' data moving while traffic runs; and the squid-format access log
  * turned into a report by SARG. */
@@ -12,11 +14,14 @@
 
 static struct origin org;
 static struct th_gatehouse gh;
-static int site, gw, closed_port;
+static int site, gw, tls, closed_port;
 
 static void answer(const struct origin_request *rq, struct origin_reply *re)
 {
-    if (strncmp(rq->path, "/ok", 3) == 0) {
+    if (strcmp(rq->path, "/cached") == 0) {
+        origin_add(re, "Cache-Control: max-age=300");
+        origin_text(re, "kept\n");
+    } else if (strncmp(rq->path, "/ok", 3) == 0) {
         origin_text(re, "ok\n");
     } else if (strcmp(rq->path, "/boom") == 0) {
         origin_status(re, 500);
@@ -36,10 +41,14 @@ static void rig_start(void)
     site = th_free_port();
     gw = th_free_port();
     closed_port = th_free_port();
-    /* a filter list with one category, and a password file with alice */
+    tls = th_free_port();
+    /* a filter list with one category, a password file with alice, and a
+     * certificate for the TLS listener */
     if (th_sh(out, sizeof(out), "mkdir -p /tmp/gh-ops-lists && echo blocked.test > "
                                 "/tmp/gh-ops-lists/games && htpasswd -cbB /tmp/gh-ops-lists/users "
-                                "alice wonderland 2>&1 && chmod -R a+rX /tmp/gh-ops-lists") != 0)
+                                "alice wonderland 2>&1 && cd /tmp/gh-ops-lists && openssl req -x509 "
+                                "-newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout site.key "
+                                "-out site.pem 2>&1 && chmod -R a+rX /tmp/gh-ops-lists") != 0)
         abort();
     snprintf(conf, sizeof(conf),
              "log = { access = \"@ACCESS@\"; format = \"squid\"; };\n"
@@ -47,15 +56,20 @@ static void rig_start(void)
              "  { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\";\n"
              "    metrics_path = \"/metrics\"; dashboard_path = \"/dash\"; },\n"
              "  { name = \"gw\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"school\";\n"
-             "    metrics_path = \"/metrics\"; metrics_allow = [ \"10.0.0.0/8\" ]; }\n"
+             "    metrics_path = \"/metrics\"; metrics_allow = [ \"10.0.0.0/8\" ]; },\n"
+             "  { name = \"tls\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"c\";\n"
+             "    tls = { certificates = ( { cert = \"/tmp/gh-ops-lists/site.pem\";\n"
+             "                               key = \"/tmp/gh-ops-lists/site.key\"; } ); }; }\n"
              ");\n"
+             "cache = { memory_mb = 8; };\n"
              "lists = { games = { path = \"/tmp/gh-ops-lists/games\"; format = \"domains\"; }; };\n"
              "policies = { school = { auth = { file = \"/tmp/gh-ops-lists/users\"; };\n"
              "                        filter = ( { block = [ \"games\" ]; } ); }; };\n"
              "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; },\n"
              "                              { address = \"127.0.0.1:%d\"; backup = true; } ); }; };\n"
-             "routes = { r = ( { path = \"/\"; pool = \"app\"; } ); };\n",
-             site, gw, org.port, closed_port);
+             "routes = { r = ( { path = \"/\"; pool = \"app\"; } );\n"
+             "           c = ( { path = \"/\"; pool = \"app\"; cache = true; } ); };\n",
+             site, gw, tls, org.port, closed_port);
     if (th_gatehouse_start(&gh, conf) < 0)
         abort();
 }
@@ -283,6 +297,38 @@ START_TEST(squid_log_makes_a_sarg_report)
 }
 END_TEST
 
+/* TLS handshakes (full and resumed) and the cache's answers, counted as
+ * a client made them: one curl opens two connections to the TLS listener
+ * (the second resumes the first's session) and fetches a cacheable page
+ * twice: a miss, then a hit. */
+START_TEST(metrics_count_tls_resumptions_and_cache_answers)
+{
+    static char out[4096];
+    char *m0, *m;
+
+    m0 = scrape();
+    ck_assert_msg(th_sh(out, sizeof(out),
+                        "curl -sk --resolve localhost:%d:127.0.0.1 -H 'Connection: close' "
+                        "-o /dev/null -o /dev/null -w '%%{http_code} %%{num_connects}\\n' "
+                        "https://localhost:%d/cached https://localhost:%d/cached 2>&1",
+                        tls, tls, tls) == 0,
+                  "curl: %s", out);
+    ck_assert_str_eq(out, "200 1\n200 1\n"); /* two connections */
+    ck_assert_int_eq(th_log_lines(gh.access, 2, "/200 ", " GET /cached ", NULL), 2);
+    m = scrape();
+    ck_assert_double_eq(DELTA("gatehouse_tls_handshakes_total{listener=\"tls\",result=\"full\"}"), 1);
+    ck_assert_double_eq(DELTA("gatehouse_tls_handshakes_total{listener=\"tls\",result=\"resumed\"}"), 1);
+    ck_assert_double_eq(DELTA("gatehouse_cache_answers_total{result=\"miss\"}"), 1);
+    ck_assert_double_eq(DELTA("gatehouse_cache_answers_total{result=\"hit\"}"), 1);
+    ck_assert_double_eq(sample(m, "gatehouse_cache_objects{tier=\"memory\"}"), 1);
+    ck_assert_double_gt(sample(m, "gatehouse_cache_bytes{tier=\"memory\"}"), 0);
+    ck_assert_double_eq(sample(m, "gatehouse_cache_limit_bytes{tier=\"memory\"}"), 8 << 20);
+    ck_assert_double_eq(DELTA("gatehouse_requests_total{listener=\"tls\",code_class=\"2xx\",proto=\"http/1.1\"}"), 2);
+    free(m0);
+    free(m);
+}
+END_TEST
+
 Suite *ops_suite(void)
 {
     Suite *s = suite_create("ops");
@@ -293,6 +339,7 @@ Suite *ops_suite(void)
     tcase_add_test(tc, metrics_pass_promtool_and_count_known_traffic);
     tcase_add_test(tc, dashboard_in_chromium_moves_with_traffic);
     tcase_add_test(tc, squid_log_makes_a_sarg_report);
+    tcase_add_test(tc, metrics_count_tls_resumptions_and_cache_answers);
     suite_add_tcase(s, tc);
     return s;
 }
