@@ -111,8 +111,10 @@ served_fp() {
 mainpid() { if [ -n "$pid" ]; then echo "$pid"; else systemctl show -p MainPID --value gatehouse; fi; }
 
 if [ "$(ps -p 1 -o comm=)" = systemd ]; then
-    say "systemd is PID 1: systemctl start"
-    systemctl start gatehouse || { journalctl -u gatehouse --no-pager | tail -20; die "systemctl start"; }
+    # the package's postinst may have started it on the shipped file
+    # already: restart, so it runs on the one configured above
+    say "systemd is PID 1: systemctl restart"
+    systemctl restart gatehouse || { journalctl -u gatehouse --no-pager | tail -20; die "systemctl restart"; }
 else
     say "no systemd (PID 1 is $(ps -p 1 -o comm=)): running the unit's commands as it would"
     caps=$(key CapabilityBoundingSet | tr 'A-Z' 'a-z' | sed -e 's/cap_/+/g' -e 's/ /,/g')
@@ -169,9 +171,13 @@ curl -sf -o /dev/null "http://127.0.0.1:$P2/" || die "the daemon stopped serving
 
 # ---- 6. rotate ----
 logrotate -f /etc/logrotate.d/gatehouse || die "logrotate"
-sleep 0.5
-curl -sf -o /dev/null "http://127.0.0.1:$P2/rotated" || true
-for i in $(seq 30); do grep -q '/rotated' /var/log/gatehouse/access.log 2>/dev/null && break; sleep 0.1; done
+# the reopen (SIGUSR1) is asynchronous: ask again until a line lands in
+# the new file (at most 10 s)
+for i in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$P2/rotated" || true
+    grep -q '/rotated' /var/log/gatehouse/access.log 2>/dev/null && break
+    sleep 0.2
+done
 grep -q '/rotated' /var/log/gatehouse/access.log || die "after rotation the new access.log is not written"
 [ -e /var/log/gatehouse/access.log.1 ] || die "logrotate left no access.log.1"
 say "rotated: access.log.1 kept, the new access.log written ($(stat -c '%U:%G %a' /var/log/gatehouse/access.log))"
