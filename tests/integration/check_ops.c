@@ -220,7 +220,7 @@ END_TEST
 static int dashboard_dom(char *out, size_t cap)
 {
     return th_sh(out, cap,
-                 "timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run "
+                 "timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run --no-proxy-server "
                  "--disable-background-networking --disable-component-update --disable-sync "
                  "--user-data-dir=%s/chromium --virtual-time-budget=4000 --dump-dom "
                  "http://127.0.0.1:%d/dash 2>/dev/null",
@@ -308,7 +308,7 @@ START_TEST(metrics_count_tls_resumptions_and_cache_answers)
 
     m0 = scrape();
     ck_assert_msg(th_sh(out, sizeof(out),
-                        "curl -sk --resolve localhost:%d:127.0.0.1 -H 'Connection: close' "
+                        "curl -sk --noproxy '*' --resolve localhost:%d:127.0.0.1 -H 'Connection: close' "
                         "-o /dev/null -o /dev/null -w '%%{http_code} %%{num_connects}\\n' "
                         "https://localhost:%d/cached https://localhost:%d/cached 2>&1",
                         tls, tls, tls) == 0,
