@@ -567,7 +567,8 @@ void exchange_note_type(struct exchange *ex, const char *type, size_t len)
     while (n < len && n + 1 < sizeof(ex->log_type) && type[n] != ';' && type[n] > ' ' &&
            type[n] < 0x7f && type[n] != '"')
         n++;
-    memcpy(ex->log_type, type, n);
+    if (n) /* type is NULL for an answer without one */
+        memcpy(ex->log_type, type, n);
     ex->log_type[n] = '\0';
 }
 
