@@ -116,7 +116,7 @@ layering:
 	$(Q)sh tests/layering.sh "$(CC)" "-std=gnu11 $(CPPFLAGS) $(PKG_CFLAGS)" "$(INC_common)" "$(INC_forward)" "$(INC_reverse)"
 
 unit: $(UNIT) $(MAN)
-	$(Q)./$(UNIT)
+	$(Q)GH_MAN=$(BUILD)/man/gatehouse.conf.5 ./$(UNIT)
 
 integration: $(INTEG) $(GATEHOUSE) $(ORIGIN)
 	$(Q)GH_BIN=./$(GATEHOUSE) GH_ORIGIN=./$(ORIGIN) GH_SANITIZED=$(SANITIZE) ./$(INTEG)

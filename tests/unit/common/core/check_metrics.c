@@ -119,7 +119,7 @@ START_TEST(man_page_has_every_core_setting)
     size_t n;
     char want[128];
 
-    ck_assert_msg(f != NULL, "build/man/gatehouse.conf.5 is missing: run make");
+    ck_assert_msg(f != NULL, "the man page (GH_MAN, else build/man/gatehouse.conf.5) is missing: run make");
     n = fread(page, 1, sizeof(page) - 1, f);
     fclose(f);
     page[n] = '\0';
