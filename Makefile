@@ -7,7 +7,7 @@
 #   make         build only
 #   V=1          show full command lines;  CI=1  warnings are errors
 
-PKGS      := openssl libmaxminddb zlib libconfig libcares libpcre2-8 libcrypt
+PKGS      := openssl libmaxminddb zlib libconfig libcares libpcre2-8 libcrypt libsystemd
 TEST_PKGS := check
 BUILD     ?= build
 FUZZ_SECONDS ?= 30
@@ -70,9 +70,23 @@ UNIT      := $(BUILD)/check_unit
 INTEG     := $(BUILD)/check_integration
 ORIGIN    := $(BUILD)/gh-origin
 
-.PHONY: all deps test-deps run check test layering unit integration sanitize fuzz fuzz-build format clean install
+.PHONY: all deps test-deps run check test layering unit integration sanitize fuzz fuzz-build format clean install man deb-check
 
-all: $(GATEHOUSE)
+MAN := $(BUILD)/man/gatehouse.8 $(BUILD)/man/gatehouse.conf.5
+
+all: $(GATEHOUSE) $(MAN)
+
+# gatehouse(8) and gatehouse.conf(5), generated from README.md (their one source).
+man: $(MAN)
+$(MAN): README.md packaging/man.sh
+	@echo "  MAN     $(BUILD)/man"
+	$(Q)sh packaging/man.sh README.md $(BUILD)/man $(shell sed -n 's/.*GATEHOUSE_VERSION "\(.*\)"/\1/p' src/common/core/process.h)
+
+# Builds the Debian package, runs lintian, installs it, runs the daemon as
+# the unit does, reloads, rotates, purges (packaging/deb-check.sh).  Root
+# only: as another user it says so and does nothing.
+deb-check:
+	$(Q)sh packaging/deb-check.sh
 
 deps:
 	$(Q)sh packaging/deps.sh
@@ -92,7 +106,7 @@ check:
 # The fuzzing run belongs to the plain check; the sanitizer check skips it
 # (the fuzz targets are built with ASan and UBSan anyway).
 ifeq ($(SANITIZE),)
-test: layering unit integration fuzz
+test: layering unit integration fuzz deb-check
 else
 test: layering unit integration
 endif
@@ -101,8 +115,8 @@ endif
 layering:
 	$(Q)sh tests/layering.sh "$(CC)" "-std=gnu11 $(CPPFLAGS) $(PKG_CFLAGS)" "$(INC_common)" "$(INC_forward)" "$(INC_reverse)"
 
-unit: $(UNIT)
-	$(Q)./$(UNIT)
+unit: $(UNIT) $(MAN)
+	$(Q)GH_MAN=$(BUILD)/man/gatehouse.conf.5 ./$(UNIT)
 
 integration: $(INTEG) $(GATEHOUSE) $(ORIGIN)
 	$(Q)GH_BIN=./$(GATEHOUSE) GH_ORIGIN=./$(ORIGIN) GH_SANITIZED=$(SANITIZE) ./$(INTEG)
@@ -166,21 +180,29 @@ format:
 
 PREFIX  ?= /usr
 DESTDIR ?=
-install: $(GATEHOUSE)
+DOCDIR  ?= $(PREFIX)/share/doc/gatehouse
+install: $(GATEHOUSE) $(MAN)
 	install -D -m 0755 $(GATEHOUSE) $(DESTDIR)$(PREFIX)/sbin/gatehouse
-	install -d $(DESTDIR)/etc/gatehouse $(DESTDIR)$(PREFIX)/share/gatehouse/www
+	install -d $(DESTDIR)/etc/gatehouse/conf.d $(DESTDIR)$(PREFIX)/share/gatehouse/www
 	sed -e 's|"\.\./www"|"$(PREFIX)/share/gatehouse/www"|' \
 	    -e 's|"\.\./filters/|"$(PREFIX)/share/gatehouse/filters/|' etc/gatehouse.conf > $(DESTDIR)/etc/gatehouse/gatehouse.conf
+	chmod 0644 $(DESTDIR)/etc/gatehouse/gatehouse.conf
 	install -m 0644 etc/blockpage.html $(DESTDIR)/etc/gatehouse/blockpage.html
 	cp -r www/. $(DESTDIR)$(PREFIX)/share/gatehouse/www/
 	install -d $(DESTDIR)$(PREFIX)/share/gatehouse/filters
-	cp -r filters/. $(DESTDIR)$(PREFIX)/share/gatehouse/filters/
+	cp -r filters/sample filters/ads.txt filters/hosts.txt $(DESTDIR)$(PREFIX)/share/gatehouse/filters/
 	install -D -m 0644 packaging/gatehouse.service $(DESTDIR)/lib/systemd/system/gatehouse.service
 	install -D -m 0644 packaging/gatehouse.logrotate $(DESTDIR)/etc/logrotate.d/gatehouse
 	install -D -m 0755 packaging/gatehouse-lists $(DESTDIR)$(PREFIX)/sbin/gatehouse-lists
 	install -m 0644 etc/lists.conf $(DESTDIR)/etc/gatehouse/lists.conf
 	install -m 0644 packaging/gatehouse-lists.service packaging/gatehouse-lists.timer $(DESTDIR)/lib/systemd/system/
-	install -D -m 0644 etc/examples/gateway.nft $(DESTDIR)$(PREFIX)/share/doc/gatehouse/examples/gateway.nft
+	install -D -m 0644 $(BUILD)/man/gatehouse.8 $(DESTDIR)$(PREFIX)/share/man/man8/gatehouse.8
+	install -D -m 0644 $(BUILD)/man/gatehouse.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/gatehouse.conf.5
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 0644 filters/README.md $(DESTDIR)$(DOCDIR)/filters.md
+	install -D -m 0644 packaging/README.md $(DESTDIR)$(DOCDIR)/packaging.md
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 etc/examples/*.conf etc/examples/gateway.nft $(DESTDIR)$(DOCDIR)/examples/
 
 # Side by side with nginx, HAProxy, Squid, Tinyproxy and (cache hits) Varnish on loopback:
 # installs the peers, builds, runs about 8 minutes, writes

@@ -6,7 +6,7 @@
 set -eu
 
 BUILD="gcc make libc6-dev pkg-config libssl-dev libmaxminddb-dev zlib1g-dev \
-libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev"
+libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libsystemd-dev"
 # check: the test framework; curl, apt-utils, dpkg-dev, apache2-utils
 # (htpasswd), openssl and stunnel4: the real clients, repositories, password
 # files and TLS servers the integration suites use; clang and
@@ -16,9 +16,15 @@ libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev"
 # sslscan: audits the default TLS settings in the TLS suite; python3: its
 # http.server is the apt test's mirror (it answers 304 without validators);
 # nftables and iproute2: the transparent gateway's tests build a router in
-# network namespaces and load the shipped rules into it.
+# network namespaces and load the shipped rules into it;
+# prometheus: its promtool checks /metrics (the package is 96 MB, most of
+# it the server and its web assets; Debian ships promtool only there);
+# sarg: reads the squid-format access log; debhelper, lintian, logrotate
+# and ssl-cert: make deb-check builds, lints, installs, rotates and purges
+# the package.
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
-chromium libmaxmind-db-writer-perl sslscan python3 nftables iproute2"
+chromium libmaxmind-db-writer-perl sslscan python3 nftables iproute2 \
+prometheus sarg debhelper lintian logrotate ssl-cert"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

@@ -4,6 +4,8 @@
 #include "forward.h"
 #include "apt.h"
 #include "auth_delay.h"
+#include "metrics.h"
+#include "top.h"
 #include "cache.h"
 #include "exchange.h"
 #include "log.h"
@@ -86,6 +88,17 @@ static void printable_name(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+/* Counts an authentication result (ok, failed, missing) for /metrics. */
+static void count_auth(const struct policy *p, const char *result)
+{
+    char l[300];
+
+    metric_inc(metrics_counter("gatehouse_forward_auth_total",
+                               "Proxy authentication results, by policy (ok, failed, missing).",
+                               metrics_labels(l, sizeof(l), "policy", p->name, "result", result,
+                                              NULL)));
+}
+
 /* Checks the client's proxy credentials.  Returns 1 when the request may go
  * on, 0 when it was answered (407, held back after repeated failures for
  * the address or for the user name, auth_delay.h). */
@@ -101,6 +114,7 @@ static int authenticate(struct exchange *ex, const struct policy *p)
                              user, sizeof(user))) {
         auth_delay_succeeded(exchange_client(ex), user);
         exchange_set_user(ex, user);
+        count_auth(p, "ok");
         return 1;
     }
     gh_fmt(challenge, sizeof(challenge), "Proxy-Authenticate: Basic realm=\"%s\", charset=\"UTF-8\"\r\n",
@@ -109,8 +123,10 @@ static int authenticate(struct exchange *ex, const struct policy *p)
                      "proxy authentication required\n", 30);
     if (i < 0) {
         exchange_error_reason(ex, "proxy authentication required");
+        count_auth(p, "missing");
         return 0;
     }
+    count_auth(p, "failed");
     /* a wrong password, not a first challenge */
     protect_note_event(ex, PEV_AUTH);
     hold = auth_delay_failed(exchange_client(ex), user, &n);
@@ -341,18 +357,6 @@ static void over_quota(struct exchange *ex, const struct policy *p)
     exchange_error_reason(ex, "daily quota used up");
 }
 
-/* The exchange is over: its bytes count for its user's day. */
-static void finished(struct exchange *ex)
-{
-    const struct policy *p = exchange_listener(ex)->fe_conf;
-    const char *user = exchange_user(ex);
-    uint64_t in, out;
-
-    if (!p || !p->quota || !user)
-        return;
-    exchange_bytes(ex, &in, &out);
-    quota_charge(p->quota, user, in + out);
-}
 
 /* The listener's protections (deny rules, bans, limits), before anything
  * else.  Returns 1 when the request may go on. */
@@ -746,6 +750,40 @@ static void intercepted_tls(struct exchange *ex, const struct policy *p,
     else
         exchange_tunnel(ex, ip, strlen(ip), port, NULL);
     exchange_pin(ex, dst);
+}
+
+/* The exchange is over: its bytes count for its user's day (quota), its
+ * filter decision by policy, decision and list for /metrics, and the
+ * dashboard's tables of blocked categories and of users (or client
+ * addresses) by bytes, both ways. */
+static void finished(struct exchange *ex)
+{
+    const struct listener_conf *l = exchange_listener(ex);
+    const struct policy *p = l ? l->fe_conf : NULL;
+    const char *note = exchange_filter(ex), *colon;
+    const char *who = exchange_user(ex);
+    char decision[40], list[96], labels[400];
+    uint64_t in, out;
+
+    if (!p)
+        return;
+    exchange_bytes(ex, &in, &out);
+    if (p->quota && who)
+        quota_charge(p->quota, who, in + out);
+    top_add(top_get("Top users by bytes", "bytes"), who && *who ? who : exchange_client_text(ex),
+            in + out);
+    if (!note[0])
+        return;
+    colon = strchr(note, ':');
+    gh_fmt(decision, sizeof(decision), "%.*s", (int)(colon ? colon - note : (long)strlen(note)), note);
+    gh_fmt(list, sizeof(list), "%s", colon ? colon + 1 : "");
+    metric_inc(metrics_counter("gatehouse_forward_decisions_total",
+                               "Filter decisions, by policy, decision (allow, block, block-sni, "
+                               "refuse-tunnel) and list or reason.",
+                               metrics_labels(labels, sizeof(labels), "policy", p->name, "decision",
+                                              decision, "list", list, NULL)));
+    if (strncmp(decision, "block", 5) == 0)
+        top_add(top_get("Top blocked categories", "requests"), list, 1);
 }
 
 const struct frontend forward_frontend = {

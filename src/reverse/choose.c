@@ -251,9 +251,12 @@ static void release(struct choice *c, int ok)
     const struct server *sv = &p->servers[c->server];
 
     c->held = 0;
-    if (pool_done(p, (unsigned)c->server, ok, gh_now_ms()))
+    if (pool_done(p, (unsigned)c->server, ok, gh_now_ms())) {
         log_warn("pool '%s' server %s %s", p->name, sv->label,
                  ok ? "takes requests again" : "ejected after failed requests");
+        if (!ok)
+            atomic_fetch_add_explicit(&sv->st->ejections, 1, memory_order_relaxed);
+    }
 }
 
 int choose_upstream_failed(struct exchange *ex, int sent, const char *why)
@@ -272,6 +275,7 @@ int choose_upstream_failed(struct exchange *ex, int sent, const char *why)
     if (c->tries >= p->retries || !budget_retry(&p->budget, gh_now_ms()))
         return 0;
     c->tries++;
+    atomic_fetch_add_explicit(&p->st->retries, 1, memory_order_relaxed);
     pick_and_go(ex, c, 1);
     return exchange_status(ex) == 0 && c->held;
 }
@@ -295,6 +299,7 @@ void choose_finished(struct exchange *ex)
     if (c->held) {
         const struct pool *p = c->order->p[c->pi];
         int failed = status == 502 || status == 504 || (p->eject_5xx && status >= 500);
+        metric_observe(p->servers[c->server].st->latency, exchange_elapsed_ms(ex) * 1000u);
         release(c, !failed);
     }
 }

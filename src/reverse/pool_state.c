@@ -75,7 +75,18 @@ static int put(struct entry *e)
 static void init_server(struct entry *e)
 {
     struct server_state *st = &e->u.s;
+    const char *pool = e->key + 1, *label = pool + strlen(pool) + 1;
+    char l[400], server[300];
+    unsigned nth = (unsigned)strtoul(label + strlen(label) + 1, NULL, 10);
 
+    if (nth)
+        gh_fmt(server, sizeof(server), "%s#%u", label, nth + 1);
+    else
+        gh_fmt(server, sizeof(server), "%s", label);
+    st->latency = metrics_hist("gatehouse_upstream_response_seconds",
+                               "Time from a request's head to the end of the answer of a "
+                               "pool's server.",
+                               metrics_labels(l, sizeof(l), "pool", pool, "server", server, NULL));
     pthread_mutex_init(&st->lock, NULL);
     health_init(&st->h);
     atomic_init(&st->usable_cache, 1);
@@ -136,6 +147,27 @@ void pool_state_pool_put(struct pool_state *st)
     e = (struct entry *)((char *)st - offsetof(struct entry, u.p));
     if (put(e))
         free(e);
+}
+
+void pool_state_each(void (*fn)(void *arg, const char *pool, const char *label, unsigned nth,
+                                struct server_state *st),
+                     void (*pfn)(void *arg, const char *pool, struct pool_state *st), void *arg)
+{
+    pthread_mutex_lock(&lock);
+    for (unsigned b = 0; b < BUCKETS; b++)
+        for (struct entry *e = table[b]; e; e = e->next) {
+            const char *pool = e->key + 1;
+            if (e->key[0] == 'S' && fn) {
+                const char *label = pool + strlen(pool) + 1;
+                fn(arg, pool, label, (unsigned)strtoul(label + strlen(label) + 1, NULL, 10),
+                   &e->u.s);
+            } else if (e->key[0] == 'P' && pfn) {
+                char name[256];
+                gh_fmt(name, sizeof(name), "%.*s", (int)(e->keylen - 1), pool);
+                pfn(arg, name, &e->u.p);
+            }
+        }
+    pthread_mutex_unlock(&lock);
 }
 
 unsigned pool_state_count(void)

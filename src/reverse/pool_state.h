@@ -14,6 +14,7 @@
 #define GH_POOL_STATE_H
 
 #include "health.h"
+#include "metrics.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,6 +24,8 @@
 struct server_state {
     atomic_uint active;      /* requests in flight to it, all workers, all generations */
     atomic_uint_least64_t requests, failures;
+    atomic_uint_least64_t ejections;  /* passive ejections (max_fails) */
+    struct metric_hist *latency;      /* the answers' durations (metrics.h), NULL: not counted */
     atomic_int usable_cache; /* health_usable() as last published (for readers) */
     pthread_mutex_t lock;
     struct health h;
@@ -35,6 +38,7 @@ struct server_state {
 /* A pool's run-time state. */
 struct pool_state {
     atomic_uint queued; /* exchanges waiting for a server, all workers, all generations */
+    atomic_uint_least64_t retries; /* requests sent to another server after a failure */
 };
 
 /* The state of the nth server (from 0) of pool `pool` whose address is
@@ -51,5 +55,12 @@ void pool_state_pool_put(struct pool_state *st);
 
 /* States held now (tests). */
 unsigned pool_state_count(void);
+
+/* Calls fn for every server state held (pool name, address, nth) and pfn
+ * for every pool state, under the table's lock: neither may call back
+ * into this module. */
+void pool_state_each(void (*fn)(void *arg, const char *pool, const char *label, unsigned nth,
+                                struct server_state *st),
+                     void (*pfn)(void *arg, const char *pool, struct pool_state *st), void *arg);
 
 #endif

@@ -2,6 +2,7 @@
  * request by host and path to a pool, pick a server, and name it to the
  * core, or answer from a static directory. */
 #include "reverse.h"
+#include "pool_metrics.h"
 #include "cache.h"
 #include "acl.h"
 #include "checker.h"
@@ -72,6 +73,7 @@ static void *load(const struct gh_config *cfg, config_t *file, char *err, size_t
 {
     struct reverse_state *st = xcalloc(1, sizeof(*st));
 
+    pool_metrics_init();
     st->dns = &cfg->dns;
     st->geo = cfg->geo; /* the `geo` section is the core's (geo_conf.c) */
     st->pools = pool_load(cfg, file, err, errlen);

@@ -119,7 +119,8 @@ static void rig_start(void)
         "};\n"
         "listeners = (\n"
         "  { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\";\n"
-        "    trusted_proxies = [ \"127.0.0.1/32\" ]; status_path = \"/.gh/status\"; },\n"
+        "    trusted_proxies = [ \"127.0.0.1/32\" ]; status_path = \"/.gh/status\";\n"
+        "    metrics_path = \"/metrics\"; },\n"
         "  { name = \"waf\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"any\";\n"
         "    trusted_proxies = [ \"127.0.0.1/32\" ]; deny_rules = [ \"waf\" ]; },\n"
         "  { name = \"conns\"; mode = \"reverse\"; listen = \"0.0.0.0:%d\"; routes = \"any\";\n"
@@ -274,6 +275,14 @@ START_TEST(flood_gets_429_others_unharmed)
     tc_response_free(&r);
     ck_assert_int_eq(counter("rate_limits", "flood", "limited"), 101);
     ck_assert_int_eq(counter("rate_limits", "flood", "allowed"), 20 + 250);
+    /* the same cells in /metrics */
+    ck_assert_int_eq(ask(site, "GET", "flood.test", "/metrics", NULL, NULL, &r), 200);
+    ck_assert_msg(strstr(r.body, "\ngatehouse_ratelimit_decisions_total{rule=\"flood\",result=\""
+                                 "limited\"} 101\n") != NULL &&
+                      strstr(r.body, "\ngatehouse_ratelimit_decisions_total{rule=\"flood\","
+                                     "result=\"allowed\"} 270\n") != NULL,
+                  "%s", r.body);
+    tc_response_free(&r);
     ck_assert_int_ge(th_log_lines(gh.access, 101, "\" 429 ",
                                   "filter=ratelimit:flood", "why=rate limit exceeded: flood", NULL),
                      101);

@@ -52,5 +52,7 @@ Suite *hello_suite(void);
 Suite *transparent_suite(void);
 Suite *lists_suite(void);
 Suite *protect_suite(void);
+Suite *ops_suite(void);
+Suite *admin_suite(void);
 
 #endif

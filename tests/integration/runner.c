@@ -26,6 +26,8 @@ int main(void)
     srunner_add_suite(sr, abuse_suite());
     srunner_add_suite(sr, protect_suite());
     srunner_add_suite(sr, lifecycle_suite());
+    srunner_add_suite(sr, ops_suite());
+    srunner_add_suite(sr, admin_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

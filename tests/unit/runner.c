@@ -12,6 +12,7 @@ int main(void)
 
     srunner_add_suite(sr, buf_suite());
     srunner_add_suite(sr, acl_suite());
+    srunner_add_suite(sr, metrics_suite());
     srunner_add_suite(sr, static_suite());
     srunner_add_suite(sr, sni_suite());
     srunner_add_suite(sr, intercept_suite());

@@ -34,5 +34,6 @@ Suite *keytab_suite(void);
 Suite *ratelimit_suite(void);
 Suite *bwlimit_suite(void);
 Suite *iptrie_suite(void);
+Suite *metrics_suite(void);
 
 #endif

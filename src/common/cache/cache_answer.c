@@ -5,6 +5,7 @@
  * it ends. */
 #include "cache_xfer_int.h"
 #include "log.h"
+#include "metrics.h"
 #include "exchange_int.h"
 #include "util.h"
 #include "worker.h"
@@ -16,6 +17,17 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Counts an answer the cache took part in, by result, for /metrics. */
+static void cache_count_answer(const char *result)
+{
+    char l[64];
+
+    metric_inc(metrics_counter("gatehouse_cache_answers_total",
+                               "Answers the cache took part in, by result (hit, stale, "
+                               "revalidated, miss, bypass).",
+                               metrics_labels(l, sizeof(l), "result", result, NULL)));
+}
 
 void cache_add_status(struct exchange *ex, const struct cache_xfer *cx, int fwd_status,
                       int stored, int hit)
@@ -33,6 +45,10 @@ void cache_add_status(struct exchange *ex, const struct cache_xfer *cx, int fwd_
     }
     if (cache_status_value(CACHE_STATUS_NAME, &cs, v, sizeof(v)) > 0)
         exchange_add_response_field(ex, "Cache-Status", v, strlen(v));
+    cache_count_answer(hit ? (cs.has_ttl && cs.ttl < 0 ? "stale" : "hit")
+                           : cs.fwd == CACHE_FWD_STALE    ? "revalidated"
+                           : cs.fwd == CACHE_FWD_BYPASS || cs.fwd == CACHE_FWD_METHOD ? "bypass"
+                                                                                     : "miss");
 }
 
 /* A head for this answer: status line `status`, the fields of h but those

@@ -310,10 +310,14 @@ void cache_disk_prepare(const char *path, unsigned uid, unsigned gid)
 {
     struct stat st;
 
-    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+    if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+        log_error("cache: cannot create %s: %s (the disk tier will be off)", path, strerror(errno));
         return;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && chown(path, uid, gid) < 0)
-        log_warn("cache: cannot hand %s to uid %u: %s", path, uid, strerror(errno));
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && uid != 0 &&
+        chown(path, uid, gid) < 0)
+        log_error("cache: cannot hand %s to uid %u: %s (the disk tier will be off)", path, uid,
+                  strerror(errno));
 }
 
 void cache_disk_configure(const char *path, uint64_t limit)

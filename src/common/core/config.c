@@ -8,6 +8,7 @@
 #include "cache_store.h"
 #include "geo.h"
 #include "protect.h"
+#include "config_dropins.h"
 #include "http_conf.h"
 #include "util.h"
 
@@ -172,6 +173,14 @@ int config_get_seconds(const config_setting_t *g, const char *key, double lo, do
 }
 
 /* ---- lists ---- */
+
+/* Frees n strings and their array. */
+static void config_strings_free_n(char **list, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
 
 void config_strings_free(char **list)
 {
@@ -464,7 +473,9 @@ static int parse_workers(struct gh_config *c, const struct config_key *k, const 
 static const struct config_key top_keys[] = {
     /* name, kind and field, range, default as README.md writes it, words, what, parse */
     {"workers", CONFIG_U32(workers), 0, 256, "0", NULL, NULL, parse_workers},
-    {"user", CONFIG_STRING(user), 0, 0, NULL, NULL, NULL, NULL}, /* NULL: see process.c */
+    {"user", CONFIG_STRING(user), 0, 0, NULL, NULL, NULL, NULL}, /* NULL: see check.c */
+    /* as written; relative to the file's directory (read_dropins resolves it) */
+    {"include_dir", CONFIG_STRING(include_dir), 0, 0, "conf.d", NULL, NULL, NULL},
     {0},
 };
 
@@ -524,10 +535,44 @@ static int load_root(struct gh_config *c, config_t *file, char *err, size_t errl
 
 /* ---- the generation ---- */
 
+/* Merges the drop-ins of include_dir (as the main file sets it, before the
+ * key table reads it) and records the files read. */
+static int read_dropins(struct gh_config *c, config_t *file, struct config_dropins *d, char *err,
+                        size_t errlen)
+{
+    const char *dir = "conf.d";
+    char *path;
+    int rc;
+
+    config_lookup_string(file, "include_dir", &dir);
+    path = config_path(c, dir);
+    rc = config_dropins_merge(file, path, d, err, errlen);
+    free(path);
+    c->sources = xcalloc((size_t)d->n + 1, sizeof(char *));
+    c->sources[c->nsources++] = xstrdup(c->path);
+    for (unsigned i = 0; i < d->n; i++)
+        c->sources[c->nsources++] = xstrdup(d->paths[i]);
+    return rc;
+}
+
+static struct gh_config *loading; /* the generation config_load is building */
+
+void config_note_reread(const char *path)
+{
+    if (!loading)
+        return;
+    for (unsigned i = 0; i < loading->nreread; i++)
+        if (strcmp(loading->reread[i], path) == 0)
+            return;
+    loading->reread = xrealloc(loading->reread, (loading->nreread + 1) * sizeof(char *));
+    loading->reread[loading->nreread++] = xstrdup(path);
+}
+
 struct gh_config *config_load(const char *path, const struct frontend *const *fes, unsigned nfes,
                               char *err, size_t errlen)
 {
     struct gh_config *c = xcalloc(1, sizeof(*c));
+    struct config_dropins dropins = {0};
     config_t file;
     char *copy;
     int ok;
@@ -553,9 +598,13 @@ struct gh_config *config_load(const char *path, const struct frontend *const *fe
                    config_error_line(&file), config_error_text(&file));
         ok = 0;
     } else {
-        ok = load_root(c, &file, err, errlen) == 0;
+        loading = c;
+        ok = read_dropins(c, &file, &dropins, err, errlen) == 0 &&
+             load_root(c, &file, err, errlen) == 0;
+        loading = NULL;
     }
     config_destroy(&file);
+    config_dropins_free(&dropins);
     if (!ok) {
         config_unref(c);
         return NULL;
@@ -578,6 +627,8 @@ void config_unref(struct gh_config *c)
             c->fes[i]->free(c->fe_state[i]);
     listeners_free(c);
     free(c->fe_state);
+    config_strings_free_n(c->reread, c->nreread);
+    config_strings_free_n(c->sources, c->nsources);
     free(c->path);
     free(c->dir);
     for (unsigned i = 0; config_core_sections[i]; i++)

@@ -9,8 +9,10 @@
  * `log` log_conf.c, `http` http_conf.c, `timeouts` timeouts.c, `resolver`
  * resolver_conf.c, `cache` cache_conf.c, `geo` geo_conf.c, `protection`,
  * `rate_limits`, `deny_rules` and `bans` protect_conf.c, `listeners`
- * listeners.c, and the front-ends' sections their own parsers.  Only the two top-level keys,
- * `workers` and `user`, are read here. */
+ * listeners.c, and the front-ends' sections their own parsers.  Only the
+ * top-level keys, `workers`, `user` and `include_dir`, are read here; the
+ * drop-ins of include_dir are merged into the file first
+ * (config_dropins.c). */
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
 
@@ -44,6 +46,7 @@ struct gh_config {
     char *dir;        /* its directory, for relative paths */
     unsigned workers; /* resolved: >= 1 */
     char *user;       /* NULL: default choice (see main) */
+    char *include_dir; /* the drop-in directory (config_dropins.h), as written */
     /* log (the `log` section: log_conf.c) */
     int log_level;    /* enum log_level */
     char *log_error;  /* path, "stderr" */
@@ -64,6 +67,10 @@ struct gh_config {
     struct protect_conf *protect;    /* rate_limits, deny_rules, bans (protect_conf.c) */
     struct listener_conf *listeners; /* the `listeners` list (listeners.c) */
     unsigned nlisteners;
+    char **reread;    /* files a reload reads again (TLS certificates and keys), for -t */
+    unsigned nreread;
+    char **sources;   /* the files read: the main one, then conf.d's drop-ins */
+    unsigned nsources;
     void **fe_state; /* per front-end, indexed like the table given to load */
     const struct frontend *const *fes;
     unsigned nfes;
@@ -271,6 +278,11 @@ void config_strings_free(char **list);
  * bad entry's line ("'key': bad network ..."). */
 int config_get_networks(const config_setting_t *g, const char *key, struct acl *a,
                         const char *const *dflt, char *err, size_t errlen);
+
+/* Notes a file the generation being loaded read and that every reload
+ * reads again as the service user (a TLS key): `gatehouse -t` checks the
+ * service user can read it.  Outside a load: no-op.  Main thread only. */
+void config_note_reread(const char *path);
 
 /* Resolves a possibly relative path against the configuration's directory;
  * returns a malloc'd string. */

@@ -7,14 +7,44 @@
 #include "config.h"
 #include "connlimit.h"
 #include "protect.h"
+#include "acl.h"
 #include "tls.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const listener_keys[] = {"name", "mode", "listen", "proxy_protocol", "tls",
-                                            "transparent", CONNLIMIT_KEY, PROTECT_KEYS, NULL};
+static const char *const listener_keys[] = {
+    "name",           "mode",           "listen",        "proxy_protocol", "tls", "transparent",
+    "metrics_path",   "dashboard_path", "metrics_allow", CONNLIMIT_KEY,    PROTECT_KEYS, NULL};
+
+/* Who may read metrics_path and dashboard_path unless metrics_allow says. */
+static const char *const ops_allow_default[] = {"127.0.0.0/8", "::1", NULL};
+
+/* metrics_path, dashboard_path (each an absolute path, not the other's)
+ * and metrics_allow. */
+static int load_ops(struct listener_conf *l, config_setting_t *ls, char *err, size_t errlen)
+{
+    const char *mp = NULL, *dp = NULL;
+
+    if (config_get_string(ls, "metrics_path", &mp, err, errlen) < 0 ||
+        config_get_string(ls, "dashboard_path", &dp, err, errlen) < 0)
+        return -1;
+    if ((mp && mp[0] != '/') || (dp && dp[0] != '/')) {
+        config_error(err, errlen, config_setting_get_member(ls, mp && mp[0] != '/' ? "metrics_path" : "dashboard_path"),
+                     "listener '%s': a path must start with '/'", l->name);
+        return -1;
+    }
+    if (mp && dp && strcmp(mp, dp) == 0) {
+        config_error(err, errlen, config_setting_get_member(ls, "dashboard_path"),
+                     "listener '%s': dashboard_path is metrics_path", l->name);
+        return -1;
+    }
+    l->metrics_path = mp ? xstrdup(mp) : NULL;
+    l->dashboard_path = dp ? xstrdup(dp) : NULL;
+    l->ops_allow = acl_new();
+    return config_get_networks(ls, "metrics_allow", l->ops_allow, ops_allow_default, err, errlen);
+}
 
 static const struct frontend *find_fe(const struct gh_config *c, const char *name)
 {
@@ -97,6 +127,7 @@ static int load_listener(struct gh_config *c, struct listener_conf *l, config_se
     int rc;
 
     l->line = (int)config_setting_source_line(ls);
+    l->file = xstrdup(config_setting_source_file(ls) ? config_setting_source_file(ls) : c->path);
     if (config_check_group(ls, err, errlen,
                            "each listener must be a group { name = ...; mode = ...; }") < 0)
         return -1;
@@ -132,6 +163,8 @@ static int load_listener(struct gh_config *c, struct listener_conf *l, config_se
         return -1;
     }
     if (rc < 0)
+        return -1;
+    if (load_ops(l, ls, err, errlen) < 0)
         return -1;
     config_setting_t *tls = config_setting_get_member(ls, "tls");
     if (tls && !(l->tls = tls_server_load(c, tls, err, errlen)))
@@ -212,6 +245,10 @@ void listeners_free(struct gh_config *c)
             protect_refs_free(c->listeners[i].protect);
         free(c->listeners[i].protect);
         connlimit_free(c->listeners[i].conns);
+        free(c->listeners[i].file);
+        free(c->listeners[i].metrics_path);
+        free(c->listeners[i].dashboard_path);
+        acl_free(c->listeners[i].ops_allow);
     }
     free(c->listeners);
     c->listeners = NULL;

@@ -34,6 +34,10 @@ struct listener_conf {
     struct tls_server *tls; /* TLS settings, NULL: plain HTTP */
     struct protect_refs *protect; /* its rate_limits, deny_rules, bans (protect.h), both modes */
     struct conn_limits *conns;    /* connection_limits at accept (connlimit.h), NULL: none */
+    char *metrics_path;     /* Prometheus metrics (ops.c), NULL: none */
+    char *dashboard_path;   /* the live dashboard and its data, NULL: none */
+    struct acl *ops_allow;  /* who may read those two (`metrics_allow`) */
+    char *file; /* the file it is defined in (the main one or a drop-in) */
     int line;
 };
 

@@ -87,42 +87,75 @@ int log_configure(const char *epath, const char *apath, enum log_level level, ch
     return 0;
 }
 
-/* Opens path again and moves it over *fd (logrotate renamed the old one). */
-static void reopen_one(atomic_int *fd, const char *path)
+/* Opens path again and moves it over *fd (logrotate renamed the old one).
+ * Returns 0, or -1 (logged). */
+static int reopen_one(atomic_int *fd, const char *path)
 {
     int nfd = open_log(path);
 
     if (nfd < 0) {
-        log_error("cannot reopen log file %s: %s", path, strerror(errno));
-        return;
+        log_error("cannot reopen log file %s: %s (still writing to the old file)", path,
+                  strerror(errno));
+        return -1;
     }
-    dup2(nfd, *fd);
+    if (dup2(nfd, *fd) < 0) {
+        log_error("cannot reopen log file %s: dup2: %s", path, strerror(errno));
+        close(nfd);
+        return -1;
+    }
     close(nfd);
+    return 0;
 }
 
-void log_reopen(void)
+int log_reopen(void)
 {
+    int bad = 0;
+
     if (error_path[0])
-        reopen_one(&error_fd, error_path);
+        bad += reopen_one(&error_fd, error_path) < 0;
     if (access_path[0])
-        reopen_one(&access_fd, access_path);
+        bad += reopen_one(&access_fd, access_path) < 0;
+    return bad;
 }
 
-static void chown_file(const char *path, unsigned uid, unsigned gid)
+static int chown_file(const char *path, unsigned uid, unsigned gid)
 {
-    struct stat st;
+    char dir[4096], *slash;
+    struct stat st, ds;
 
     /* only regular files: never hand /dev/null or a fifo to the service user */
     if (!path[0] || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-        return;
-    if (chown(path, uid, gid) < 0)
-        log_warn("cannot hand %s to the service user: %s", path, strerror(errno));
+        return 0;
+    gh_fmt(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    if (slash && stat(dir, &ds) == 0 && (ds.st_mode & S_ISGID))
+        gid = (unsigned)-1; /* the directory's group, which the file inherited */
+    if (chown(path, uid, gid) < 0) {
+        log_error("cannot hand log file %s to the service user: %s (it could not be reopened "
+                  "after rotation)",
+                  path, strerror(errno));
+        return 1;
+    }
+    return 0;
 }
 
-void log_chown(unsigned uid, unsigned gid)
+int log_chown(unsigned uid, unsigned gid)
 {
-    chown_file(error_path, uid, gid);
-    chown_file(access_path, uid, gid);
+    return chown_file(error_path, uid, gid) + chown_file(access_path, uid, gid);
+}
+
+static int journal; /* stderr is the journal's stream */
+
+void log_journal_detect(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long dev, ino;
+    struct stat st;
+
+    journal = js && sscanf(js, "%lu:%lu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
+              (unsigned long)st.st_dev == dev && (unsigned long)st.st_ino == ino;
 }
 
 static void vlog(enum log_level level, const char *fmt, va_list ap)
@@ -134,7 +167,10 @@ static void vlog(enum log_level level, const char *fmt, va_list ap)
     time_t secs = (time_t)(us / 1000000u);
 
     gmtime_r(&secs, &tm);
-    n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+    n = 0;
+    if (journal && error_fd == 2) /* syslog priorities: err, warning, info, debug */
+        n = gh_fmt(line, sizeof(line), "<%d>", "\3\4\6\7"[level]);
+    n += strftime(line + n, sizeof(line) - n, "%Y-%m-%dT%H:%M:%S", &tm);
     n += gh_fmt(line + n, sizeof(line) - n, ".%03uZ %s: ", (unsigned)(us / 1000u % 1000u),
                 level_names[level]);
     int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);

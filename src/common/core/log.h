@@ -16,6 +16,7 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 #define LOG_FORMAT_GATEHOUSE 0 /* combined + key=value fields */
 #define LOG_FORMAT_COMBINED 1
 #define LOG_FORMAT_COMMON 2
+#define LOG_FORMAT_SQUID 3     /* Squid's native access.log */
 
 /* The `log` section: level, error, access, format, into the generation's
  * log_* fields (log_conf.c). */
@@ -36,12 +37,21 @@ int log_configure(const char *error_path, const char *access_path, enum log_leve
                   size_t errlen);
 
 /* Reopens the configured files (after logrotate moved them). A file that
- * cannot be reopened keeps its old descriptor and the error is logged. */
-void log_reopen(void);
+ * cannot be reopened keeps its old descriptor and the error is logged.
+ * Returns the number of files that could not be reopened. */
+int log_reopen(void);
 
 /* Gives the log files to the user the daemon is about to become, so it can
- * reopen them after rotation. */
-void log_chown(unsigned uid, unsigned gid);
+ * reopen them after rotation: owner uid; group gid, or kept when the
+ * directory is setgid (the package's /var/log/gatehouse is gatehouse:adm
+ * 2750, so files stay readable by adm).  Each failure is logged as an
+ * error; returns their number. */
+int log_chown(unsigned uid, unsigned gid);
+
+/* Under systemd's journal (JOURNAL_STREAM names our stderr), error-log
+ * lines written to stderr start with the syslog priority ("<3>" for an
+ * error), which journald reads as the line's priority. */
+void log_journal_detect(void);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

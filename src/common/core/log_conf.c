@@ -10,7 +10,7 @@
 
 /* In the order of enum log_level and of LOG_FORMAT_*. */
 static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
-static const char *const formats[] = {"gatehouse", "combined", "common", NULL};
+static const char *const formats[] = {"gatehouse", "combined", "common", "squid", NULL};
 
 /* A log destination: a stream name, kept ("stderr" for the error log;
  * "stdout", "stderr" or "off" for the access log), or a path, resolved

@@ -3,6 +3,11 @@
  * and the signals; it never handles a connection itself. */
 #include "process.h"
 #include "cache_disk.h"
+#include "hostcheck.h"
+#include "dashboard.h"
+#include "notify.h"
+#include "observe.h"
+#include "procstat.h"
 #include "tls.h"
 #include "log.h"
 #include "sockets.h"
@@ -36,10 +41,12 @@ struct process {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: gatehouse [-c FILE] [-t] [-f] [-V] [-h]\n"
+            "usage: gatehouse [-c FILE] [-t] [-q] [-f] [-r PID] [-V] [-h]\n"
             "  -c FILE  configuration file (default %s)\n"
-            "  -t       check the configuration and exit (0 valid, 1 not)\n"
+            "  -t       check the configuration and this machine, and exit (0 valid, 1 not)\n"
+            "  -q       quiet: only warnings and errors\n"
             "  -f       stay in the foreground and log to stderr\n"
+            "  -r PID   check, then make process PID reload and wait for the outcome\n"
             "  -V       print the version and exit\n"
             "  -h       this help\n",
             GATEHOUSE_DEFAULT_CONFIG);
@@ -53,10 +60,12 @@ static int apply_logs(const struct process *pr, const struct gh_config *c, char 
 }
 
 /* Drops root for the configured user; without one, "gatehouse" if that
- * account exists, else "nobody". */
+ * account exists, else "nobody".  The user keeps its supplementary groups
+ * (initgroups): a key readable through `ssl-cert` stays readable at the
+ * next reload. */
 static int drop_privileges(const struct gh_config *c, char *err, size_t errlen)
 {
-    const char *name = c->user;
+    const char *name = hostcheck_user_name(c);
     struct passwd *pw;
 
     if (geteuid() != 0) {
@@ -64,8 +73,6 @@ static int drop_privileges(const struct gh_config *c, char *err, size_t errlen)
             log_warn("user '%s' does not exist (not running as root: ignored)", c->user);
         return 0;
     }
-    if (!name)
-        name = getpwnam("gatehouse") ? "gatehouse" : "nobody";
     if (strcmp(name, "root") == 0) {
         log_warn("running as root: user = \"root\" keeps all privileges");
         return 0;
@@ -78,7 +85,8 @@ static int drop_privileges(const struct gh_config *c, char *err, size_t errlen)
     log_chown(pw->pw_uid, pw->pw_gid);
     if (c->cache.disk_dir)
         cache_disk_prepare(c->cache.disk_dir, pw->pw_uid, pw->pw_gid);
-    if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+        setuid(pw->pw_uid) < 0) {
         gh_fmt(err, errlen, "cannot switch to user '%s': %s", name, strerror(errno));
         return -1;
     }
@@ -97,13 +105,18 @@ static void reload(struct process *pr)
     char err[CONFIG_ERRLEN];
     struct gh_config *c = config_load(pr->path, pr->fes, pr->nfes, err, sizeof(err));
 
+    notify_reloading();
     if (!c) {
         log_error("reload failed, keeping the running configuration: %s", err);
+        procstat_reloaded(0);
+        notify_reloaded(0, err);
         return;
     }
     if (sockets_bind(pr->socks, c, err, sizeof(err)) < 0) {
         log_error("reload failed, keeping the running configuration: %s", err);
         config_unref(c);
+        procstat_reloaded(0);
+        notify_reloaded(0, err);
         return;
     }
     if (apply_logs(pr, c, err, sizeof(err)) < 0)
@@ -115,6 +128,8 @@ static void reload(struct process *pr)
     config_activate(c);
     hand_out(pr);
     log_info("configuration reloaded from %s", pr->path);
+    procstat_reloaded(1);
+    notify_reloaded(1, NULL);
 }
 
 static int all_exited(const struct process *pr)
@@ -129,6 +144,7 @@ static void shut_down(struct process *pr)
 {
     uint64_t until = gh_now_ms() + pr->cfg->to.drain;
 
+    notify_stopping();
     log_info("shutting down: finishing in-flight exchanges (up to %u ms)", pr->cfg->to.drain);
     for (unsigned i = 0; i < pr->nworkers; i++)
         worker_stop(pr->workers[i], 1);
@@ -139,6 +155,7 @@ static void shut_down(struct process *pr)
         for (unsigned i = 0; i < pr->nworkers; i++)
             worker_stop(pr->workers[i], 2);
     }
+    dashboard_stop();
     for (unsigned i = 0; i < pr->nworkers; i++)
         worker_free(pr->workers[i]);
     free(pr->workers);
@@ -163,8 +180,8 @@ static int signal_loop(struct process *pr, int sfd)
             reload(pr);
             break;
         case SIGUSR1:
-            log_reopen();
-            log_info("log files reopened");
+            if (log_reopen() == 0)
+                log_info("log files reopened");
             break;
         case SIGTERM:
         case SIGINT:
@@ -220,13 +237,22 @@ int process_main(int argc, char **argv, const struct frontend *const *fes, unsig
 {
     struct process pr = {.path = GATEHOUSE_DEFAULT_CONFIG, .fes = fes, .nfes = nfes};
     char err[CONFIG_ERRLEN];
-    int check = 0, opt, sfd;
+    int check = 0, quiet = 0, opt, sfd;
+    long reload_pid = 0;
     sigset_t mask;
 
-    while ((opt = getopt(argc, argv, "c:tfVh")) != -1) {
+    while ((opt = getopt(argc, argv, "c:tqr:fVh")) != -1) {
         switch (opt) {
         case 'c': pr.path = optarg; break;
         case 't': check = 1; break;
+        case 'q': quiet = 1; break;
+        case 'r':
+            reload_pid = strtol(optarg, NULL, 10);
+            if (reload_pid <= 1) {
+                fprintf(stderr, "gatehouse: -r wants the daemon's process id\n");
+                return 1;
+            }
+            break;
         case 'f': pr.foreground = 1; break;
         case 'V': printf("gatehouse %s\n", GATEHOUSE_VERSION); return 0;
         case 'h': usage(stdout); return 0;
@@ -237,16 +263,21 @@ int process_main(int argc, char **argv, const struct frontend *const *fes, unsig
         usage(stderr);
         return 1;
     }
-    log_init(LOG_INFO);
+    log_init(quiet ? LOG_WARN : LOG_INFO);
+    log_journal_detect();
     pr.cfg = config_load(pr.path, fes, nfes, err, sizeof(err));
     if (!pr.cfg) {
         fprintf(stderr, "gatehouse: %s\n", err);
         return 1;
     }
-    if (check) {
-        printf("gatehouse: configuration %s is valid\n", pr.path);
+    if (check || reload_pid) {
+        int bad = hostcheck_run(pr.cfg);
+        if (!bad && !quiet && !reload_pid)
+            printf("gatehouse: configuration %s is valid\n", pr.path);
         config_unref(pr.cfg);
-        return 0;
+        if (bad || !reload_pid)
+            return bad ? 1 : 0;
+        return notify_reload_and_wait((pid_t)reload_pid);
     }
     /* Signals belong to the main thread's signalfd; workers inherit the mask. */
     sigemptyset(&mask);
@@ -261,6 +292,7 @@ int process_main(int argc, char **argv, const struct frontend *const *fes, unsig
     tls_io_init(fd_limit());
     pr.nworkers = pr.cfg->workers;
     pr.socks = sockets_new(pr.nworkers);
+    notify_init();
     if (sockets_bind(pr.socks, pr.cfg, err, sizeof(err)) < 0 ||
         apply_logs(&pr, pr.cfg, err, sizeof(err)) < 0 ||
         drop_privileges(pr.cfg, err, sizeof(err)) < 0) {
@@ -277,6 +309,8 @@ int process_main(int argc, char **argv, const struct frontend *const *fes, unsig
         return 1;
     }
     config_activate(pr.cfg);
+    observe_init();
+    procstat_init(GATEHOUSE_VERSION);
     pr.workers = xcalloc(pr.nworkers, sizeof(*pr.workers));
     for (unsigned i = 0; i < pr.nworkers; i++) {
         pr.workers[i] = worker_new(i);
@@ -288,7 +322,9 @@ int process_main(int argc, char **argv, const struct frontend *const *fes, unsig
         for (unsigned k = 0; k < l->naddrs; k++)
             log_info("listener '%s' (%s) on %s", l->name, l->fe->name, l->addrs[k].text);
     }
+    dashboard_start();
     log_info("gatehouse %s started: %u workers, configuration %s", GATEHOUSE_VERSION,
              pr.nworkers, pr.path);
+    notify_ready();
     return signal_loop(&pr, sfd);
 }

@@ -2,6 +2,7 @@
  * from the main thread, and stopping.  Owns the worker's listening sockets,
  * its pool and its resolver; connections own themselves (conn.c). */
 #include "worker.h"
+#include "metrics.h"
 #include "buf.h"
 #include "log.h"
 #include "resolver.h"
@@ -139,6 +140,7 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
 
+    metrics_set_shard(w->id);
     loop_run(w->loop);
     upstream_pool_free(w->pool);
     w->pool = NULL;

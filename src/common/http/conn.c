@@ -13,6 +13,7 @@
 #include "log.h"
 #include "proxyproto.h"
 #include "relay.h"
+#include "observe.h"
 #include "tls.h"
 #include "util.h"
 #include "worker.h"
@@ -172,6 +173,7 @@ void conn_close(struct conn *c, const char *why)
     atomic_fetch_sub_explicit(&w->stats.active, 1, memory_order_relaxed);
     if (c->counted)
         connlimit_release(c->count_key);
+    observe_conn(c->lname, -1);
     loop_defer(w->loop, free_conn, c);
     if (w->draining && !w->conns)
         loop_stop(w->loop);
@@ -249,6 +251,8 @@ static int accept_step(struct conn *c)
         rc = tls_io_handshake(c->io.fd, &want_write, &why);
         if (rc == GH_ERROR)
             log_info("listener %s: %s: %s", c->lname, c->peer_text, why);
+        if (rc != GH_AGAIN)
+            observe_tls(c->lname, rc == GH_OK, rc == GH_OK && SSL_session_reused(tls_io_ssl(c->io.fd)));
         if (rc != GH_OK)
             return rc; /* GH_AGAIN: the socket's next event drives it on */
     }
@@ -419,6 +423,7 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr_storage *p
     w->conns = c;
     atomic_fetch_add_explicit(&w->stats.active, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->stats.accepted, 1, memory_order_relaxed);
+    observe_conn(lname, +1);
     conn_arm(c);
     return c;
 }

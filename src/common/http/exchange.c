@@ -5,6 +5,7 @@
 #include "exchange.h"
 #include "cache_xfer.h"
 #include "exchange_int.h"
+#include "observe.h"
 #include "hop.h"
 #include "intercept.h"
 #include "log.h"
@@ -207,6 +208,7 @@ static void local_head(struct exchange *ex, int status, const char *ctype, const
     ex->decision = DECIDE_LOCAL;
     if (local_must_close(ex) || ex->conn->w->draining)
         ex->client_close = 1;
+    exchange_note_type(ex, ctype, ctype ? strlen(ctype) : 0);
     n = gh_fmt(head, sizeof(head), "HTTP/1.1 %d %s\r\n", status, exchange_reason(status));
     if (ctype)
         n += gh_fmt(head + n, sizeof(head) - n, "Content-Type: %s\r\n", ctype);
@@ -618,6 +620,77 @@ int exchange_preflight(struct exchange *ex)
 
 /* ---- access log ---- */
 
+
+uint64_t exchange_elapsed_ms(const struct exchange *ex)
+{
+    return gh_now_ms() - ex->start_ms;
+}
+
+const char *exchange_proto(const struct exchange *ex)
+{
+    return ex->conn && ex->conn->proto && ex->conn->proto->name ? ex->conn->proto->name
+                                                                 : "http/1.1";
+}
+
+void exchange_note_type(struct exchange *ex, const char *type, size_t len)
+{
+    size_t n = 0;
+
+    /* the media type alone: the squid log's fields are separated by spaces */
+    while (n < len && n + 1 < sizeof(ex->log_type) && type[n] != ';' && type[n] > ' ' &&
+           type[n] < 0x7f && type[n] != '"')
+        n++;
+    if (n) /* type is NULL for an answer without one */
+        memcpy(ex->log_type, type, n);
+    ex->log_type[n] = '\0';
+}
+
+/* Squid's result code for the exchange (TCP_MISS, TCP_HIT, TCP_DENIED...). */
+static const char *squid_code(const struct exchange *ex)
+{
+    if (!ex->status)
+        return "TCP_MISS_ABORTED";
+    if (ex->decision == DECIDE_TUNNEL || ex->parent_tunnel)
+        return "TCP_TUNNEL";
+    if (strcmp(ex->label, "cache") == 0)
+        return "TCP_HIT";
+    if (ex->decision == DECIDE_LOCAL && (ex->status == 403 || ex->status == 407))
+        return "TCP_DENIED";
+    return "TCP_MISS";
+}
+
+/* Squid's native access.log line ("squid" format): time.ms elapsed client
+ * code/status bytes method URL user hierarchy/host type. */
+static size_t squid_line(const struct exchange *ex, char *line, size_t cap)
+{
+    const char *req = ex->log_req, *sp1 = strchr(req, ' '), *sp2 = strrchr(req, ' ');
+    uint64_t now = gh_wall_us() / 1000u;
+    char host[64];
+    size_t hl;
+
+    if (!sp1 || sp2 <= sp1)
+        sp1 = sp2 = req + strlen(req);
+    gh_fmt(host, sizeof(host), "%s", ex->up_addr);
+    hl = strlen(host);
+    /* the address without its port: "10.0.0.5:80", "[::1]:80" */
+    while (hl > 0 && host[hl - 1] != ':')
+        hl--;
+    if (hl > 0)
+        host[hl - 1] = '\0';
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    return gh_fmt(line, cap, "%llu.%03u %6llu %s %s/%03d %llu %.*s %.*s %s %s/%s %s",
+                  (unsigned long long)(now / 1000u), (unsigned)(now % 1000u),
+                  (unsigned long long)(gh_now_ms() - ex->start_ms), ex->conn->peer_text,
+                  squid_code(ex), ex->status, (unsigned long long)ex->bytes_out,
+                  (int)(sp1 - req), *sp1 ? req : "-", (int)(sp2 > sp1 ? sp2 - sp1 - 1 : 1),
+                  sp2 > sp1 ? sp1 + 1 : "-", ex->user[0] ? ex->user : "-",
+                  ex->up_addr[0] ? (ex->to_proxy ? "FIRSTUP_PARENT" : "HIER_DIRECT") : "HIER_NONE",
+                  ex->up_addr[0] && host[0] ? host : "-", ex->log_type[0] ? ex->log_type : "-");
+}
+
 void exchange_log(struct exchange *ex)
 {
     char line[2048], when[40];
@@ -626,6 +699,14 @@ void exchange_log(struct exchange *ex)
 
     if (!log_access_enabled() || !ex->log_req[0])
         return;
+    if (c->log_format == LOG_FORMAT_SQUID) {
+        n = squid_line(ex, line, sizeof(line));
+        if (n >= sizeof(line) - 1)
+            n = sizeof(line) - 2;
+        line[n++] = '\n';
+        log_access_write(line, n);
+        return;
+    }
     log_clf_time(when, sizeof(when));
     n = gh_fmt(line, sizeof(line), "%s - %s [%s] \"%s\" %d ", ex->conn->peer_text,
                ex->user[0] ? ex->user : "-", when, ex->log_req,
@@ -657,6 +738,8 @@ void exchange_end(struct exchange *ex)
     if (ex->lst && ex->lst->fe->finished)
         ex->lst->fe->finished(ex);
     protect_end(ex); /* the bans count its events */
+    if (ex->log_req[0])
+        observe_exchange(ex, exchange_proto(ex));
     exchange_log(ex);
 }
 

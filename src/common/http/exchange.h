@@ -205,6 +205,19 @@ void exchange_drop_fields(struct exchange *ex, int (*drop)(const char *name, siz
  * ("block:adult", "allow"; copied). */
 void exchange_set_filter(struct exchange *ex, const char *note);
 
+/* The protocol the client speaks on this exchange's connection, as the
+ * access log's proto= field and the metrics' `proto` label name it
+ * ("http/1.1"; HTTP/2 adds "h2"). */
+const char *exchange_proto(const struct exchange *ex);
+
+/* Notes the answer's media type (a Content-Type value, parameters
+ * dropped) for the squid log's type field. */
+void exchange_note_type(struct exchange *ex, const char *type, size_t len);
+
+
+/* Milliseconds since the request's head was read. */
+uint64_t exchange_elapsed_ms(const struct exchange *ex);
+
 /* The status the client will get or got, 0 if undecided. */
 int exchange_status(const struct exchange *ex);
 

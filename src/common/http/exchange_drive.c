@@ -13,6 +13,7 @@
 #include "cache_xfer.h"
 #include "connect.h"
 #include "exchange_int.h"
+#include "ops.h"
 #include "log.h"
 #include "proxy.h"
 #include "relay.h"
@@ -119,6 +120,8 @@ static void decide(struct exchange *ex)
                ex->req.content_length > ex->cfg->max_body) {
         ex->client_close = 1;
         exchange_error(ex, 413, "request body larger than max_body_bytes");
+    } else if (ops_serve(ex)) {
+        /* an operator's page: metrics or the dashboard */
     } else if (!exchange_preflight(ex)) {
         if (l->tls && tls_server_subject_field(l->tls)) {
             /* only a certificate we verified names the client, never a field it sent */

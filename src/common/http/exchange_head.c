@@ -205,8 +205,10 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
 {
     const struct http_head *h = &ex->resp;
     const char *base = exchange_response_base(ex);
-    int chunk_out = 0, rc, cl;
+    int chunk_out = 0, rc, cl, ct = http1_find(h, base, "content-type", 0);
 
+    if (ct >= 0)
+        exchange_note_type(ex, base + h->fields[ct].value.off, h->fields[ct].value.len);
     /* Client framing: keep the connection where the body's end can be told. */
     if (h->framing == HTTP_BODY_CHUNKED || h->framing == HTTP_BODY_CLOSE) {
         if (ex->req.minor_version >= 1)

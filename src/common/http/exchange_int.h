@@ -200,6 +200,7 @@ struct exchange {
     unsigned naddrs, addr_next;
     struct upconn *up;
     char up_addr[64];                   /* address of the upstream used, for the log */
+    char log_type[48];                  /* the answer's media type, for the squid log */
     struct buf *uphead;                 /* the request head for the upstream, kept
                                            until answered so a retry can resend it */
     uint32_t uphead_sent;

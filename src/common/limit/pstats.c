@@ -2,6 +2,7 @@
  * named counters, which only grows (one entry per name a configuration
  * ever used) and is read without a lock: entries are linked in whole. */
 #include "pstats.h"
+#include "pstats_metrics.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -39,6 +40,7 @@ struct pstats *pstats_get(enum pstats_kind kind, const char *name)
         atomic_store(tail, p); /* whole before it is seen */
     }
     pthread_mutex_unlock(&grow);
+    pstats_metrics_init(); /* /metrics shows them from the first name on */
     return p;
 }
 

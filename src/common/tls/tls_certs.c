@@ -28,6 +28,7 @@ int tls_read_file(const char *path, unsigned char **data, size_t *len)
     size_t n = 0, cap = 0, got;
     int rc = -1;
 
+    config_note_reread(path);
     if (!f)
         return -1;
     do {

@@ -469,7 +469,7 @@ static const struct error_case error_cases[] = {
      "};\n" LISTENERS,
      "unknown log level 'loud' (error, warn, info, debug)"},
     {"bad access log format", "log = { format = \"json\"; };  #<\n" LISTENERS,
-     "unknown access log format 'json' (gatehouse, combined, common)"},
+     "unknown access log format 'json' (gatehouse, combined, common, squid)"},
     {"bad via", LISTENERS "http = { via = \"my proxy\"; };  #<\n", "'via' must be a single token"},
 };
 
