@@ -6,7 +6,7 @@
 set -eu
 
 BUILD="gcc make libc6-dev pkg-config libssl-dev libmaxminddb-dev zlib1g-dev \
-libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev"
+libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libnghttp2-dev"
 # check: the test framework; curl, apt-utils, dpkg-dev, apache2-utils
 # (htpasswd), openssl and stunnel4: the real clients, repositories, password
 # files and TLS servers the integration suites use; clang and
@@ -14,9 +14,11 @@ libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev"
 # chromium: a real browser through the gateway (headless);
 # libmaxmind-db-writer-perl: writes the geo tests' .mmdb at run time;
 # sslscan: audits the default TLS settings in the TLS suite; python3: its
-# http.server is the apt test's mirror (it answers 304 without validators).
+# http.server is the apt test's mirror (it answers 304 without validators);
+# nghttp2-client (nghttp, h2load) and python3-h2 (the frame-level client
+# tests/support/h2client.py) speak HTTP/2 to the front door.
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
-chromium libmaxmind-db-writer-perl sslscan python3"
+chromium libmaxmind-db-writer-perl sslscan python3 nghttp2-client python3-h2"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

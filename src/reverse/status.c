@@ -1,6 +1,7 @@
 /* status.c — the JSON status document (see status.h). */
 #include "status.h"
 #include "cache.h"
+#include "stats.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -65,6 +66,21 @@ static void put_server(struct out *o, struct server *sv, uint64_t now)
         (unsigned long long)(h.changed_at && now > h.changed_at ? now - h.changed_at : 0));
 }
 
+/* HTTP/2 clients: connections, streams, refused streams, and each kind
+ * of abuse caught (stats.h), ending the document. */
+static void put_http2(struct out *o)
+{
+    struct stats_total t;
+
+    stats_snapshot(&t);
+    put(o, "\"http2\":{\"connections\":%llu,\"open\":%llu,\"streams\":%llu,\"malformed\":%llu",
+        (unsigned long long)t.h2_conns, (unsigned long long)t.h2_active,
+        (unsigned long long)t.h2_streams, (unsigned long long)t.h2_malformed);
+    for (int k = 0; k < H2_ABUSE_KINDS; k++)
+        put(o, ",\"%s\":%llu", stats_h2_abuse_names[k], (unsigned long long)t.h2_abuse[k]);
+    put(o, "}}\n");
+}
+
 void status_answer(struct exchange *ex, const struct pool_set *ps)
 {
     struct out o = {.p = xcalloc(1, 4096), .cap = 4096};
@@ -88,11 +104,12 @@ void status_answer(struct exchange *ex, const struct pool_set *ps)
     struct cache_store_stats cs;
     cache_store_stats(&cs);
     put(&o, "],\"cache\":{\"entries\":%llu,\"bytes\":%llu,\"limit\":%llu,\"hits\":%llu,"
-            "\"misses\":%llu,\"disk_entries\":%llu,\"disk_bytes\":%llu,\"disk_limit\":%llu}}\n",
+            "\"misses\":%llu,\"disk_entries\":%llu,\"disk_bytes\":%llu,\"disk_limit\":%llu},",
         (unsigned long long)cs.entries, (unsigned long long)cs.bytes, (unsigned long long)cs.limit,
         (unsigned long long)cs.hits, (unsigned long long)cs.misses,
         (unsigned long long)cs.disk_entries, (unsigned long long)cs.disk_bytes,
         (unsigned long long)cs.disk_limit);
+    put_http2(&o);
     exchange_respond(ex, 200, "application/json", "Cache-Control: no-store\r\n", o.p, o.len);
     free(o.p);
 }

@@ -6,6 +6,7 @@
  * front-ends do. */
 #include "config.h"
 #include "cache_store.h"
+#include "h2_conf.h"
 #include "http_conf.h"
 #include "util.h"
 
@@ -469,7 +470,7 @@ static const struct config_key top_keys[] = {
 static const struct config_section top_section = {NULL, top_keys};
 
 const struct config_section *const config_core_sections[] = {
-    &top_section, &log_section, &http_section, &timeouts_section, &resolver_section, NULL,
+    &top_section, &log_section, &http_section, &h2_section, &timeouts_section, &resolver_section, NULL,
 };
 
 /* The sections the root may hold besides the core's: the store, the

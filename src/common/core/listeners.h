@@ -1,5 +1,5 @@
 /* listeners.h — the `listeners` list of a configuration generation: what
- * each listener is (name, mode, addresses, PROXY protocol, TLS) and its
+ * each listener is (name, mode, addresses, PROXY protocol, TLS, HTTP/2) and its
  * front-end's settings.  Parsed after the front-ends' sections, since a
  * listener names their policies or routes. */
 #ifndef GH_LISTENERS_H
@@ -28,6 +28,8 @@ struct listener_conf {
     void *fe_conf;          /* the front-end's per-listener settings */
     int proxy_protocol;     /* clients announce themselves with a PROXY header */
     struct tls_server *tls; /* TLS settings, NULL: plain HTTP */
+    int http2;              /* speaks HTTP/2: offered by ALPN over TLS, or with h2c */
+    int h2c;                /* plain: a connection opening with the HTTP/2 preface speaks it */
     int line;
 };
 
