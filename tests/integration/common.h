@@ -49,5 +49,6 @@ Suite *cache_suite(void);
 Suite *evasion_suite(void);
 Suite *abuse_suite(void);
 Suite *hello_suite(void);
+Suite *h2_suite(void);
 
 #endif

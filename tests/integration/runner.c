@@ -22,6 +22,7 @@ int main(void)
     srunner_add_suite(sr, cache_suite());
     srunner_add_suite(sr, evasion_suite());
     srunner_add_suite(sr, abuse_suite());
+    srunner_add_suite(sr, h2_suite());
     srunner_add_suite(sr, lifecycle_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

@@ -87,6 +87,7 @@ int h2_recv_body(struct exchange *ex, int fd, uint8_t *writable)
     struct buf none = {0}, *src = st->body ? st->body : &none;
     size_t had = buf_len(src), taken;
     int blocked = 0, rc;
+    unsigned hold;
 
     if (st->trailers && !ex->req_trailers) { /* they came with END_STREAM */
         ex->req_trailers = st->trailers;
@@ -96,7 +97,13 @@ int h2_recv_body(struct exchange *ex, int fd, uint8_t *writable)
     ex->bytes_in = st->bytes_in;
     if (fd >= 0 && writable && !*writable && !ex->reqb.in_done && had)
         return GH_AGAIN;
+    /* A body with a content-length keeps its last byte until END_STREAM
+     * says the DATA matched: an upstream never gets a whole request whose
+     * client then sent more (nghttp2 resets that stream) */
+    hold = ex->reqb.in == HTTP_BODY_LENGTH && !st->in_end && ex->reqb.left && had >= ex->reqb.left;
+    src->end -= hold;
     rc = body_pump(&ex->reqb, src, st->in_end, fd, &blocked);
+    src->end += hold;
     taken = had - buf_len(src);
     if (taken) {
         h2_stream_consume(st, taken); /* the window opens as the body goes */
