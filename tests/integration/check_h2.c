@@ -511,6 +511,35 @@ START_TEST(sigterm_goaway)
 }
 END_TEST
 
+/* idle_timeout and settings_timeout (a gatehouse of its own, short ones):
+ * an idle connection gets GOAWAY and ends; a client that never
+ * acknowledges the SETTINGS gets GOAWAY(SETTINGS_TIMEOUT), counted. */
+START_TEST(idle_and_settings_timeouts)
+{
+    struct th_gatehouse g2;
+    char out[4096], conf[2048];
+    int p = th_free_port();
+
+    snprintf(conf, sizeof(conf),
+             "http2 = { idle_timeout = 0.5; settings_timeout = 0.5; };\n"
+             "listeners = ( { name = \"c\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; "
+             "routes = \"r\"; h2c = true; } );\n"
+             "pools = { o = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+             "routes = { r = ( { pool = \"o\"; } ); };\n",
+             p, o1.port);
+    ck_assert_int_eq(th_gatehouse_start(&g2, conf), 0);
+    th_sh(out, sizeof(out), "/usr/bin/python3 tests/support/h2client.py --port %d drain /hello 2>&1",
+          p);
+    ck_assert_msg(strstr(out, "BODY 1 15 hello from one\nGOAWAY NO_ERROR 1\nEOF"), "%s", out);
+    th_sh(out, sizeof(out),
+          "/usr/bin/python3 tests/support/h2client.py --port %d noread /hello 2 2>&1", p);
+    ck_assert_msg(strstr(out, "EOF"), "%s", out);
+    ck_assert(th_log_lines(g2.errlog, 1, "HTTP/2 settings_timeout", NULL));
+    ck_assert_int_eq(th_gatehouse_stop(&g2, SIGTERM, 10000), 0);
+    th_sh(NULL, 0, "rm -rf %s", g2.dir);
+}
+END_TEST
+
 Suite *h2_suite(void)
 {
     Suite *s = suite_create("h2");
@@ -532,6 +561,7 @@ Suite *h2_suite(void)
     tcase_add_test(tc, abuse_classes);
     tcase_add_test(tc, reload_goaway);
     tcase_add_test(tc, sigterm_goaway);
+    tcase_add_test(tc, idle_and_settings_timeouts);
     suite_add_tcase(s, tc);
     return s;
 }
