@@ -389,6 +389,21 @@ START_TEST(slow_read_closed)
 }
 END_TEST
 
+/* Clients that say close_notify and leave while their answer is still
+ * being written: the worker lets them go and serves the next one. */
+START_TEST(abandoned_connections)
+{
+    char out[4096];
+
+    for (int i = 0; i < 6; i++) {
+        h2c(out, sizeof(out), "abandon /bytes/4000000");
+        ck_assert_msg(strstr(out, "CLOSED"), "%s", out);
+        ck_assert_int_eq(curl2(out, sizeof(out), p_tls, "/hello", NULL), 0);
+        ck_assert_msg(strstr(out, "hello from one\n\n2 200"), "%s", out);
+    }
+}
+END_TEST
+
 /* ---- limits ---- */
 
 START_TEST(limits)
@@ -557,6 +572,7 @@ Suite *h2_suite(void)
     tcase_add_test(tc, stalled_stream_alone);
     tcase_add_test(tc, zero_window_connection);
     tcase_add_test(tc, slow_read_closed);
+    tcase_add_test(tc, abandoned_connections);
     tcase_add_test(tc, limits);
     tcase_add_test(tc, abuse_classes);
     tcase_add_test(tc, reload_goaway);

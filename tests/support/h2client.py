@@ -33,6 +33,8 @@ Scenarios:
                         on stream 3: the first stalls alone
   noread PATH SECONDS   windows opened wide, a request for PATH, then nothing
                         read for SECONDS; then reads to the end
+  abandon PATH          (TLS) a request, its first bytes read, then
+                        close_notify and close while the answer is still coming
   drain PATH            a request; prints what comes until the connection ends
 Every loop is bounded in count and in time (--timeout, default 10 s).
 """
@@ -349,6 +351,22 @@ def do_noread(a, rest):
     out("TIMEOUT", n)
 
 
+def do_abandon(a, rest):
+    """A request for PATH, its first bytes read, then close_notify and the
+    socket closed while the server still has much to write."""
+    c = Client(a)
+    c.headers(1, c.request_fields(rest[0]), True)
+    c.sock.settimeout(2)
+    try:
+        c.sock.recv(16384)
+        c.sock.settimeout(0.2)
+        c.sock.unwrap()
+    except (OSError, ValueError):
+        pass
+    c.sock.close()
+    out("CLOSED")
+
+
 def do_drain(a, rest):
     """Frames read by hand (python3-h2 takes no frame after a GOAWAY, and a
     graceful GOAWAY is followed by the streams in flight)."""
@@ -408,7 +426,7 @@ def main():
     scenarios = {"request": do_request, "streams": do_streams, "rapid-reset": do_rapid_reset,
                  "continuation": do_continuation, "hpack-bomb": do_hpack_bomb,
                  "flood": do_flood, "hold": do_hold, "drain": do_drain, "stall": do_stall,
-                 "noread": do_noread}
+                 "noread": do_noread, "abandon": do_abandon}
     scenarios[a.scenario](a, a.rest)
 
 

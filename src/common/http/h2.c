@@ -118,7 +118,7 @@ static int write_out(struct h2conn *h)
                 c->writable = 0;
                 break;
             }
-            if (n < 0)
+            if (n <= 0) /* 0: TLS says the peer is gone (io_write) */
                 return GH_ERROR;
             h->last_write = loop_now(c->w->loop);
             did = 1;
