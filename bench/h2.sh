@@ -83,7 +83,7 @@ run_h2load() {
 }
 
 report() {
-    local g n gc nc
+    local g n gc nc v
     g=$(median_of gatehouse h2)
     n=$(median_of nginx h2)
     gc=$(median_of gatehouse h2-cpuop)
@@ -97,10 +97,11 @@ report() {
         "$(fmt1 "$(median_of gatehouse h2-cpu)")" "$(fmt1 "$(median_of nginx h2-cpu)")" \
         "$(fmt1 "$gc")" "$(fmt1 "$nc")" "$(ratio "$gc" "$nc")"
     printf '\n| target (issue 16) | measured | verdict |\n|---|---:|---|\n'
-    printf '| h2 req/s ≥ 1.2× nginx | %s | %s |\n' "$(ratio "$g" "$n")" "$(at_least "$g" "$n" 1.2)"
+    printf '| h2 req/s ≥ 1.2× nginx | %s | %s |\n' "$(ratio "$g" "$n")" "$(at_least "$g" "$n" 1.2 "$(median_of gatehouse h2-cpu)" "$(median_of nginx h2-cpu)" "$gc" "$nc")"
     if [ -n "$gc" ] && [ -n "$nc" ] && [ "$(calc "($gc <= $nc)")" = 1 ]; then v=holds; else v='**missed**'; fi
     printf '| CPU per request ≤ nginx | %s | %s |\n' "$(ratio "$gc" "$nc")" "$v"
-    printf '\n- CPU is the proxy'"'"'s user + sys time over the run, in percent of the one core it is pinned to.\n'
+    printf '\n- CPU is the proxy'"'"'s user + sys time over the run, in percent of the one core it is pinned to;\n'
+    printf '  below 100%% means the load generator (h2load, on the other core) was the limit, not the proxy.\n'
 }
 
 main() {
