@@ -38,6 +38,9 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
     } else if (strncmp(rq->path, "/cl-", 4) == 0) { /* a request handled, in the log */
         origin_log(rq, "handled %s", rq->path);
         origin_text(re, "handled\n");
+    } else if (strcmp(rq->path, "/cached") == 0) { /* once, then from the cache */
+        origin_add(re, "Cache-Control: max-age=60");
+        origin_text(re, "cacheable\n");
     } else if (strcmp(rq->path, "/slow") == 0) {
         sleep(1);
         origin_text(re, "slow hello\n");
@@ -68,7 +71,9 @@ static void write_conf(void)
              ");\n"
              "pools = { o = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
              "routes = { r = ( { host = \"*\"; pool = \"o\"; },\n"
-             "                 { host = \"old.test\"; redirect = \"https://new.example/\"; redirect_code = 301; } ); };\n",
+             "                 { host = \"old.test\"; redirect = \"https://new.example/\"; redirect_code = 301; },\n"
+             "                 { host = \"a.test\"; path = \"/cached\"; pool = \"o\"; cache = true; } ); };\n"
+             "cache = { memory_mb = 8; };\n",
              p_tls, certs, certs, certs, p_h1tls, certs, certs, certs, p_h2c, p_plain, o1.port);
 }
 
@@ -345,6 +350,20 @@ START_TEST(responses_and_streams)
 }
 END_TEST
 
+/* The cache serves HTTP/2 clients like any: the second GET is a hit. */
+START_TEST(cache_hit_over_h2)
+{
+    char out[4096];
+
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(curl2(out, sizeof(out), p_tls, "/cached", "-D -"), 0);
+        ck_assert_msg(strstr(out, "cacheable\n\n2 200"), "%s", out);
+    }
+    ck_assert_msg(strstr(out, "cache-status: gatehouse; hit"), "%s", out);
+    ck_assert_int_eq(origin_saw("GET /cached"), 1);
+}
+END_TEST
+
 /* ---- flow control ---- */
 
 /* A stream whose window the client never opens stalls alone: another
@@ -569,6 +588,7 @@ Suite *h2_suite(void)
     tcase_add_test(tc, malformed_fields_refused);
     tcase_add_test(tc, request_bodies_streamed);
     tcase_add_test(tc, responses_and_streams);
+    tcase_add_test(tc, cache_hit_over_h2);
     tcase_add_test(tc, stalled_stream_alone);
     tcase_add_test(tc, zero_window_connection);
     tcase_add_test(tc, slow_read_closed);
