@@ -7,7 +7,7 @@
 #   make         build only
 #   V=1          show full command lines;  CI=1  warnings are errors
 
-PKGS      := openssl libmaxminddb zlib libconfig libcares libpcre2-8 libcrypt libsystemd
+PKGS      := openssl libmaxminddb zlib libconfig libcares libpcre2-8 libcrypt libsystemd libnghttp2
 TEST_PKGS := check
 BUILD     ?= build
 FUZZ_SECONDS ?= 30
@@ -125,19 +125,27 @@ sanitize:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test
 
 # libFuzzer targets (clang) for the request parser, the response parser,
-# the chunked decoder, the PROXY protocol parser and the ClientHello reader; each runs FUZZ_SECONDS on a copy of its seed corpus
+# the chunked decoder, the PROXY protocol parser, the ClientHello reader and HTTP/2 frames; each runs FUZZ_SECONDS on a copy of its seed corpus
 # and the run fails on any crash or broken invariant.
 FUZZ_TARGETS := request response chunked proxyproto sni
 FUZZ_SRC     := src/common/http/http1.c src/common/core/util.c src/common/net/proxyproto.c src/common/net/sni.c
-FUZZ_BIN     := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_BIN      = $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE $(COMMON_INC)
+
+# HTTP/2 frames (fuzz_h2): the session on libnghttp2 and the translation
+# into HTTP/1.1 heads, which http1.c must parse whole
+FUZZ_TARGETS += h2
+FUZZ_H2_SRC  := src/common/http/h2_session.c src/common/http/h2_head.c src/common/core/buf.c
+build/fuzz/fuzz_h2: FUZZ_SRC += $(FUZZ_H2_SRC)
+build/fuzz/fuzz_h2: FUZZ_LIBS := $(shell pkg-config --libs libnghttp2)
+build/fuzz/fuzz_h2: $(FUZZ_H2_SRC)
 
 fuzz-build: $(FUZZ_BIN)
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h $(FUZZ_SRC) $(FUZZ_SRC:.c=.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) $(FUZZ_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	$(Q)for t in $(FUZZ_TARGETS); do \

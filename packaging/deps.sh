@@ -6,7 +6,7 @@
 set -eu
 
 BUILD="gcc make libc6-dev pkg-config libssl-dev libmaxminddb-dev zlib1g-dev \
-libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libsystemd-dev"
+libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libsystemd-dev libnghttp2-dev"
 # check: the test framework; curl, apt-utils, dpkg-dev, apache2-utils
 # (htpasswd), openssl and stunnel4: the real clients, repositories, password
 # files and TLS servers the integration suites use; clang and
@@ -22,9 +22,11 @@ libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libsystemd-dev"
 # sarg: reads the squid-format access log; debhelper, lintian, logrotate
 # and ssl-cert: make deb-check builds, lints, installs, rotates and purges
 # the package.
+# nghttp2-client (nghttp, h2load) and python3-h2 (the frame-level client
+# tests/support/h2client.py) speak HTTP/2 to the front door.
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
 chromium libmaxmind-db-writer-perl sslscan python3 nftables iproute2 \
-prometheus sarg debhelper lintian logrotate ssl-cert"
+prometheus sarg debhelper lintian logrotate ssl-cert nghttp2-client python3-h2"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

@@ -505,6 +505,7 @@ const struct frontend reverse_frontend = {
     .name = "reverse",
     .sections = sections,
     .listener_keys = listener_keys,
+    .http2 = 1, /* each stream is an exchange like any other */
     .load = load,
     .listener = listener,
     .free = unload,

@@ -2,6 +2,7 @@
 #include "status.h"
 #include "cache.h"
 #include "protect.h"
+#include "stats.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -66,6 +67,21 @@ static void put_server(struct out *o, struct server *sv, uint64_t now)
         (unsigned long long)(h.changed_at && now > h.changed_at ? now - h.changed_at : 0));
 }
 
+/* HTTP/2 clients: connections, streams, refused streams, and each kind
+ * of abuse caught (stats.h), ending the document. */
+static void put_http2(struct out *o)
+{
+    struct stats_total t;
+
+    stats_snapshot(&t);
+    put(o, "\"http2\":{\"connections\":%llu,\"open\":%llu,\"streams\":%llu,\"malformed\":%llu",
+        (unsigned long long)t.h2_conns, (unsigned long long)t.h2_active,
+        (unsigned long long)t.h2_streams, (unsigned long long)t.h2_malformed);
+    for (int k = 0; k < H2_ABUSE_KINDS; k++)
+        put(o, ",\"%s\":%llu", stats_h2_abuse_names[k], (unsigned long long)t.h2_abuse[k]);
+    put(o, "}}\n");
+}
+
 void status_answer(struct exchange *ex, const struct pool_set *ps)
 {
     struct out o = {.p = xcalloc(1, 4096), .cap = 4096};
@@ -96,8 +112,9 @@ void status_answer(struct exchange *ex, const struct pool_set *ps)
         (unsigned long long)cs.disk_limit);
     size_t plen;
     char *prot = protect_status_json(&plen);
-    put(&o, "%.*s}\n", (int)plen, prot);
+    put(&o, "%.*s,", (int)plen, prot);
     free(prot);
+    put_http2(&o); /* the last member, and the closing brace */
     exchange_respond(ex, 200, "application/json", "Cache-Control: no-store\r\n", o.p, o.len);
     free(o.p);
 }

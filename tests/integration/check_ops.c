@@ -308,7 +308,8 @@ START_TEST(metrics_count_tls_resumptions_and_cache_answers)
 
     m0 = scrape();
     ck_assert_msg(th_sh(out, sizeof(out),
-                        "curl -sk --noproxy '*' --resolve localhost:%d:127.0.0.1 -H 'Connection: close' "
+                        "curl -sk --http1.1 --noproxy '*' --resolve localhost:%d:127.0.0.1 "
+                        "-H 'Connection: close' "
                         "-o /dev/null -o /dev/null -w '%%{http_code} %%{num_connects}\\n' "
                         "https://localhost:%d/cached https://localhost:%d/cached 2>&1",
                         tls, tls, tls) == 0,

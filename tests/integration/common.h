@@ -54,5 +54,6 @@ Suite *lists_suite(void);
 Suite *protect_suite(void);
 Suite *ops_suite(void);
 Suite *admin_suite(void);
+Suite *h2_suite(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include "geo.h"
 #include "protect.h"
 #include "config_dropins.h"
+#include "h2_conf.h"
 #include "http_conf.h"
 #include "util.h"
 
@@ -482,7 +483,7 @@ static const struct config_key top_keys[] = {
 static const struct config_section top_section = {NULL, top_keys};
 
 const struct config_section *const config_core_sections[] = {
-    &top_section, &log_section,      &http_section,       &timeouts_section,
+    &top_section,      &log_section,        &http_section, &h2_section, &timeouts_section,
     &resolver_section, &protection_section, NULL,
 };
 

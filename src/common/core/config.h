@@ -6,8 +6,9 @@
  * for their next exchange.  This module reads the file and dispatches: each
  * section belongs to the module that uses it, which owns its keys, their
  * defaults and their checks in one table (struct config_key, below):
- * `log` log_conf.c, `http` http_conf.c, `timeouts` timeouts.c, `resolver`
- * resolver_conf.c, `cache` cache_conf.c, `geo` geo_conf.c, `protection`,
+ * `log` log_conf.c, `http` http_conf.c, `http2` h2_conf.c, `timeouts`
+ * timeouts.c, `resolver` resolver_conf.c, `cache` cache_conf.c, `geo`
+ * geo_conf.c, `protection`,
  * `rate_limits`, `deny_rules` and `bans` protect_conf.c, `listeners`
  * listeners.c, and the front-ends' sections their own parsers.  Only the
  * top-level keys, `workers`, `user` and `include_dir`, are read here; the
@@ -17,6 +18,7 @@
 #define GH_CONFIG_H
 
 #include "cache.h"
+#include "h2_conf.h"
 #include "http1.h"
 #include "listeners.h"
 #include "log.h"
@@ -58,6 +60,7 @@ struct gh_config {
     uint64_t max_body;               /* request body bytes; 0 = unlimited */
     int allow_trace;                 /* forward TRACE (off: 405) */
     struct timeouts to;              /* the `timeouts` section (timeouts.c) */
+    struct h2_conf h2;               /* the `http2` section (h2_conf.c) */
     struct resolver_conf dns;        /* the `resolver` section (resolver_conf.c) */
     struct cache_conf cache;         /* the `cache` section (cache_conf.c) */
     struct geo *geo;                 /* the `geo` section (geo_conf.c), NULL: none */
@@ -83,6 +86,7 @@ struct frontend {
     const char *const *sections;      /* top-level keys it parses, NULL-terminated */
     const char *const *listener_keys; /* listener keys it parses, NULL-terminated */
     int transparent;                  /* its listeners may be `transparent` */
+    int http2;                        /* it takes HTTP/2 clients: each stream an exchange */
     /* Parses its sections from the root; returns its state or NULL with a
      * "file:line: message" in err. */
     void *(*load)(const struct gh_config *cfg, config_t *file, char *err, size_t errlen);

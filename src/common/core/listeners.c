@@ -1,8 +1,8 @@
 /* listeners.c — the `listeners` list of the configuration (see
  * listeners.h): each listener's name, mode, addresses, PROXY protocol,
- * TLS and protections (read by protect_conf.c and connlimit.c), the
- * front-end's own keys handed to it, and the rule of one address, one
- * listener.  Binding the sockets is sockets.c's. */
+ * TLS, HTTP/2, protections (read by protect_conf.c and connlimit.c) and
+ * the metrics paths, the front-end's own keys handed to it, and the rule
+ * of one address, one listener.  Binding the sockets is sockets.c's. */
 #include "listeners.h"
 #include "config.h"
 #include "connlimit.h"
@@ -15,8 +15,9 @@
 #include <string.h>
 
 static const char *const listener_keys[] = {
-    "name",           "mode",           "listen",        "proxy_protocol", "tls", "transparent",
-    "metrics_path",   "dashboard_path", "metrics_allow", CONNLIMIT_KEY,    PROTECT_KEYS, NULL};
+    "name",         "mode",           "listen",        "proxy_protocol", "tls",        "http2",
+    "h2c",          "transparent",    "metrics_path",  "dashboard_path", "metrics_allow",
+    CONNLIMIT_KEY,  PROTECT_KEYS,     NULL};
 
 /* Who may read metrics_path and dashboard_path unless metrics_allow says. */
 static const char *const ops_allow_default[] = {"127.0.0.0/8", "::1", NULL};
@@ -120,6 +121,49 @@ static int load_transparent(struct listener_conf *l, config_setting_t *ls, char 
     return -1;
 }
 
+/* `http2` (TLS: h2 offered by ALPN, on by default where the front-end
+ * takes HTTP/2) and `h2c` (plain: HTTP/2 with prior knowledge, opt-in).
+ * A forward listener stays HTTP/1.1: its clients' CONNECT tunnels are
+ * HTTP/1.1's. */
+static int load_h2(struct listener_conf *l, const config_setting_t *ls, char *err, size_t errlen)
+{
+    const config_setting_t *s2 = config_setting_get_member(ls, "http2");
+    const config_setting_t *sc = config_setting_get_member(ls, "h2c");
+    int tls = config_setting_get_member(ls, "tls") != NULL;
+
+    l->http2 = tls && l->fe->http2;
+    if (config_get_bool(ls, "http2", &l->http2, err, errlen) < 0 ||
+        config_get_bool(ls, "h2c", &l->h2c, err, errlen) < 0)
+        return -1;
+    if ((l->http2 || l->h2c) && !l->fe->http2) {
+        config_error(err, errlen, l->h2c ? sc : s2,
+                     "listener '%s': HTTP/2 is for reverse listeners (a %s listener speaks "
+                     "HTTP/1.1)",
+                     l->name, l->fe->name);
+        return -1;
+    }
+    if (l->h2c && tls) {
+        config_error(err, errlen, sc,
+                     "listener '%s': 'h2c' is for plain listeners; over TLS, HTTP/2 is agreed "
+                     "by ALPN ('http2')",
+                     l->name);
+        return -1;
+    }
+    if (l->h2c && s2 && !l->http2) {
+        config_error(err, errlen, s2, "listener '%s': 'h2c' needs 'http2'", l->name);
+        return -1;
+    }
+    if (l->http2 && !tls && !l->h2c) {
+        config_error(err, errlen, s2,
+                     "listener '%s': plain HTTP/2 is 'h2c = true' (with prior knowledge); "
+                     "'http2' is agreed by ALPN over TLS",
+                     l->name);
+        return -1;
+    }
+    l->http2 |= l->h2c;
+    return 0;
+}
+
 static int load_listener(struct gh_config *c, struct listener_conf *l, config_setting_t *ls,
                          char *err, size_t errlen)
 {
@@ -164,10 +208,10 @@ static int load_listener(struct gh_config *c, struct listener_conf *l, config_se
     }
     if (rc < 0)
         return -1;
-    if (load_ops(l, ls, err, errlen) < 0)
+    if (load_ops(l, ls, err, errlen) < 0 || load_h2(l, ls, err, errlen) < 0)
         return -1;
     config_setting_t *tls = config_setting_get_member(ls, "tls");
-    if (tls && !(l->tls = tls_server_load(c, tls, err, errlen)))
+    if (tls && !(l->tls = tls_server_load(c, tls, l->http2, err, errlen)))
         return -1;
     l->protect = xcalloc(1, sizeof(*l->protect));
     if (load_transparent(l, ls, err, errlen) < 0 ||

@@ -1,5 +1,5 @@
 /* listeners.h — the `listeners` list of a configuration generation: what
- * each listener is (name, mode, addresses, PROXY protocol, TLS) and its
+ * each listener is (name, mode, addresses, PROXY protocol, TLS, HTTP/2) and its
  * front-end's settings.  Parsed after the front-ends' sections, since a
  * listener names their policies or routes. */
 #ifndef GH_LISTENERS_H
@@ -38,6 +38,8 @@ struct listener_conf {
     char *dashboard_path;   /* the live dashboard and its data, NULL: none */
     struct acl *ops_allow;  /* who may read those two (`metrics_allow`) */
     char *file; /* the file it is defined in (the main one or a drop-in) */
+    int http2;              /* speaks HTTP/2: offered by ALPN over TLS, or with h2c */
+    int h2c;                /* plain: a connection opening with the HTTP/2 preface speaks it */
     int line;
 };
 

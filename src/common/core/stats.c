@@ -4,6 +4,11 @@
 
 #define STATS_MAX_WORKERS 256
 
+const char *const stats_h2_abuse_names[H2_ABUSE_KINDS] = {
+    "rapid_reset", "continuation_flood", "hpack_bomb",   "settings_flood",  "ping_flood",
+    "priority_flood", "empty_frames", "window_stall", "slow_read", "settings_timeout",
+};
+
 static struct worker_stats *registered[STATS_MAX_WORKERS];
 static atomic_uint nregistered;
 static uint64_t started_ms;
@@ -34,5 +39,11 @@ void stats_snapshot(struct stats_total *t)
         t->upstream_connects += atomic_load_explicit(&w->upstream_connects, memory_order_relaxed);
         t->upstream_reuses += atomic_load_explicit(&w->upstream_reuses, memory_order_relaxed);
         t->active += atomic_load_explicit(&w->active, memory_order_relaxed);
+        t->h2_conns += atomic_load_explicit(&w->h2_conns, memory_order_relaxed);
+        t->h2_active += atomic_load_explicit(&w->h2_active, memory_order_relaxed);
+        t->h2_streams += atomic_load_explicit(&w->h2_streams, memory_order_relaxed);
+        t->h2_malformed += atomic_load_explicit(&w->h2_malformed, memory_order_relaxed);
+        for (int k = 0; k < H2_ABUSE_KINDS; k++)
+            t->h2_abuse[k] += atomic_load_explicit(&w->h2_abuse[k], memory_order_relaxed);
     }
 }

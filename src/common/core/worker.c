@@ -62,6 +62,7 @@ static void remove_listener(struct worker *w, unsigned i)
 static void apply_update(struct worker *w, struct worker_update *u)
 {
     unsigned i, j;
+    int reload;
 
     /* Sockets that stay get their (possibly new) listener name; the others close. */
     for (i = 0; i < w->nls;) {
@@ -96,8 +97,11 @@ static void apply_update(struct worker *w, struct worker_update *u)
     }
     if (w->cfg)
         config_unref(w->cfg);
+    reload = w->cfg != NULL;
     w->cfg = u->cfg;
     free(u);
+    if (reload) /* HTTP/2 clients are told to come back on a new connection */
+        conn_reload_all(w);
     if (!w->resolver)
         w->resolver = resolver_new(w->loop, &w->cfg->dns);
     else

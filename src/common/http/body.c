@@ -1,5 +1,6 @@
-/* body.c — streaming one body from a buffer to a socket (see body.h).
- * Owns only the framing state; the buffers and descriptors are the caller's. */
+/* body.c — streaming one body from a buffer to a socket or a buffer (see
+ * body.h).  Owns only the framing state; the buffers and descriptors are
+ * the caller's. */
 #include "body.h"
 #include "tls.h"
 #include "util.h"
@@ -9,7 +10,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-static const char last_chunk[] = "0\r\n\r\n";
 
 void body_init(struct body *b, enum http_framing in, uint64_t len, int chunk_out)
 {
@@ -23,11 +23,34 @@ void body_init(struct body *b, enum http_framing in, uint64_t len, int chunk_out
     }
 }
 
-/* Writes iov to fd; returns bytes written, or -1 with errno (EAGAIN kept). */
-static ssize_t out(int fd, struct iovec *iov, int n)
+/* Appends what of iov fits to the sink; -1 with EAGAIN when nothing does. */
+static ssize_t out_sink(struct buf *sink, const struct iovec *iov, int n)
+{
+    size_t all = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (buf_room(sink) < iov[i].iov_len && sink->start)
+            buf_compact(sink);
+        size_t k = buf_append(sink, iov[i].iov_base, iov[i].iov_len);
+        all += k;
+        if (k < iov[i].iov_len)
+            break;
+    }
+    if (all == 0 && n > 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    return (ssize_t)all;
+}
+
+/* Writes iov to fd (or the sink); returns bytes written, or -1 with errno
+ * (EAGAIN kept). */
+static ssize_t out(const struct body *b, int fd, struct iovec *iov, int n)
 {
     ssize_t w;
 
+    if (b->sink)
+        return out_sink(b->sink, iov, n);
     if (fd < 0) { /* discarding: everything "written" */
         size_t all = 0;
         for (int i = 0; i < n; i++)
@@ -44,16 +67,16 @@ static ssize_t out(int fd, struct iovec *iov, int n)
  * bytes of iov written (0 when only prefix bytes went), or -1 with errno. */
 static ssize_t out_pre(struct body *b, int fd, const struct iovec *iov, int n)
 {
-    size_t plen = b->prefix && fd >= 0 ? buf_len(b->prefix) : 0, k;
+    size_t plen = b->prefix && (fd >= 0 || b->sink) ? buf_len(b->prefix) : 0, k;
     struct iovec all[4];
     ssize_t w;
 
     if (!plen)
-        return out(fd, (struct iovec *)iov, n);
+        return out(b, fd, (struct iovec *)iov, n);
     all[0] = (struct iovec){buf_head(b->prefix), plen};
     for (int i = 0; i < n; i++)
         all[i + 1] = iov[i];
-    w = out(fd, all, n + 1);
+    w = out(b, fd, all, n + 1);
     if (w < 0)
         return w;
     k = GH_MIN((size_t)w, plen);
@@ -66,7 +89,7 @@ static ssize_t out_pre(struct body *b, int fd, const struct iovec *iov, int n)
  * Returns GH_OK when it is empty, GH_AGAIN when fd would block, GH_ERROR. */
 static int flush_prefix(struct body *b, int fd)
 {
-    while (b->prefix && fd >= 0 && buf_len(b->prefix)) {
+    while (b->prefix && (fd >= 0 || b->sink) && buf_len(b->prefix)) {
         ssize_t w = out_pre(b, fd, NULL, 0);
         if (w < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK ? GH_AGAIN : GH_ERROR;
@@ -109,6 +132,17 @@ static void took(struct body *b, struct buf *src, size_t n)
         http1_chunked_data(&b->ck, n);
 }
 
+/* The last n bytes of the framing just consumed from p were trailer lines
+ * (the decoder counts them): they are kept where the body asks. */
+static void keep_trailers(struct body *b, const char *p, size_t n)
+{
+    if (!n || !b->trailers_in)
+        return;
+    if (!*b->trailers_in)
+        *b->trailers_in = buf_get();
+    buf_append(*b->trailers_in, p, n); /* at most HTTP1_CHUNK_MAX_TRAILERS: it fits */
+}
+
 /* How many data bytes are ready in src now; also advances the decoder over
  * framing and notices the end of the body.  -1 on a framing error. */
 static long ready(struct body *b, struct buf *src, int src_eof)
@@ -126,12 +160,15 @@ static long ready(struct body *b, struct buf *src, int src_eof)
             return -1;
         }
         return (long)GH_MIN((uint64_t)buf_len(src), b->left);
-    case HTTP_BODY_CHUNKED:
+    case HTTP_BODY_CHUNKED: {
+        uint32_t trailer_had = b->ck.trailer_len;
         n = http1_chunked_parse(&b->ck, buf_head(src), buf_len(src));
         if (n < 0) {
             b->error = b->ck.error ? b->ck.error : "bad chunked framing";
             return -1;
         }
+        keep_trailers(b, buf_head(src) + n - (b->ck.trailer_len - trailer_had),
+                      b->ck.trailer_len - trailer_had);
         buf_consume(src, (size_t)n);
         if (b->ck.state == CHUNK_DONE) {
             b->in_done = 1;
@@ -144,6 +181,7 @@ static long ready(struct body *b, struct buf *src, int src_eof)
         if (b->ck.state != CHUNK_DATA)
             return 0;
         return (long)GH_MIN((uint64_t)buf_len(src), b->ck.remaining);
+    }
     case HTTP_BODY_CLOSE:
         if (buf_len(src) == 0 && src_eof)
             b->in_done = 1;
@@ -177,6 +215,37 @@ int body_check_ahead(const struct body *b, const char *p, size_t len, const char
         len -= (size_t)data;
     }
     return 0;
+}
+
+/* The last chunk: "0\r\n", the trailer lines, "\r\n". */
+static uint32_t last_chunk_len(const struct body *b)
+{
+    return 5 + (b->trailers_out ? (uint32_t)buf_len(b->trailers_out) : 0);
+}
+
+/* What of the last chunk is still to go (b->last_left bytes), as iov;
+ * returns the number of pieces. */
+static int last_chunk_iov(const struct body *b, struct iovec *iov)
+{
+    size_t tlen = b->trailers_out ? buf_len(b->trailers_out) : 0;
+    size_t at = last_chunk_len(b) - b->last_left; /* bytes gone */
+    const struct iovec piece[3] = {
+        {(char *)"0\r\n", 3},
+        {tlen ? buf_head(b->trailers_out) : NULL, tlen},
+        {(char *)"\r\n", 2},
+    };
+    int n = 0;
+
+    for (int i = 0; i < 3; i++) {
+        if (at >= piece[i].iov_len) {
+            at -= piece[i].iov_len;
+            continue;
+        }
+        iov[n].iov_base = (char *)piece[i].iov_base + at;
+        iov[n++].iov_len = piece[i].iov_len - at;
+        at = 0;
+    }
+    return n;
 }
 
 /* Settles a write of w bytes over the pending pieces of a chunked output. */
@@ -239,13 +308,12 @@ int body_pump(struct body *b, struct buf *src, int src_eof, int fd, int *out_blo
                 break;
             }
             if (b->last_left == 0)
-                b->last_left = sizeof(last_chunk) - 1;
-            iov[0] = (struct iovec){(char *)last_chunk + sizeof(last_chunk) - 1 - b->last_left,
-                                    b->last_left};
-            w = out_pre(b, fd, iov, 1);
+                b->last_left = last_chunk_len(b);
+            n = last_chunk_iov(b, iov);
+            w = out_pre(b, fd, iov, n);
             if (w < 0)
                 goto write_failed;
-            b->last_left -= (uint8_t)w;
+            b->last_left -= (uint32_t)w;
             if (b->last_left == 0)
                 b->done = 1;
             continue;

@@ -1,5 +1,6 @@
-/* body.h — moving one message body from a buffer to a socket, decoding its
- * framing on the way in and (optionally) chunk-encoding it on the way out.
+/* body.h — moving one message body from a buffer to a socket (or to a
+ * buffer: an HTTP/2 stream's), decoding its framing on the way in and
+ * (optionally) chunk-encoding it on the way out, trailers included.
  *
  * The body never sits in memory whole: bytes go from the source buffer to the
  * destination as soon as they arrive, and when the destination blocks the
@@ -19,7 +20,7 @@ struct body {
     uint8_t hdr_len, hdr_off;
     uint64_t chunk_left;    /* data bytes of the current output chunk left */
     uint8_t crlf_left;      /* bytes of the CRLF after that chunk's data left */
-    uint8_t last_left;      /* bytes of the terminating "0\r\n\r\n" left */
+    uint32_t last_left;     /* bytes of the last chunk ("0\r\n", trailers, "\r\n") left */
     unsigned big_ok : 1;    /* relay_pump may read into a big buffer (see buf.h) */
     unsigned in_done : 1;   /* the source's body has ended */
     unsigned done : 1;      /* everything, terminator included, was written */
@@ -47,6 +48,17 @@ struct body {
      * what it holds go out.  Set per pump, after body_init. */
     unsigned metered : 1;
     uint64_t allow;
+    /* Optional: the destination is this buffer instead of a descriptor
+     * (body_pump's fd is then ignored): the bytes are appended, and the
+     * body waits while it is full.  Set after body_init. */
+    struct buf *sink;
+    /* Optional: trailer field lines ("Name: value\r\n" each) the chunked
+     * output's last chunk carries; set before the body ends. */
+    const struct buf *trailers_out;
+    /* Optional: a chunked source's trailer lines, as received (each
+     * "Name: value\r\n", then the blank line), are appended to *trailers_in
+     * (a buffer taken when NULL).  Set after body_init. */
+    struct buf **trailers_in;
 };
 
 /* Starts a body of the given framing (`len` for HTTP_BODY_LENGTH). */

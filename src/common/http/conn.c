@@ -2,7 +2,9 @@
  * the TLS handshake), the timer of the connection's own states, lingering,
  * closing and draining.  Owns the connection, its socket and its two
  * buffers; what is read and written between exchanges' starts and ends is
- * its protocol's (h1.c), and the exchanges are theirs.  A connection's
+ * its protocol's (h1.c, h2.c: chosen here, by ALPN, or by h1.c when a
+ * plain connection opens with HTTP/2's preface), and the exchanges are
+ * theirs.  A connection's
  * state changes only in this file: in conn_drive() for what it does alone
  * (accepting), and in the transitions its protocol asks for (conn_busy,
  * conn_idle, conn_linger, conn_shut, conn_close). */
@@ -10,6 +12,7 @@
 #include "intercept.h"
 #include "connlimit.h"
 #include "h1.h"
+#include "h2.h"
 #include "log.h"
 #include "proxyproto.h"
 #include "relay.h"
@@ -38,17 +41,21 @@ static uint64_t deadline(const struct conn *c)
     switch (c->state) {
     case C_ACCEPT: return c->head_start + c->accept_ms;
     case C_IDLE:
+        if (c->proto->deadline)
+            return c->proto->deadline(c);
         if (c->in && buf_len(c->in))
             return c->head_start + t->client_header;
         return c->last_io + (c->nexchanges ? t->keepalive : t->client_header);
     case C_LINGER: return c->last_io + LINGER_MS;
-    default: /* C_BUSY: the exchanges' own deadlines */ return UINT64_MAX;
+    case C_BUSY: /* the exchanges' own deadlines, and the protocol's */
+        return c->proto->deadline ? c->proto->deadline(c) : UINT64_MAX;
+    default: return UINT64_MAX;
     }
 }
 
 void conn_arm(struct conn *c)
 {
-    if (c->state != C_CLOSED && c->state != C_BUSY)
+    if (c->state != C_CLOSED && (c->state != C_BUSY || c->proto->deadline))
         loop_timer_at(c->w->loop, &c->timer, deadline(c));
 }
 
@@ -72,10 +79,13 @@ static void on_timer(struct timer *t)
         conn_close(c, NULL);
         return;
     case C_IDLE:
-        if (c->in && buf_len(c->in))
+        if ((c->in && buf_len(c->in)) || c->proto->deadline)
             c->proto->expired(c); /* part of a request came, not all of it */
         else
             conn_close(c, NULL);
+        return;
+    case C_BUSY:
+        c->proto->expired(c); /* a protocol's own deadline */
         return;
     default: conn_close(c, NULL); return;
     }
@@ -127,6 +137,14 @@ void conn_shut(struct conn *c)
     c->last_io = loop_now(c->w->loop);
     conn_arm(c);
     conn_drive(c);
+}
+
+void conn_speak(struct conn *c, const struct proto *p)
+{
+    c->proto = p;
+    if (p->start)
+        p->start(c);
+    c->redrive = 1;
 }
 
 const struct sockaddr_storage *conn_local(struct conn *c)
@@ -313,6 +331,8 @@ void conn_drive(struct conn *c)
                 c->state = C_IDLE;
                 c->readable = 1; /* OpenSSL may hold the first request already */
                 c->last_io = loop_now(c->w->loop);
+                if (c->tls && tls_io_alpn_is(c->io.fd, "h2"))
+                    conn_speak(c, &h2_proto);
                 conn_arm(c);
                 break;
             case GH_ERROR: conn_close(c, NULL); break;
@@ -434,9 +454,22 @@ void conn_drain_all(struct worker *w, int now)
 
     for (; c; c = next) {
         next = c->next;
-        if (now || (c->state == C_IDLE && !(c->in && buf_len(c->in))))
-            conn_close(c, now ? "shutdown" : NULL);
+        if (now)
+            conn_close(c, "shutdown");
+        else if (c->proto->drain && c->state != C_LINGER && c->state != C_ACCEPT)
+            c->proto->drain(c);
+        else if (c->state == C_IDLE && !(c->in && buf_len(c->in)))
+            conn_close(c, NULL);
     }
     if (!w->conns)
         loop_stop(w->loop);
+}
+
+void conn_reload_all(struct worker *w)
+{
+    for (struct conn *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->proto->drain && (c->state == C_IDLE || c->state == C_BUSY))
+            c->proto->drain(c);
+    }
 }

@@ -5,9 +5,10 @@
  * peer's and the local address (from a PROXY header when the listener asks
  * for one), the accept-time handshake, the deadlines of its own states,
  * keep-alive counting, lingering and closing, and its place in the
- * worker's list.  It does not own exchanges: the protocol it speaks (h1.c;
- * h2.c later) reads requests from it, starts exchanges (exchange_int.h),
- * carries each exchange's client side, and is told when one ends.
+ * worker's list.  It does not own exchanges: the protocol it speaks (h1.c,
+ * or h2.c once ALPN or the HTTP/2 preface says so) reads requests from it,
+ * starts exchanges (exchange_int.h), carries each exchange's client side,
+ * and is told when one ends.
  *
  * A connection lives on one worker and is driven by conn_drive(), from the
  * events of its socket and of its timer, and when an exchange it carries
@@ -22,8 +23,9 @@
  *                                             a head begun,
  *                                             client_header from its
  *                                             first byte
- *   C_BUSY    its exchange(s) to end          the exchanges' own        C_IDLE, C_LINGER,
- *                                                                       C_CLOSED
+ *   C_BUSY    its exchange(s) to end          the exchanges' own, and   C_IDLE, C_LINGER,
+ *             (HTTP/2: all its life)          the protocol's (HTTP/2:   C_CLOSED
+ *                                             proto.deadline)
  *   C_LINGER  answered, ending: TLS           LINGER_MS after the       C_CLOSED
  *             close_notify, then (with        last byte
  *             unread input) a half-close and
@@ -58,22 +60,37 @@ struct client_raw {
     uint8_t *readable, *writable, *eof;
 };
 
-/* A protocol spoken on a client connection (h1.c; h2.c later).  The
- * connection calls the first three; the exchange driver calls the rest,
- * for the client side of one exchange (exchange_int.h wraps them as
- * client_*()), so that a protocol carrying many exchanges can give each
- * its own.  They return GH_OK, GH_AGAIN, GH_DONE or GH_ERROR (util.h) as
- * each contract says, and never drive the exchange. */
+/* A protocol spoken on a client connection (h1.c, h2.c).  The connection
+ * calls the hooks up to `drain`; the exchange driver calls the rest, for
+ * the client side of one exchange (exchange_int.h wraps them as
+ * client_*()), so that a protocol carrying many exchanges gives each its
+ * own.  They return GH_OK, GH_AGAIN, GH_DONE or GH_ERROR (util.h) as each
+ * contract says, and never drive the exchange.  The optional hooks are
+ * NULL in HTTP/1. */
 struct proto {
-    const char *name;
+    const char *name;    /* as ALPN names it ("http/1.1", "h2"), for the log */
+    const char *version; /* the request line's version in the access log
+                            (" HTTP/2.0"); NULL: the request head's own */
+    /* Optional: the connection begins speaking it (conn_speak), after its
+     * handshake; bytes read already wait in c->in. */
+    void (*start)(struct conn *c);
     /* C_IDLE or C_BUSY: the client's socket is ready or bytes wait: read
      * requests, start exchanges, drive those that wait for the client. */
     void (*drive)(struct conn *c);
-    /* C_IDLE's deadline passed with part of a request read. */
+    /* Optional: the protocol's own deadline (loop ms, UINT64_MAX none) in
+     * C_IDLE and C_BUSY, in place of the connection's (keep-alive, head). */
+    uint64_t (*deadline)(const struct conn *c);
+    /* C_IDLE's deadline passed with part of a request read; or, with
+     * `deadline`, the protocol's deadline passed. */
     void (*expired)(struct conn *c);
     /* The connection closes (C_CLOSED already): every exchange it carries
      * ends now; `why` (may be NULL) is logged as their reason. */
     void (*abort)(struct conn *c, const char *why);
+    /* Optional: the worker drains (SIGTERM) or reloads: the client is told
+     * to go elsewhere for new requests (HTTP/2: GOAWAY), what is in flight
+     * finishes, then the connection closes.  Without it, an idle
+     * connection closes at once and a busy one after its exchange. */
+    void (*drain)(struct conn *c);
     /* Writes what is queued for the exchange's client (its *cout): GH_OK
      * when all went, GH_AGAIN, GH_ERROR (exchange_fail: the connection
      * closes). */
@@ -174,15 +191,22 @@ void conn_linger(struct conn *c, int notify, int discard);
  * half-close now, then C_LINGER reading the client's rest away. */
 void conn_shut(struct conn *c);
 /* Re-arms the timer for the current state's deadline (after head_start
- * moved). */
+ * moved, or the protocol's deadline did). */
 void conn_arm(struct conn *c);
+/* The connection speaks protocol p from now on (HTTP/2 after ALPN or the
+ * preface): p.start runs, and p.drive once the current pass is over. */
+void conn_speak(struct conn *c, const struct proto *p);
 
 /* The address the client connected to (the PROXY header's, else the
  * socket's), or NULL when it cannot be had. */
 const struct sockaddr_storage *conn_local(struct conn *c);
 
 /* Closes idle connections now and the others once their exchange ends
- * (drain); with `now`, closes everything. */
+ * (drain; a protocol with its own proto.drain drains its way); with
+ * `now`, closes everything. */
 void conn_drain_all(struct worker *w, int now);
+/* A reload: connections whose protocol multiplexes (HTTP/2) drain, so
+ * that their clients come back on new connections (proto.drain). */
+void conn_reload_all(struct worker *w);
 
 #endif

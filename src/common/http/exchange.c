@@ -721,12 +721,17 @@ void exchange_log(struct exchange *ex)
                     ex->log_agent[0] ? ex->log_agent : "-");
     if (c->log_format == LOG_FORMAT_GATEHOUSE)
         n += gh_fmt(line + n, sizeof(line) - n,
-                    " listener=%s mode=%s in=%llu out=%llu ms=%llu upstream=%s filter=%s why=%s",
+                    " listener=%s mode=%s in=%llu out=%llu ms=%llu upstream=%s filter=%s why=%s"
+                    " proto=%s upstream_proto=%s",
                     ex->lst ? ex->lst->name : "-", ex->lst ? ex->lst->fe->name : "-",
                     (unsigned long long)ex->bytes_in, (unsigned long long)ex->bytes_out,
                     (unsigned long long)(gh_now_ms() - ex->start_ms),
                     ex->up_addr[0] ? ex->up_addr : ex->label[0] ? ex->label : "-",
-                    ex->filter[0] ? ex->filter : "-", ex->why ? ex->why : "-");
+                    ex->filter[0] ? ex->filter : "-", ex->why ? ex->why : "-",
+                    ex->conn->proto->version  ? ex->conn->proto->name
+                    : ex->req.minor_version ? "http/1.1"
+                                            : "http/1.0",
+                    ex->up_addr[0] ? "http/1.1" : "-");
     if (n >= sizeof(line) - 1)
         n = sizeof(line) - 2;
     line[n++] = '\n';
@@ -772,6 +777,8 @@ void exchange_reset(struct exchange *ex)
             if (ex->tpipe[d][e] > 0)
                 close(ex->tpipe[d][e]);
     buf_put(ex->uphead);
+    buf_put(ex->req_trailers);
+    buf_put(ex->resp_trailers);
     /* all but the heads' field arrays (8 KB of the 13), which the parsers
      * fill and nothing reads past nfields */
     memset(ex, 0, offsetof(struct exchange, req));
@@ -891,7 +898,10 @@ void exchange_note_request(struct exchange *ex)
     n = gh_cat(tmp, sizeof(tmp), 0, base + r->method.off, r->method.len);
     n = gh_cat(tmp, sizeof(tmp), n, " ", 1);
     n = gh_cat(tmp, sizeof(tmp), n, base + r->target.off, GH_MIN(r->target.len, 500u));
-    n = gh_cat(tmp, sizeof(tmp), n, r->minor_version ? " HTTP/1.1" : " HTTP/1.0", 9);
+    if (ex->conn->proto->version)
+        n = gh_cat_str(tmp, sizeof(tmp), n, ex->conn->proto->version);
+    else
+        n = gh_cat(tmp, sizeof(tmp), n, r->minor_version ? " HTTP/1.1" : " HTTP/1.0", 9);
     log_copy(ex->log_req, sizeof(ex->log_req), tmp, n);
     if ((i = http1_find(r, base, "referer", 0)) >= 0)
         log_copy(ex->log_referer, sizeof(ex->log_referer), base + r->fields[i].value.off,

@@ -190,6 +190,10 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out)
                   base + r->fields[up].value.off);
         ex->upgrade = 1;
     }
+    /* HTTP/2 clients say "te: trailers" (gRPC's do); the upstream hears it
+     * hop by hop, since the trailers it sends are passed on */
+    if (ex->te_trailers)
+        rc |= put_lit(out, "TE: trailers\r\nConnection: TE\r\n");
     rc |= put_added(ex, EDITS_REQUEST, out);
     if (ex->to_proxy)
         rc |= put_hop_marks(ex, out);

@@ -144,9 +144,13 @@ struct exchange {
     struct exchange *qprev, *qnext;     /* the worker's queue (X_QUEUED); qnext also
                                            links this thread's spares */
     struct buf **cin, **cout;           /* the client side's buffers, its protocol's
-                                           (HTTP/1: the connection's): the request
-                                           head and body in, heads and local
-                                           answers out */
+                                           (HTTP/1: the connection's; HTTP/2: its
+                                           stream's): the request head and body in,
+                                           heads and local answers out, heads
+                                           always in HTTP/1 form */
+    void *client_stream;                /* the protocol's own state for this
+                                           exchange (HTTP/2: its stream), NULL for
+                                           HTTP/1 */
     uint8_t driving, redrive;           /* exchange_drive() is running; run it again */
     uint8_t rearm;                      /* the deadline moved: arm the timer again */
     uint8_t expired;                    /* the timer found the deadline passed */
@@ -206,6 +210,8 @@ struct exchange {
     uint32_t uphead_sent;
     unsigned up_reused : 1, retried : 1, req_is_head : 1;
     unsigned upgrade : 1;               /* asked the upstream to switch protocols */
+    unsigned te_trailers : 1;           /* the client takes trailers (HTTP/2's "te:
+                                           trailers"): the upstream request says so */
     unsigned parent_tunnel : 1;         /* a tunnel through a parent proxy: our CONNECT
                                            to it first (X_PARENT_CONNECT) */
     unsigned omit_via : 1;              /* anonymity: no Via upstream */
@@ -235,6 +241,12 @@ struct exchange {
     unsigned resp_head_done : 1, resp_done : 1, client_close : 1;
     struct body reqb;
     struct body respb;
+    /* Trailer field lines ("Name: value\r\n" each), whatever protocol
+     * carried them, NULL for none: the request's, from its client, go to a
+     * chunked upstream request's last chunk (reqb.trailers_out); the
+     * response's, from a chunked upstream answer (respb.trailers_in), go
+     * to a client whose protocol carries them (HTTP/2). */
+    struct buf *req_trailers, *resp_trailers;
     /* local answer: head and small bodies go to the client's out buffer */
     char *local_mem;                    /* rest of a large in-memory body */
     size_t local_mem_len, local_mem_off;

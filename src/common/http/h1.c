@@ -5,6 +5,7 @@
  * what an exchange does is the driver's (exchange_drive.c). */
 #include "h1.h"
 #include "exchange_int.h"
+#include "h2.h"
 #include "relay.h"
 #include "tls.h"
 #include "util.h"
@@ -109,6 +110,26 @@ static int read_hello(struct conn *c, struct exchange *ex)
 }
 
 /* C_IDLE: reads and parses a request head, and begins its exchange. */
+/* Whether the first bytes on a connection are (so far) HTTP/2's preface
+ * and its listener takes HTTP/2 with prior knowledge (h2c): 1 yes, 0 no,
+ * GH_AGAIN too few bytes to tell.  "PRI * HTTP/2.0" never begins an
+ * HTTP/1 request that could be served (its version gets 505). */
+static int h2_preface(const struct conn *c)
+{
+    static const char pri[] = "PRI * HTTP/2.0\r\n";
+    size_t n = GH_MIN(buf_len(c->in), sizeof(pri) - 1);
+    const struct listener_conf *l;
+
+    if (c->nexchanges || c->proto_state || memcmp(buf_head(c->in), pri, n) != 0)
+        return 0;
+    l = config_listener(c->w->cfg, c->lname);
+    if (!l || !l->h2c)
+        return 0;
+    return n == sizeof(pri) - 1 ? 1 : GH_AGAIN;
+}
+
+/* C_IDLE: reads and parses a request head, and begins its exchange; or
+ * hands a plain connection that opens with HTTP/2's preface to HTTP/2. */
 static void read_head(struct conn *c)
 {
     const struct http1_limits *lim = &c->w->cfg->limits;
@@ -116,9 +137,14 @@ static void read_head(struct conn *c)
     int rc;
 
     for (;;) {
-        if (c->in && buf_len(c->in) && tls_first(c, take(c))) {
+        if (c->in && buf_len(c->in) && c->intercepted && tls_first(c, take(c))) {
             if (read_hello(c, cur(c)))
                 return;
+        } else if (c->in && buf_len(c->in) && (rc = h2_preface(c)) != 0) {
+            if (rc == 1) {
+                conn_speak(c, &h2_proto);
+                return;
+            }
         } else if (c->in && buf_len(c->in)) {
             ex = take(c);
             buf_compact(c->in);
@@ -407,6 +433,7 @@ static int h1_raw(struct exchange *ex, struct client_raw *r)
 
 const struct proto h1_proto = {
     .name = "http/1.1",
+    .version = NULL, /* the request's own: HTTP/1.0 or HTTP/1.1 */
     .drive = h1_drive,
     .expired = h1_expired,
     .abort = h1_abort,

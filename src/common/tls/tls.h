@@ -28,10 +28,12 @@ struct tls_server;
 struct tls_client;
 
 /* Parses a listener's `tls = { ... }` group and loads every file it names.
- * Returns NULL with "file:line: message" in err naming the file at fault
- * (unreadable, a key that does not match its certificate...).  An expired
- * or not yet valid certificate is loaded with a warning in the log. */
-struct tls_server *tls_server_load(const struct gh_config *cfg, const config_setting_t *g,
+ * `h2`: the listener speaks HTTP/2, so ALPN offers "h2" first by default
+ * and `alpn` may name it.  Returns NULL with "file:line: message" in err
+ * naming the file at fault (unreadable, a key that does not match its
+ * certificate, a protocol the listener does not speak...).  An expired or
+ * not yet valid certificate is loaded with a warning in the log. */
+struct tls_server *tls_server_load(const struct gh_config *cfg, const config_setting_t *g, int h2,
                                    char *err, size_t errlen);
 /* Drops the generation's reference: t goes when the last SSL made from it
  * is freed too, so handshakes still running on an old generation are safe. */
@@ -99,6 +101,9 @@ ssize_t io_write(int fd, const void *p, size_t n);
 /* sendmsg(2) of an iovec: through TLS (a record per piece) when fd has an SSL. */
 struct iovec;
 ssize_t io_writev(int fd, const struct iovec *iov, int n);
+
+/* Whether ALPN agreed on `proto` ("h2") for the connection on fd. */
+int tls_io_alpn_is(int fd, const char *proto);
 
 /* Whether the peer on fd presented a certificate that verified. */
 int tls_io_peer_verified(int fd);

@@ -37,8 +37,9 @@
  * costs the server far more than an X25519 one: a cheap way to load it. */
 #define INTERMEDIATE_GROUPS "X25519:P-256:P-384"
 
-/* The protocols a listener speaks, as ALPN names them (RFC 7301). */
-static const char *const spoken[] = {"http/1.1", "http/1.0", NULL};
+/* The protocols a listener speaks, as ALPN names them (RFC 7301): h2 only
+ * where the listener speaks HTTP/2. */
+static const char *const spoken[] = {"h2", "http/1.1", "http/1.0", NULL};
 
 #define DEFAULT_SUBJECT_FIELD "X-Client-Subject"
 
@@ -428,18 +429,20 @@ static int load_cert(struct tls_server *t, const struct gh_config *cfg, const co
 }
 
 /* Whether the listener speaks the protocol ALPN calls `name`. */
-static int speaks(const char *name)
+static int speaks(const char *name, int h2)
 {
-    for (int i = 0; spoken[i]; i++)
+    for (int i = h2 ? 0 : 1; spoken[i]; i++)
         if (strcmp(spoken[i], name) == 0)
             return 1;
     return 0;
 }
 
 /* `alpn`: the protocols offered, in preference order.  Only ones the
- * listener speaks: agreeing on one it does not (h2) would leave the client
- * talking a protocol nobody answers. */
-static int parse_alpn(struct tls_server *t, const config_setting_t *g, char *err, size_t errlen)
+ * listener speaks: agreeing on one it does not (h2 where `http2` is off)
+ * would leave the client talking a protocol nobody answers.  By default
+ * h2 first where the listener speaks it, then http/1.1. */
+static int parse_alpn(struct tls_server *t, const config_setting_t *g, int h2, char *err,
+                      size_t errlen)
 {
     char **names;
     unsigned count;
@@ -448,19 +451,20 @@ static int parse_alpn(struct tls_server *t, const config_setting_t *g, char *err
     if (config_get_strings(g, "alpn", CONFIG_NONEMPTY, &names, &count, err, errlen) < 0)
         return -1;
     if (!names) {
-        t->alpn = (unsigned char *)xstrdup("\x08http/1.1");
-        t->alpn_len = 9;
+        static const char both[] = "\x02h2\x08http/1.1";
+        t->alpn = (unsigned char *)xstrdup(h2 ? both : both + 3);
+        t->alpn_len = h2 ? sizeof(both) - 1 : sizeof(both) - 4;
         return 0;
     }
     t->alpn = xmalloc(256 * (size_t)count);
     for (unsigned i = 0; i < count; i++) {
         const char *p = names[i];
         size_t len = strlen(p);
-        if (!speaks(p)) {
+        if (!speaks(p, h2)) {
             config_error(err, errlen, config_setting_get_member(g, "alpn"),
-                         "'alpn': this listener does not speak '%s' (it speaks http/1.1 and "
+                         "'alpn': this listener does not speak '%s' (it speaks %shttp/1.1 and "
                          "http/1.0)",
-                         p);
+                         p, h2 ? "h2, " : "");
             config_strings_free(names);
             return -1;
         }
@@ -474,8 +478,8 @@ static int parse_alpn(struct tls_server *t, const config_setting_t *g, char *err
 }
 
 /* The `settings` and the per-listener fields of t. */
-static int parse_settings(struct tls_server *t, const config_setting_t *g, struct settings *st,
-                          char *err, size_t errlen)
+static int parse_settings(struct tls_server *t, const config_setting_t *g, int h2,
+                          struct settings *st, char *err, size_t errlen)
 {
     uint32_t rot_ms = 3600 * 1000;
 
@@ -488,7 +492,7 @@ static int parse_settings(struct tls_server *t, const config_setting_t *g, struc
         config_get_seconds(g, "ticket_rotation", 1, 7 * 86400, &rot_ms, err, errlen) < 0 ||
         config_get_seconds(g, "handshake_timeout", 0.1, 3600, &t->handshake_timeout, err, errlen) <
             0 ||
-        parse_alpn(t, g, err, errlen) < 0)
+        parse_alpn(t, g, h2, err, errlen) < 0)
         return -1;
     st->rotation = (rot_ms + 999) / 1000;
     return 0;
@@ -626,7 +630,7 @@ out:
     return rc;
 }
 
-struct tls_server *tls_server_load(const struct gh_config *cfg, const config_setting_t *g,
+struct tls_server *tls_server_load(const struct gh_config *cfg, const config_setting_t *g, int h2,
                                    char *err, size_t errlen)
 {
     struct tls_server *t;
@@ -643,7 +647,7 @@ struct tls_server *tls_server_load(const struct gh_config *cfg, const config_set
     t = xcalloc(1, sizeof(*t));
     atomic_init(&t->refs, 1);
     t->default_site = -1;
-    if (parse_settings(t, g, &st, err, errlen) < 0 || load_certs(t, cfg, g, err, errlen) < 0 ||
+    if (parse_settings(t, g, h2, &st, err, errlen) < 0 || load_certs(t, cfg, g, err, errlen) < 0 ||
         (ocsp && tls_ocsp_assign(t->certs, t->ncerts, cfg, g, ocsp, err, errlen) < 0) ||
         tls_names_build(t->certs, t->ncerts, &t->sites, &t->nsites, &t->names, &t->nnames, err,
                         errlen) < 0 ||

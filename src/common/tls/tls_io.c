@@ -228,6 +228,18 @@ int tls_io_handshake(int fd, int *want_write, const char **why)
     return GH_ERROR;
 }
 
+int tls_io_alpn_is(int fd, const char *proto)
+{
+    SSL *ssl = tls_io_ssl(fd);
+    const unsigned char *p;
+    unsigned len;
+
+    if (!ssl)
+        return 0;
+    SSL_get0_alpn_selected(ssl, &p, &len);
+    return p && len == strlen(proto) && memcmp(p, proto, len) == 0;
+}
+
 int tls_io_peer_verified(int fd)
 {
     SSL *ssl = tls_io_ssl(fd);

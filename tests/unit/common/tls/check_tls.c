@@ -127,23 +127,34 @@ static struct gh_config *fake_cfg(void)
     return &c;
 }
 
-static struct tls_server *server_err(const char *body, char *err, size_t errlen)
+/* A listener's TLS from body; `h2`: the listener speaks HTTP/2. */
+static struct tls_server *server_err_h2(const char *body, int h2, char *err, size_t errlen)
 {
     struct tls_server *t;
 
     err[0] = '\0';
-    t = tls_server_load(fake_cfg(), tls_group(body), err, errlen);
+    t = tls_server_load(fake_cfg(), tls_group(body), h2, err, errlen);
     config_destroy(&cf);
+    return t;
+}
+
+static struct tls_server *server_err(const char *body, char *err, size_t errlen)
+{
+    return server_err_h2(body, 0, err, errlen);
+}
+
+static struct tls_server *server_h2(const char *body, int h2)
+{
+    char err[CONFIG_ERRLEN];
+    struct tls_server *t = server_err_h2(body, h2, err, sizeof(err));
+
+    ck_assert_msg(t != NULL, "tls_server_load: %s", err);
     return t;
 }
 
 static struct tls_server *server(const char *body)
 {
-    char err[CONFIG_ERRLEN];
-    struct tls_server *t = server_err(body, err, sizeof(err));
-
-    ck_assert_msg(t != NULL, "tls_server_load: %s", err);
-    return t;
+    return server_h2(body, 0);
 }
 
 static struct tls_client *client_err(const char *body, char *err, size_t errlen)
@@ -630,6 +641,37 @@ START_TEST(alpn)
     ck_assert_str_eq(alpn_with(t, "\x08http/1.1\x02h2", 12, buf, &ok), "http/1.1");
     ck_assert(ok);
     tls_server_free(t);
+}
+END_TEST
+
+/* A listener that speaks HTTP/2 offers h2 first, http/1.1 to those
+ * without it; its `alpn` may name h2, or leave it out. */
+START_TEST(alpn_h2)
+{
+    char err[CONFIG_ERRLEN], buf[32];
+    struct tls_server *t = server_h2(SITES, 1);
+    int ok;
+
+    ck_assert_str_eq(alpn_with(t, "\x08http/1.1\x02h2", 12, buf, &ok), "h2");
+    ck_assert(ok);
+    ck_assert_str_eq(alpn_with(t, "\x08http/1.1", 9, buf, &ok), "http/1.1");
+    ck_assert(ok);
+    ck_assert_str_eq(alpn_with(t, "\x02h2", 3, buf, &ok), "h2");
+    ck_assert(ok);
+    tls_server_free(t);
+
+    t = server_h2(SITES "alpn = [ \"http/1.1\", \"h2\" ];", 1);
+    ck_assert_str_eq(alpn_with(t, "\x02h2\x08http/1.1", 12, buf, &ok), "http/1.1");
+    tls_server_free(t);
+
+    t = server_h2(SITES "alpn = [ \"http/1.1\" ];", 1); /* h2 switched off by alpn */
+    alpn_with(t, "\x02h2", 3, buf, &ok);
+    ck_assert(!ok);
+    tls_server_free(t);
+
+    t = server_err_h2(SITES "alpn = [ \"h2\", \"spdy/3\" ];", 1, err, sizeof(err));
+    ck_assert_ptr_null(t);
+    ck_assert_msg(strstr(err, "does not speak 'spdy/3' (it speaks h2, http/1.1") != NULL, "%s", err);
 }
 END_TEST
 
@@ -1202,6 +1244,7 @@ Suite *tls_suite(void)
     tcase_add_test(tc, protocol_versions);
     tcase_add_test(tc, weak_ciphers);
     tcase_add_test(tc, alpn);
+    tcase_add_test(tc, alpn_h2);
     tcase_add_test(tc, groups_default);
     tcase_add_test(tc, groups_setting);
     tcase_add_test(tc, mtls);
