@@ -7,7 +7,7 @@
 #   make         build only
 #   V=1          show full command lines;  CI=1  warnings are errors
 
-PKGS      := openssl libmaxminddb zlib libconfig libcares libpcre2-8 libcrypt
+PKGS      := openssl libmaxminddb zlib libconfig libcares libpcre2-8 libcrypt libbrotlienc libbrotlidec libzstd
 TEST_PKGS := check
 BUILD     ?= build
 FUZZ_SECONDS ?= 30

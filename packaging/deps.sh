@@ -6,7 +6,7 @@
 set -eu
 
 BUILD="gcc make libc6-dev pkg-config libssl-dev libmaxminddb-dev zlib1g-dev \
-libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev"
+libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libbrotli-dev libzstd-dev"
 # check: the test framework; curl, apt-utils, dpkg-dev, apache2-utils
 # (htpasswd), openssl and stunnel4: the real clients, repositories, password
 # files and TLS servers the integration suites use; clang and
@@ -16,9 +16,10 @@ libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev"
 # sslscan: audits the default TLS settings in the TLS suite; python3: its
 # http.server is the apt test's mirror (it answers 304 without validators);
 # nftables and iproute2: the transparent gateway's tests build a router in
-# network namespaces and load the shipped rules into it.
+# network namespaces and load the shipped rules into it.  brotli, zstd
+# and python3-brotli decode the compression tests' bodies independently.
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
-chromium libmaxmind-db-writer-perl sslscan python3 nftables iproute2"
+chromium libmaxmind-db-writer-perl sslscan python3 nftables iproute2 brotli zstd python3-brotli"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

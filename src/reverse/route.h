@@ -3,6 +3,7 @@
 #define GH_ROUTE_H
 
 #include "cache.h"
+#include "compress.h"
 #include "config.h"
 #include "pool.h"
 
@@ -39,6 +40,7 @@ struct route {
     uint64_t max_body;  /* request body limit, 0: the global one */
     struct cache_rules cache; /* caching of this route's answers */
     int client_cert;    /* a verified client certificate is required (mTLS per route) */
+    struct compress_conf compress; /* compression of this route's answers */
 };
 
 struct route_table {

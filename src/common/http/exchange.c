@@ -4,6 +4,7 @@
  * to the client's connection (its protocol's). */
 #include "exchange.h"
 #include "cache_xfer.h"
+#include "compress.h"
 #include "exchange_int.h"
 #include "hop.h"
 #include "intercept.h"
@@ -643,6 +644,7 @@ void exchange_reset(struct exchange *ex)
 
     if (ex->cx)
         cache_xfer_end(ex);
+    compress_enc_free(ex->respb.z);
     if (!ex->local_borrowed)
         free(ex->local_mem);
     if (ex->local_fd >= 0)

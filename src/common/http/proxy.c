@@ -217,6 +217,7 @@ static int take_head(struct exchange *ex, size_t len)
     if (ex->cx && cache_response_head(ex)) /* a 304 merged, a stale copy for a failing origin */
         return answered_locally(ex);
     ex->status = ex->resp.status;
+    exchange_compress_response(ex);
     out = client_out(ex);
     if (exchange_write_response_head(
             ex, out, ex->client_close || !ex->req_done || ex->conn->w->draining) < 0)
@@ -264,10 +265,13 @@ int proxy_parent_connect(struct exchange *ex)
 static int relay_body(struct exchange *ex)
 {
     uint64_t out_before = ex->respb.moved, pre_before = ex->respb.prefix_out;
+    uint64_t z_before = ex->respb.zout;
     int rc = client_send_body(ex, ex->up);
 
     ex->resp_body_bytes += ex->respb.moved - out_before;
-    ex->bytes_out += ex->respb.moved - out_before + (ex->respb.prefix_out - pre_before);
+    /* to the client: the encoded bytes when there is an encoder */
+    ex->bytes_out += (ex->respb.z ? ex->respb.zout - z_before : ex->respb.moved - out_before) +
+                     (ex->respb.prefix_out - pre_before);
     if (rc == GH_ERROR)
         return exchange_fail(ex, 0,
                              ex->respb.error && strcmp(ex->respb.error, "write failed") == 0
