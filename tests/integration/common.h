@@ -51,5 +51,6 @@ Suite *abuse_suite(void);
 Suite *hello_suite(void);
 Suite *transparent_suite(void);
 Suite *lists_suite(void);
+Suite *compress_suite(void);
 
 #endif

@@ -1,0 +1,491 @@
+/* check_compress.c — response compression on reverse routes, with a real
+ * origin and real decoders: every algorithm's output decoded by a tool that
+ * is not ours (python3's gzip and brotli modules, the brotli and zstd
+ * programs) and compared byte for byte with the origin's own body (0 B,
+ * 1 B, 10 MB, chunked); each rule that leaves a response alone; q-values;
+ * Vary and ETag; an HTTP/1.0 client; curl --compressed; a server-sent
+ * event that arrives while the origin holds the next; configuration
+ * errors. */
+#include "common.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- the origin ---- */
+
+/* Text that compresses as a page does: words from a table picked by a
+ * fixed generator, so each size is the same bytes every time. */
+static void text(struct origin_reply *re, uint64_t size)
+{
+    static const char *const words[] = {"<p>", "gatehouse ", "compress ", "the ", "</p>\n",
+                                        "zstd ", "brotli ", "gzip ", "lorem ", "ipsum ", "\t"};
+    uint32_t x = 12345;
+    char chunk[4096];
+    size_t n = 0;
+
+    while (size > 0) {
+        const char *w;
+        size_t wl;
+        x = x * 1103515245u + 12345u;
+        w = words[(x >> 16) % (sizeof(words) / sizeof(words[0]))];
+        wl = strlen(w);
+        if (wl > size)
+            wl = (size_t)size;
+        if (n + wl > sizeof(chunk)) {
+            origin_body(re, NULL, chunk, n);
+            n = 0;
+        }
+        memcpy(chunk + n, w, wl);
+        n += wl;
+        size -= wl;
+    }
+    origin_body(re, NULL, chunk, n);
+}
+
+/* /t?size=N&type=T&chunked=1&ce=C&cc=V&etag=E&vary=V&status=N: N bytes of
+ * text (1000 by default) as type T (text/html), chunked or not, with the
+ * fields the query names.  /p?size=N: N bytes of the pattern, as
+ * text/plain.  /sse: an event stream that sends one event, waits until
+ * /release, then sends a second. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    char v[256];
+    uint64_t size = 1000;
+    int status = 200;
+
+    if (strcmp(rq->path, "/release") == 0) {
+        origin_release();
+        origin_text(re, "released\n");
+        return;
+    }
+    if (strcmp(rq->path, "/sse") == 0) {
+        static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                   "Transfer-Encoding: chunked\r\n\r\n"
+                                   "b\r\ndata: one\n\n\r\n";
+        static const char tail[] = "b\r\ndata: two\n\n\r\n0\r\n\r\n";
+        int fd = origin_take(re);
+        if (write(fd, head, sizeof(head) - 1) < 0)
+            return;
+        origin_hold();
+        if (write(fd, tail, sizeof(tail) - 1) < 0)
+            return;
+        return;
+    }
+    if (origin_query(rq, "size", 0, v, sizeof(v)) == 0)
+        size = strtoull(v, NULL, 10);
+    if (origin_query(rq, "status", 0, v, sizeof(v)) == 0)
+        status = atoi(v);
+    origin_status(re, status);
+    if (status == 206)
+        origin_add(re, "Content-Range: bytes 0-%" PRIu64 "/%" PRIu64, size - 1, size * 2);
+    if (origin_query(rq, "ce", 0, v, sizeof(v)) == 0)
+        origin_add(re, "Content-Encoding: %s", v);
+    if (origin_query(rq, "cc", 0, v, sizeof(v)) == 0)
+        origin_add(re, "Cache-Control: %s", v);
+    if (origin_query(rq, "etag", 0, v, sizeof(v)) == 0)
+        origin_add(re, "ETag: %s", v);
+    if (origin_query(rq, "vary", 0, v, sizeof(v)) == 0)
+        origin_add(re, "Vary: %s", v);
+    if (origin_query(rq, "type", 0, v, sizeof(v)) != 0)
+        strcpy(v, "text/html");
+    origin_add(re, "Content-Type: %s", v);
+    if (origin_query(rq, "chunked", 0, v, sizeof(v)) == 0)
+        origin_chunked(re);
+    if (status == 204 || status == 304)
+        return;
+    if (strcmp(rq->path, "/p") == 0)
+        origin_pattern(re, size);
+    else
+        text(re, size);
+}
+
+/* ---- the rig ---- */
+
+static struct rig rig;
+static char tmp[160];
+
+static const char conf_fmt[] =
+    "log = { access = \"@ACCESS@\"; level = \"info\"; };\n"
+    "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = "
+    "\"r\"; } );\n"
+    "pools = { o = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+    "routes = { r = (\n"
+    "  { host = \"all.test\"; pool = \"o\"; compress = { min_length = 0; }; },\n"
+    "  { host = \"min.test\"; pool = \"o\"; compress = true; },\n"
+    "  { host = \"pref.test\"; pool = \"o\"; compress = { prefer = [ \"gzip\", \"br\" ]; "
+    "gzip_level = 1; }; },\n"
+    "  { host = \"plain.test\"; pool = \"o\"; } ); };\n";
+
+static void rig_up(void)
+{
+    char conf[2048];
+
+    ck_assert_int_eq(origin_start(&rig.o, "o1", answer), 0);
+    rig.rev = th_free_port();
+    snprintf(conf, sizeof(conf), conf_fmt, rig.rev, rig.o.port);
+    ck_assert_int_eq(th_gatehouse_start(&rig.g, conf), 0);
+    snprintf(tmp, sizeof(tmp), "%s/z", rig.g.dir);
+    ck_assert_int_eq(th_sh(NULL, 0, "mkdir -p %s", tmp), 0);
+}
+
+static void rig_off(void)
+{
+    rig_down(&rig);
+}
+
+/* One GET (or another method) on a new connection, with extra fields. */
+static int req(const char *method, const char *host, const char *path, const char *extra,
+               struct tc_response *r)
+{
+    char raw[2048];
+
+    snprintf(raw, sizeof(raw), "%s %s HTTP/1.1\r\nHost: %s\r\n%sConnection: close\r\n\r\n",
+             method, path, host, extra ? extra : "");
+    memset(r, 0, sizeof(*r));
+    ck_assert_int_eq(tc_request("127.0.0.1", rig.rev, raw, r), 0);
+    return r->status;
+}
+
+/* The Content-Encoding of r, "" for none (copied). */
+static const char *coding(const struct tc_response *r)
+{
+    static char v[64];
+    size_t n = 0;
+    const char *p = tc_header(r, "Content-Encoding", &n);
+
+    snprintf(v, sizeof(v), "%.*s", p ? (int)n : 0, p ? p : "");
+    return v;
+}
+
+/* How many times a line starting with `line` is in r's head (case kept). */
+static int head_lines(const struct tc_response *r, const char *line)
+{
+    int n = 0;
+
+    for (const char *p = r->head; (p = strstr(p, line)) != NULL; p++)
+        n += p == r->head || p[-1] == '\n';
+    return n;
+}
+
+/* ---- every algorithm, byte for byte ---- */
+
+/* The shell command that decodes file `in` of coding alg to stdout. */
+static const char *decoder(const char *alg)
+{
+    if (strcmp(alg, "gzip") == 0)
+        return "/usr/bin/python3 -c 'import gzip,sys; "
+               "sys.stdout.buffer.write(gzip.decompress(open(sys.argv[1],\"rb\").read()))'";
+    if (strcmp(alg, "br") == 0)
+        return "brotli -dc";
+    return "zstd -qdc";
+}
+
+/* Fetches path through gatehouse with Accept-Encoding: alg and straight
+ * from the origin, decodes the first with an independent tool, and
+ * compares. */
+static void same_bytes(const char *alg, const char *path)
+{
+    char out[4096];
+    int rc;
+
+    rc = th_sh(out, sizeof(out),
+               "cd %s && curl -sS -H 'Host: all.test' -H 'Accept-Encoding: %s' -D h -o enc "
+               "'http://127.0.0.1:%d%s' && curl -sS -o id 'http://127.0.0.1:%d%s' && "
+               "tr -d '\\r' < h | grep -qx 'Content-Encoding: %s' && "
+               "! grep -qi '^content-length' h && %s enc > dec && cmp dec id && "
+               "echo $(wc -c < id) $(wc -c < enc)",
+               tmp, alg, rig.rev, path, rig.o.port, path, alg, decoder(alg));
+    ck_assert_msg(rc == 0, "%s %s: exit %d: %s", alg, path, rc, out);
+}
+
+START_TEST(every_algorithm_byte_for_byte)
+{
+    static const char *const algs[] = {"gzip", "br", "zstd"};
+    static const char *const paths[] = {"/t?size=0&chunked=1", "/t?size=1", "/t?size=300000",
+                                        "/t?size=300000&chunked=1", "/p?size=10485760"};
+
+    for (unsigned a = 0; a < 3; a++)
+        for (unsigned p = 0; p < sizeof(paths) / sizeof(paths[0]); p++)
+            same_bytes(algs[a], paths[p]);
+}
+END_TEST
+
+/* python3's brotli module agrees with the brotli program. */
+START_TEST(python_brotli_decodes)
+{
+    char out[256];
+    int rc = th_sh(out, sizeof(out),
+                   "cd %s && curl -sS -H 'Host: all.test' -H 'Accept-Encoding: br' -o pb "
+                   "'http://127.0.0.1:%d/t?size=50000' && curl -sS -o pi "
+                   "'http://127.0.0.1:%d/t?size=50000' && /usr/bin/python3 -c 'import brotli,sys; "
+                   "sys.exit(brotli.decompress(open(\"pb\",\"rb\").read()) != "
+                   "open(\"pi\",\"rb\").read())'",
+                   tmp, rig.rev, rig.o.port);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+}
+END_TEST
+
+/* ---- what is left alone ---- */
+
+START_TEST(skip_rules)
+{
+    static const struct {
+        const char *method, *host, *path, *extra, *ce;
+        int status;
+    } cases[] = {
+        /* already encoded: the origin's coding, untouched */
+        {"GET", "all.test", "/t?ce=gzip", NULL, "gzip", 200},
+        {"GET", "all.test", "/t?cc=public,no-transform", NULL, "", 200},
+        {"GET", "all.test", "/t", "Range: bytes=0-9\r\n", "", 200},
+        {"GET", "all.test", "/t?status=206", NULL, "", 206},
+        {"HEAD", "all.test", "/t", NULL, "", 200},
+        {"GET", "all.test", "/t?status=204", NULL, "", 204},
+        {"GET", "all.test", "/t?status=304", NULL, "", 304},
+        {"GET", "min.test", "/t?size=255", NULL, "", 200},
+        {"GET", "min.test", "/t?size=256", NULL, "gzip", 200},
+        {"GET", "all.test", "/t?type=image/png", NULL, "", 200},
+        {"GET", "all.test", "/t?type=application/octet-stream", NULL, "", 200},
+        {"GET", "all.test", "/t?type=text/html;%20charset=utf-8", NULL, "gzip", 200},
+        {"GET", "all.test", "/t?type=application/ld%2Bjson", NULL, "gzip", 200},
+        {"GET", "plain.test", "/t", NULL, "", 200},
+    };
+    struct tc_response r;
+
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char extra[256];
+        snprintf(extra, sizeof(extra), "Accept-Encoding: gzip\r\n%s",
+                 cases[i].extra ? cases[i].extra : "");
+        ck_assert_int_eq(req(cases[i].method, cases[i].host, cases[i].path, extra, &r),
+                         cases[i].status);
+        ck_assert_msg(strcmp(coding(&r), cases[i].ce) == 0, "case %u %s %s: coding '%s'", i,
+                      cases[i].host, cases[i].path, coding(&r));
+        if (!*cases[i].ce && r.status == 200 && strcmp(cases[i].method, "GET") == 0)
+            ck_assert_msg(tc_header(&r, "Content-Length", NULL) != NULL, "case %u: length gone", i);
+        if (strcmp(cases[i].path, "/t?ce=gzip") == 0) /* not encoded twice, bytes as sent */
+            ck_assert_uint_eq(r.body_len, 1000);
+        tc_response_free(&r);
+    }
+}
+END_TEST
+
+/* ---- negotiation ---- */
+
+START_TEST(q_values)
+{
+    static const struct {
+        const char *host, *ae, *ce;
+    } cases[] = {
+        {"all.test", "gzip", "gzip"},
+        {"all.test", "gzip, br", "br"},
+        {"all.test", "gzip, deflate, br, zstd", "zstd"},
+        {"all.test", "GZIP", "gzip"},
+        {"all.test", "x-gzip", "gzip"},
+        {"all.test", "gzip;q=0", ""},
+        {"all.test", "gzip;q=0.5, br;q=0.4", "gzip"},
+        {"all.test", "br;q=0.9, gzip;q=0.9, zstd;q=0.8", "br"},
+        {"all.test", "gzip;q=0.001", "gzip"},
+        {"all.test", "gzip;q=2", ""},
+        {"all.test", "gzip;q=0.5x", ""},
+        {"all.test", "gzip ; q=0.5 , br;q=1.000", "br"},
+        {"all.test", "*", "zstd"},
+        {"all.test", "*;q=0", ""},
+        {"all.test", "zstd;q=0, *", "br"},
+        {"all.test", "identity", ""},
+        {"all.test", "gzip;q=0.5, identity", ""},
+        {"all.test", "gzip, identity;q=0.5", "gzip"},
+        {"all.test", "deflate", ""},
+        {"all.test", "", ""},
+        {"pref.test", "zstd, br, gzip", "gzip"},
+        {"pref.test", "zstd", ""},
+        {"pref.test", "zstd, br", "br"},
+    };
+    struct tc_response r;
+
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char extra[256];
+        snprintf(extra, sizeof(extra), "Accept-Encoding: %s\r\n", cases[i].ae);
+        ck_assert_int_eq(req("GET", cases[i].host, "/t", extra, &r), 200);
+        ck_assert_msg(strcmp(coding(&r), cases[i].ce) == 0, "%s '%s': coding '%s', want '%s'",
+                      cases[i].host, cases[i].ae, coding(&r), cases[i].ce);
+        /* compressible: the answer varies on Accept-Encoding either way */
+        ck_assert_int_eq(head_lines(&r, "Vary: Accept-Encoding\r\n"), 1);
+        tc_response_free(&r);
+    }
+    /* no Accept-Encoding at all: identity, still Vary */
+    ck_assert_int_eq(req("GET", "all.test", "/t", NULL, &r), 200);
+    ck_assert_str_eq(coding(&r), "");
+    ck_assert_int_eq(head_lines(&r, "Vary: Accept-Encoding\r\n"), 1);
+    tc_response_free(&r);
+}
+END_TEST
+
+/* ---- Vary and ETag ---- */
+
+START_TEST(vary_and_etag)
+{
+    struct tc_response r;
+    size_t n;
+    const char *v;
+
+    /* a strong ETag becomes weak on the compressed body */
+    ck_assert_int_eq(req("GET", "all.test", "/t?etag=%22abc%22", "Accept-Encoding: br\r\n", &r), 200);
+    ck_assert_str_eq(coding(&r), "br");
+    v = tc_header(&r, "ETag", &n);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq((int)n, 7);
+    ck_assert_int_eq(memcmp(v, "W/\"abc\"", 7), 0);
+    ck_assert_int_eq(head_lines(&r, "ETag:"), 1);
+    tc_response_free(&r);
+    /* the identity body keeps it strong */
+    ck_assert_int_eq(req("GET", "all.test", "/t?etag=%22abc%22", NULL, &r), 200);
+    v = tc_header(&r, "ETag", &n);
+    ck_assert_int_eq((int)n, 5);
+    ck_assert_int_eq(memcmp(v, "\"abc\"", 5), 0);
+    tc_response_free(&r);
+    /* a weak one stays as it is */
+    ck_assert_int_eq(req("GET", "all.test", "/t?etag=W/%22x%22", "Accept-Encoding: gzip\r\n", &r),
+                     200);
+    v = tc_header(&r, "ETag", &n);
+    ck_assert_int_eq((int)n, 5);
+    ck_assert_int_eq(memcmp(v, "W/\"x\"", 5), 0);
+    tc_response_free(&r);
+    /* the origin's Vary is kept; Accept-Encoding is added once */
+    ck_assert_int_eq(req("GET", "all.test", "/t?vary=Cookie", "Accept-Encoding: gzip\r\n", &r), 200);
+    ck_assert_int_eq(head_lines(&r, "Vary: Cookie\r\n"), 1);
+    ck_assert_int_eq(head_lines(&r, "Vary: Accept-Encoding\r\n"), 1);
+    tc_response_free(&r);
+    ck_assert_int_eq(
+        req("GET", "all.test", "/t?vary=accept-encoding", "Accept-Encoding: gzip\r\n", &r), 200);
+    ck_assert_str_eq(coding(&r), "gzip");
+    ck_assert_int_eq(head_lines(&r, "Vary:"), 1);
+    tc_response_free(&r);
+}
+END_TEST
+
+/* ---- clients ---- */
+
+START_TEST(http10_client_gets_a_closed_body)
+{
+    char out[512];
+    int rc = th_sh(out, sizeof(out),
+                   "cd %s && curl -sS -0 -H 'Host: all.test' -H 'Accept-Encoding: gzip' -D h10 "
+                   "-o e10 'http://127.0.0.1:%d/t?size=20000&chunked=1' && curl -sS -o i10 "
+                   "'http://127.0.0.1:%d/t?size=20000' && tr -d '\\r' < h10 | grep -qx "
+                   "'Connection: close' && ! grep -qi '^transfer-encoding' h10 && %s e10 | cmp - i10",
+                   tmp, rig.rev, rig.o.port, decoder("gzip"));
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+}
+END_TEST
+
+START_TEST(curl_compressed)
+{
+    char out[512];
+    int rc = th_sh(out, sizeof(out),
+                   "cd %s && curl -sS --compressed -H 'Host: all.test' -D hc -o c "
+                   "'http://127.0.0.1:%d/t?size=100000' && curl -sS -o ci "
+                   "'http://127.0.0.1:%d/t?size=100000' && cmp c ci && "
+                   "tr -d '\\r' < hc | grep -x 'Content-Encoding: .*'",
+                   tmp, rig.rev, rig.o.port);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+    ck_assert_str_eq(out, "Content-Encoding: zstd\n");
+}
+END_TEST
+
+/* The first event is decodable while the origin still holds the second:
+ * the encoder was flushed when the upstream paused.  No clock decides the
+ * outcome: the origin sends nothing more until the test lets it. */
+static void sse_with(const char *alg)
+{
+    char out[512], file[256];
+    int found = 0;
+    struct tc_response r;
+
+    snprintf(file, sizeof(file), "%s/sse-%s", tmp, alg);
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "(timeout 30 curl -sSN --compressed -H 'Host: all.test' -H "
+                           "'Accept-Encoding: %s' 'http://127.0.0.1:%d/sse' > %s 2>&1 &)",
+                           alg, rig.rev, file),
+                     0);
+    for (int i = 0; i < 200 && !found; i++) { /* up to 10 s */
+        found = th_sh(out, sizeof(out), "grep -qx 'data: one' %s", file) == 0;
+        if (!found)
+            th_sleep_ms(50);
+    }
+    th_sh(out, sizeof(out), "cat %s", file);
+    ck_assert_msg(found, "%s: the first event did not arrive: '%s'", alg, out);
+    ck_assert_msg(strstr(out, "data: two") == NULL, "%s: the origin was not holding", alg);
+    ck_assert_int_eq(req("GET", "all.test", "/release", NULL, &r), 200);
+    tc_response_free(&r);
+    found = 0;
+    for (int i = 0; i < 200 && !found; i++) {
+        found = th_sh(out, sizeof(out), "grep -qx 'data: two' %s", file) == 0;
+        if (!found)
+            th_sleep_ms(50);
+    }
+    ck_assert_msg(found, "%s: the second event did not arrive", alg);
+}
+
+START_TEST(sse_not_held_by_the_encoder)
+{
+    sse_with("gzip");
+    sse_with("br");
+    sse_with("zstd");
+}
+END_TEST
+
+/* ---- configuration ---- */
+
+START_TEST(config_errors)
+{
+    static const struct {
+        const char *setting, *msg;
+    } cases[] = {
+        {"compress = 3;", "'compress' is true, false or a group"},
+        {"compress = { level = 3; };", "level"},
+        {"compress = { gzip_level = 10; };", "gzip_level"},
+        {"compress = { br_level = 12; };", "br_level"},
+        {"compress = { zstd_level = 0; };", "zstd_level"},
+        {"compress = { prefer = [ \"deflate\" ]; };", "'deflate' is not an encoding"},
+        {"compress = { prefer = [ \"br\", \"br\" ]; };", "'br' is named twice"},
+        {"compress = { prefer = [ ]; };", "prefer"},
+        {"compress = { types = [ \"html\" ]; };", "'html' is not a media type"},
+        {"compress = { min_length = -1; };", "min_length"},
+    };
+
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char conf[1024], out[2048];
+        snprintf(conf, sizeof(conf),
+                 "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = \"127.0.0.1:1\"; "
+                 "routes = \"r\"; } );\n"
+                 "pools = { o = { servers = ( { address = \"127.0.0.1:2\"; } ); }; };\n"
+                 "routes = { r = ( { host = \"*\"; pool = \"o\";\n  %s } ); };\n",
+                 cases[i].setting);
+        ck_assert_int_ne(th_gatehouse_check(conf, out, sizeof(out)), 0);
+        ck_assert_msg(strstr(out, cases[i].msg) && strstr(out, ".conf:4:"), "'%s': %s",
+                      cases[i].setting, out);
+    }
+}
+END_TEST
+
+Suite *compress_suite(void)
+{
+    Suite *s = suite_create("compress");
+    TCase *tc = tcase_create("compress");
+
+    tcase_add_checked_fixture(tc, rig_up, rig_off);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, every_algorithm_byte_for_byte);
+    tcase_add_test(tc, python_brotli_decodes);
+    tcase_add_test(tc, skip_rules);
+    tcase_add_test(tc, q_values);
+    tcase_add_test(tc, vary_and_etag);
+    tcase_add_test(tc, http10_client_gets_a_closed_body);
+    tcase_add_test(tc, curl_compressed);
+    tcase_add_test(tc, sse_not_held_by_the_encoder);
+    tcase_add_test(tc, config_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
