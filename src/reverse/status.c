@@ -1,6 +1,7 @@
 /* status.c — the JSON status document (see status.h). */
 #include "status.h"
 #include "cache.h"
+#include "compress.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -88,11 +89,18 @@ void status_answer(struct exchange *ex, const struct pool_set *ps)
     struct cache_store_stats cs;
     cache_store_stats(&cs);
     put(&o, "],\"cache\":{\"entries\":%llu,\"bytes\":%llu,\"limit\":%llu,\"hits\":%llu,"
-            "\"misses\":%llu,\"disk_entries\":%llu,\"disk_bytes\":%llu,\"disk_limit\":%llu}}\n",
+            "\"misses\":%llu,\"disk_entries\":%llu,\"disk_bytes\":%llu,\"disk_limit\":%llu},",
         (unsigned long long)cs.entries, (unsigned long long)cs.bytes, (unsigned long long)cs.limit,
         (unsigned long long)cs.hits, (unsigned long long)cs.misses,
         (unsigned long long)cs.disk_entries, (unsigned long long)cs.disk_bytes,
         (unsigned long long)cs.disk_limit);
+    struct compress_stats zs;
+    compress_stats(&zs);
+    put(&o, "\"compression\":{\"gzip\":%llu,\"br\":%llu,\"zstd\":%llu,\"bytes_in\":%llu,"
+            "\"bytes_out\":%llu}}\n",
+        (unsigned long long)zs.responses[COMPRESS_GZIP], (unsigned long long)zs.responses[COMPRESS_BR],
+        (unsigned long long)zs.responses[COMPRESS_ZSTD], (unsigned long long)zs.bytes_in,
+        (unsigned long long)zs.bytes_out);
     exchange_respond(ex, 200, "application/json", "Cache-Control: no-store\r\n", o.p, o.len);
     free(o.p);
 }

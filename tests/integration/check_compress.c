@@ -110,7 +110,7 @@ static char tmp[160];
 static const char conf_fmt[] =
     "log = { access = \"@ACCESS@\"; level = \"info\"; };\n"
     "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = "
-    "\"r\"; } );\n"
+    "\"r\"; status_path = \"/_status\"; } );\n"
     "pools = { o = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
     "routes = { r = (\n"
     "  { host = \"all.test\"; pool = \"o\"; compress = { min_length = 0; }; },\n"
@@ -367,6 +367,39 @@ END_TEST
 
 /* ---- clients ---- */
 
+/* The access log names the coding and the bytes before and after; the
+ * status page adds them up. */
+START_TEST(log_and_status)
+{
+    struct tc_response r;
+    char raw[256];
+
+    ck_assert_int_eq(req("GET", "all.test", "/t?size=100000", "Accept-Encoding: br\r\n", &r), 200);
+    ck_assert_str_eq(coding(&r), "br");
+    ck_assert_int_eq(th_log_lines(rig.g.access, 1, "GET /t?size=100000 HTTP/1.1\" 200 100000 ",
+                                  " enc=br zin=100000 zout=", NULL),
+                     1);
+    tc_response_free(&r);
+    ck_assert_int_eq(req("GET", "all.test", "/t?size=5000", "Accept-Encoding: gzip\r\n", &r), 200);
+    tc_response_free(&r);
+    ck_assert_int_eq(th_log_lines(rig.g.access, 1, "GET /t?size=5000 HTTP/1.1\" 200 5000 ",
+                                  " enc=gzip zin=5000 zout=", NULL),
+                     1);
+    /* identity: no enc= */
+    ck_assert_int_eq(req("GET", "all.test", "/t?size=7000", NULL, &r), 200);
+    tc_response_free(&r);
+    ck_assert_int_eq(th_log_lines(rig.g.access, 1, "GET /t?size=7000 HTTP/1.1\" 200 7000 ", NULL), 1);
+    ck_assert_int_eq(th_log_lines(rig.g.access, 0, "GET /t?size=7000 ", "enc=", NULL), 0);
+    snprintf(raw, sizeof(raw), "GET /_status HTTP/1.1\r\nHost: all.test\r\nConnection: close\r\n\r\n");
+    memset(&r, 0, sizeof(r));
+    ck_assert_int_eq(tc_request("127.0.0.1", rig.rev, raw, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strstr(r.body, "\"compression\":{\"gzip\":1,\"br\":1,\"zstd\":0,\"bytes_in\":105000,"),
+                  "%s", r.body);
+    tc_response_free(&r);
+}
+END_TEST
+
 START_TEST(http10_client_gets_a_closed_body)
 {
     char out[512];
@@ -482,6 +515,7 @@ Suite *compress_suite(void)
     tcase_add_test(tc, skip_rules);
     tcase_add_test(tc, q_values);
     tcase_add_test(tc, vary_and_etag);
+    tcase_add_test(tc, log_and_status);
     tcase_add_test(tc, http10_client_gets_a_closed_body);
     tcase_add_test(tc, curl_compressed);
     tcase_add_test(tc, sse_not_held_by_the_encoder);

@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <brotli/encode.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,10 @@
  * 2.2 MB (1.4 MB at level 3), measured with mallinfo2. */
 #define ZSTD_WLOG 17
 #define ZSTD_TLOG 16
+
+/* The totals, added to once per response as its stream ends (before its
+ * last bytes are written: a client that has them sees them counted). */
+static atomic_ullong total_responses[COMPRESS_NALG], total_in, total_out;
 
 struct compress_enc {
     enum compress_alg alg;
@@ -345,6 +350,11 @@ int compress_enc_flush(struct compress_enc *z, int finish)
         return 0;
     z->unflushed = 0;
     z->done = finish;
+    if (finish) {
+        atomic_fetch_add_explicit(&total_responses[z->alg], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&total_in, z->in, memory_order_relaxed);
+        atomic_fetch_add_explicit(&total_out, z->produced, memory_order_relaxed);
+    }
     return 1;
 }
 
@@ -361,4 +371,12 @@ uint64_t compress_enc_in(const struct compress_enc *z)
 uint64_t compress_enc_produced(const struct compress_enc *z)
 {
     return z->produced;
+}
+
+void compress_stats(struct compress_stats *st)
+{
+    for (int a = 0; a < COMPRESS_NALG; a++)
+        st->responses[a] = atomic_load_explicit(&total_responses[a], memory_order_relaxed);
+    st->bytes_in = atomic_load_explicit(&total_in, memory_order_relaxed);
+    st->bytes_out = atomic_load_explicit(&total_out, memory_order_relaxed);
 }

@@ -89,4 +89,11 @@ int compress_enc_done(const struct compress_enc *z);
 uint64_t compress_enc_in(const struct compress_enc *z);
 uint64_t compress_enc_produced(const struct compress_enc *z);
 
+/* The process's totals over every encoded stream that ended (the status page). */
+struct compress_stats {
+    uint64_t responses[COMPRESS_NALG]; /* by coding; [COMPRESS_IDENTITY] unused */
+    uint64_t bytes_in, bytes_out;
+};
+void compress_stats(struct compress_stats *st);
+
 #endif

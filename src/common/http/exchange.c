@@ -611,6 +611,11 @@ void exchange_log(struct exchange *ex)
                     (unsigned long long)(gh_now_ms() - ex->start_ms),
                     ex->up_addr[0] ? ex->up_addr : ex->label[0] ? ex->label : "-",
                     ex->filter[0] ? ex->filter : "-", ex->why ? ex->why : "-");
+    if (c->log_format == LOG_FORMAT_GATEHOUSE && ex->respb.z) /* compressed: before, after */
+        n += gh_fmt(line + n, sizeof(line) - n, " enc=%s zin=%llu zout=%llu",
+                    compress_name((enum compress_alg)ex->zalg),
+                    (unsigned long long)compress_enc_in(ex->respb.z),
+                    (unsigned long long)compress_enc_produced(ex->respb.z));
     if (n >= sizeof(line) - 1)
         n = sizeof(line) - 2;
     line[n++] = '\n';
