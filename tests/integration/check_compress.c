@@ -106,18 +106,21 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
 
 static struct rig rig;
 static char tmp[160];
+static char www[160]; /* the static backend's directory */
 
 static const char conf_fmt[] =
     "log = { access = \"@ACCESS@\"; level = \"info\"; };\n"
     "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = "
     "\"r\"; status_path = \"/_status\"; } );\n"
-    "pools = { o = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+    "pools = { o = { servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
+    "          files = { servers = ( { static = \"%s\"; } ); }; };\n"
     "routes = { r = (\n"
     "  { host = \"all.test\"; pool = \"o\"; compress = { min_length = 0; }; },\n"
     "  { host = \"min.test\"; pool = \"o\"; compress = true; },\n"
     "  { host = \"pref.test\"; pool = \"o\"; compress = { prefer = [ \"gzip\", \"br\" ]; "
     "gzip_level = 1; }; },\n"
-    "  { host = \"plain.test\"; pool = \"o\"; } ); };\n";
+    "  { host = \"plain.test\"; pool = \"o\"; },\n"
+    "  { host = \"static.test\"; pool = \"files\"; } ); };\n";
 
 static void rig_up(void)
 {
@@ -125,7 +128,16 @@ static void rig_up(void)
 
     ck_assert_int_eq(origin_start(&rig.o, "o1", answer), 0);
     rig.rev = th_free_port();
-    snprintf(conf, sizeof(conf), conf_fmt, rig.rev, rig.o.port);
+    /* page.html with its three precompressed variants, made by the tools;
+     * plain.html alone */
+    snprintf(www, sizeof(www), "/tmp/gh-compress-www-%d", (int)getpid());
+    ck_assert_int_eq(th_sh(NULL, 0,
+                           "rm -rf %s && mkdir -p %s && cd %s && "
+                           "seq 1 5000 | sed 's/^/<p>line /' > page.html && cp page.html plain.html && "
+                           "gzip -k page.html && brotli -k page.html && zstd -qk page.html",
+                           www, www, www),
+                     0);
+    snprintf(conf, sizeof(conf), conf_fmt, rig.rev, rig.o.port, www);
     ck_assert_int_eq(th_gatehouse_start(&rig.g, conf), 0);
     snprintf(tmp, sizeof(tmp), "%s/z", rig.g.dir);
     ck_assert_int_eq(th_sh(NULL, 0, "mkdir -p %s", tmp), 0);
@@ -133,6 +145,7 @@ static void rig_up(void)
 
 static void rig_off(void)
 {
+    th_sh(NULL, 0, "rm -rf %s", www);
     rig_down(&rig);
 }
 
@@ -365,6 +378,48 @@ START_TEST(vary_and_etag)
 }
 END_TEST
 
+/* ---- the static backend's precompressed files ---- */
+
+START_TEST(static_precompressed)
+{
+    static const struct {
+        const char *path, *ae, *ce, *file;
+        int vary;
+    } cases[] = {
+        {"/page.html", "br", "br", "page.html.br", 1},
+        {"/page.html", "gzip", "gzip", "page.html.gz", 1},
+        {"/page.html", "zstd", "zstd", "page.html.zst", 1},
+        {"/page.html", "gzip, br, zstd", "zstd", "page.html.zst", 1},
+        {"/page.html", "gzip;q=1, br;q=0.5", "gzip", "page.html.gz", 1},
+        {"/page.html", "deflate", "", "page.html", 1},
+        {"/page.html", NULL, "", "page.html", 1},
+        {"/plain.html", "gzip, br, zstd", "", "plain.html", 0},
+    };
+    char out[1024], hdr[128];
+
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc;
+        snprintf(hdr, sizeof(hdr), "-H 'Accept-Encoding: %s'", cases[i].ae ? cases[i].ae : "");
+        rc = th_sh(out, sizeof(out),
+                   "cd %s && curl -sS -H 'Host: static.test' %s -D sh -o sb 'http://127.0.0.1:%d%s' "
+                   "&& cmp sb %s/%s && tr -d '\r' < sh | grep -ix 'content-encoding: .*'; "
+                   "tr -d '\r' < sh | grep -cx 'Vary: Accept-Encoding'",
+                   tmp, cases[i].ae ? hdr : "", rig.rev, cases[i].path, www, cases[i].file);
+        (void)rc;
+        snprintf(hdr, sizeof(hdr), "%s%s%s%d\n", *cases[i].ce ? "Content-Encoding: " : "",
+                 cases[i].ce, *cases[i].ce ? "\n" : "", cases[i].vary);
+        ck_assert_msg(strcmp(out, hdr) == 0, "case %u (%s): got '%s' want '%s'", i,
+                      cases[i].ae ? cases[i].ae : "-", out, hdr);
+    }
+    /* and the variant decodes to the file */
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -sS --compressed -H 'Host: static.test' "
+                           "'http://127.0.0.1:%d/page.html' | cmp - %s/page.html",
+                           rig.rev, www),
+                     0);
+}
+END_TEST
+
 /* ---- clients ---- */
 
 /* The access log names the coding and the bytes before and after; the
@@ -516,6 +571,7 @@ Suite *compress_suite(void)
     tcase_add_test(tc, q_values);
     tcase_add_test(tc, vary_and_etag);
     tcase_add_test(tc, log_and_status);
+    tcase_add_test(tc, static_precompressed);
     tcase_add_test(tc, http10_client_gets_a_closed_body);
     tcase_add_test(tc, curl_compressed);
     tcase_add_test(tc, sse_not_held_by_the_encoder);
