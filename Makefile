@@ -145,7 +145,7 @@ $(UNIT): $(UNIT_OBJ) $(LIB_OBJ)
 
 $(INTEG): $(INTEG_OBJ)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(shell pkg-config --libs openssl) -pthread
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(shell pkg-config --libs openssl zlib) -pthread
 
 $(ORIGIN): $(call obj,$(addprefix tests/support/,gh_origin.c origin.c origin_request.c origin_reply.c))
 	@echo "  LD      $@"

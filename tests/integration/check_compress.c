@@ -13,36 +13,74 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* ---- the origin ---- */
 
 /* Text that compresses as a page does: words from a table picked by a
- * fixed generator, so each size is the same bytes every time. */
-static void text(struct origin_reply *re, uint64_t size)
+ * fixed generator, so each size is the same bytes every time.  Fills
+ * dst[0..size). */
+static void text_fill(char *dst, size_t size)
 {
     static const char *const words[] = {"<p>", "gatehouse ", "compress ", "the ", "</p>\n",
                                         "zstd ", "brotli ", "gzip ", "lorem ", "ipsum ", "\t"};
     uint32_t x = 12345;
-    char chunk[4096];
     size_t n = 0;
 
-    while (size > 0) {
+    while (n < size) {
         const char *w;
         size_t wl;
         x = x * 1103515245u + 12345u;
         w = words[(x >> 16) % (sizeof(words) / sizeof(words[0]))];
         wl = strlen(w);
-        if (wl > size)
-            wl = (size_t)size;
-        if (n + wl > sizeof(chunk)) {
-            origin_body(re, NULL, chunk, n);
-            n = 0;
-        }
-        memcpy(chunk + n, w, wl);
+        if (wl > size - n)
+            wl = size - n;
+        memcpy(dst + n, w, wl);
         n += wl;
-        size -= wl;
     }
-    origin_body(re, NULL, chunk, n);
+}
+
+static void text(struct origin_reply *re, uint64_t size)
+{
+    char *p = malloc(size + 1);
+
+    text_fill(p, (size_t)size);
+    origin_body(re, NULL, p, (size_t)size);
+    free(p);
+}
+
+/* /gz?size=N (the text) or /gz?zeros=N (zero bytes: a bomb), sent gzipped
+ * with Content-Encoding: gzip. */
+static void gzipped(const struct origin_request *rq, struct origin_reply *re)
+{
+    char v[64];
+    size_t size = 1000, cap;
+    int zeros = origin_query(rq, "zeros", 0, v, sizeof(v)) == 0;
+    char *in, *out;
+    z_stream z;
+
+    if (zeros || origin_query(rq, "size", 0, v, sizeof(v)) == 0)
+        size = strtoull(v, NULL, 10);
+    in = calloc(1, size + 1);
+    if (!zeros)
+        text_fill(in, size);
+    cap = size + size / 100 + 1024;
+    out = malloc(cap);
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+        abort();
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)size;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)cap;
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+        abort();
+    origin_add(re, "Content-Encoding: gzip");
+    origin_add(re, "ETag: \"g1\"");
+    origin_body(re, "text/html", out, cap - z.avail_out);
+    deflateEnd(&z);
+    free(in);
+    free(out);
 }
 
 /* /t?size=N&type=T&chunked=1&ce=C&cc=V&etag=E&vary=V&status=N: N bytes of
@@ -56,6 +94,10 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
     uint64_t size = 1000;
     int status = 200;
 
+    if (strcmp(rq->path, "/gz") == 0) {
+        gzipped(rq, re);
+        return;
+    }
     if (strcmp(rq->path, "/release") == 0) {
         origin_release();
         origin_text(re, "released\n");
@@ -378,6 +420,59 @@ START_TEST(vary_and_etag)
 }
 END_TEST
 
+/* ---- a gzip body for a client that takes no gzip ---- */
+
+START_TEST(gunzip_for_identity_clients)
+{
+    char out[1024];
+    int rc;
+
+    /* no Accept-Encoding, and one without gzip: the identity bytes */
+    rc = th_sh(out, sizeof(out),
+               "cd %s && curl -sS -H 'Host: all.test' -D gh -o g1 'http://127.0.0.1:%d/gz?size=300000' "
+               "&& curl -sS -H 'Host: all.test' -H 'Accept-Encoding: br' -o g2 "
+               "'http://127.0.0.1:%d/gz?size=300000' && curl -sS -o gi 'http://127.0.0.1:%d/t?size=300000' "
+               "&& cmp g1 gi && cmp g2 gi && ! grep -qi '^content-encoding' gh && "
+               "tr -d '\r' < gh | grep -x 'Vary: Accept-Encoding' && tr -d '\r' < gh | grep -x 'ETag: .*'",
+               tmp, rig.rev, rig.rev, rig.o.port);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+    ck_assert_str_eq(out, "Vary: Accept-Encoding\nETag: W/\"g1\"\n");
+    ck_assert_int_eq(th_log_lines(rig.g.access, 2, "GET /gz?size=300000 ", " enc=gunzip ", NULL), 2);
+    /* a client that takes gzip gets the origin's bytes */
+    rc = th_sh(out, sizeof(out),
+               "cd %s && curl -sS -H 'Host: all.test' -H 'Accept-Encoding: gzip' -D gh3 -o g3 "
+               "'http://127.0.0.1:%d/gz?size=300000' && curl -sS -H 'Accept-Encoding: gzip' -o g4 "
+               "'http://127.0.0.1:%d/gz?size=300000' && cmp g3 g4 && "
+               "tr -d '\r' < gh3 | grep -x 'Content-Encoding: gzip'",
+               tmp, rig.rev, rig.o.port);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+}
+END_TEST
+
+/* 20 MB of zeros gzipped to 20 KB: decoding stops at compress.max_ratio
+ * (100) times the input plus 1 MB; the client's answer is cut off. */
+START_TEST(gzip_bomb_refused)
+{
+    char out[1024];
+    int rc;
+
+    rc = th_sh(out, sizeof(out),
+               "cd %s && curl -s -H 'Host: all.test' -o bomb 'http://127.0.0.1:%d/gz?zeros=20000000'; "
+               "echo \" exit=$? size=$(wc -c < bomb)\"",
+               tmp, rig.rev);
+    ck_assert_msg(strstr(out, " exit=18 ") != NULL, "%s", out);
+    {
+        const char *sz = strstr(out, "size=");
+        ck_assert_ptr_nonnull(sz);
+        ck_assert_msg(atol(sz + 5) < 5000000, "%s", out);
+    }
+    ck_assert_int_eq(th_log_lines(rig.g.access, 1, "GET /gz?zeros=20000000 ",
+                                  "why=gzip body expands past compress.max_ratio", NULL),
+                     1);
+    (void)rc;
+}
+END_TEST
+
 /* ---- the static backend's precompressed files ---- */
 
 START_TEST(static_precompressed)
@@ -541,6 +636,7 @@ START_TEST(config_errors)
         {"compress = { prefer = [ ]; };", "prefer"},
         {"compress = { types = [ \"html\" ]; };", "'html' is not a media type"},
         {"compress = { min_length = -1; };", "min_length"},
+        {"compress = { max_ratio = 1; };", "max_ratio"},
     };
 
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -572,6 +668,8 @@ Suite *compress_suite(void)
     tcase_add_test(tc, vary_and_etag);
     tcase_add_test(tc, log_and_status);
     tcase_add_test(tc, static_precompressed);
+    tcase_add_test(tc, gunzip_for_identity_clients);
+    tcase_add_test(tc, gzip_bomb_refused);
     tcase_add_test(tc, http10_client_gets_a_closed_body);
     tcase_add_test(tc, curl_compressed);
     tcase_add_test(tc, sse_not_held_by_the_encoder);

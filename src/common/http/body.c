@@ -266,7 +266,11 @@ static int pump_z(struct body *b, struct buf *src, int src_eof, int fd, int *out
             b->error = "write failed";
             return GH_ERROR;
         }
-        if (compress_enc_done(b->z))
+        if (compress_enc_error(b->z)) {
+            b->error = compress_enc_error(b->z);
+            return GH_ERROR;
+        }
+        if (compress_enc_done(b->z) && b->in_done)
             break;
         if (b->in_done) {
             tee_end(b);
@@ -279,7 +283,9 @@ static int pump_z(struct body *b, struct buf *src, int src_eof, int fd, int *out
         if (avail > 0) {
             size_t took_n;
             tee_ahead(b, src, (size_t)avail);
-            took_n = compress_enc_feed(b->z, buf_head(src), (size_t)avail);
+            /* a decoder whose stream ended: the rest of the body is dropped */
+            took_n = compress_enc_done(b->z) ? (size_t)avail
+                                             : compress_enc_feed(b->z, buf_head(src), (size_t)avail);
             took(b, src, took_n);
             continue;
         }

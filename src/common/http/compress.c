@@ -38,6 +38,9 @@ struct compress_enc {
     z_stream gz;
     BrotliEncoderState *br;
     ZSTD_CStream *zs;
+    int decode;         /* gunzip instead (compress_dec_new) */
+    uint32_t max_ratio;
+    const char *error;  /* static: why it stopped */
     int unflushed;      /* bytes fed since the last flush */
     int done;           /* the stream has ended */
     uint64_t in, produced;
@@ -250,11 +253,76 @@ struct compress_enc *compress_enc_new(enum compress_alg a, int level)
     return z;
 }
 
+struct compress_enc *compress_dec_new(uint32_t max_ratio)
+{
+    struct compress_enc *z = xcalloc(1, sizeof(*z));
+
+    z->alg = COMPRESS_GZIP;
+    z->decode = 1;
+    z->max_ratio = max_ratio;
+    if (inflateInit2(&z->gz, GZIP_WBITS + 16) != Z_OK) /* + 16: gzip only */
+        fatal("cannot start a gzip decoder (out of memory)", NULL);
+    return z;
+}
+
+/* One inflate over in[0..*len) into the empty output buffer; *len becomes
+ * the bytes taken.  Returns 1 when the stream has ended. */
+static int inflate_step(struct compress_enc *z, const char *in, size_t *len)
+{
+    int r;
+
+    z->gz.next_in = (Bytef *)(uintptr_t)in;
+    z->gz.avail_in = (uInt)*len;
+    z->gz.next_out = (Bytef *)z->out;
+    z->gz.avail_out = ZOUT;
+    r = inflate(&z->gz, Z_NO_FLUSH);
+    if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
+        z->error = "the upstream's gzip body is corrupt";
+    if (r == Z_STREAM_END) /* what follows the stream is dropped */
+        z->gz.avail_in = 0;
+    *len -= z->gz.avail_in;
+    z->len = ZOUT - z->gz.avail_out;
+    z->produced += z->len;
+    /* a full buffer may leave output inside inflate: a flush drains it */
+    z->unflushed = z->gz.avail_out == 0;
+    if (z->produced > (uint64_t)z->max_ratio * (z->in + *len) + (1u << 20))
+        z->error = "gzip body expands past compress.max_ratio (a gzip bomb?)";
+    return r == Z_STREAM_END;
+}
+
+/* The decoder's feed and flush. */
+static size_t dec_feed(struct compress_enc *z, const char *in, size_t len)
+{
+    int end = inflate_step(z, in, &len);
+
+    z->in += len;
+    if (end)
+        z->done = 1;
+    return len;
+}
+
+static int dec_flush(struct compress_enc *z, int finish)
+{
+    size_t none = 0;
+    int end = inflate_step(z, "", &none);
+
+    if (end || (finish && !z->len)) /* a body cut short ends with what it gave */
+        z->done = 1;
+    return z->done || !z->unflushed;
+}
+
+const char *compress_enc_error(const struct compress_enc *z)
+{
+    return z->error;
+}
+
 void compress_enc_free(struct compress_enc *z)
 {
     if (!z)
         return;
-    if (z->alg == COMPRESS_GZIP)
+    if (z->decode)
+        inflateEnd(&z->gz);
+    else if (z->alg == COMPRESS_GZIP)
         deflateEnd(&z->gz);
     if (z->br)
         BrotliEncoderDestroyInstance(z->br);
@@ -324,8 +392,10 @@ static int step(struct compress_enc *z, const char *in, size_t *len, int op)
 
 size_t compress_enc_feed(struct compress_enc *z, const char *in, size_t len)
 {
-    if (z->len || z->done || len == 0)
+    if (z->len || z->done || z->error || len == 0)
         return 0;
+    if (z->decode)
+        return dec_feed(z, in, len);
     step(z, in, &len, 0);
     z->in += len;
     if (len)
@@ -342,10 +412,12 @@ int compress_enc_flush(struct compress_enc *z, int finish)
 {
     size_t none = 0;
 
-    if (z->done)
+    if (z->done || z->error)
         return 1;
     if (z->len)
         return 0;
+    if (z->decode)
+        return dec_flush(z, finish);
     if (!step(z, "", &none, finish ? 2 : 1))
         return 0;
     z->unflushed = 0;

@@ -31,6 +31,7 @@ struct compress_conf {
     unsigned ntypes;
     uint64_t min_length;           /* a Content-Length below it is left alone */
     int level[COMPRESS_NALG];      /* per algorithm */
+    uint32_t max_ratio;            /* gunzip: output over input at most (a bomb's is ~1000) */
 };
 
 /* Reads a route's `compress` setting s (NULL: off; true/false; or a group)
@@ -64,6 +65,11 @@ struct compress_enc;
  * memory).  Its memory is bounded whatever the body's size (README.md,
  * "Compression"). */
 struct compress_enc *compress_enc_new(enum compress_alg a, int level);
+/* The same interface decoding a gzip body for a client that takes no
+ * coding: its output is refused (compress_enc_error) once it passes
+ * max_ratio times the input plus 1 MB.  Memory: inflate's 32 KB window
+ * plus the 16 KB output buffer. */
+struct compress_enc *compress_dec_new(uint32_t max_ratio);
 void compress_enc_free(struct compress_enc *z);
 
 /* The encoded bytes waiting to be written: *len of them at the result. */
@@ -84,6 +90,9 @@ int compress_enc_unflushed(const struct compress_enc *z);
  * made again.  After a finish is complete, compress_enc_done() is 1. */
 int compress_enc_flush(struct compress_enc *z, int finish);
 int compress_enc_done(const struct compress_enc *z);
+/* Why the stream cannot go on (a decoder's bad input or bomb), NULL while
+ * it can. */
+const char *compress_enc_error(const struct compress_enc *z);
 
 /* Bytes fed in and encoded bytes produced so far. */
 uint64_t compress_enc_in(const struct compress_enc *z);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char *const keys[] = {"enabled", "prefer", "types", "min_length", "gzip_level",
-                                   "br_level", "zstd_level", NULL};
+                                   "br_level", "zstd_level", "max_ratio", NULL};
 
 /* Text and structured text; wasm; fonts that are not compressed already
  * (woff and woff2 are). */
@@ -18,6 +18,8 @@ static const char *const default_types[] = {
     "image/x-icon", "image/bmp", NULL};
 
 #define DEFAULT_MIN_LENGTH 256
+/* Text rarely compresses past 20:1; a gzip bomb is about 1000:1. */
+#define DEFAULT_MAX_RATIO 100
 
 /* Each algorithm's level: range and default (nginx's gzip default 1 is
  * faster; 6 is zlib's own default and what most sites choose). */
@@ -52,6 +54,7 @@ static void defaults(struct compress_conf *cc)
     cc->prefer[2] = COMPRESS_GZIP;
     cc->nprefer = 3;
     cc->min_length = DEFAULT_MIN_LENGTH;
+    cc->max_ratio = DEFAULT_MAX_RATIO;
     for (int a = COMPRESS_GZIP; a < COMPRESS_NALG; a++)
         cc->level[a] = (int)levels[a].dflt;
 }
@@ -103,6 +106,10 @@ static int load_group(struct compress_conf *cc, const config_setting_t *g, char 
     if (config_get_int(g, "min_length", 0, 1L << 30, &v, err, errlen) < 0)
         return -1;
     cc->min_length = (uint64_t)v;
+    v = (long)cc->max_ratio;
+    if (config_get_int(g, "max_ratio", 2, 100000, &v, err, errlen) < 0)
+        return -1;
+    cc->max_ratio = (uint32_t)v;
     for (int a = COMPRESS_GZIP; a < COMPRESS_NALG; a++) {
         v = cc->level[a];
         if (config_get_int(g, levels[a].key, levels[a].lo, levels[a].hi, &v, err, errlen) < 0)

@@ -613,7 +613,7 @@ void exchange_log(struct exchange *ex)
                     ex->filter[0] ? ex->filter : "-", ex->why ? ex->why : "-");
     if (c->log_format == LOG_FORMAT_GATEHOUSE && ex->respb.z) /* compressed: before, after */
         n += gh_fmt(line + n, sizeof(line) - n, " enc=%s zin=%llu zout=%llu",
-                    compress_name((enum compress_alg)ex->zalg),
+                    ex->zdecode ? "gunzip" : compress_name((enum compress_alg)ex->zalg),
                     (unsigned long long)compress_enc_in(ex->respb.z),
                     (unsigned long long)compress_enc_produced(ex->respb.z));
     if (n >= sizeof(line) - 1)

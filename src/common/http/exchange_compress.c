@@ -28,6 +28,10 @@ void exchange_compress(struct exchange *ex, const struct compress_conf *cc)
     }
     ex->zconf = cc;
     ex->zwant = (uint8_t)compress_negotiate(vals, lens, n, cc);
+    {
+        struct compress_conf gz = {.prefer = {COMPRESS_GZIP}, .nprefer = 1};
+        ex->zgzip_ok = compress_negotiate(vals, lens, n, &gz) == COMPRESS_GZIP;
+    }
 }
 
 /* Whether any field `name` of h lists token (case ignored). */
@@ -59,6 +63,21 @@ static int transformable(const struct exchange *ex, const struct http_head *h, c
     return ct >= 0 && compress_type_ok(cc, base + h->fields[ct].value.off, h->fields[ct].value.len);
 }
 
+/* A gzip body for a client that does not take gzip: decoded for it (the
+ * rules that always hold, checked by the caller, apart). */
+static int to_decode(const struct exchange *ex, const struct http_head *h, const char *base)
+{
+    int ce = http1_find(h, base, "content-encoding", 0);
+
+    if (ex->zgzip_ok || ce < 0 || http1_find(h, base, "content-encoding", ce + 1) >= 0)
+        return 0;
+    if (!gh_strcaseeq(base + h->fields[ce].value.off, h->fields[ce].value.len, "gzip") &&
+        !gh_strcaseeq(base + h->fields[ce].value.off, h->fields[ce].value.len, "x-gzip"))
+        return 0;
+    return h->status >= 200 && h->status != 204 && h->status != 206 && h->status != 304 &&
+           h->framing != HTTP_BODY_NONE && !lists(h, base, "cache-control", "no-transform");
+}
+
 void exchange_compress_response(struct exchange *ex)
 {
     const struct http_head *h = &ex->resp;
@@ -66,6 +85,12 @@ void exchange_compress_response(struct exchange *ex)
 
     ex->zalg = COMPRESS_IDENTITY;
     ex->zvary = 0;
+    ex->zdecode = 0;
+    if (ex->zconf && to_decode(ex, h, base)) {
+        ex->zdecode = 1;
+        ex->zvary = !lists(h, base, "vary", "accept-encoding") && !lists(h, base, "vary", "*");
+        return;
+    }
     if (!ex->zconf || !transformable(ex, h, base))
         return;
     /* from here the body depends on Accept-Encoding, whatever was chosen */

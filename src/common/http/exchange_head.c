@@ -65,7 +65,10 @@ static int copy_fields(const struct exchange *ex, const struct http_head *h, con
             (side == EDITS_REQUEST && (hop_dropped(name, f->name.len) ||
                                        (ex->drop && ex->drop(name, f->name.len)))) ||
             (side != EDITS_NONE && removed_by_edit(ex, side, name, f->name.len)) ||
-            (side == EDITS_RESPONSE && ex->zalg && gh_strcaseeq(name, f->name.len, "etag")))
+            (side == EDITS_RESPONSE && (ex->zalg || ex->zdecode) &&
+             gh_strcaseeq(name, f->name.len, "etag")) ||
+            (side == EDITS_RESPONSE && ex->zdecode &&
+             gh_strcaseeq(name, f->name.len, "content-encoding")))
             continue;
         if (buf_room(out) < (size_t)f->name.len + f->value.len + 4)
             buf_compact(out);
@@ -214,10 +217,11 @@ static int put_compress_fields(const struct exchange *ex, const struct http_head
 
     if (ex->zvary)
         rc |= put_lit(out, "Vary: Accept-Encoding\r\n");
-    if (!ex->zalg)
+    if (!ex->zalg && !ex->zdecode)
         return rc;
-    rc |= put_lit(out, "Content-Encoding: ") | put_mem(out, name, strlen(name)) |
-          put_lit(out, "\r\n");
+    if (ex->zalg)
+        rc |= put_lit(out, "Content-Encoding: ") | put_mem(out, name, strlen(name)) |
+              put_lit(out, "\r\n");
     if ((et = http1_find(h, base, "etag", 0)) >= 0) {
         const char *v = base + h->fields[et].value.off;
         size_t vlen = h->fields[et].value.len;
@@ -237,7 +241,8 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
 
     /* Client framing: keep the connection where the body's end can be told
      * (a compressed body's length is known only at its end). */
-    if (h->framing == HTTP_BODY_CHUNKED || h->framing == HTTP_BODY_CLOSE || ex->zalg) {
+    if (h->framing == HTTP_BODY_CHUNKED || h->framing == HTTP_BODY_CLOSE || ex->zalg ||
+        ex->zdecode) {
         if (ex->req.minor_version >= 1)
             chunk_out = 1;
         else
@@ -251,7 +256,7 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
     rc |= put_added(ex, EDITS_RESPONSE, out);
     rc |= put_via(out, h->minor_version, ex->cfg->via_name);
     rc |= put_compress_fields(ex, h, base, out);
-    if (ex->zalg) {
+    if (ex->zalg || ex->zdecode) {
         if (chunk_out)
             rc |= put_lit(out, "Transfer-Encoding: chunked\r\n");
     } else if (h->framing == HTTP_BODY_LENGTH)
@@ -268,10 +273,11 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
     rc |= put_lit(out, "\r\n");
     body_init(&ex->respb, h->framing, h->content_length, chunk_out);
     ex->respb.big_ok = 1; /* a response body: no head is read after it */
-    if (ex->zalg) {
+    if (ex->zalg || ex->zdecode) {
         ex->respb.chunk_out = chunk_out; /* even for an empty body: it encodes to bytes */
-        ex->respb.z = compress_enc_new((enum compress_alg)ex->zalg,
-                                       ex->zconf->level[ex->zalg]);
+        ex->respb.z = ex->zdecode ? compress_dec_new(ex->zconf->max_ratio)
+                                  : compress_enc_new((enum compress_alg)ex->zalg,
+                                                     ex->zconf->level[ex->zalg]);
     }
     return rc ? -1 : 0;
 }

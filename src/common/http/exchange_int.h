@@ -236,6 +236,8 @@ struct exchange {
      * response's body, and whether it varies on Accept-Encoding */
     const struct compress_conf *zconf;
     uint8_t zwant, zalg, zvary;
+    uint8_t zgzip_ok;                   /* the client takes gzip */
+    uint8_t zdecode;                    /* an upstream gzip body is decoded for the client */
 };
 
 /* ---- taking and giving back (exchange.c) ---- */
