@@ -190,7 +190,8 @@ bench:
 	$(Q)MAKE="$(MAKE)" bash bench/run.sh
 	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/cache.sh
 	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/tls.sh
-	$(Q)for f in cache tls; do printf '\n' >> bench/results/latest.md; cat bench/results/$$f.md >> bench/results/latest.md; done
+	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/compress.sh
+	$(Q)for f in cache tls compress; do printf '\n' >> bench/results/latest.md; cat bench/results/$$f.md >> bench/results/latest.md; done
 
 clean:
 	rm -rf build build-asan
