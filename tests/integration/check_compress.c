@@ -152,6 +152,7 @@ static char www[160]; /* the static backend's directory */
 
 static const char conf_fmt[] =
     "log = { access = \"@ACCESS@\"; level = \"info\"; };\n"
+    "cache = { memory_mb = 16; };\n"
     "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = "
     "\"r\"; status_path = \"/_status\"; } );\n"
     "pools = { o = { servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
@@ -162,7 +163,8 @@ static const char conf_fmt[] =
     "  { host = \"pref.test\"; pool = \"o\"; compress = { prefer = [ \"gzip\", \"br\" ]; "
     "gzip_level = 1; }; },\n"
     "  { host = \"plain.test\"; pool = \"o\"; },\n"
-    "  { host = \"static.test\"; pool = \"files\"; } ); };\n";
+    "  { host = \"static.test\"; pool = \"files\"; },\n"
+    "  { host = \"cache.test\"; pool = \"o\"; cache = true; compress = { min_length = 0; }; } ); };\n";
 
 static void rig_up(void)
 {
@@ -420,6 +422,66 @@ START_TEST(vary_and_etag)
 }
 END_TEST
 
+/* ---- the cache: a variant per Accept-Encoding ---- */
+
+/* Fetches /t?size=50000&cc=max-age=600&etag=... from cache.test with
+ * Accept-Encoding ae (NULL: none) into file `name`; checks that the answer
+ * was a hit (hit 1) or a stored miss (hit 0) and had Content-Encoding ce
+ * ("" for none). */
+static void cached_get(const char *ae, const char *name, int hit, const char *ce)
+{
+    char out[512], hdr[96] = "", *bar;
+
+    if (ae)
+        snprintf(hdr, sizeof(hdr), "-H 'Accept-Encoding: %s'", ae);
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "cd %s && curl -sS -H 'Host: cache.test' %s -D %s.h -o %s "
+                           "'http://127.0.0.1:%d/t?size=50000&cc=max-age%%3D600&etag=%%22e1%%22' && "
+                           "tr -d '\r' < %s.h > %s.t && echo \"$(sed -n 's/^Cache-Status: //p' %s.t)"
+                           "|$(sed -n 's/^Content-Encoding: //p' %s.t)\"",
+                           tmp, hdr, name, name, rig.rev, name, name, name, name),
+                     0);
+    bar = strchr(out, '|');
+    ck_assert_ptr_nonnull(bar);
+    *bar++ = '\0';
+    bar[strcspn(bar, "\n")] = '\0';
+    ck_assert_msg(hit ? strncmp(out, "gatehouse; hit", 14) == 0 : strstr(out, "stored") != NULL,
+                  "%s (%s): Cache-Status %s", name, ae ? ae : "-", out);
+    ck_assert_msg(strcmp(bar, ce) == 0, "%s: coding '%s'", name, bar);
+}
+
+START_TEST(cache_keeps_a_variant_per_encoding)
+{
+    char out[512];
+
+    /* br: a miss, compressed, stored as sent; then a hit with the same bytes */
+    cached_get("br", "c1", 0, "br");
+    cached_get("br", "c2", 1, "br");
+    /* gzip and no coding at all: variants of their own */
+    cached_get("gzip", "c3", 0, "gzip");
+    cached_get("gzip", "c4", 1, "gzip");
+    cached_get(NULL, "c5", 0, "");
+    cached_get(NULL, "c6", 1, "");
+    cached_get("br", "c7", 1, "br");
+    /* the hits are the stored bytes, which decode to the origin's */
+    ck_assert_msg(th_sh(out, sizeof(out),
+                        "cd %s && cmp c1 c2 && cmp c1 c7 && cmp c3 c4 && cmp c5 c6 && "
+                        "curl -sS -o ci 'http://127.0.0.1:%d/t?size=50000' && cmp c5 ci && "
+                        "brotli -dc c2 | cmp - ci && %s c4 | cmp - ci && "
+                        "tr -d '\r' < c2.h | grep -x 'ETag: .*' && "
+                        "tr -d '\r' < c2.h | grep -cix 'vary: accept-encoding' && "
+                        "tr -d '\r' < c2.h | grep -x 'Content-Length: .*' | wc -l",
+                        tmp, rig.o.port, decoder("gzip")) == 0,
+                  "%s", out);
+    ck_assert_str_eq(out, "ETag: W/\"e1\"\n1\n1\n");
+    /* three fetches reached the origin (one per coding), and a hit is never
+     * compressed again: no enc= on the hits' log lines */
+    ck_assert_int_eq(th_log_lines(rig.o.log, 3, "GET /t?size=50000&cc=", NULL), 3);
+    ck_assert_int_eq(th_log_lines(rig.g.access, 2, "GET /t?size=50000&cc=", "enc=", NULL), 2);
+    ck_assert_int_eq(th_log_lines(rig.g.access, 7, "GET /t?size=50000&cc=", NULL), 7);
+}
+END_TEST
+
 /* ---- a gzip body for a client that takes no gzip ---- */
 
 START_TEST(gunzip_for_identity_clients)
@@ -668,6 +730,7 @@ Suite *compress_suite(void)
     tcase_add_test(tc, vary_and_etag);
     tcase_add_test(tc, log_and_status);
     tcase_add_test(tc, static_precompressed);
+    tcase_add_test(tc, cache_keeps_a_variant_per_encoding);
     tcase_add_test(tc, gunzip_for_identity_clients);
     tcase_add_test(tc, gzip_bomb_refused);
     tcase_add_test(tc, http10_client_gets_a_closed_body);

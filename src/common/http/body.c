@@ -219,6 +219,8 @@ static int z_write(struct body *b, int fd)
         int n = 0;
 
         if (!b->chunk_left && b->hdr_off == b->hdr_len && !b->crlf_left) { /* a new chunk */
+            if (b->tee) /* what is stored is what the client gets */
+                b->tee(b->tee_arg, p, plen);
             b->chunk_left = plen;
             b->hdr_off = b->hdr_len = 0;
             if (b->chunk_out) {
@@ -270,10 +272,11 @@ static int pump_z(struct body *b, struct buf *src, int src_eof, int fd, int *out
             b->error = compress_enc_error(b->z);
             return GH_ERROR;
         }
-        if (compress_enc_done(b->z) && b->in_done)
+        if (compress_enc_done(b->z) && b->in_done) {
+            tee_end(b); /* every encoded byte was shown to it */
             break;
+        }
         if (b->in_done) {
-            tee_end(b);
             compress_enc_flush(b->z, 1);
             continue;
         }
@@ -282,7 +285,6 @@ static int pump_z(struct body *b, struct buf *src, int src_eof, int fd, int *out
             return GH_ERROR;
         if (avail > 0) {
             size_t took_n;
-            tee_ahead(b, src, (size_t)avail);
             /* a decoder whose stream ended: the rest of the body is dropped */
             took_n = compress_enc_done(b->z) ? (size_t)avail
                                              : compress_enc_feed(b->z, buf_head(src), (size_t)avail);

@@ -8,6 +8,11 @@
 #include "exchange_int.h"
 #include "util.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
 /* Accept-Encoding fields at most looked at (a client sends one). */
 #define AE_MAX 8
 
@@ -96,4 +101,48 @@ void exchange_compress_response(struct exchange *ex)
     /* from here the body depends on Accept-Encoding, whatever was chosen */
     ex->zvary = !lists(h, base, "vary", "accept-encoding") && !lists(h, base, "vary", "*");
     ex->zalg = ex->zwant;
+}
+
+/* Whether the head line at p (up to its CRLF) is a field the transformed
+ * body replaces. */
+static int replaced_line(const struct exchange *ex, const char *p)
+{
+    return strncasecmp(p, "content-length:", 15) == 0 || strncasecmp(p, "etag:", 5) == 0 ||
+           (ex->zdecode && strncasecmp(p, "content-encoding:", 17) == 0);
+}
+
+char *exchange_compress_stored_head(const struct exchange *ex, char *head, size_t *len)
+{
+    const struct http_head *h = &ex->resp;
+    const char *base = exchange_response_base(ex), *p = head, *end = head + *len;
+    size_t cap = *len + 256, n = 0;
+    char *out = xmalloc(cap);
+    int et = http1_find(h, base, "etag", 0), changed = ex->zalg || ex->zdecode;
+
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t l = eol ? (size_t)(eol + 1 - p) : (size_t)(end - p);
+        if (l <= 2) /* the blank line */
+            break;
+        if (!(changed && p != head && replaced_line(ex, p))) {
+            memcpy(out + n, p, l);
+            n += l;
+        }
+        p += l;
+    }
+    if (ex->zvary)
+        n += gh_fmt(out + n, cap - n, "Vary: Accept-Encoding\r\n");
+    if (ex->zalg)
+        n += gh_fmt(out + n, cap - n, "Content-Encoding: %s\r\n",
+                    compress_name((enum compress_alg)ex->zalg));
+    if (changed && et >= 0 && h->fields[et].value.len < 200) {
+        const char *v = base + h->fields[et].value.off;
+        size_t vl = h->fields[et].value.len;
+        n += gh_fmt(out + n, cap - n, "ETag: %s%.*s\r\n", vl >= 2 && v[0] == 'W' && v[1] == '/' ? "" : "W/",
+                    (int)vl, v);
+    }
+    n += gh_fmt(out + n, cap - n, "\r\n");
+    free(head);
+    *len = n;
+    return out;
 }

@@ -346,6 +346,11 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
 /* The upstream's final head is in: decides ex->zalg and ex->zvary from the
  * response's rules (exchange_compress.c).  Only for a relayed body. */
 void exchange_compress_response(struct exchange *ex);
+/* The cache's stored head (head, *len bytes, malloc'd: taken) rewritten
+ * for the body as this exchange sends it: the coding, Vary, a weak ETag,
+ * no Content-Length (the store adds the stored body's).  Returns the new
+ * head, its length in *len. */
+char *exchange_compress_stored_head(const struct exchange *ex, char *head, size_t *len);
 /* Writes an interim (1xx) response head for the client from the one still
  * in the upstream buffer: hop-by-hop fields dropped, the response's field
  * removals applied (not its additions), Via added.  Returns 0 or -1 (out

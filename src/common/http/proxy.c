@@ -190,6 +190,7 @@ static int answered_locally(struct exchange *ex)
 {
     upstream_release(ex->conn->w->pool, ex->up, 0, 0);
     ex->up = NULL;
+    ex->zalg = ex->zdecode = ex->zvary = 0; /* a stored answer is sent as stored */
     if (!ex->req_done)
         ex->client_close = 1;
     ex->decision = DECIDE_LOCAL;
@@ -214,10 +215,10 @@ static int take_head(struct exchange *ex, size_t len)
             return answered_locally(ex);
         ex->decision = DECIDE_FORWARD;
     }
+    exchange_compress_response(ex); /* before the cache, which stores what the client gets */
     if (ex->cx && cache_response_head(ex)) /* a 304 merged, a stale copy for a failing origin */
         return answered_locally(ex);
     ex->status = ex->resp.status;
-    exchange_compress_response(ex);
     out = client_out(ex);
     if (exchange_write_response_head(
             ex, out, ex->client_close || !ex->req_done || ex->conn->w->draining) < 0)
