@@ -164,7 +164,8 @@ static const char conf_fmt[] =
     "gzip_level = 1; }; },\n"
     "  { host = \"plain.test\"; pool = \"o\"; },\n"
     "  { host = \"static.test\"; pool = \"files\"; },\n"
-    "  { host = \"cache.test\"; pool = \"o\"; cache = true; compress = { min_length = 0; }; } ); };\n";
+    "  { host = \"cache.test\"; pool = \"o\"; cache = true; compress = { min_length = 0; }; },\n"
+    "  { host = \"127.0.0.1\"; pool = \"o\"; compress = true; } ); };\n";
 
 static void rig_up(void)
 {
@@ -639,6 +640,27 @@ START_TEST(curl_compressed)
 }
 END_TEST
 
+/* A real browser, headless, loads a page compressed in the coding it asks
+ * for first by our preference, and shows its text. */
+START_TEST(chromium_loads_a_compressed_page)
+{
+    static char out[65536];
+
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic "
+                           "--no-first-run --disable-background-networking --disable-component-update "
+                           "--disable-sync --user-data-dir=%s/chromium --dump-dom "
+                           "'http://127.0.0.1:%d/t?size=40000' 2>/dev/null",
+                           tmp, rig.rev),
+                     0);
+    ck_assert_msg(strstr(out, "<p>") && strstr(out, "gatehouse") && strstr(out, "brotli"), "page: %.300s",
+                  out);
+    ck_assert_int_eq(th_log_lines(rig.g.access, 1, "GET /t?size=40000 HTTP/1.1\" 200 40000 ", " enc=",
+                                  "HeadlessChrome", NULL),
+                     1);
+}
+END_TEST
+
 /* The first event is decodable while the origin still holds the second:
  * the encoder was flushed when the upstream paused.  No clock decides the
  * outcome: the origin sends nothing more until the test lets it. */
@@ -735,6 +757,7 @@ Suite *compress_suite(void)
     tcase_add_test(tc, gzip_bomb_refused);
     tcase_add_test(tc, http10_client_gets_a_closed_body);
     tcase_add_test(tc, curl_compressed);
+    tcase_add_test(tc, chromium_loads_a_compressed_page);
     tcase_add_test(tc, sse_not_held_by_the_encoder);
     tcase_add_test(tc, config_errors);
     suite_add_tcase(s, tc);
