@@ -7,7 +7,8 @@
 #   make         build only
 #   V=1          show full command lines;  CI=1  warnings are errors
 
-PKGS      := openssl libmaxminddb zlib libconfig libcares libpcre2-8 libcrypt libsystemd libnghttp2
+PKGS      := openssl libmaxminddb zlib libconfig libcares libpcre2-8 libcrypt libsystemd libnghttp2 \
+             libbrotlienc libbrotlidec libzstd
 TEST_PKGS := check
 BUILD     ?= build
 FUZZ_SECONDS ?= 30
@@ -167,7 +168,7 @@ $(UNIT): $(UNIT_OBJ) $(LIB_OBJ)
 
 $(INTEG): $(INTEG_OBJ)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(shell pkg-config --libs openssl) -pthread
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(shell pkg-config --libs openssl zlib) -pthread
 
 $(ORIGIN): $(call obj,$(addprefix tests/support/,gh_origin.c origin.c origin_request.c origin_reply.c))
 	@echo "  LD      $@"
@@ -221,7 +222,8 @@ bench:
 	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/cache.sh
 	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/tls.sh
 	$(Q)MAKE="$(MAKE)" bash bench/protect.sh
-	$(Q)for f in cache tls protect; do printf '\n' >> bench/results/latest.md; cat bench/results/$$f.md >> bench/results/latest.md; done
+	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/compress.sh
+	$(Q)for f in cache tls protect compress; do printf '\n' >> bench/results/latest.md; cat bench/results/$$f.md >> bench/results/latest.md; done
 
 clean:
 	rm -rf build build-asan

@@ -6,7 +6,8 @@
 set -eu
 
 BUILD="gcc make libc6-dev pkg-config libssl-dev libmaxminddb-dev zlib1g-dev \
-libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libsystemd-dev libnghttp2-dev"
+libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libsystemd-dev libnghttp2-dev libbrotli-dev \
+libzstd-dev"
 # check: the test framework; curl, apt-utils, dpkg-dev, apache2-utils
 # (htpasswd), openssl and stunnel4: the real clients, repositories, password
 # files and TLS servers the integration suites use; clang and
@@ -23,10 +24,12 @@ libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libsystemd-dev libnghttp2-
 # and ssl-cert: make deb-check builds, lints, installs, rotates and purges
 # the package.
 # nghttp2-client (nghttp, h2load) and python3-h2 (the frame-level client
-# tests/support/h2client.py) speak HTTP/2 to the front door.
+# tests/support/h2client.py) speak HTTP/2 to the front door; brotli, zstd
+# and python3-brotli decode the compression tests' bodies independently.
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
 chromium libmaxmind-db-writer-perl sslscan python3 nftables iproute2 \
-prometheus sarg debhelper lintian logrotate ssl-cert nghttp2-client python3-h2"
+prometheus sarg debhelper lintian logrotate ssl-cert nghttp2-client python3-h2 \
+brotli zstd python3-brotli"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

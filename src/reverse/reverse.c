@@ -468,6 +468,7 @@ static void handle(struct exchange *ex)
     if (rt->max_body && !exchange_set_max_body(ex, rt->max_body))
         return;
     route_edits(ex, rt);
+    exchange_compress(ex, &rt->compress);
     /* before the cache decides: a background refresh is sent with them */
     forwarding_fields(ex, rl, host, hostlen);
     if (cache_request(ex, &rt->cache) != CACHE_FORWARD)

@@ -26,6 +26,7 @@ static const char *const route_keys[] = {"host",
                                          "cache",
                                          "client_cert",
                                          PROTECT_KEYS,
+                                         "compress",
                                          NULL};
 
 /* Reads ( ( "Name", "value" ), ... ) into a flat name/value array. */
@@ -172,7 +173,8 @@ static int load_route(const struct gh_config *cfg, struct route *rt, config_sett
         config_get_bool(g, "rewrite_location", &rt->rewrite_location, err, errlen) < 0 ||
         config_get_int(g, "hsts", 0, 100000000, &rt->hsts, err, errlen) < 0 ||
         cache_rules_load(&rt->cache, config_setting_get_member(g, "cache"), 1, NULL, err, errlen) <
-            0)
+            0 ||
+        compress_conf_load(&rt->compress, config_setting_get_member(g, "compress"), err, errlen) < 0)
         return -1;
     if (rt->ngeo && !rt->pool) {
         config_error(err, errlen, g, "routes '%s': 'geo' needs a 'pool' or 'pools' as the fallback",
@@ -298,6 +300,7 @@ void route_free(struct route_set *rs)
             free(r->key);
             protect_refs_free(&r->protect);
             cache_rules_free(&r->cache);
+            compress_conf_free(&r->compress);
             free(r->order.p);
             for (unsigned g = 0; g < r->ngeo; g++)
                 free(r->geo[g].order.p);

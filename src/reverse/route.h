@@ -3,6 +3,7 @@
 #define GH_ROUTE_H
 
 #include "cache.h"
+#include "compress.h"
 #include "config.h"
 #include "pool.h"
 #include "protect.h"
@@ -42,6 +43,7 @@ struct route {
     int client_cert;    /* a verified client certificate is required (mTLS per route) */
     struct protect_refs protect; /* its rate_limits, deny_rules, bans */
     char *key;          /* "table:host/path": the `route` key of its limits */
+    struct compress_conf compress; /* compression of this route's answers */
 };
 
 struct route_table {

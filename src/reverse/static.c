@@ -2,6 +2,7 @@
  * file descriptor it opens is handed to the exchange, which closes it. */
 #include "static.h"
 #include "cache_policy.h"
+#include "compress.h"
 #include "exchange.h"
 #include "util.h"
 
@@ -114,15 +115,83 @@ static int not_modified_since(const struct exchange *ex, time_t mtime)
     return since != CACHE_UNSET && (int64_t)mtime <= since;
 }
 
+/* Precompressed variants beside a file, in the order offered on a tie. */
+static const struct {
+    enum compress_alg alg;
+    const char *suffix;
+} variants[] = {{COMPRESS_ZSTD, ".zst"}, {COMPRESS_BR, ".br"}, {COMPRESS_GZIP, ".gz"}};
+
+/* Accept-Encoding fields at most looked at. */
+#define AE_MAX 8
+
+/* The coding the client's Accept-Encoding chooses among those in cc. */
+static enum compress_alg client_choice(const struct exchange *ex, const struct compress_conf *cc)
+{
+    const struct http_head *r = exchange_request(ex);
+    const char *base = exchange_base(ex), *vals[AE_MAX];
+    size_t lens[AE_MAX];
+    unsigned n = 0;
+
+    for (int i = http1_find(r, base, "accept-encoding", 0); i >= 0 && n < AE_MAX;
+         i = http1_find(r, base, "accept-encoding", i + 1), n++) {
+        vals[n] = base + r->fields[i].value.off;
+        lens[n] = r->fields[i].value.len;
+    }
+    return compress_negotiate(vals, lens, n, cc);
+}
+
+/* file.zst, file.br or file.gz beside `full` (fd, st), when one is there
+ * and the client takes its coding: *fd and *st become the variant's and
+ * its coding's name is returned; NULL to serve the file itself.  *any
+ * says whether some variant exists (the answer then varies). */
+static const char *precompressed(const struct exchange *ex, const char *full, int *fd,
+                                 struct stat *st, int *any)
+{
+    struct compress_conf cc = {0};
+    int vfd[GH_ARRAY_LEN(variants)];
+    struct stat vst[GH_ARRAY_LEN(variants)];
+    const char *name = NULL;
+    enum compress_alg a;
+    char path[4200];
+
+    for (unsigned i = 0; i < GH_ARRAY_LEN(variants); i++) {
+        gh_fmt(path, sizeof(path), "%s%s", full, variants[i].suffix);
+        vfd[i] = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (vfd[i] >= 0 && (fstat(vfd[i], &vst[i]) < 0 || !S_ISREG(vst[i].st_mode))) {
+            close(vfd[i]);
+            vfd[i] = -1;
+        }
+        if (vfd[i] >= 0)
+            cc.prefer[cc.nprefer++] = (uint8_t)variants[i].alg;
+    }
+    *any = cc.nprefer > 0;
+    a = *any ? client_choice(ex, &cc) : COMPRESS_IDENTITY;
+    for (unsigned i = 0; i < GH_ARRAY_LEN(variants); i++) {
+        if (vfd[i] < 0)
+            continue;
+        if (variants[i].alg != a) {
+            close(vfd[i]);
+            continue;
+        }
+        close(*fd);
+        *fd = vfd[i];
+        *st = vst[i];
+        name = compress_name(a);
+    }
+    return name;
+}
+
 void static_serve(struct exchange *ex, const char *root)
 {
     const struct http_head *r = exchange_request(ex);
     const char *method = exchange_str(ex, r->method);
     struct http_slice path = r->form == HTTP_TARGET_ABSOLUTE ? r->path : r->target;
-    char rel[2048], full[4096], extra[128];
+    char rel[2048], full[4096], extra[192];
+    const char *coding;
     struct stat st;
     struct tm tm;
-    int fd;
+    int fd, varies;
+    size_t n;
 
     if (!(r->method.len == 3 && memcmp(method, "GET", 3) == 0) &&
         !(r->method.len == 4 && memcmp(method, "HEAD", 4) == 0)) {
@@ -153,7 +222,12 @@ void static_serve(struct exchange *ex, const char *root)
         return;
     }
     gmtime_r(&st.st_mtime, &tm);
-    strftime(extra, sizeof(extra), "Last-Modified: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    n = strftime(extra, sizeof(extra), "Last-Modified: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    coding = precompressed(ex, full, &fd, &st, &varies);
+    if (varies)
+        n += gh_fmt(extra + n, sizeof(extra) - n, "Vary: Accept-Encoding\r\n");
+    if (coding)
+        gh_fmt(extra + n, sizeof(extra) - n, "Content-Encoding: %s\r\n", coding);
     if (not_modified_since(ex, st.st_mtime)) { /* RFC 9110 13.1.3 */
         close(fd);
         exchange_respond(ex, 304, NULL, extra, NULL, 0);

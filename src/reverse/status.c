@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "protect.h"
 #include "stats.h"
+#include "compress.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -110,6 +111,13 @@ void status_answer(struct exchange *ex, const struct pool_set *ps)
         (unsigned long long)cs.hits, (unsigned long long)cs.misses,
         (unsigned long long)cs.disk_entries, (unsigned long long)cs.disk_bytes,
         (unsigned long long)cs.disk_limit);
+    struct compress_stats zs;
+    compress_stats(&zs);
+    put(&o, "\"compression\":{\"gzip\":%llu,\"br\":%llu,\"zstd\":%llu,\"bytes_in\":%llu,"
+            "\"bytes_out\":%llu},",
+        (unsigned long long)zs.responses[COMPRESS_GZIP], (unsigned long long)zs.responses[COMPRESS_BR],
+        (unsigned long long)zs.responses[COMPRESS_ZSTD], (unsigned long long)zs.bytes_in,
+        (unsigned long long)zs.bytes_out);
     size_t plen;
     char *prot = protect_status_json(&plen);
     put(&o, "%.*s,", (int)plen, prot);

@@ -41,6 +41,13 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
     } else if (strcmp(rq->path, "/cached") == 0) { /* once, then from the cache */
         origin_add(re, "Cache-Control: max-age=60");
         origin_text(re, "cacheable\n");
+    } else if (strcmp(rq->path, "/page") == 0) { /* 100 KB of HTML: compressible */
+        static char page[100 * 1024];
+        size_t len = 0;
+        for (int i = 0; len + 64 < sizeof(page); i++)
+            len += (size_t)snprintf(page + len, sizeof(page) - len, "<p>line %d of the page</p>\n",
+                                    i);
+        origin_body(re, "text/html", page, len);
     } else if (strcmp(rq->path, "/slow") == 0) {
         sleep(1);
         origin_text(re, "slow hello\n");
@@ -72,7 +79,8 @@ static void write_conf(void)
              "pools = { o = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
              "routes = { r = ( { host = \"*\"; pool = \"o\"; },\n"
              "                 { host = \"old.test\"; redirect = \"https://new.example/\"; redirect_code = 301; },\n"
-             "                 { host = \"a.test\"; path = \"/cached\"; pool = \"o\"; cache = true; } ); };\n"
+             "                 { host = \"a.test\"; path = \"/cached\"; pool = \"o\"; cache = true; },\n"
+             "                 { host = \"a.test\"; path = \"/page\"; pool = \"o\"; compress = true; } ); };\n"
              "cache = { memory_mb = 8; };\n",
              p_tls, certs, certs, certs, p_h1tls, certs, certs, certs, p_h2c, p_plain, o1.port);
 }
@@ -364,6 +372,35 @@ START_TEST(cache_hit_over_h2)
 }
 END_TEST
 
+/* A compressed answer goes over HTTP/2 as DATA frames (no chunked
+ * framing, no Content-Length), and decodes to the origin's bytes. */
+START_TEST(compressed_over_h2)
+{
+    char out[4096], direct[128], via[128];
+
+    ck_assert_int_eq(curl2(out, sizeof(out), p_tls, "/page",
+                           "-H 'Accept-Encoding: gzip' -o /dev/null -D -"),
+                     0);
+    ck_assert_msg(strstr(out, "content-encoding: gzip") && strstr(out, "vary: Accept-Encoding") &&
+                      !strstr(out, "content-length") && !strstr(out, "transfer-encoding") &&
+                      strstr(out, "\n2 200"),
+                  "%s", out);
+    ck_assert_int_eq(th_sh(direct, sizeof(direct),
+                           "curl -s --max-time 10 http://127.0.0.1:%d/page | md5sum", o1.port),
+                     0);
+    ck_assert_int_eq(th_sh(via, sizeof(via),
+                           "curl -s --max-time 10 --http2 --cacert %s/ca.pem "
+                           "--resolve a.test:%d:127.0.0.1 -H 'Accept-Encoding: gzip' "
+                           "https://a.test:%d/page | gzip -d | md5sum",
+                           certs, p_tls, p_tls),
+                     0);
+    ck_assert_str_eq(via, direct);
+    ck_assert_int_ge(th_log_lines(gh.access, 1, "\"GET /page HTTP/2.0\" 200", "proto=h2",
+                                  "enc=gzip zin=", NULL),
+                     1);
+}
+END_TEST
+
 /* ---- flow control ---- */
 
 /* A stream whose window the client never opens stalls alone: another
@@ -589,6 +626,7 @@ Suite *h2_suite(void)
     tcase_add_test(tc, request_bodies_streamed);
     tcase_add_test(tc, responses_and_streams);
     tcase_add_test(tc, cache_hit_over_h2);
+    tcase_add_test(tc, compressed_over_h2);
     tcase_add_test(tc, stalled_stream_alone);
     tcase_add_test(tc, zero_window_connection);
     tcase_add_test(tc, slow_read_closed);

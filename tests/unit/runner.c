@@ -11,6 +11,7 @@ int main(void)
     int failed;
 
     srunner_add_suite(sr, buf_suite());
+    srunner_add_suite(sr, compress_suite());
     srunner_add_suite(sr, acl_suite());
     srunner_add_suite(sr, metrics_suite());
     srunner_add_suite(sr, static_suite());

@@ -28,6 +28,7 @@ Suite *util_suite(void);
 Suite *hostname_suite(void);
 Suite *urlpath_suite(void);
 Suite *anonymity_suite(void);
+Suite *compress_suite(void);
 Suite *auth_delay_suite(void);
 Suite *login_suite(void);
 Suite *keytab_suite(void);

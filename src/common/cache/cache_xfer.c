@@ -399,6 +399,10 @@ static void start_fill(struct exchange *ex, struct cache_xfer *cx)
         ok = 0, why = "too-large";
     if (ok && (vlen = cache_vary_list(h, base, vary, sizeof(vary))) < 0)
         ok = 0, why = "vary";
+    /* compression: a variant per (normalised) Accept-Encoding */
+    if (ok && ex->zvary && (size_t)vlen + 17 < sizeof(vary))
+        vlen += (long)gh_fmt(vary + vlen, sizeof(vary) - (size_t)vlen, "%saccept-encoding",
+                             vlen ? "," : "");
     if (ok && vlen > 0) {
         long n = cache_vary_key(vary, (size_t)vlen, &ex->req, exchange_base(ex),
                                 cx->key + cx->keylen + 1, sizeof(cx->key) - cx->keylen - 1);
@@ -415,6 +419,8 @@ static void start_fill(struct exchange *ex, struct cache_xfer *cx)
     if (ok) {
         size_t hlen;
         char *head = cache_head_for_storage(h, base, cx->opts.store_set_cookie, &hlen);
+        if (ex->zvary || ex->zalg || ex->zdecode) /* the body as the client gets it */
+            head = exchange_compress_stored_head(ex, head, &hlen);
         cx->fill_cap = h->framing == HTTP_BODY_LENGTH ? (size_t)h->content_length
                                                       : (size_t)GH_MIN(cx->max_object, 16384u);
         cx->fill = cache_obj_new(head, hlen, &m, cache_body_new(cx->fill_cap));

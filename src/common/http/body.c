@@ -2,6 +2,7 @@
  * body.h).  Owns only the framing state; the buffers and descriptors are
  * the caller's. */
 #include "body.h"
+#include "compress.h"
 #include "tls.h"
 #include "util.h"
 
@@ -265,6 +266,140 @@ static void settle_chunked(struct body *b, struct buf *src, size_t w)
     b->crlf_left -= (uint8_t)k;
 }
 
+/* ---- through an encoder ---- */
+
+int body_wants_flush(const struct body *b)
+{
+    return b->z && !b->done && !b->dry && compress_enc_unflushed(b->z);
+}
+
+/* Writes the encoder's waiting output, as one chunk when chunk_out (its
+ * size line and CRLF settled across partial writes).  Returns GH_OK when
+ * all of it went, GH_AGAIN when fd would block, GH_ERROR (errno kept). */
+static int z_write(struct body *b, int fd)
+{
+    size_t plen;
+    const char *p = compress_enc_out(b->z, &plen);
+
+    while (plen || b->hdr_off < b->hdr_len || b->crlf_left) {
+        struct iovec iov[3];
+        ssize_t w;
+        size_t k, d;
+        int n = 0;
+
+        if (!b->chunk_left && b->hdr_off == b->hdr_len && !b->crlf_left) { /* a new chunk */
+            if (b->tee) /* what is stored is what the client gets */
+                b->tee(b->tee_arg, p, plen);
+            b->chunk_left = plen;
+            b->hdr_off = b->hdr_len = 0;
+            if (b->chunk_out) {
+                b->hdr_len = (uint8_t)gh_fmt(b->hdr, sizeof(b->hdr), "%zx\r\n", plen);
+                b->crlf_left = 2;
+            }
+        }
+        d = (size_t)GH_MIN((uint64_t)plen, b->chunk_left);
+        if (b->hdr_off < b->hdr_len)
+            iov[n++] = (struct iovec){b->hdr + b->hdr_off, (size_t)(b->hdr_len - b->hdr_off)};
+        if (d)
+            iov[n++] = (struct iovec){(char *)p, d};
+        if (d == b->chunk_left && b->crlf_left)
+            iov[n++] = (struct iovec){(char *)"\r\n" + 2 - b->crlf_left, b->crlf_left};
+        w = out_pre(b, fd, iov, n);
+        if (w < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? GH_AGAIN : GH_ERROR;
+        k = GH_MIN((size_t)w, (size_t)(b->hdr_len - b->hdr_off));
+        b->hdr_off += (uint8_t)k;
+        w -= (ssize_t)k;
+        k = (size_t)GH_MIN((uint64_t)w, b->chunk_left);
+        compress_enc_took(b->z, k);
+        b->chunk_left -= k;
+        b->zout += k;
+        w -= (ssize_t)k;
+        b->crlf_left -= (uint8_t)GH_MIN((size_t)w, (size_t)b->crlf_left);
+        p = compress_enc_out(b->z, &plen);
+    }
+    return GH_OK;
+}
+
+/* body_pump for a body through an encoder: decode, encode, write; the
+ * encoder takes input only once its output is written (bounded memory). */
+static int pump_z(struct body *b, struct buf *src, int src_eof, int fd, int *out_blocked)
+{
+    for (;;) {
+        long avail;
+        int rc = z_write(b, fd);
+
+        if (rc == GH_AGAIN) {
+            *out_blocked = 1;
+            return GH_AGAIN;
+        }
+        if (rc == GH_ERROR) {
+            b->error = "write failed";
+            return GH_ERROR;
+        }
+        if (compress_enc_error(b->z)) {
+            b->error = compress_enc_error(b->z);
+            return GH_ERROR;
+        }
+        if (compress_enc_done(b->z) && b->in_done) {
+            tee_end(b); /* every encoded byte was shown to it */
+            break;
+        }
+        if (b->in_done) {
+            compress_enc_flush(b->z, 1);
+            continue;
+        }
+        avail = ready(b, src, src_eof);
+        if (avail < 0)
+            return GH_ERROR;
+        if (avail > 0) {
+            size_t took_n;
+            /* a decoder whose stream ended: the rest of the body is dropped */
+            took_n = compress_enc_done(b->z) ? (size_t)avail
+                                             : compress_enc_feed(b->z, buf_head(src), (size_t)avail);
+            took(b, src, took_n);
+            continue;
+        }
+        if (b->in_done || (b->in == HTTP_BODY_CHUNKED && b->ck.state != CHUNK_DATA && buf_len(src)))
+            continue;
+        if (b->dry && compress_enc_unflushed(b->z)) { /* the source paused: send what we have */
+            compress_enc_flush(b->z, 0);
+            continue;
+        }
+        b->dry = 0;
+        if (flush_prefix(b, fd) != GH_OK)
+            goto write_failed;
+        return GH_AGAIN;
+    }
+    /* the encoded stream is out: the last chunk */
+    if (b->chunk_out) {
+        struct iovec iov[3];
+        while (b->last_left || !b->done) {
+            ssize_t w;
+            if (b->last_left == 0)
+                b->last_left = last_chunk_len(b);
+            w = out_pre(b, fd, iov, last_chunk_iov(b, iov));
+            if (w < 0)
+                goto write_failed;
+            b->last_left -= (uint32_t)w;
+            if (b->last_left == 0)
+                b->done = 1;
+        }
+    } else if (flush_prefix(b, fd) != GH_OK) {
+        goto write_failed;
+    }
+    b->done = 1;
+    return GH_DONE;
+
+write_failed:
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        *out_blocked = 1;
+        return GH_AGAIN;
+    }
+    b->error = "write failed";
+    return GH_ERROR;
+}
+
 int body_pump(struct body *b, struct buf *src, int src_eof, int fd, int *out_blocked)
 {
     struct iovec iov[3];
@@ -273,6 +408,8 @@ int body_pump(struct body *b, struct buf *src, int src_eof, int fd, int *out_blo
     int n;
 
     *out_blocked = 0;
+    if (b->z)
+        return pump_z(b, src, src_eof, fd, out_blocked);
     while (!b->done) {
         /* Finish the output chunk in progress before decoding more. */
         if (b->chunk_out && (b->hdr_off < b->hdr_len || b->chunk_left || b->crlf_left)) {

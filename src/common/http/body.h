@@ -59,6 +59,15 @@ struct body {
      * "Name: value\r\n", then the blank line), are appended to *trailers_in
      * (a buffer taken when NULL).  Set after body_init. */
     struct buf **trailers_in;
+    /* Optional: the data bytes pass through this encoder (compress.h,
+     * owned by the exchange) and its output is what is written, chunked
+     * when chunk_out.  `moved` still counts the data bytes taken; zout
+     * counts the encoded bytes written.  `dry` is set by the caller when
+     * the source has nothing more for now: the encoder is flushed, so a
+     * pausing upstream's bytes are not held back. */
+    struct compress_enc *z;
+    uint64_t zout;
+    unsigned dry : 1;
 };
 
 /* Starts a body of the given framing (`len` for HTTP_BODY_LENGTH). */
@@ -78,5 +87,9 @@ int body_check_ahead(const struct body *b, const char *p, size_t len, const char
  * b->error set (bad framing, a truncated body, a failed write; errno from
  * the write is kept). */
 int body_pump(struct body *b, struct buf *src, int src_eof, int fd, int *out_blocked);
+
+/* Whether b's encoder holds bytes that a pump with b->dry set would flush
+ * (the caller found the source dry).  0 without an encoder. */
+int body_wants_flush(const struct body *b);
 
 #endif

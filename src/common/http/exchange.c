@@ -4,6 +4,7 @@
  * to the client's connection (its protocol's). */
 #include "exchange.h"
 #include "cache_xfer.h"
+#include "compress.h"
 #include "exchange_int.h"
 #include "observe.h"
 #include "hop.h"
@@ -732,6 +733,11 @@ void exchange_log(struct exchange *ex)
                     : ex->req.minor_version ? "http/1.1"
                                             : "http/1.0",
                     ex->up_addr[0] ? "http/1.1" : "-");
+    if (c->log_format == LOG_FORMAT_GATEHOUSE && ex->respb.z) /* compressed: before, after */
+        n += gh_fmt(line + n, sizeof(line) - n, " enc=%s zin=%llu zout=%llu",
+                    ex->zdecode ? "gunzip" : compress_name((enum compress_alg)ex->zalg),
+                    (unsigned long long)compress_enc_in(ex->respb.z),
+                    (unsigned long long)compress_enc_produced(ex->respb.z));
     if (n >= sizeof(line) - 1)
         n = sizeof(line) - 2;
     line[n++] = '\n';
@@ -768,6 +774,7 @@ void exchange_reset(struct exchange *ex)
 
     if (ex->cx)
         cache_xfer_end(ex);
+    compress_enc_free(ex->respb.z);
     if (!ex->local_borrowed)
         free(ex->local_mem);
     if (ex->local_fd >= 0)

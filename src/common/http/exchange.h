@@ -193,6 +193,13 @@ const char *exchange_response_base(const struct exchange *ex);
  * body that grows past it is cut off with 413 later (returns 1). */
 int exchange_set_max_body(struct exchange *ex, uint64_t limit);
 
+/* Compresses the response by cc (a route's, alive as long as the
+ * configuration generation): the client's Accept-Encoding is read now,
+ * the response's own rules once its head is in (compress.h).  NULL or a
+ * disabled cc: the response is left alone. */
+struct compress_conf;
+void exchange_compress(struct exchange *ex, const struct compress_conf *cc);
+
 /* Adds no Via field to the forwarded request (anonymity). */
 void exchange_omit_via(struct exchange *ex);
 

@@ -3,6 +3,7 @@
  * Applies the exchange's field edits, drops hop-by-hop fields and what no
  * client passes on (hop.h), and adds Via and the loop mark.  Split out of
  * exchange.c, which keeps what front-ends ask of an exchange. */
+#include "compress.h"
 #include "exchange_int.h"
 #include "hop.h"
 #include "util.h"
@@ -63,7 +64,11 @@ static int copy_fields(const struct exchange *ex, const struct http_head *h, con
             (has_connection && listed_in_connection(h, base, name, f->name.len)) ||
             (side == EDITS_REQUEST && (hop_dropped(name, f->name.len) ||
                                        (ex->drop && ex->drop(name, f->name.len)))) ||
-            (side != EDITS_NONE && removed_by_edit(ex, side, name, f->name.len)))
+            (side != EDITS_NONE && removed_by_edit(ex, side, name, f->name.len)) ||
+            (side == EDITS_RESPONSE && (ex->zalg || ex->zdecode) &&
+             gh_strcaseeq(name, f->name.len, "etag")) ||
+            (side == EDITS_RESPONSE && ex->zdecode &&
+             gh_strcaseeq(name, f->name.len, "content-encoding")))
             continue;
         if (buf_room(out) < (size_t)f->name.len + f->value.len + 4)
             buf_compact(out);
@@ -205,6 +210,33 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out)
     return rc ? -1 : 0;
 }
 
+/* A compressed body's fields: its coding, Vary, and the ETag made weak
+ * (the bytes differ from the identity's, RFC 9110 8.8.3); a response that
+ * depends on Accept-Encoding says so even when left alone. */
+static int put_compress_fields(const struct exchange *ex, const struct http_head *h,
+                               const char *base, struct buf *out)
+{
+    const char *name = compress_name((enum compress_alg)ex->zalg);
+    int rc = 0, et;
+
+    if (ex->zvary)
+        rc |= put_lit(out, "Vary: Accept-Encoding\r\n");
+    if (!ex->zalg && !ex->zdecode)
+        return rc;
+    if (ex->zalg)
+        rc |= put_lit(out, "Content-Encoding: ") | put_mem(out, name, strlen(name)) |
+              put_lit(out, "\r\n");
+    if ((et = http1_find(h, base, "etag", 0)) >= 0) {
+        const char *v = base + h->fields[et].value.off;
+        size_t vlen = h->fields[et].value.len;
+        rc |= put_lit(out, "ETag: ");
+        if (vlen < 2 || v[0] != 'W' || v[1] != '/')
+            rc |= put_lit(out, "W/");
+        rc |= put_mem(out, v, vlen) | put_lit(out, "\r\n");
+    }
+    return rc;
+}
+
 int exchange_write_response_head(struct exchange *ex, struct buf *out, int client_close)
 {
     const struct http_head *h = &ex->resp;
@@ -213,8 +245,10 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
 
     if (ct >= 0)
         exchange_note_type(ex, base + h->fields[ct].value.off, h->fields[ct].value.len);
-    /* Client framing: keep the connection where the body's end can be told. */
-    if (h->framing == HTTP_BODY_CHUNKED || h->framing == HTTP_BODY_CLOSE) {
+    /* Client framing: keep the connection where the body's end can be told
+     * (a compressed body's length is known only at its end). */
+    if (h->framing == HTTP_BODY_CHUNKED || h->framing == HTTP_BODY_CLOSE || ex->zalg ||
+        ex->zdecode) {
         if (ex->req.minor_version >= 1)
             chunk_out = 1;
         else
@@ -227,7 +261,11 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
         return -1;
     rc |= put_added(ex, EDITS_RESPONSE, out);
     rc |= put_via(out, h->minor_version, ex->cfg->via_name);
-    if (h->framing == HTTP_BODY_LENGTH)
+    rc |= put_compress_fields(ex, h, base, out);
+    if (ex->zalg || ex->zdecode) {
+        if (chunk_out)
+            rc |= put_lit(out, "Transfer-Encoding: chunked\r\n");
+    } else if (h->framing == HTTP_BODY_LENGTH)
         rc |= put_lit(out, "Content-Length: ") | put_u64(out, h->content_length) | put_lit(out, "\r\n");
     else if (h->framing == HTTP_BODY_NONE && (cl = http1_find(h, base, "content-length", 0)) >= 0)
         rc |= put_field(out, "Content-Length", 14, base + h->fields[cl].value.off,
@@ -241,6 +279,12 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
     rc |= put_lit(out, "\r\n");
     body_init(&ex->respb, h->framing, h->content_length, chunk_out);
     ex->respb.big_ok = 1; /* a response body: no head is read after it */
+    if (ex->zalg || ex->zdecode) {
+        ex->respb.chunk_out = chunk_out; /* even for an empty body: it encodes to bytes */
+        ex->respb.z = ex->zdecode ? compress_dec_new(ex->zconf->max_ratio)
+                                  : compress_enc_new((enum compress_alg)ex->zalg,
+                                                     ex->zconf->level[ex->zalg]);
+    }
     return rc ? -1 : 0;
 }
 

@@ -257,6 +257,13 @@ struct exchange {
     struct cache_xfer *cx;
     const char *resp_base;              /* the response head's buffer when it is not
                                            the upstream's (a cached head) */
+    /* compression (exchange_compress.c): the route's settings (NULL: off),
+     * the coding the client's Accept-Encoding chose, the coding of this
+     * response's body, and whether it varies on Accept-Encoding */
+    const struct compress_conf *zconf;
+    uint8_t zwant, zalg, zvary;
+    uint8_t zgzip_ok;                   /* the client takes gzip */
+    uint8_t zdecode;                    /* an upstream gzip body is decoded for the client */
 };
 
 /* ---- taking and giving back (exchange.c) ---- */
@@ -361,6 +368,15 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out);
 /* Writes the response head for the client into out; returns 0 or -1.
  * Decides the client framing (sets respb) and whether to close. */
 int exchange_write_response_head(struct exchange *ex, struct buf *out, int client_close);
+
+/* The upstream's final head is in: decides ex->zalg and ex->zvary from the
+ * response's rules (exchange_compress.c).  Only for a relayed body. */
+void exchange_compress_response(struct exchange *ex);
+/* The cache's stored head (head, *len bytes, malloc'd: taken) rewritten
+ * for the body as this exchange sends it: the coding, Vary, a weak ETag,
+ * no Content-Length (the store adds the stored body's).  Returns the new
+ * head, its length in *len. */
+char *exchange_compress_stored_head(const struct exchange *ex, char *head, size_t *len);
 /* Writes an interim (1xx) response head for the client from the one still
  * in the upstream buffer: hop-by-hop fields dropped, the response's field
  * removals applied (not its additions), Via added.  Returns 0 or -1 (out

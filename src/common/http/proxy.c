@@ -204,6 +204,7 @@ static int answered_locally(struct exchange *ex)
 {
     upstream_release(ex->conn->w->pool, ex->up, 0, 0);
     ex->up = NULL;
+    ex->zalg = ex->zdecode = ex->zvary = 0; /* a stored answer is sent as stored */
     if (!ex->req_done)
         ex->client_close = 1;
     ex->decision = DECIDE_LOCAL;
@@ -228,6 +229,7 @@ static int take_head(struct exchange *ex, size_t len)
             return answered_locally(ex);
         ex->decision = DECIDE_FORWARD;
     }
+    exchange_compress_response(ex); /* before the cache, which stores what the client gets */
     if (ex->cx && cache_response_head(ex)) /* a 304 merged, a stale copy for a failing origin */
         return answered_locally(ex);
     ex->status = ex->resp.status;
@@ -278,6 +280,7 @@ int proxy_parent_connect(struct exchange *ex)
 static int relay_body(struct exchange *ex)
 {
     uint64_t out_before = ex->respb.moved, pre_before = ex->respb.prefix_out, granted = 0;
+    uint64_t z_before = ex->respb.zout;
     int rc;
 
     if (ex->meter) {
@@ -291,9 +294,10 @@ static int relay_body(struct exchange *ex)
         meter_charge(ex, METER_DOWN, granted, ex->respb.allow);
         ex->respb.metered = 0;
     }
-
     ex->resp_body_bytes += ex->respb.moved - out_before;
-    ex->bytes_out += ex->respb.moved - out_before + (ex->respb.prefix_out - pre_before);
+    /* to the client: the encoded bytes when there is an encoder */
+    ex->bytes_out += (ex->respb.z ? ex->respb.zout - z_before : ex->respb.moved - out_before) +
+                     (ex->respb.prefix_out - pre_before);
     if (rc == GH_ERROR)
         return exchange_fail(ex, 0,
                              ex->respb.error && strcmp(ex->respb.error, "write failed") == 0

@@ -84,6 +84,10 @@ int relay_pump(struct body *b, struct buf **src, int src_fd, uint8_t *src_readab
             return progress;
         }
         /* it needs input */
+        if (!*src_eof && !*src_readable && body_wants_flush(b)) {
+            b->dry = 1;
+            continue;
+        }
         if (*src_eof || !*src_readable)
             return progress;
         if (b->metered && !b->allow)
@@ -93,6 +97,10 @@ int relay_pump(struct body *b, struct buf **src, int src_fd, uint8_t *src_readab
             *src = buf_get_big();
         }
         ssize_t n = relay_fill_max(src, src_fd, src_readable, b->metered ? b->allow : SIZE_MAX);
+        if (n == GH_AGAIN && body_wants_flush(b)) {
+            b->dry = 1; /* the source paused: an encoder sends what it holds */
+            continue;
+        }
         if (n == GH_AGAIN)
             return progress;
         if (n == 0 || n == GH_ERROR)
