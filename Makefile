@@ -73,7 +73,7 @@ ORIGIN    := $(BUILD)/gh-origin
 
 .PHONY: all deps test-deps run check test layering unit integration sanitize fuzz fuzz-build format clean install man deb-check
 
-MAN := $(BUILD)/man/gatehouse.8 $(BUILD)/man/gatehouse.conf.5
+MAN := $(BUILD)/man/gatehouse.8 $(BUILD)/man/gatehouse.conf.5 $(BUILD)/man/gatehouse-lists.8
 
 all: $(GATEHOUSE) $(MAN)
 
@@ -207,6 +207,7 @@ install: $(GATEHOUSE) $(MAN)
 	install -m 0644 packaging/gatehouse-lists.service packaging/gatehouse-lists.timer $(DESTDIR)/lib/systemd/system/
 	install -D -m 0644 $(BUILD)/man/gatehouse.8 $(DESTDIR)$(PREFIX)/share/man/man8/gatehouse.8
 	install -D -m 0644 $(BUILD)/man/gatehouse.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/gatehouse.conf.5
+	install -D -m 0644 $(BUILD)/man/gatehouse-lists.8 $(DESTDIR)$(PREFIX)/share/man/man8/gatehouse-lists.8
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -D -m 0644 filters/README.md $(DESTDIR)$(DOCDIR)/filters.md
 	install -D -m 0644 packaging/README.md $(DESTDIR)$(DOCDIR)/packaging.md

@@ -1,8 +1,9 @@
 #!/bin/sh
-# Writes the man pages gatehouse(8) and gatehouse.conf(5) from README.md,
-# their one source, at build time: gatehouse(8) is README's "Command line"
-# and "Monitoring" sections, gatehouse.conf(5) its "Configuration
-# reference", turned from Markdown into man(7) roff by the awk below (the
+# Writes the man pages gatehouse(8), gatehouse.conf(5) and
+# gatehouse-lists(8) from README.md, their one source, at build time:
+# gatehouse(8) is README's "Command line" and "Monitoring" sections,
+# gatehouse.conf(5) its "Configuration reference", gatehouse-lists(8) its
+# "Keeping the lists current", turned from Markdown into man(7) roff by the awk below (the
 # Markdown the README uses: headings, paragraphs, lists, code blocks,
 # tables, `code`, **bold** and links).  So a setting documented in README
 # is in the man page, and the two cannot drift.
@@ -157,3 +158,20 @@ md2roff() {
     echo '.SH SEE ALSO'
     echo '.BR gatehouse (8)'
 } > "$out/gatehouse.conf.5"
+
+{
+    printf '.TH GATEHOUSE-LISTS 8 "%s" "gatehouse %s" "System Administration"\n' "$date" "$version"
+    echo '.SH NAME'
+    echo 'gatehouse-lists \- update the category lists of the gatehouse proxy'
+    echo '.SH SYNOPSIS'
+    echo '.B gatehouse-lists update'
+    echo '.SH DESCRIPTION'
+    section "#### Keeping the lists current" "### \`pools\` (reverse mode)" | md2roff
+    echo '.SH FILES'
+    echo '.TP'
+    echo '.I /etc/gatehouse/lists.conf'
+    echo 'The settings above.'
+    echo '.SH SEE ALSO'
+    echo '.BR gatehouse (8),'
+    echo '.BR gatehouse.conf (5)'
+} > "$out/gatehouse-lists.8"
