@@ -392,6 +392,10 @@ int exchange_write_switch_head(struct exchange *ex, struct buf *out);
 int exchange_preflight(struct exchange *ex);
 /* Records the request line and the log's fields while the head is intact. */
 void exchange_note_request(struct exchange *ex);
+/* Copies len bytes of src into dst (cap, NUL-terminated) for the log:
+ * control bytes, quotes and backslashes become '_' so a line cannot be
+ * forged. */
+void exchange_log_copy(char *dst, size_t cap, const char *src, size_t len);
 /* Writes the access-log line of a finished exchange. */
 void exchange_log(struct exchange *ex);
 /* The exchange is over: tells the front-end (frontend.finished), then logs. */
