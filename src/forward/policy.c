@@ -1,6 +1,7 @@
 /* policy.c — parsing and finding forward-mode policies (see policy.h). */
 #include "policy.h"
 #include "apt.h"
+#include "directory.h"
 #include "hostname.h"
 #include "util.h"
 
@@ -15,7 +16,7 @@ static const char *const policy_keys[] = {"clients", "deny",   "connect_ports", 
                                           "parent",  "filter", "block_page",    "cache",
                                           "tunnel_non_tls", "tunnel_ech", "status_allow",
                                           "bandwidth", "quota", PROTECT_KEYS, ANONYMITY_KEYS, NULL};
-static const char *const auth_keys[] = {"file", "realm", "groups", "login_ttl", NULL};
+static const char *const auth_keys[] = {"file", "realm", "groups", "login_ttl", "ldap", NULL};
 static const char *const parent_keys[] = {"address", "user", "password", "domains", NULL};
 
 /* Without a rule, only this machine and private networks may use the proxy:
@@ -30,6 +31,8 @@ static int load_auth(const struct gh_config *cfg, struct policy *p, config_setti
                      char *err, size_t errlen)
 {
     const char *file = NULL, *realm = "Gatehouse", *groups = NULL;
+    config_setting_t *ldap = g ? config_setting_get_member(g, "ldap") : NULL;
+    struct directory *dir = NULL;
     char *path, msg[512];
     long ttl = 3600;
 
@@ -44,8 +47,9 @@ static int load_auth(const struct gh_config *cfg, struct policy *p, config_setti
         config_get_int(g, "login_ttl", 1, 604800, &ttl, err, errlen) < 0)
         return -1;
     p->login_ttl = (uint32_t)ttl;
-    if (!file) {
-        config_error(err, errlen, g, "'auth' needs 'file', an htpasswd file");
+    if (!file && !ldap) {
+        config_error(err, errlen, g, "'auth' needs 'file', an htpasswd file, or 'ldap', a "
+                                     "directory");
         return -1;
     }
     for (const char *c = realm; *c; c++)
@@ -53,13 +57,22 @@ static int load_auth(const struct gh_config *cfg, struct policy *p, config_setti
             config_error(err, errlen, g, "'realm' must not hold quotes, backslashes or control bytes");
             return -1;
         }
-    path = config_path(cfg, file);
-    p->users = auth_load(path, msg, sizeof(msg));
-    free(path);
+    if (ldap && !(dir = directory_load(ldap, cfg, err, errlen)))
+        return -1;
+    if (file) {
+        path = config_path(cfg, file);
+        p->users = auth_load(path, msg, sizeof(msg));
+        free(path);
+    } else {
+        p->users = auth_new();
+    }
     if (!p->users) {
+        directory_free(dir);
         config_error(err, errlen, config_setting_get_member(g, "file"), "%s", msg);
         return -1;
     }
+    if (dir)
+        auth_use_directory(p->users, dir);
     p->realm = xstrdup(realm);
     if (groups) {
         path = config_path(cfg, groups);
@@ -69,6 +82,11 @@ static int load_auth(const struct gh_config *cfg, struct policy *p, config_setti
             config_error(err, errlen, config_setting_get_member(g, "groups"), "%s", msg);
             return -1;
         }
+    }
+    if (dir) {
+        if (!p->groups)
+            p->groups = auth_groups_new();
+        auth_groups_use_directory(p->groups, dir);
     }
     return 0;
 }
