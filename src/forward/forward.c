@@ -13,6 +13,7 @@
 #include "filter.h"
 #include "hostname.h"
 #include "login.h"
+#include "negotiate.h"
 #include "intercept.h"
 #include "pages.h"
 #include "safesearch.h"
@@ -104,10 +105,36 @@ static void ask(struct exchange *ex, const struct policy *p)
 {
     char challenge[256];
 
-    gh_fmt(challenge, sizeof(challenge), "Proxy-Authenticate: Basic realm=\"%s\", charset=\"UTF-8\"\r\n",
-           p->realm);
+    gh_fmt(challenge, sizeof(challenge), "%s%s%s%s",
+           p->negotiate ? "Proxy-Authenticate: Negotiate\r\n" : "",
+           p->basic ? "Proxy-Authenticate: Basic realm=\"" : "", p->basic ? p->realm : "",
+           p->basic ? "\", charset=\"UTF-8\"\r\n" : "");
     exchange_respond(ex, 407, "text/plain; charset=utf-8", challenge,
                      "proxy authentication required\n", 30);
+}
+
+/* The credentials in field i: a Kerberos ticket (Negotiate), or a user
+ * and password (Basic), as the policy takes them. */
+static enum auth_result credentials(struct exchange *ex, const struct policy *p, int i, char *user,
+                                    size_t cap, char *why, size_t whycap)
+{
+    const struct http_head *r = exchange_request(ex);
+    const char *v = exchange_str(ex, r->fields[i].value);
+    size_t len = r->fields[i].value.len;
+
+    if (negotiate_scheme(v, len)) {
+        if (p->negotiate && negotiate_check(p->negotiate, v, len, user, cap, why, whycap))
+            return AUTH_OK;
+        if (p->negotiate)
+            log_info("Negotiate from %s refused: %s", exchange_client_text(ex), why);
+        return AUTH_BAD;
+    }
+    if (!p->basic) {
+        if (cap)
+            user[0] = '\0';
+        return AUTH_BAD;
+    }
+    return auth_check(p->users, v, len, user, cap, why, whycap);
 }
 
 /* Checks the client's proxy credentials.  Returns 1 when the request may go
@@ -124,8 +151,7 @@ static int authenticate(struct exchange *ex, const struct policy *p)
     uint32_t hold;
 
     if (i >= 0)
-        rc = auth_check(p->users, exchange_str(ex, r->fields[i].value), r->fields[i].value.len,
-                        user, sizeof(user), why, sizeof(why));
+        rc = credentials(ex, p, i, user, sizeof(user), why, sizeof(why));
     if (rc == AUTH_PENDING) {
         exchange_queue(ex, auth_wait_ms(p->users));
         return 0;
