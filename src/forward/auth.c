@@ -95,7 +95,7 @@ void auth_use_directory(struct auth_users *u, struct directory *d)
 
 uint32_t auth_wait_ms(const struct auth_users *u)
 {
-    return u->dir ? directory_wait_ms(u->dir) : 1000;
+    return (u->dir ? directory_wait_ms(u->dir) : 0) + 1000;
 }
 
 void auth_free(struct auth_users *u)

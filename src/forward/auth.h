@@ -25,7 +25,8 @@ struct auth_users *auth_new(void);
 void auth_use_directory(struct auth_users *u, struct directory *d);
 void auth_free(struct auth_users *u);
 unsigned auth_count(const struct auth_users *u);
-/* How long an exchange may wait for AUTH_PENDING to settle. */
+/* How long AUTH_PENDING may last (the check answers AUTH_DOWN then; a
+ * parked exchange is given a little more). */
 uint32_t auth_wait_ms(const struct auth_users *u);
 
 /* Checks a Proxy-Authorization (or Authorization) value ("Basic

@@ -164,8 +164,8 @@ struct directory *directory_load(const config_setting_t *g, const struct gh_conf
     if (read_strings(g, d, err, errlen) < 0 ||
         config_get_bool(g, "starttls", &d->starttls, err, errlen) < 0 ||
         config_get_seconds(g, "timeout", 0.1, 60, &d->timeout_ms, err, errlen) < 0 ||
-        config_get_seconds(g, "cache_ttl", 0, 86400, &d->cache_ttl_ms, err, errlen) < 0 ||
-        config_get_seconds(g, "bad_ttl", 0, 86400, &d->bad_ttl_ms, err, errlen) < 0)
+        config_get_seconds(g, "cache_ttl", 1, 86400, &d->cache_ttl_ms, err, errlen) < 0 ||
+        config_get_seconds(g, "bad_ttl", 1, 86400, &d->bad_ttl_ms, err, errlen) < 0)
         goto fail;
     if (!uris_secure(d->uri, d->starttls)) {
         config_error(err, errlen, config_setting_get_member(g, "uri"),
@@ -218,7 +218,7 @@ static uint64_t directory_ttl_of(const struct directory *d, enum dir_result r)
 uint32_t directory_wait_ms(const struct directory *d)
 {
     /* a lookup is up to six operations, each bounded by the timeout */
-    return 8 * d->timeout_ms + 1000;
+    return 6 * d->timeout_ms + 1000;
 }
 
 /* ---- the cache ---- */
@@ -231,6 +231,7 @@ struct entry {
     uint8_t state;
     enum dir_result result;
     uint64_t until;        /* E_DONE: good until then (ms) */
+    uint64_t started;      /* E_PENDING: asked then (ms) */
     char user[64];
     char groups[DIR_GROUPS_MAX];
     char why[200];
@@ -337,8 +338,13 @@ enum dir_result directory_check(struct directory *d, const char *user, const cha
     pthread_mutex_lock(&lock);
     e = find(d->id, user, key);
     if (e && e->state == E_PENDING) {
+        /* a lookup stuck past every timeout (the pool busy): its waiters
+         * are refused, the answer when it comes is kept for the next */
+        r = now - e->started > directory_wait_ms(d) ? DIR_DOWN : DIR_PENDING;
         pthread_mutex_unlock(&lock);
-        return DIR_PENDING;
+        if (r == DIR_DOWN)
+            gh_fmt(why, cap, "%s: no answer in %u ms", d->uri, directory_wait_ms(d));
+        return r;
     }
     if (e && e->until > now) {
         r = e->result;
@@ -355,6 +361,7 @@ enum dir_result directory_check(struct directory *d, const char *user, const cha
     memcpy(e->key, key, 32);
     e->dir = d->id;
     e->state = E_PENDING;
+    e->started = now;
     gh_fmt(e->user, sizeof(e->user), "%s", user);
     pthread_mutex_unlock(&lock);
     directory_submit(d, user, password, key, done);

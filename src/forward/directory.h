@@ -45,7 +45,7 @@ enum dir_result directory_check(struct directory *d, const char *user, const cha
  * compared without case, as the directory does). */
 int directory_in_group(const struct directory *d, const char *user, const char *group);
 
-/* How long an exchange may wait for a lookup before the core gives up. */
+/* How long a lookup may take: past it, its waiters get DIR_DOWN. */
 uint32_t directory_wait_ms(const struct directory *d);
 
 /* Empties the cache (tests, and the unit suite). */

@@ -68,6 +68,7 @@ START_TEST(settings_refused)
         {"uri = \"ldaps://h\"; base = \"dc=x\"; group_filter = \"(x=%s)\";", "not a placeholder"},
         {"uri = \"ldaps://h\"; base = \"dc=x\"; search_password = \"p\";", "go together"},
         {"uri = \"ldaps://h\"; base = \"dc=x\"; timeout = 0;", "timeout"},
+        {"uri = \"ldaps://h\"; base = \"dc=x\"; cache_ttl = 0;", "cache_ttl"},
     };
     char err[512];
 
