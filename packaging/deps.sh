@@ -7,7 +7,7 @@ set -eu
 
 BUILD="gcc make libc6-dev pkg-config libssl-dev libmaxminddb-dev zlib1g-dev \
 libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libsystemd-dev libnghttp2-dev libbrotli-dev \
-libzstd-dev"
+libzstd-dev libldap-dev libkrb5-dev"
 # check: the test framework; curl, apt-utils, dpkg-dev, apache2-utils
 # (htpasswd), openssl and stunnel4: the real clients, repositories, password
 # files and TLS servers the integration suites use; clang and
@@ -26,10 +26,14 @@ libzstd-dev"
 # nghttp2-client (nghttp, h2load) and python3-h2 (the frame-level client
 # tests/support/h2client.py) speak HTTP/2 to the front door; brotli, zstd
 # and python3-brotli decode the compression tests' bodies independently.
+# slapd and ldap-utils: the directory suite's LDAP server, which it starts
+# itself on a generated tree (installed unconfigured: no system database,
+# no service); krb5-kdc, krb5-admin-server (kadmin.local) and krb5-user
+# (kinit): the negotiate suite's realm and KDC in a temporary directory.
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
 chromium libmaxmind-db-writer-perl sslscan python3 nftables iproute2 \
 prometheus sarg debhelper lintian logrotate ssl-cert nghttp2-client python3-h2 \
-brotli zstd python3-brotli"
+brotli zstd python3-brotli slapd ldap-utils krb5-kdc krb5-admin-server krb5-user"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"
@@ -49,4 +53,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "gatehouse: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+case " $missing " in
+*" slapd "*) echo "slapd slapd/no_configuration boolean true" | debconf-set-selections ;;
+esac
 apt-get install -y -q $missing || { apt-get update -q && apt-get install -y -q $missing; }

@@ -3,6 +3,7 @@
  * verified credentials is per worker thread.  Failures are counted by
  * auth_delay.c. */
 #include "auth.h"
+#include "directory.h"
 #include "log.h"
 #include "util.h"
 
@@ -15,6 +16,10 @@
 #include <stdlib.h>
 #include <strings.h>
 
+_Static_assert((int)AUTH_BAD == (int)DIR_BAD && (int)AUTH_OK == (int)DIR_OK &&
+                   (int)AUTH_PENDING == (int)DIR_PENDING && (int)AUTH_DOWN == (int)DIR_DOWN,
+               "auth_check passes the directory's answers on");
+
 struct user {
     char *name;
     char *hash;
@@ -23,6 +28,7 @@ struct user {
 struct auth_users {
     struct user *u;
     unsigned n;
+    struct directory *dir; /* for the users the file does not name, NULL none */
 };
 
 static int by_name(const void *a, const void *b)
@@ -76,10 +82,27 @@ struct auth_users *auth_load(const char *path, char *err, size_t errlen)
     return u;
 }
 
+struct auth_users *auth_new(void)
+{
+    return xcalloc(1, sizeof(struct auth_users));
+}
+
+void auth_use_directory(struct auth_users *u, struct directory *d)
+{
+    directory_free(u->dir);
+    u->dir = d;
+}
+
+uint32_t auth_wait_ms(const struct auth_users *u)
+{
+    return (u->dir ? directory_wait_ms(u->dir) : 0) + 1000;
+}
+
 void auth_free(struct auth_users *u)
 {
     if (!u)
         return;
+    directory_free(u->dir);
     for (unsigned i = 0; i < u->n; i++) {
         free(u->u[i].name);
         free(u->u[i].hash);
@@ -103,7 +126,18 @@ struct membership {
 struct auth_groups {
     struct membership *m;
     unsigned n;
+    const struct directory *dir; /* the users' directory's groups count too */
 };
+
+struct auth_groups *auth_groups_new(void)
+{
+    return xcalloc(1, sizeof(struct auth_groups));
+}
+
+void auth_groups_use_directory(struct auth_groups *g, const struct directory *d)
+{
+    g->dir = d;
+}
 
 struct auth_groups *auth_load_groups(const char *path, char *err, size_t errlen)
 {
@@ -157,7 +191,7 @@ int auth_in_group(const struct auth_groups *g, const char *user, const char *gro
     for (unsigned i = 0; g && i < g->n; i++)
         if (strcmp(g->m[i].user, user) == 0 && strcmp(g->m[i].group, group) == 0)
             return 1;
-    return 0;
+    return g && g->dir && directory_in_group(g->dir, user, group);
 }
 
 /* ---- the per-worker cache of verified credentials ----
@@ -235,16 +269,19 @@ static int verify(const char *user, const char *password, const char *hash)
     return ok;
 }
 
-int auth_check(const struct auth_users *u, const char *value, size_t len, char *user,
-               size_t cap)
+enum auth_result auth_check(const struct auth_users *u, const char *value, size_t len,
+                            char *user, size_t cap, char *why, size_t whycap)
 {
     unsigned char decoded[512];
     char *colon;
     int n;
     struct user key, *found;
+    enum auth_result ok;
 
     if (cap)
         user[0] = '\0';
+    if (whycap)
+        why[0] = '\0';
     if (len < 6 || strncasecmp(value, "Basic ", 6) != 0)
         return 0;
     value += 6;
@@ -268,6 +305,13 @@ int auth_check(const struct auth_users *u, const char *value, size_t len, char *
     *colon = '\0';
     gh_fmt(user, cap, "%s", (const char *)decoded); /* the name tried, right or wrong */
     key.name = (char *)decoded;
-    found = bsearch(&key, u->u, u->n, sizeof(*u->u), by_name);
-    return found && verify(found->name, colon + 1, found->hash);
+    found = u->n ? bsearch(&key, u->u, u->n, sizeof(*u->u), by_name) : NULL;
+    if (found)
+        ok = verify(found->name, colon + 1, found->hash) ? AUTH_OK : AUTH_BAD;
+    else if (u->dir)
+        ok = (enum auth_result)directory_check(u->dir, key.name, colon + 1, why, whycap);
+    else
+        ok = AUTH_BAD;
+    OPENSSL_cleanse(decoded, sizeof(decoded));
+    return ok;
 }

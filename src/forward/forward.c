@@ -13,6 +13,7 @@
 #include "filter.h"
 #include "hostname.h"
 #include "login.h"
+#include "negotiate.h"
 #include "intercept.h"
 #include "pages.h"
 #include "safesearch.h"
@@ -99,31 +100,80 @@ static void count_auth(const struct policy *p, const char *result)
                                               NULL)));
 }
 
+/* The 407 asking for proxy credentials. */
+static void ask(struct exchange *ex, const struct policy *p)
+{
+    char challenge[256];
+
+    gh_fmt(challenge, sizeof(challenge), "%s%s%s%s",
+           p->negotiate ? "Proxy-Authenticate: Negotiate\r\n" : "",
+           p->basic ? "Proxy-Authenticate: Basic realm=\"" : "", p->basic ? p->realm : "",
+           p->basic ? "\", charset=\"UTF-8\"\r\n" : "");
+    exchange_respond(ex, 407, "text/plain; charset=utf-8", challenge,
+                     "proxy authentication required\n", 30);
+}
+
+/* The credentials in field i: a Kerberos ticket (Negotiate), or a user
+ * and password (Basic), as the policy takes them. */
+static enum auth_result credentials(struct exchange *ex, const struct policy *p, int i, char *user,
+                                    size_t cap, char *why, size_t whycap)
+{
+    const struct http_head *r = exchange_request(ex);
+    const char *v = exchange_str(ex, r->fields[i].value);
+    size_t len = r->fields[i].value.len;
+
+    if (negotiate_scheme(v, len)) {
+        if (p->negotiate && negotiate_check(p->negotiate, v, len, user, cap, why, whycap))
+            return AUTH_OK;
+        if (p->negotiate)
+            log_info("Negotiate from %s refused: %s", exchange_client_text(ex), why);
+        return AUTH_BAD;
+    }
+    if (!p->basic) {
+        if (cap)
+            user[0] = '\0';
+        return AUTH_BAD;
+    }
+    return auth_check(p->users, v, len, user, cap, why, whycap);
+}
+
 /* Checks the client's proxy credentials.  Returns 1 when the request may go
  * on, 0 when it was answered (407, held back after repeated failures for
- * the address or for the user name, auth_delay.h). */
+ * the address or for the user name, auth_delay.h) or parked while the
+ * directory is asked (resume() decides it again). */
 static int authenticate(struct exchange *ex, const struct policy *p)
 {
     const struct http_head *r = exchange_request(ex);
     int i = http1_find(r, exchange_base(ex), "proxy-authorization", 0);
-    char user[128], challenge[256], shown[64];
+    char user[128], shown[64], why[200];
     struct auth_delay_counts n;
+    enum auth_result rc = AUTH_BAD;
     uint32_t hold;
 
-    if (i >= 0 && auth_check(p->users, exchange_str(ex, r->fields[i].value), r->fields[i].value.len,
-                             user, sizeof(user))) {
+    if (i >= 0)
+        rc = credentials(ex, p, i, user, sizeof(user), why, sizeof(why));
+    if (rc == AUTH_PENDING) {
+        exchange_queue(ex, auth_wait_ms(p->users));
+        return 0;
+    }
+    if (rc == AUTH_OK) {
         auth_delay_succeeded(exchange_client(ex), user);
         exchange_set_user(ex, user);
         count_auth(p, "ok");
         return 1;
     }
-    gh_fmt(challenge, sizeof(challenge), "Proxy-Authenticate: Basic realm=\"%s\", charset=\"UTF-8\"\r\n",
-           p->realm);
-    exchange_respond(ex, 407, "text/plain; charset=utf-8", challenge,
-                     "proxy authentication required\n", 30);
+    ask(ex, p);
     if (i < 0) {
         exchange_error_reason(ex, "proxy authentication required");
         count_auth(p, "missing");
+        return 0;
+    }
+    printable_name(shown, sizeof(shown), user);
+    if (rc == AUTH_DOWN) { /* fails closed; not the user's failure */
+        exchange_error_reason(ex, "proxy authentication: directory unavailable");
+        count_auth(p, "unavailable");
+        log_warn("proxy authentication of user \"%s\" from %s refused: directory unavailable "
+                 "(%s)", shown, exchange_client_text(ex), why);
         return 0;
     }
     count_auth(p, "failed");
@@ -133,7 +183,6 @@ static int authenticate(struct exchange *ex, const struct policy *p)
     exchange_error_reason(ex, "proxy authentication failed");
     if (hold) {
         exchange_delay(ex, hold);
-        printable_name(shown, sizeof(shown), user);
         log_info("proxy authentication failed from %s for user \"%s\" (failures: %u from the "
                  "address, %u for the name); 407 held back %u ms",
                  exchange_client_text(ex), shown, n.address, n.user, hold);
@@ -537,13 +586,14 @@ static void handle(struct exchange *ex)
         forward_http(ex, p, rule_for(ex, p), host, (size_t)hostlen);
 }
 
-/* A request queued behind another's cache fill is decided again. */
+/* A request queued behind another's cache fill, or parked while the
+ * directory is asked about its credentials, is decided again (what ran
+ * before the park is idempotent: the protections count an exchange once). */
 static void resume(struct exchange *ex)
 {
-    if (cache_waiting(ex)) {
+    if (cache_waiting(ex))
         cache_wait_restart(ex);
-        handle(ex);
-    }
+    handle(ex);
 }
 
 /* The first refused media type in a Content-Type value, as a pointer into

@@ -144,13 +144,20 @@ static void log_in(struct exchange *ex, const struct policy *p, const char *quer
 {
     const struct http_head *r = exchange_request(ex);
     int i = http1_find(r, exchange_base(ex), "authorization", 0);
-    char user[64], extra[2400], back[2048], page[512];
+    char user[64], extra[2400], back[2048], page[512], why[200];
     struct auth_delay_counts n;
+    enum auth_result rc = AUTH_BAD;
     uint32_t hold;
     size_t len;
 
-    if (i >= 0 && auth_check(p->users, exchange_str(ex, r->fields[i].value), r->fields[i].value.len,
-                             user, sizeof(user))) {
+    if (i >= 0)
+        rc = auth_check(p->users, exchange_str(ex, r->fields[i].value), r->fields[i].value.len,
+                        user, sizeof(user), why, sizeof(why));
+    if (rc == AUTH_PENDING) { /* the directory is asked: decided again later */
+        exchange_queue(ex, auth_wait_ms(p->users));
+        return;
+    }
+    if (rc == AUTH_OK) {
         auth_delay_succeeded(exchange_client(ex), user);
         login_record(exchange_client(ex), user, time(NULL), p->login_ttl);
         exchange_set_user(ex, user);
@@ -171,6 +178,12 @@ static void log_in(struct exchange *ex, const struct policy *p, const char *quer
            p->realm);
     exchange_respond(ex, 401, "text/plain; charset=utf-8", extra, "log in to use the network\n",
                      26);
+    if (rc == AUTH_DOWN) { /* fails closed; not the user's failure */
+        exchange_error_reason(ex, "captive login: directory unavailable");
+        log_warn("captive login of %s refused: directory unavailable (%s)",
+                 exchange_client_text(ex), why);
+        return;
+    }
     exchange_error_reason(ex, i < 0 ? "captive login: credentials asked for"
                                     : "captive login failed");
     if (i >= 0 && (hold = auth_delay_failed(exchange_client(ex), user, &n)) != 0)

@@ -1,6 +1,8 @@
 /* policy.c — parsing and finding forward-mode policies (see policy.h). */
 #include "policy.h"
 #include "apt.h"
+#include "directory.h"
+#include "negotiate.h"
 #include "hostname.h"
 #include "util.h"
 
@@ -15,7 +17,8 @@ static const char *const policy_keys[] = {"clients", "deny",   "connect_ports", 
                                           "parent",  "filter", "block_page",    "cache",
                                           "tunnel_non_tls", "tunnel_ech", "status_allow",
                                           "bandwidth", "quota", PROTECT_KEYS, ANONYMITY_KEYS, NULL};
-static const char *const auth_keys[] = {"file", "realm", "groups", "login_ttl", NULL};
+static const char *const auth_keys[] = {"file", "realm", "groups", "login_ttl", "ldap",
+                                        "negotiate", NULL};
 static const char *const parent_keys[] = {"address", "user", "password", "domains", NULL};
 
 /* Without a rule, only this machine and private networks may use the proxy:
@@ -30,6 +33,9 @@ static int load_auth(const struct gh_config *cfg, struct policy *p, config_setti
                      char *err, size_t errlen)
 {
     const char *file = NULL, *realm = "Gatehouse", *groups = NULL;
+    config_setting_t *ldap = g ? config_setting_get_member(g, "ldap") : NULL;
+    config_setting_t *neg = g ? config_setting_get_member(g, "negotiate") : NULL;
+    struct directory *dir = NULL;
     char *path, msg[512];
     long ttl = 3600;
 
@@ -44,22 +50,35 @@ static int load_auth(const struct gh_config *cfg, struct policy *p, config_setti
         config_get_int(g, "login_ttl", 1, 604800, &ttl, err, errlen) < 0)
         return -1;
     p->login_ttl = (uint32_t)ttl;
-    if (!file) {
-        config_error(err, errlen, g, "'auth' needs 'file', an htpasswd file");
+    if (!file && !ldap && !neg) {
+        config_error(err, errlen, g, "'auth' needs 'file' (an htpasswd file), 'ldap' (a "
+                                     "directory) or 'negotiate' (Kerberos)");
         return -1;
     }
+    p->basic = file || ldap;
+    if (neg && !(p->negotiate = negotiate_load(neg, cfg, err, errlen)))
+        return -1;
     for (const char *c = realm; *c; c++)
         if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) {
             config_error(err, errlen, g, "'realm' must not hold quotes, backslashes or control bytes");
             return -1;
         }
-    path = config_path(cfg, file);
-    p->users = auth_load(path, msg, sizeof(msg));
-    free(path);
+    if (ldap && !(dir = directory_load(ldap, cfg, err, errlen)))
+        return -1;
+    if (file) {
+        path = config_path(cfg, file);
+        p->users = auth_load(path, msg, sizeof(msg));
+        free(path);
+    } else {
+        p->users = auth_new();
+    }
     if (!p->users) {
+        directory_free(dir);
         config_error(err, errlen, config_setting_get_member(g, "file"), "%s", msg);
         return -1;
     }
+    if (dir)
+        auth_use_directory(p->users, dir);
     p->realm = xstrdup(realm);
     if (groups) {
         path = config_path(cfg, groups);
@@ -69,6 +88,11 @@ static int load_auth(const struct gh_config *cfg, struct policy *p, config_setti
             config_error(err, errlen, config_setting_get_member(g, "groups"), "%s", msg);
             return -1;
         }
+    }
+    if (dir) {
+        if (!p->groups)
+            p->groups = auth_groups_new();
+        auth_groups_use_directory(p->groups, dir);
     }
     return 0;
 }
@@ -374,6 +398,7 @@ static void free_policy(struct policy *p)
     free(p->connect_ports);
     free(p->non_tls_ports);
     auth_free(p->users);
+    negotiate_free(p->negotiate);
     auth_groups_free(p->groups);
     free(p->realm);
     filter_free(&p->filter);

@@ -45,6 +45,8 @@ struct policy {
     struct auth_groups *groups; /* user groups, NULL: none */
     char *realm;
     uint32_t login_ttl;    /* a transparent listener's captive login lasts this long (s) */
+    struct negotiate *negotiate; /* Kerberos single sign-on (auth.negotiate), NULL: none */
+    int basic;             /* Basic is offered: a password file or a directory */
     struct filter filter;  /* content filtering rules, in order */
     char *block_page;      /* the block page template, NULL: built in */
     struct anonymity anon;

@@ -14,7 +14,8 @@
  * (10.200.0.2 -> 10.200.0.1); curl runs there through nsenter.  The
  * "internet" is two addresses on the router's loopback:
  *   198.51.100.10  allowed.test   web (gh-origin o10) and TLS (s_server)
- *   198.51.100.20  blocked.test   web (gh-origin o20) and TLS (s_server) */
+ *   198.51.100.20  blocked.test   web (gh-origin o20) and TLS (s_server)
+ * and, for the captive login from a directory, a slapd on 127.0.0.1. */
 #include "common.h"
 
 #include <errno.h>
@@ -582,6 +583,74 @@ START_TEST(captive_login)
 }
 END_TEST
 
+/* The captive login against a directory: a slapd in the router's
+ * namespace (tests/support/slapd-rig.sh, on 127.0.0.1 over StartTLS), the
+ * user's posixGroup choosing the filter rule once logged in. */
+START_TEST(captive_login_from_the_directory)
+{
+    char out[8192], conf[2048], pid[32];
+
+    SKIP_UNLESS_READY();
+    if (access("/usr/sbin/slapd", X_OK) != 0) {
+        fprintf(stderr, "transparent: %s: SKIPPED: slapd is not installed\n", __func__);
+        return;
+    }
+    must(th_sh(pid, sizeof(pid), "sh tests/support/slapd-rig.sh %s/ldap 3389 3636 2>&1", dir) == 0,
+         "slapd");
+    procs[NPROC - 1] = atoi(pid); /* the guard and rig_down_tp stop it */
+    snprintf(conf, sizeof(conf),
+             "workers = 1;\nuser = \"nobody\";\nlog = { access = \"@ACCESS@\"; };\n"
+             "lists = { adult = { path = \"%s/adult.txt\"; format = \"domains\"; }; };\n"
+             "listeners = ( { name = \"tp\"; mode = \"forward\"; transparent = true;\n"
+             "  policy = \"school\"; listen = [ \"0.0.0.0:3129\", \"0.0.0.0:3130\" ]; } );\n"
+             "policies = { school = { clients = [ \"10.200.0.0/24\" ];\n"
+             "  auth = { realm = \"School\"; login_ttl = 600;\n"
+             "    ldap = { uri = \"ldap://127.0.0.1:3389\"; starttls = true;\n"
+             "             ca = \"%s/ldap/ca.pem\"; base = \"dc=example,dc=org\"; }; };\n"
+             "  filter = ( { groups = [ \"teachers\" ]; block = [ \"adult\" ]; },\n"
+             "             { default = \"block\"; } ); }; };\n",
+             dir, dir);
+    ck_assert_int_eq(th_gatehouse_reload(&gh, conf), 0);
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 30 -o /dev/null -w '%{http_code}' -u alice:wrong "
+                            "--resolve allowed.test:80:198.51.100.10 "
+                            "http://allowed.test/.gatehouse/login"),
+                     0);
+    ck_assert_str_eq(out, "401");
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 30 -o /dev/null -w '%{http_code} %{redirect_url}' "
+                            "-u alice:wonderland --resolve allowed.test:80:198.51.100.10 "
+                            "'http://allowed.test/.gatehouse/login?url=http%3A//allowed.test/hello'"),
+                     0);
+    ck_assert_str_eq(out, "302 http://allowed.test/hello");
+    ck_assert_int_eq(th_log_lines(gh.errlog, 1, "captive login: 10.200.0.2 is user \"alice\" "
+                                               "for 600 s",
+                                  NULL),
+                     1);
+    /* alice is a teacher (memberUid): her rule, not the default's block */
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 10 --resolve allowed.test:80:198.51.100.10 "
+                            "http://allowed.test/hello"),
+                     0);
+    ck_assert_str_eq(out, "hello from o10\n");
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "10.200.0.2 - alice [", "\"GET /hello HTTP/1.1\" 200",
+                                  "filter=allow:default", NULL),
+                     1);
+    /* the directory down: a new login is refused, and the log says why */
+    SH("kill %d", procs[NPROC - 1]);
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 30 -o /dev/null -w '%{http_code}' -u bob:builder "
+                            "--resolve allowed.test:80:198.51.100.10 "
+                            "http://allowed.test/.gatehouse/login"),
+                     0);
+    ck_assert_str_eq(out, "401");
+    ck_assert_int_eq(th_log_lines(gh.errlog, 1, "captive login of 10.200.0.2 refused: directory "
+                                               "unavailable",
+                                  NULL),
+                     1);
+}
+END_TEST
+
 /* Intercepted requests meet the same protections as proxied ones: the
  * listener's deny rules, judged on the Host and path (and on nothing but
  * the client for a ClientHello), and the policy's rate limit. */
@@ -693,6 +762,7 @@ Suite *transparent_suite(void)
     tcase_add_test(tc, the_routers_own_traffic_does_not_loop);
     tcase_add_test(tc, a_loop_through_the_rules_is_caught);
     tcase_add_test(tc, captive_login);
+    tcase_add_test(tc, captive_login_from_the_directory);
     tcase_add_test(tc, protections_apply_to_intercepted_requests);
     suite_add_tcase(s, tc);
     tcase_add_test(cf, transparent_settings_are_checked);

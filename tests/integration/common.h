@@ -50,6 +50,8 @@ Suite *evasion_suite(void);
 Suite *abuse_suite(void);
 Suite *hello_suite(void);
 Suite *transparent_suite(void);
+Suite *directory_suite(void);
+Suite *negotiate_suite(void);
 Suite *lists_suite(void);
 Suite *protect_suite(void);
 Suite *ops_suite(void);

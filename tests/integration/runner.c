@@ -17,6 +17,8 @@ int main(void)
     srunner_add_suite(sr, filter_suite());
     srunner_add_suite(sr, hello_suite());
     srunner_add_suite(sr, transparent_suite());
+    srunner_add_suite(sr, directory_suite());
+    srunner_add_suite(sr, negotiate_suite());
     srunner_add_suite(sr, lists_suite());
     srunner_add_suite(sr, front_suite());
     srunner_add_suite(sr, pools_suite());

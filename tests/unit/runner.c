@@ -34,6 +34,7 @@ int main(void)
     srunner_add_suite(sr, urlpath_suite());
     srunner_add_suite(sr, anonymity_suite());
     srunner_add_suite(sr, auth_delay_suite());
+    srunner_add_suite(sr, directory_suite());
     srunner_add_suite(sr, login_suite());
     srunner_add_suite(sr, keytab_suite());
     srunner_add_suite(sr, ratelimit_suite());

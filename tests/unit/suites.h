@@ -30,6 +30,7 @@ Suite *urlpath_suite(void);
 Suite *anonymity_suite(void);
 Suite *compress_suite(void);
 Suite *auth_delay_suite(void);
+Suite *directory_suite(void);
 Suite *login_suite(void);
 Suite *keytab_suite(void);
 Suite *ratelimit_suite(void);
