@@ -59,6 +59,8 @@ struct pool {
     struct retry_budget budget;
     int send_proxy;                   /* PROXY protocol version sent to servers, 0 none */
     struct tls_client *tls;           /* TLS to the servers, NULL: plain */
+    unsigned h2_streams;              /* HTTP/2 to the servers: streams per connection; 0 HTTP/1.1 */
+    unsigned h2_conns;                /* ... connections per server (per worker) */
     unsigned queue_size;              /* requests that may wait for a free server */
     uint32_t queue_timeout_ms;
     struct pool_state *st;            /* run time: the queue (pool_state.h) */

@@ -146,6 +146,12 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
         return 0;
     if (nlen == 14 && memcmp(name, "content-length", 14) == 0)
         st->chunked = 0;
+    if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) && nlen > 5 && memcmp(name, "grpc-", 5) == 0)
+        /* gRPC's Trailers-Only answer: its status goes where a client
+         * looks for it, in the trailers after the head */
+        return add_line(&st->trailers, name, nlen, value, vlen)
+                   ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE
+                   : 0;
     return add_line(&st->head, name, nlen, value, vlen) ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
 }
 

@@ -23,6 +23,7 @@ struct srv {
     int ended;        /* the request's END_STREAM came */
     int refuse;       /* answer with RST_STREAM(REFUSED_STREAM) */
     int with_cl;      /* the answer has a content-length */
+    int only_head;    /* gRPC's Trailers-Only: one HEADERS ending the stream */
     size_t resp_size; /* bytes of the answer's body */
     size_t resp_sent;
     uint8_t wire[1 << 20];
@@ -113,6 +114,14 @@ static int srv_frame(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
     v->ended = 1;
     if (v->refuse)
         return nghttp2_submit_rst_stream(ng, 0, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+    if (v->only_head) {
+        nghttp2_nv th[] = {{(uint8_t *)":status", (uint8_t *)"200", 7, 3, 0},
+                           {(uint8_t *)"content-type", (uint8_t *)"application/grpc", 12, 16, 0},
+                           {(uint8_t *)"grpc-status", (uint8_t *)"9", 11, 1, 0},
+                           {(uint8_t *)"grpc-message", (uint8_t *)"no", 12, 2, 0}};
+        return nghttp2_submit_headers(ng, NGHTTP2_FLAG_END_STREAM, f->hd.stream_id, NULL, th, 4,
+                                      NULL);
+    }
     nv[2].valuelen = (size_t)snprintf(cl, sizeof(cl), "%zu", v->resp_size);
     return nghttp2_submit_response(ng, f->hd.stream_id, nv, v->with_cl ? 3 : 2, &dp);
 }
@@ -216,6 +225,33 @@ START_TEST(get_with_trailers)
     while (h2up_next(c))
         ;
     ck_assert_uint_eq(h2up_nstreams(c), 0);
+    h2up_free(c);
+    nghttp2_session_del(v.ng);
+}
+END_TEST
+
+START_TEST(trailers_only)
+{
+    static const char req[] = "POST /gh.Echo/Unary HTTP/1.1\r\nHost: g\r\nContent-Length: 2\r\n"
+                              "TE: trailers\r\n\r\nab";
+    static const char want[] = "HTTP/1.1 200 \r\ncontent-type: application/grpc\r\n"
+                               "transfer-encoding: chunked\r\n\r\n0\r\n"
+                               "grpc-status: 9\r\ngrpc-message: no\r\n\r\n";
+    struct srv v;
+    struct h2up *c = h2up_new(10, 0, &lim);
+    const char *why = NULL;
+    char all[512];
+
+    srv_init(&v);
+    v.only_head = 1;
+    struct h2up_stream *st = h2up_open(c, NULL);
+    ck_assert_int_eq(h2up_stream_write(st, req, sizeof(req) - 1, &why), (long)sizeof(req) - 1);
+    pump(c, &v);
+    ck_assert_uint_eq(v.body_len, 2);
+    size_t n = read_all(c, &v, st, all, sizeof(all));
+    ck_assert_uint_eq(n, sizeof(want) - 1);
+    ck_assert(memcmp(all, want, n) == 0);
+    h2up_stream_release(st);
     h2up_free(c);
     nghttp2_session_del(v.ng);
 }
@@ -330,6 +366,7 @@ Suite *h2_upstream_suite(void)
     Suite *s = suite_create("h2_upstream");
     TCase *tc = tcase_create("h2_upstream");
     tcase_add_test(tc, get_with_trailers);
+    tcase_add_test(tc, trailers_only);
     tcase_add_test(tc, post_chunked_big_answer);
     tcase_add_test(tc, refused_and_goaway);
     tcase_add_test(tc, stream_cap_and_failure);
