@@ -16,7 +16,7 @@ static const char *const pool_keys[] = {"servers",      "balance",      "hash_ke
                                         "h2_connections", NULL};
 static const char *const server_keys[] = {"address", "static", "weight", "max_conns", "backup",
                                           NULL};
-static const char *const check_keys[] = {"type", "path", "host", "expect_status",
+static const char *const check_keys[] = {"type", "path", "host", "expect_status", "protocol",
                                          "interval", "timeout", "rise", "fall", NULL};
 static const char *const budget_keys[] = {"ratio", "min_per_second", NULL};
 static const char *const queue_keys[] = {"size", "timeout", NULL};
@@ -215,6 +215,18 @@ static int load_protocol(struct pool *p, config_setting_t *pg, char *err, size_t
     }
     p->h2_streams = strcmp(proto, "h2") == 0 ? (unsigned)streams : 0;
     p->h2_conns = (unsigned)conns;
+    /* the health check speaks the pool's protocol unless it says */
+    config_setting_t *hc = config_setting_get_member(pg, "health_check");
+    if (hc && config_setting_is_group(hc) &&
+        config_get_string(hc, "protocol", &proto, err, errlen) < 0)
+        return -1;
+    if (strcmp(proto, "h2") != 0 && strcmp(proto, "http/1.1") != 0) {
+        config_error(err, errlen, config_setting_get_member(hc, "protocol"),
+                     "pool '%s': health_check protocol '%s' (want \"http/1.1\" or \"h2\")",
+                     p->name, proto);
+        return -1;
+    }
+    p->check.h2 = strcmp(proto, "h2") == 0;
     return 0;
 }
 

@@ -34,6 +34,7 @@ struct server {
 struct check_conf {
     int enabled;
     int http;                /* 1: an HTTP request; 0: a TCP connect */
+    int h2;                  /* HTTP: over HTTP/2 (protocol, by default the pool's) */
     char *path;              /* HTTP: the request target, "/" by default */
     char *host;              /* HTTP: the Host field, the server's address by default */
     int status_lo, status_hi;/* HTTP: expected status range, 200-399 by default */

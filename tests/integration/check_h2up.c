@@ -36,6 +36,8 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
         origin_body(re, "text/plain", rq->head, rq->head_len);
     } else if (strcmp(rq->path, "/sink") == 0) {
         origin_text(re, "bytes=%" PRIu64 " sum=%" PRIu64 "\n", rq->body_len, rq->body_sum);
+    } else if (strncmp(rq->path, "/hc-", 4) == 0) { /* health checks */
+        origin_text(re, "ok\n");
     } else if (origin_path_num(rq, "/bytes/", &n)) {
         origin_pattern(re, n);
     } else {
@@ -64,10 +66,15 @@ static void write_conf(void)
         "pools = {\n"
         "  o = { servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
         "  up_h2c = { protocol = \"h2\"; h2_max_streams = 8; h2_connections = 2;\n"
+        "             health_check = { type = \"http\"; path = \"/hc-h2c\"; interval = 0.2; };\n"
         "             servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
         "  up_tls = { protocol = \"h2\"; tls = { ca_file = \"%s/ca.pem\"; server_name = \"a.test\"; };\n"
+        "             health_check = { type = \"http\"; path = \"/hc-tls\"; interval = 0.2; };\n"
         "             servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
         "  grpc = { protocol = \"h2\"; servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
+        "  h1only = { health_check = { type = \"http\"; path = \"/hc-h1\"; interval = 0.2;\n"
+        "                              protocol = \"h2\"; fall = 1; };\n"
+        "             servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
         "  dead = { protocol = \"h2\"; retries = 0;\n"
         "           servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
         "};\n"
@@ -76,11 +83,12 @@ static void write_conf(void)
         "            { host = \"t.wild.test\"; pool = \"up_tls\"; },\n"
         "            { host = \"g.wild.test\"; pool = \"grpc\"; },\n"
         "            { host = \"d.wild.test\"; pool = \"dead\"; },\n"
+        "            { host = \"h.wild.test\"; pool = \"h1only\"; },\n"
         "            { host = \"*\"; pool = \"up_h2c\"; } );\n"
         "  back = ( { host = \"*\"; pool = \"o\"; } );\n"
         "};\n",
         p_front, certs, certs, certs, p_h2c, p_h2tls, certs, certs, certs, o1.port, p_h2c, certs,
-        p_h2tls, p_grpc, p_dead);
+        p_h2tls, p_grpc, o1.port, p_dead);
 }
 
 static void rig_start(void)
@@ -243,6 +251,28 @@ START_TEST(grpc_calls)
 }
 END_TEST
 
+START_TEST(health_checks_over_h2)
+{
+    char out[8192];
+    int i;
+
+    /* an HTTP check of an h2 pool is a GET on an HTTP/2 stream, h2c and TLS */
+    ck_assert(th_log_lines(gh.access, 1, "\"GET /hc-h2c HTTP/2.0\" 200", "listener=back_h2c",
+                           "gatehouse-health", NULL));
+    ck_assert(th_log_lines(gh.access, 1, "\"GET /hc-tls HTTP/2.0\" 200", "listener=back_tls",
+                           "gatehouse-health", NULL));
+    /* health_check.protocol = "h2" against a server of HTTP/1.1 alone: it
+     * fails, the server is down, and the pool answers 503 */
+    for (i = 0; i < 50; i++) {
+        ck_assert_int_eq(curl2(out, sizeof(out), "h.wild.test", "/hello", NULL), 0);
+        if (strstr(out, "\n2 503"))
+            break;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(i < 50, "%s", out);
+}
+END_TEST
+
 START_TEST(config_checked)
 {
     static const struct {
@@ -253,6 +283,9 @@ START_TEST(config_checked)
         {"protocol = \"h2\"; h2_max_streams = 0;", "h2_max_streams"},
         {"protocol = \"h2\"; h2_connections = 100;", "h2_connections"},
         {"protocol = \"h2\"; h2_max_streams = 50; h2_connections = 4;", NULL},
+        {"health_check = { type = \"http\"; protocol = \"spdy\"; };",
+         "health_check protocol 'spdy'"},
+        {"health_check = { type = \"http\"; protocol = \"h2\"; };", NULL},
     };
     char out[2048], conf[1024];
 
@@ -286,6 +319,7 @@ Suite *h2up_suite(void)
     tcase_add_test(tc, streams_multiplexed);
     tcase_add_test(tc, server_down);
     tcase_add_test(tc, grpc_calls);
+    tcase_add_test(tc, health_checks_over_h2);
     tcase_add_test(tc, config_checked);
     suite_add_tcase(s, tc);
     return s;
