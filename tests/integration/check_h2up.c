@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static struct origin o1;
@@ -36,6 +37,9 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
         origin_body(re, "text/plain", rq->head, rq->head_len);
     } else if (strcmp(rq->path, "/sink") == 0) {
         origin_text(re, "bytes=%" PRIu64 " sum=%" PRIu64 "\n", rq->body_len, rq->body_sum);
+    } else if (strcmp(rq->path, "/slow") == 0) {
+        sleep(1);
+        origin_text(re, "slow hello\n");
     } else if (strncmp(rq->path, "/hc-", 4) == 0) { /* health checks */
         origin_text(re, "ok\n");
     } else if (origin_path_num(rq, "/bytes/", &n)) {
@@ -75,6 +79,8 @@ static void write_conf(void)
         "  h1only = { health_check = { type = \"http\"; path = \"/hc-h1\"; interval = 0.2;\n"
         "                              protocol = \"h2\"; fall = 1; };\n"
         "             servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
+        "  one = { protocol = \"h2\"; h2_connections = 1; retries = 0;\n"
+        "          servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
         "  dead = { protocol = \"h2\"; retries = 0;\n"
         "           servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"
         "};\n"
@@ -84,11 +90,12 @@ static void write_conf(void)
         "            { host = \"g.wild.test\"; pool = \"grpc\"; },\n"
         "            { host = \"d.wild.test\"; pool = \"dead\"; },\n"
         "            { host = \"h.wild.test\"; pool = \"h1only\"; },\n"
+        "            { host = \"one.wild.test\"; pool = \"one\"; },\n"
         "            { host = \"*\"; pool = \"up_h2c\"; } );\n"
         "  back = ( { host = \"*\"; pool = \"o\"; } );\n"
         "};\n",
         p_front, certs, certs, certs, p_h2c, p_h2tls, certs, certs, certs, o1.port, p_h2c, certs,
-        p_h2tls, p_grpc, o1.port, p_dead);
+        p_h2tls, p_grpc, o1.port, p_h2c, p_dead);
 }
 
 static void rig_start(void)
@@ -273,6 +280,35 @@ START_TEST(health_checks_over_h2)
 }
 END_TEST
 
+/* A reload makes the HTTP/2 upstream (a listener of the same daemon) say
+ * GOAWAY: the stream in flight finishes, and the next request goes on a
+ * new connection, though the pool allows one (h2_connections = 1). */
+START_TEST(goaway_from_upstream)
+{
+    char out[8192], log[160], url[128], ca[96], res[96];
+    int status = -1;
+    pid_t pid;
+
+    snprintf(log, sizeof(log), "%s/slow.out", certs);
+    snprintf(url, sizeof(url), "https://one.wild.test:%d/slow", p_front);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
+    snprintf(res, sizeof(res), "one.wild.test:%d:127.0.0.1", p_front);
+    pid = th_spawn(log, (char *const[]){"curl", "-s", "--max-time", "20", "--http2", "--cacert", ca,
+                                        "--resolve", res, url, NULL});
+    ck_assert_int_gt(pid, 0);
+    ck_assert(th_log_lines(o1.log, 1, "GET /slow", NULL));
+    ck_assert_int_eq(th_gatehouse_reload(&gh, conf_text), 0);
+    ck_assert_int_eq(curl2(out, sizeof(out), "one.wild.test", "/hello", NULL), 0);
+    ck_assert_msg(strstr(out, "hello from one\n\n2 200"), "%s", out);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    th_sh(out, sizeof(out), "cat %s", log);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out, "slow hello\n") == 0,
+                  "%s", out);
+    ck_assert(th_log_lines(gh.access, 1, "\"GET /slow HTTP/2.0\" 200", "listener=front",
+                           "upstream_proto=h2", NULL));
+}
+END_TEST
+
 START_TEST(config_checked)
 {
     static const struct {
@@ -320,6 +356,7 @@ Suite *h2up_suite(void)
     tcase_add_test(tc, server_down);
     tcase_add_test(tc, grpc_calls);
     tcase_add_test(tc, health_checks_over_h2);
+    tcase_add_test(tc, goaway_from_upstream);
     tcase_add_test(tc, config_checked);
     suite_add_tcase(s, tc);
     return s;

@@ -283,16 +283,21 @@ static void drive(struct h2link *l)
     if (!l->dead)
         link_io(l);
     /* a stream the session served (its request body went, so its buffer
-     * has room; its answer came) gets another pass: a pipe left unread
-     * gives no new edge */
+     * has room; its answer came), or one freed (a waiting pipe may now
+     * open one), gets another pass: nothing else would wake them */
     for (int round = 0; again && round < 1000; round++) {
         pump_all(l);
         if (!l->dead)
             link_flush(l);
+        unsigned before = h2up_nstreams(l->s);
         again = 0;
         while (h2up_next(l->s))
-            again = 1; /* also frees the streams released */
+            again = 1;
+        if (h2up_nstreams(l->s) < before)
+            again = 1; /* streams released were freed: room for a waiting pipe */
     }
+    if (!l->dead && !h2up_alive(l->s))
+        link_fail(l, "the server said GOAWAY"); /* and the streams it took are done */
     if (l->dead && !l->pipes)
         link_free(l);
 }
@@ -337,8 +342,9 @@ static struct h2link *pick(struct worker *w, const struct h2_link_want *want)
     unsigned n = 0;
 
     for (struct h2link *l = links; l; l = l->next) {
-        if (l->dead || l->w != w || strcmp(l->u->key, want->key) != 0)
-            continue;
+        if (l->dead || l->w != w || strcmp(l->u->key, want->key) != 0 ||
+            (l->ready && !h2up_usable(l->s)))
+            continue; /* a link after GOAWAY takes no more */
         n++;
         if (!best || l->npipes < best->npipes)
             best = l;

@@ -342,6 +342,11 @@ int h2up_can_open(const struct h2up *s)
     return !s->error && s->nstreams < max && nghttp2_session_check_request_allowed(s->ng);
 }
 
+int h2up_usable(const struct h2up *s)
+{
+    return !s->error && nghttp2_session_check_request_allowed(s->ng);
+}
+
 unsigned h2up_nstreams(const struct h2up *s)
 {
     return s->nstreams;
@@ -607,7 +612,7 @@ static size_t move(struct buf *src, struct buf *dst, size_t n)
 static size_t read_data(struct h2up_stream *st, struct buf *dst)
 {
     char hdr[24];
-    size_t k, room = buf_room(dst);
+    size_t k = SIZE_MAX, room = buf_room(dst);
     int h = 0;
 
     if (st->chunked) {
@@ -617,7 +622,7 @@ static size_t read_data(struct h2up_stream *st, struct buf *dst)
         h = snprintf(hdr, sizeof(hdr), "%zx\r\n", k);
         buf_append(dst, hdr, (size_t)h);
     }
-    k = move(st->data, dst, SIZE_MAX);
+    k = move(st->data, dst, st->chunked ? k : SIZE_MAX);
     if (st->chunked)
         buf_append(dst, "\r\n", 2);
     nghttp2_session_consume(st->s->ng, st->id, k); /* the window opens */

@@ -79,6 +79,9 @@ int h2up_send(struct h2up *s, struct buf *out);
 /* Whether another stream may be opened now (below both sides' limits,
  * no GOAWAY, not failed). */
 int h2up_can_open(const struct h2up *s);
+/* Whether new streams may still go on it: no GOAWAY either way, no
+ * failure (it may be full for now). */
+int h2up_usable(const struct h2up *s);
 /* Streams alive. */
 unsigned h2up_nstreams(const struct h2up *s);
 /* 0 once the session can carry nothing more (GOAWAY or a failure) and

@@ -11,6 +11,7 @@
 
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- the server ---- */
@@ -292,6 +293,50 @@ START_TEST(post_chunked_big_answer)
 }
 END_TEST
 
+/* A big answer without a Content-Length, read out in 16 KiB pieces:
+ * chunks whose sizes say what they carry, then the trailers. */
+START_TEST(chunked_big_answer)
+{
+    static const char req[] = "GET /big HTTP/1.1\r\nHost: a\r\n\r\n";
+    static char all[300000], body[250000];
+    struct srv v;
+    struct h2up *c = h2up_new(10, 0, &lim);
+    const char *why = NULL;
+    size_t blen = 0;
+
+    srv_init(&v);
+    v.resp_size = 200000;
+    struct h2up_stream *st = h2up_open(c, NULL);
+    ck_assert_int_gt(h2up_stream_write(st, req, sizeof(req) - 1, &why), 0);
+    pump(c, &v);
+    size_t n = read_all(c, &v, st, all, sizeof(all) - 1);
+    all[n] = '\0';
+    char *p = strstr(all, "\r\n\r\n");
+    ck_assert_ptr_nonnull(p);
+    for (p += 4;;) {
+        char *end;
+        unsigned long k = strtoul(p, &end, 16);
+        ck_assert(end[0] == '\r' && end[1] == '\n');
+        p = end + 2;
+        if (k == 0)
+            break;
+        ck_assert_uint_le(blen + k, sizeof(body));
+        memcpy(body + blen, p, k);
+        blen += k;
+        p += k;
+        ck_assert(p[0] == '\r' && p[1] == '\n');
+        p += 2;
+    }
+    ck_assert_str_eq(p, "grpc-status: 0\r\ngrpc-message: fine\r\n\r\n");
+    ck_assert_uint_eq(blen, 200000);
+    for (size_t i = 0; i < blen; i++)
+        ck_assert_int_eq(body[i], 'a' + (int)(i % 26));
+    h2up_stream_release(st);
+    h2up_free(c);
+    nghttp2_session_del(v.ng);
+}
+END_TEST
+
 START_TEST(refused_and_goaway)
 {
     static const char req[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -368,6 +413,7 @@ Suite *h2_upstream_suite(void)
     tcase_add_test(tc, get_with_trailers);
     tcase_add_test(tc, trailers_only);
     tcase_add_test(tc, post_chunked_big_answer);
+    tcase_add_test(tc, chunked_big_answer);
     tcase_add_test(tc, refused_and_goaway);
     tcase_add_test(tc, stream_cap_and_failure);
     suite_add_tcase(s, tc);
