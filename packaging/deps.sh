@@ -26,6 +26,8 @@ libzstd-dev libldap-dev libkrb5-dev"
 # nghttp2-client (nghttp, h2load) and python3-h2 (the frame-level client
 # tests/support/h2client.py) speak HTTP/2 to the front door; brotli, zstd
 # and python3-brotli decode the compression tests' bodies independently.
+# python3-grpcio: the gRPC echo service and client behind an HTTP/2 pool
+# (tests/support/grpc_echo.py).
 # slapd and ldap-utils: the directory suite's LDAP server, which it starts
 # itself on a generated tree (installed unconfigured: no system database,
 # no service); krb5-kdc, krb5-admin-server (kadmin.local) and krb5-user
@@ -33,7 +35,8 @@ libzstd-dev libldap-dev libkrb5-dev"
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
 chromium libmaxmind-db-writer-perl sslscan python3 nftables iproute2 \
 prometheus sarg debhelper lintian logrotate ssl-cert nghttp2-client python3-h2 \
-brotli zstd python3-brotli slapd ldap-utils krb5-kdc krb5-admin-server krb5-user"
+brotli zstd python3-brotli slapd ldap-utils krb5-kdc krb5-admin-server krb5-user \
+python3-grpcio"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

@@ -4,6 +4,7 @@
  * one target per checked server; the pools and their health verdicts belong
  * to pool.c, the probing to probe.c. */
 #include "checker.h"
+#include "buf.h"
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
@@ -119,6 +120,7 @@ static void try_next(struct target *t)
         .path = cc->path,
         .host = t->host_field,
         .tls = t->p->tls,
+        .h2 = cc->h2,
         .timeout_ms = t->deadline > now ? (uint32_t)(t->deadline - now) : 0,
     };
 
@@ -187,6 +189,7 @@ static void *run(void *arg)
     resolver_free(c->res); /* on the thread whose loop watches its sockets */
     c->res = NULL;
     loop_flush(c->loop);
+    buf_trim(); /* an HTTP/2 probe's buffers */
     return NULL;
 }
 

@@ -140,6 +140,8 @@ static void go(struct exchange *ex, struct choice *c, struct pool *p, unsigned i
     exchange_forward(ex, sv->host, strlen(sv->host), sv->port, sv->label);
     if (p->tls)
         exchange_upstream_tls(ex, p->tls);
+    if (p->h2_streams)
+        exchange_upstream_h2(ex, p->h2_streams, p->h2_conns);
 }
 
 /* Tries the pools from the current one on.  Decides the exchange unless

@@ -12,10 +12,11 @@ static const char *const pool_keys[] = {"servers",      "balance",      "hash_ke
                                         "sticky_cookie", "health_check", "max_fails",
                                         "fail_timeout",  "fail_on_5xx",  "slow_start",
                                         "retries",       "retry_budget", "queue",
-                                        "proxy_protocol", "tls", NULL};
+                                        "proxy_protocol", "tls", "protocol", "h2_max_streams",
+                                        "h2_connections", NULL};
 static const char *const server_keys[] = {"address", "static", "weight", "max_conns", "backup",
                                           NULL};
-static const char *const check_keys[] = {"type", "path", "host", "expect_status",
+static const char *const check_keys[] = {"type", "path", "host", "expect_status", "protocol",
                                          "interval", "timeout", "rise", "fall", NULL};
 static const char *const budget_keys[] = {"ratio", "min_per_second", NULL};
 static const char *const queue_keys[] = {"size", "timeout", NULL};
@@ -191,6 +192,44 @@ static int load_hash_key(struct pool *p, config_setting_t *pg, char *err, size_t
 }
 
 /* Balancing, health, retries and queueing: everything but the servers. */
+/* protocol: "http/1.1" (the default) or "h2", and HTTP/2's multiplexing. */
+static int load_protocol(struct pool *p, config_setting_t *pg, char *err, size_t errlen)
+{
+    const char *proto = "http/1.1";
+    long streams = 100, conns = 2;
+
+    if (config_get_string(pg, "protocol", &proto, err, errlen) < 0 ||
+        config_get_int(pg, "h2_max_streams", 1, 1000, &streams, err, errlen) < 0 ||
+        config_get_int(pg, "h2_connections", 1, 64, &conns, err, errlen) < 0)
+        return -1;
+    if (strcmp(proto, "h2") != 0 && strcmp(proto, "http/1.1") != 0) {
+        config_error(err, errlen, config_setting_get_member(pg, "protocol"),
+                     "pool '%s': protocol '%s' (want \"http/1.1\" or \"h2\")", p->name, proto);
+        return -1;
+    }
+    if (strcmp(proto, "h2") == 0 && p->send_proxy) {
+        config_error(err, errlen, config_setting_get_member(pg, "proxy_protocol"),
+                     "pool '%s': proxy_protocol cannot go with protocol \"h2\" (an HTTP/2 "
+                     "connection carries many clients' requests)", p->name);
+        return -1;
+    }
+    p->h2_streams = strcmp(proto, "h2") == 0 ? (unsigned)streams : 0;
+    p->h2_conns = (unsigned)conns;
+    /* the health check speaks the pool's protocol unless it says */
+    config_setting_t *hc = config_setting_get_member(pg, "health_check");
+    if (hc && config_setting_is_group(hc) &&
+        config_get_string(hc, "protocol", &proto, err, errlen) < 0)
+        return -1;
+    if (strcmp(proto, "h2") != 0 && strcmp(proto, "http/1.1") != 0) {
+        config_error(err, errlen, config_setting_get_member(hc, "protocol"),
+                     "pool '%s': health_check protocol '%s' (want \"http/1.1\" or \"h2\")",
+                     p->name, proto);
+        return -1;
+    }
+    p->check.h2 = strcmp(proto, "h2") == 0;
+    return 0;
+}
+
 static int load_policy(struct pool *p, config_setting_t *pg, char *err, size_t errlen)
 {
     const char *bal = "round_robin", *sticky = NULL;
@@ -318,7 +357,7 @@ struct pool_set *pool_load(const struct gh_config *cfg, config_t *file, char *er
             config_error(err, errlen, servers, "pool '%s': every server is a backup", p->name);
             goto fail;
         }
-        if (load_policy(p, pg, err, errlen) < 0)
+        if (load_policy(p, pg, err, errlen) < 0 || load_protocol(p, pg, err, errlen) < 0)
             goto fail;
         if (p->nservers == 1)
             p->hc.max_fails = 0; /* ejecting the only server would turn errors into 503s */

@@ -34,6 +34,7 @@ struct server {
 struct check_conf {
     int enabled;
     int http;                /* 1: an HTTP request; 0: a TCP connect */
+    int h2;                  /* HTTP: over HTTP/2 (protocol, by default the pool's) */
     char *path;              /* HTTP: the request target, "/" by default */
     char *host;              /* HTTP: the Host field, the server's address by default */
     int status_lo, status_hi;/* HTTP: expected status range, 200-399 by default */
@@ -59,6 +60,8 @@ struct pool {
     struct retry_budget budget;
     int send_proxy;                   /* PROXY protocol version sent to servers, 0 none */
     struct tls_client *tls;           /* TLS to the servers, NULL: plain */
+    unsigned h2_streams;              /* HTTP/2 to the servers: streams per connection; 0 HTTP/1.1 */
+    unsigned h2_conns;                /* ... connections per server (per worker) */
     unsigned queue_size;              /* requests that may wait for a free server */
     uint32_t queue_timeout_ms;
     struct pool_state *st;            /* run time: the queue (pool_state.h) */

@@ -3,6 +3,7 @@
  * Owns its socket, its one timer, the request text and a bounded read
  * buffer.  It knows nothing of pools or servers, nor which status is good. */
 #include "probe.h"
+#include "h2_upstream.h"
 #include "http1.h"
 #include "loop.h"
 #include "tls.h"
@@ -31,6 +32,7 @@ static const char E_INVALID[] = "invalid response";
 static const char E_BADREQ[] = "bad request target";
 static const char E_SOCKET[] = "socket error";
 static const char E_TLS[] = "TLS handshake failed";
+static const char E_NOH2[] = "no h2 by ALPN";
 
 enum probe_state {
     P_CONNECTING, /* connect() in progress: waiting for writability */
@@ -54,10 +56,14 @@ struct probe {
     int http;
     struct tls_client *tls; /* HTTP over TLS: the settings; ssl once connected */
     SSL *ssl;
-    char *host;             /* for SNI and name verification */
+    char *host;                 /* for SNI and name verification */
     uint8_t readable, writable; /* edge-triggered readiness not used up yet */
     int status;                 /* the outcome, once a step says STEP_OVER */
     const char *error;
+    int h2; /* HTTP/2: the session, its one stream, its frames to write */
+    struct h2up *s;
+    struct h2up_stream *st;
+    struct buf *wire, *ans;
     char *req; /* the request: req_len bytes, req_off of them sent */
     size_t req_len, req_off;
     size_t len;               /* bytes in buf */
@@ -105,6 +111,9 @@ void probe_cancel(struct probe *p)
         loop_del(p->loop, &p->io);
         close(p->io.fd);
     }
+    h2up_free(p->s);
+    buf_put(p->wire);
+    buf_put(p->ans);
     free(p->req);
     free(p);
 }
@@ -171,12 +180,120 @@ static enum step handshake(struct probe *p)
         if (!p->ssl || !SSL_set_fd(p->ssl, p->io.fd))
             return over(p, 0, E_TLS);
     }
+    if (p->h2)
+        SSL_set_alpn_protos(p->ssl, (const unsigned char *)"\x02h2", 3);
     r = SSL_do_handshake(p->ssl);
-    return r == 1 ? STEP_NEXT : tls_wait(p, r, E_TLS);
+    if (r != 1)
+        return tls_wait(p, r, E_TLS);
+    if (p->h2) {
+        const unsigned char *alpn = NULL;
+        unsigned alen = 0;
+        SSL_get0_alpn_selected(p->ssl, &alpn, &alen);
+        if (alen != 2 || memcmp(alpn, "h2", 2) != 0)
+            return over(p, 0, E_NOH2);
+    }
+    return STEP_NEXT;
+}
+
+/* ---- HTTP/2 ---- */
+
+static enum step judge(struct probe *p);
+
+/* Writes n bytes of d: how many went, or -1 with *s saying what next. */
+static ssize_t out_raw(struct probe *p, const char *d, size_t n, enum step *s)
+{
+    ssize_t w;
+
+    if (p->ssl) {
+        int r = SSL_write(p->ssl, d, (int)n);
+        if (r <= 0) {
+            *s = tls_wait(p, r, E_RESET);
+            return -1;
+        }
+        return r;
+    }
+    if (!p->writable) {
+        *s = STEP_WAIT;
+        return -1;
+    }
+    w = send(p->io.fd, d, n, MSG_NOSIGNAL);
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        p->writable = 0;
+        *s = STEP_WAIT;
+        return -1;
+    }
+    if (w < 0 && errno != EINTR) {
+        *s = over(p, 0, errno_reason(errno));
+        return -1;
+    }
+    return w < 0 ? 0 : w;
+}
+
+/* The session's frames out: STEP_NEXT once none is left, STEP_WAIT. */
+static enum step h2_flush(struct probe *p)
+{
+    enum step s;
+
+    for (;;) {
+        if (!buf_len(p->wire)) {
+            buf_compact(p->wire);
+            if (h2up_send(p->s, p->wire) == GH_ERROR)
+                return over(p, 0, E_INVALID);
+            if (!buf_len(p->wire))
+                return STEP_NEXT;
+        }
+        ssize_t n = out_raw(p, buf_head(p->wire), buf_len(p->wire), &s);
+        if (n < 0)
+            return s;
+        buf_consume(p->wire, (size_t)n);
+    }
+}
+
+static enum step h2_send_request(struct probe *p)
+{
+    const char *why = NULL;
+
+    if (!p->s) {
+        p->s = h2up_new(1, p->tls != NULL, &limits);
+        p->st = p->s ? h2up_open(p->s, p) : NULL;
+        p->wire = buf_get();
+        p->ans = buf_get();
+        if (!p->st || !p->wire || !p->ans ||
+            h2up_stream_write(p->st, p->req, p->req_len, &why) != (long)p->req_len)
+            return over(p, 0, E_BADREQ);
+    }
+    return h2_flush(p);
+}
+
+/* The answer's frames: its head, in HTTP/1.1, is judged as usual. */
+static enum step h2_take(struct probe *p, const char *d, size_t n)
+{
+    size_t k;
+
+    if (h2up_recv(p->s, d, n) != GH_OK)
+        return over(p, 0, E_INVALID);
+    if (h2_flush(p) == STEP_OVER) /* SETTINGS and PING acknowledged */
+        return STEP_OVER;
+    buf_compact(p->ans);
+    h2up_stream_read(p->st, p->ans);
+    k = GH_MIN(buf_len(p->ans), PROBE_HEAD - p->len);
+    memcpy(p->buf + p->len, buf_head(p->ans), k);
+    p->len += k;
+    buf_consume(p->ans, buf_len(p->ans)); /* the body is not wanted */
+    if (k) {
+        enum step s = judge(p);
+        if (s != STEP_WAIT)
+            return s;
+    }
+    if (p->st->closed || h2up_error(p->s))
+        return over(p, 0, E_CLOSED);
+    return STEP_WAIT;
 }
 
 static enum step send_request(struct probe *p)
 {
+    if (p->h2)
+        return h2_send_request(p);
     while (p->req_off < p->req_len) {
         ssize_t n;
 
@@ -243,19 +360,23 @@ static enum step judge(struct probe *p)
 
 static enum step read_answer(struct probe *p)
 {
+    char frames[4096];
+
     for (;;) {
         ssize_t n;
         enum step s;
+        char *to = p->h2 ? frames : p->buf + p->len;
+        size_t cap = p->h2 ? sizeof(frames) : PROBE_HEAD - p->len;
 
         if (p->ssl) {
-            int r = SSL_read(p->ssl, p->buf + p->len, (int)(PROBE_HEAD - p->len));
+            int r = SSL_read(p->ssl, to, (int)cap);
             if (r <= 0)
                 return tls_wait(p, r, E_RESET);
             n = r;
         } else if (!p->readable) {
             return STEP_WAIT;
         } else {
-            n = recv(p->io.fd, p->buf + p->len, PROBE_HEAD - p->len, 0);
+            n = recv(p->io.fd, to, cap, 0);
         }
         if (n < 0) {
             if (errno == EINTR)
@@ -267,6 +388,12 @@ static enum step read_answer(struct probe *p)
         }
         if (n == 0)
             return over(p, 0, E_CLOSED);
+        if (p->h2) {
+            s = h2_take(p, frames, (size_t)n);
+            if (s != STEP_WAIT)
+                return s;
+            continue;
+        }
         p->len += (size_t)n;
         s = judge(p); /* never leaves the buffer full and waiting */
         if (s != STEP_WAIT)
@@ -360,6 +487,7 @@ struct probe *probe_start(struct loop *l, const struct probe_req *req, probe_don
     p->cb = cb;
     p->arg = arg;
     p->http = req->http;
+    p->h2 = req->http && req->h2;
     p->tls = req->http ? req->tls : NULL;
     p->host = req->host ? xstrdup(req->host) : NULL;
     if (p->http && !(p->req = build_request(req, &p->req_len)))

@@ -1,5 +1,6 @@
 /* probe.h — one active health probe on a loop: a TCP connect, or an HTTP
- * GET (in plain text or over TLS) whose status line is read back.
+ * GET (in plain text or over TLS; HTTP/1.1 or HTTP/2, h2_upstream.h) whose
+ * status line is read back.
  *
  * The mechanism only: where to connect is resolved by the caller, and what
  * the answer means (which statuses are good, how many failures make a server
@@ -22,6 +23,7 @@ struct probe_req {
     const char *host;                    /* HTTP: Host field value */
     uint32_t timeout_ms;                 /* connect + request + status line */
     struct tls_client *tls;              /* HTTP: speak TLS (verified as configured), NULL: plain */
+    int h2;                              /* HTTP: over HTTP/2 (ALPN h2 with tls, else h2c) */
 };
 
 /* The outcome of a probe, called once.  status: the HTTP status (http), or 0

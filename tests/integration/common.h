@@ -57,6 +57,7 @@ Suite *protect_suite(void);
 Suite *ops_suite(void);
 Suite *admin_suite(void);
 Suite *h2_suite(void);
+Suite *h2up_suite(void);
 Suite *compress_suite(void);
 
 #endif

@@ -32,6 +32,7 @@ int main(void)
     srunner_add_suite(sr, util_suite());
     srunner_add_suite(sr, hostname_suite());
     srunner_add_suite(sr, urlpath_suite());
+    srunner_add_suite(sr, h2_upstream_suite());
     srunner_add_suite(sr, anonymity_suite());
     srunner_add_suite(sr, auth_delay_suite());
     srunner_add_suite(sr, directory_suite());

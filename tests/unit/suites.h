@@ -27,6 +27,7 @@ Suite *apt_suite(void);
 Suite *util_suite(void);
 Suite *hostname_suite(void);
 Suite *urlpath_suite(void);
+Suite *h2_upstream_suite(void);
 Suite *anonymity_suite(void);
 Suite *compress_suite(void);
 Suite *auth_delay_suite(void);

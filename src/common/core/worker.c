@@ -10,6 +10,7 @@
 #include "connlimit.h"
 #include "exchange_int.h"
 #include "upstream.h"
+#include "h2_link.h"
 #include "util.h"
 
 #include <errno.h>
@@ -146,6 +147,7 @@ static void *worker_main(void *arg)
 
     metrics_set_shard(w->id);
     loop_run(w->loop);
+    h2_link_close_all();
     upstream_pool_free(w->pool);
     w->pool = NULL;
     resolver_free(w->resolver);

@@ -489,6 +489,8 @@ static void set_key(struct exchange *ex)
     n = gh_cat_u64(ex->key, cap, n, ex->port);
     if (ex->up_tls)
         n += gh_fmt(ex->key + n, cap - n, " tls@%p", (void *)ex->up_tls);
+    if (ex->up_h2_streams)
+        n = gh_cat_str(ex->key, cap, n, " h2");
     if (ex->proxy_header) {
         n = gh_cat_str(ex->key, cap, n, " for ");
         gh_cat_str(ex->key, cap, n, ex->conn->peer_text);
@@ -529,6 +531,14 @@ void exchange_queue(struct exchange *ex, uint32_t timeout_ms)
 void exchange_send_proxy_header(struct exchange *ex, int version)
 {
     ex->proxy_header = (uint8_t)(version == 2 ? 2 : 1);
+    if (ex->host[0])
+        set_key(ex);
+}
+
+void exchange_upstream_h2(struct exchange *ex, unsigned streams, unsigned conns)
+{
+    ex->up_h2_streams = (uint16_t)(streams ? streams : 1);
+    ex->up_h2_conns = (uint8_t)(conns ? conns : 1);
     if (ex->host[0])
         set_key(ex);
 }

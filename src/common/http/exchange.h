@@ -253,6 +253,11 @@ int exchange_idempotent(const struct exchange *ex);
  * pooled connections are kept apart from plain ones. */
 struct tls_client;
 void exchange_upstream_tls(struct exchange *ex, struct tls_client *tc);
+/* Speak HTTP/2 to the upstream (after exchange_forward): up to `streams`
+ * at once on each of at most `conns` connections per server, shared by
+ * the worker's exchanges; over TLS (exchange_upstream_tls) by ALPN, else
+ * h2c with prior knowledge. */
+void exchange_upstream_h2(struct exchange *ex, unsigned streams, unsigned conns);
 
 /* Whether the client reached us over TLS (for X-Forwarded-Proto, HSTS). */
 int exchange_is_tls(const struct exchange *ex);

@@ -488,7 +488,8 @@ void exchange_drive(struct exchange *ex)
                 break;
             case X_CONNECTED:
                 if ((rc = connect_greet(ex)) == GH_OK)
-                    next = ex->up_tls && !ex->up_reused ? X_UP_TLS : connected(ex);
+                    next = ex->up_tls && !ex->up_reused && !ex->up_h2_streams ? X_UP_TLS
+                                                                           : connected(ex);
                 break;
             case X_UP_TLS:
                 if ((rc = connect_tls(ex)) == GH_OK)

@@ -225,6 +225,9 @@ struct exchange {
     struct sockaddr_storage pin;        /* the intercepted client's original destination */
     uint8_t proxy_header;               /* PROXY protocol version to send upstream, 0 none */
     struct tls_client *up_tls;          /* speak TLS to the upstream, NULL: plain */
+    uint16_t up_h2_streams;             /* speak HTTP/2 to the upstream (h2_link.h): streams
+                                           per connection; 0: HTTP/1.1 */
+    uint8_t up_h2_conns;                /* ... over at most this many connections a server */
     uint8_t up_greeted;                 /* this connection's PROXY header went out */
     uint8_t up_shut, down_shut;         /* tunnel: write side shut towards upstream / client */
     int tpipe[2][2];                    /* tunnel: a pipe per direction for splice(2), -1 none */

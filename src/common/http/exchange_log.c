@@ -127,7 +127,7 @@ void exchange_log(struct exchange *ex)
                     ex->conn->proto->version  ? ex->conn->proto->name
                     : ex->req.minor_version ? "http/1.1"
                                             : "http/1.0",
-                    ex->up_addr[0] ? "http/1.1" : "-");
+                    !ex->up_addr[0] ? "-" : ex->up_h2_streams ? "h2" : "http/1.1");
     if (c->log_format == LOG_FORMAT_GATEHOUSE && ex->respb.z) /* compressed: before, after */
         n += gh_fmt(line + n, sizeof(line) - n, " enc=%s zin=%llu zout=%llu",
                     ex->zdecode ? "gunzip" : compress_name((enum compress_alg)ex->zalg),

@@ -2,6 +2,7 @@
  * exchange's upstream connection while it is being made; the driver
  * (exchange_drive.c) decides, from what these return, what comes next. */
 #include "connect.h"
+#include "h2_link.h"
 #include "intercept.h"
 #include "exchange_int.h"
 #include "log.h"
@@ -19,7 +20,7 @@ int connect_pooled(struct exchange *ex)
 {
     struct worker *w = ex->conn->w;
 
-    if (ex->up || ex->retried || (ex->naddrs != 0 && !ex->pin_ok) ||
+    if (ex->up || ex->retried || ex->up_h2_streams || (ex->naddrs != 0 && !ex->pin_ok) ||
         ex->decision != DECIDE_FORWARD || (ex->pinned && !ex->pin_ok))
         return 0; /* a pinned exchange checks its host's addresses first */
     ex->up = upstream_take(w->pool, ex->key);
@@ -85,7 +86,13 @@ int connect_resolved(struct exchange *ex)
 int connect_next(struct exchange *ex)
 {
     while (ex->addr_next < ex->naddrs) {
-        ex->up = upstream_connect(ex->conn->w, &ex->addrs[ex->addr_next++], ex->key);
+        if (ex->up_h2_streams) {
+            struct h2_link_want want = {&ex->addrs[ex->addr_next++], ex->key, ex->host,
+                                        ex->up_tls, ex->up_h2_streams, ex->up_h2_conns};
+            ex->up = h2_link_stream(ex->conn->w, &want);
+        } else {
+            ex->up = upstream_connect(ex->conn->w, &ex->addrs[ex->addr_next++], ex->key);
+        }
         if (ex->up)
             break;
     }

@@ -202,6 +202,24 @@ struct upconn *upstream_connect(struct worker *w, const struct sockaddr_storage 
     return u;
 }
 
+struct upconn *upstream_adopt(struct worker *w, int fd, const char *key, const char *addr_text)
+{
+    struct upconn *u = xcalloc(1, sizeof(*u));
+
+    u->io.fd = fd;
+    u->io.on_event = on_io;
+    u->w = w;
+    u->uses = 1;
+    u->idle.on_fire = on_idle_timeout;
+    gh_fmt(u->key, sizeof(u->key), "%s", key);
+    gh_fmt(u->addr_text, sizeof(u->addr_text), "%s", addr_text);
+    if (loop_add(w->loop, &u->io) < 0) {
+        free(u);
+        return NULL;
+    }
+    return u;
+}
+
 int upstream_connect_result(struct upconn *u)
 {
     int err = 0;

@@ -47,6 +47,10 @@ struct upconn *upstream_take(struct upstream_pool *p, const char *key);
 struct upconn *upstream_connect(struct worker *w, const struct sockaddr_storage *ss,
                                 const char *key);
 
+/* Wraps a connected socket (one end of a local pair standing for a
+ * stream: h2_link.h) as an upstream connection for `key`, shown as
+ * addr_text.  NULL with errno. */
+struct upconn *upstream_adopt(struct worker *w, int fd, const char *key, const char *addr_text);
 /* Makes owner/on_event receive the connection's events. */
 void upstream_own(struct upconn *u, void *owner,
                   void (*on_event)(void *owner, struct upconn *u, uint32_t events));
