@@ -15,10 +15,12 @@
 #include <zlib.h>
 #include <zstd.h>
 
-/* The output buffer of one encoder: output gathers there until it is full
+/* The output buffer of an encoder: output gathers there until it is full
  * or flushed, so a 100 KB page's ~35 KB of gzip go in one write (each
- * write to a client on this host wakes it: measured in bench/compress.sh). */
+ * write to a client on this host wakes it: measured in bench/compress.sh).
+ * A decoder writes whatever it has, through a smaller one. */
 #define ZOUT 65536
+#define ZOUT_DEC 16384
 /* gzip: 32 KB window, memLevel 8: deflate's own 256 KB. */
 #define GZIP_WBITS 15
 #define GZIP_MEMLEVEL 8
@@ -48,7 +50,8 @@ struct compress_enc {
     int push;           /* the waiting output is to be written now (flushed) */
     uint64_t in, produced;
     size_t off, len;    /* the waiting output: out[off..len) */
-    char out[ZOUT];
+    size_t cap;         /* out's size */
+    char out[];
 };
 
 /* An encoder that cannot start or fails: memory ran out (the inputs are
@@ -225,9 +228,19 @@ int compress_type_ok(const struct compress_conf *cc, const char *ct, size_t len)
 
 /* ---- the encoders ---- */
 
+/* A zeroed encoder or decoder with an output buffer of cap bytes. */
+static struct compress_enc *enc_alloc(size_t cap)
+{
+    struct compress_enc *z = xmalloc(sizeof(*z) + cap);
+
+    memset(z, 0, sizeof(*z));
+    z->cap = cap;
+    return z;
+}
+
 struct compress_enc *compress_enc_new(enum compress_alg a, int level)
 {
-    struct compress_enc *z = xcalloc(1, sizeof(*z));
+    struct compress_enc *z = enc_alloc(ZOUT);
     int ok = 1;
 
     z->alg = a;
@@ -258,7 +271,7 @@ struct compress_enc *compress_enc_new(enum compress_alg a, int level)
 
 struct compress_enc *compress_dec_new(uint32_t max_ratio)
 {
-    struct compress_enc *z = xcalloc(1, sizeof(*z));
+    struct compress_enc *z = enc_alloc(ZOUT_DEC);
 
     z->alg = COMPRESS_GZIP;
     z->decode = 1;
@@ -277,14 +290,14 @@ static int inflate_step(struct compress_enc *z, const char *in, size_t *len)
     z->gz.next_in = (Bytef *)(uintptr_t)in;
     z->gz.avail_in = (uInt)*len;
     z->gz.next_out = (Bytef *)z->out;
-    z->gz.avail_out = ZOUT;
+    z->gz.avail_out = (uInt)z->cap;
     r = inflate(&z->gz, Z_NO_FLUSH);
     if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
         z->error = "the upstream's gzip body is corrupt";
     if (r == Z_STREAM_END) /* what follows the stream is dropped */
         z->gz.avail_in = 0;
     *len -= z->gz.avail_in;
-    z->len = ZOUT - z->gz.avail_out;
+    z->len = z->cap - z->gz.avail_out;
     z->produced += z->len;
     /* a full buffer may leave output inside inflate: a flush drains it */
     z->unflushed = z->gz.avail_out == 0;
@@ -359,7 +372,7 @@ int compress_enc_ready(const struct compress_enc *z)
  * or flush, not one per block deflate happens to emit. */
 static int step(struct compress_enc *z, const char *in, size_t *len, int op)
 {
-    size_t room = ZOUT - z->len, avail = *len, had = z->len;
+    size_t room = z->cap - z->len, avail = *len, had = z->len;
     char *dst = z->out + z->len;
     int complete = 0;
 
@@ -396,9 +409,9 @@ static int step(struct compress_enc *z, const char *in, size_t *len, int op)
         complete = r == 0;
     }
     *len -= avail;
-    z->len = ZOUT - room;
+    z->len = z->cap - room;
     z->produced += z->len - had;
-    if (z->len == ZOUT)
+    if (z->len == z->cap)
         z->push = 1; /* full: written before anything more is taken */
     return complete;
 }

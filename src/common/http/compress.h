@@ -68,7 +68,7 @@ struct compress_enc *compress_enc_new(enum compress_alg a, int level);
 /* The same interface decoding a gzip body for a client that takes no
  * coding: its output is refused (compress_enc_error) once it passes
  * max_ratio times the input plus 1 MB.  Memory: inflate's 32 KB window
- * plus the 16 KB output buffer. */
+ * plus a 16 KB output buffer (an encoder's is 64 KB). */
 struct compress_enc *compress_dec_new(uint32_t max_ratio);
 void compress_enc_free(struct compress_enc *z);
 
