@@ -139,6 +139,9 @@ report() {
     printf '  made by `gzip -6`. All pinned as in run.sh.\n'
     printf -- '- gatehouse flushes its encoder each time it has read everything the origin sent, so\n'
     printf '  its answers can be a little larger than nginx'"'"'s (see bytes per answer).\n'
+    printf -- '- Both spend ~95%% of their CPU in zlib'"'"'s deflate on the same parameters (window 15,\n'
+    printf '  memLevel 8; unloaded, the two gzip bodies are byte-identical); the machine is shared,\n'
+    printf '  so read the spread of the rounds (bench/results) before a few per cent either way.\n'
 }
 
 main() {

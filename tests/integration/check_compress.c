@@ -4,8 +4,8 @@
  * programs) and compared byte for byte with the origin's own body (0 B,
  * 1 B, 10 MB, chunked); each rule that leaves a response alone; q-values;
  * Vary and ETag; an HTTP/1.0 client; curl --compressed; a server-sent
- * event that arrives while the origin holds the next; configuration
- * errors. */
+ * event that arrives while the origin holds the next; a head that arrives
+ * while the origin holds the body; configuration errors. */
 #include "common.h"
 
 #include <inttypes.h>
@@ -87,7 +87,8 @@ static void gzipped(const struct origin_request *rq, struct origin_reply *re)
  * text (1000 by default) as type T (text/html), chunked or not, with the
  * fields the query names.  /p?size=N: N bytes of the pattern, as
  * text/plain.  /sse: an event stream that sends one event, waits until
- * /release, then sends a second. */
+ * /release, then sends a second.  /late: a chunked page's head alone, then
+ * (after /release) its body. */
 static void answer(const struct origin_request *rq, struct origin_reply *re)
 {
     char v[256];
@@ -101,6 +102,18 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
     if (strcmp(rq->path, "/release") == 0) {
         origin_release();
         origin_text(re, "released\n");
+        return;
+    }
+    if (strcmp(rq->path, "/late") == 0) {
+        static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                                   "Transfer-Encoding: chunked\r\n\r\n";
+        static const char tail[] = "c\r\n<p>late</p>\n\r\n0\r\n\r\n";
+        int fd = origin_take(re);
+        if (write(fd, head, sizeof(head) - 1) < 0)
+            return;
+        origin_hold();
+        if (write(fd, tail, sizeof(tail) - 1) < 0)
+            return;
         return;
     }
     if (strcmp(rq->path, "/sse") == 0) {
@@ -703,6 +716,43 @@ START_TEST(sse_not_held_by_the_encoder)
 }
 END_TEST
 
+/* The head waits for the encoder's first bytes (one write), but not for a
+ * body the origin holds back: the client has the head (with the coding)
+ * before the origin sends a byte of body.  No clock decides: the origin
+ * holds until the test releases it. */
+START_TEST(head_not_held_for_the_body)
+{
+    char out[512], file[256];
+    int found = 0;
+    struct tc_response r;
+
+    snprintf(file, sizeof(file), "%s/late", tmp);
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "(timeout 30 curl -sSN --compressed -D %s.head -o %s.body -H "
+                           "'Host: all.test' -H 'Accept-Encoding: gzip' "
+                           "'http://127.0.0.1:%d/late' > %s.err 2>&1 &)",
+                           file, file, rig.rev, file),
+                     0);
+    for (int i = 0; i < 200 && !found; i++) { /* up to 10 s */
+        found = th_sh(out, sizeof(out), "grep -qi '^content-encoding: gzip' %s.head", file) == 0;
+        if (!found)
+            th_sleep_ms(50);
+    }
+    th_sh(out, sizeof(out), "cat %s.head %s.err", file, file);
+    ck_assert_msg(found, "the head did not arrive while the origin held the body: '%s'", out);
+    ck_assert_int_eq(req("GET", "all.test", "/release", NULL, &r), 200);
+    tc_response_free(&r);
+    found = 0;
+    for (int i = 0; i < 200 && !found; i++) {
+        found = th_sh(out, sizeof(out), "grep -qx '<p>late</p>' %s.body", file) == 0;
+        if (!found)
+            th_sleep_ms(50);
+    }
+    th_sh(out, sizeof(out), "cat %s.body %s.err", file, file);
+    ck_assert_msg(found, "the body did not arrive after the release: '%s'", out);
+}
+END_TEST
+
 /* ---- configuration ---- */
 
 START_TEST(config_errors)
@@ -759,6 +809,7 @@ Suite *compress_suite(void)
     tcase_add_test(tc, curl_compressed);
     tcase_add_test(tc, chromium_loads_a_compressed_page);
     tcase_add_test(tc, sse_not_held_by_the_encoder);
+    tcase_add_test(tc, head_not_held_for_the_body);
     tcase_add_test(tc, config_errors);
     suite_add_tcase(s, tc);
     return s;

@@ -69,7 +69,7 @@ static ssize_t out(const struct body *b, int fd, struct iovec *iov, int n)
 static ssize_t out_pre(struct body *b, int fd, const struct iovec *iov, int n)
 {
     size_t plen = b->prefix && (fd >= 0 || b->sink) ? buf_len(b->prefix) : 0, k;
-    struct iovec all[4];
+    struct iovec all[7];
     ssize_t w;
 
     if (!plen)
@@ -268,21 +268,38 @@ static void settle_chunked(struct body *b, struct buf *src, size_t w)
 
 /* ---- through an encoder ---- */
 
+/* The head (the prefix) waits for the encoder's first bytes too, so both
+ * go in one write; a pause of the source sends it alone. */
 int body_wants_flush(const struct body *b)
 {
-    return b->z && !b->done && !b->dry && compress_enc_unflushed(b->z);
+    return b->z && !b->done && !b->dry &&
+           (compress_enc_unflushed(b->z) || (b->prefix && buf_len(b->prefix)));
 }
 
-/* Writes the encoder's waiting output, as one chunk when chunk_out (its
+/* Whether the waiting output is the stream's last and the last chunk can
+ * follow it in the same write. */
+static int z_last(const struct body *b, size_t plen, size_t d)
+{
+    size_t wait;
+    return b->chunk_out && b->in_done && compress_enc_done(b->z) &&
+           d == b->chunk_left && (compress_enc_out(b->z, &wait), wait == plen);
+}
+
+/* Writes the encoder's waiting output once it is ready (a full buffer, a
+ * flush or the end: compress_enc_ready), as one chunk when chunk_out (its
  * size line and CRLF settled across partial writes).  Returns GH_OK when
- * all of it went, GH_AGAIN when fd would block, GH_ERROR (errno kept). */
+ * all of it went (or none is ready), GH_AGAIN when fd would block,
+ * GH_ERROR (errno kept). */
 static int z_write(struct body *b, int fd)
 {
     size_t plen;
     const char *p = compress_enc_out(b->z, &plen);
 
+    if (!compress_enc_ready(b->z))
+        plen = 0; /* gathering: more input may join it in one write */
+
     while (plen || b->hdr_off < b->hdr_len || b->crlf_left) {
-        struct iovec iov[3];
+        struct iovec iov[6];
         ssize_t w;
         size_t k, d;
         int n = 0;
@@ -304,6 +321,11 @@ static int z_write(struct body *b, int fd)
             iov[n++] = (struct iovec){(char *)p, d};
         if (d == b->chunk_left && b->crlf_left)
             iov[n++] = (struct iovec){(char *)"\r\n" + 2 - b->crlf_left, b->crlf_left};
+        if (z_last(b, plen, d)) { /* "0\r\n...": one write less */
+            if (b->last_left == 0)
+                b->last_left = last_chunk_len(b);
+            n += last_chunk_iov(b, iov + n);
+        }
         w = out_pre(b, fd, iov, n);
         if (w < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK ? GH_AGAIN : GH_ERROR;
@@ -315,7 +337,13 @@ static int z_write(struct body *b, int fd)
         b->chunk_left -= k;
         b->zout += k;
         w -= (ssize_t)k;
-        b->crlf_left -= (uint8_t)GH_MIN((size_t)w, (size_t)b->crlf_left);
+        k = GH_MIN((size_t)w, (size_t)b->crlf_left);
+        b->crlf_left -= (uint8_t)k;
+        w -= (ssize_t)k;
+        if (w > 0 && b->last_left) { /* the merged last chunk */
+            b->last_left -= (uint32_t)w;
+            b->done = b->last_left == 0;
+        }
         p = compress_enc_out(b->z, &plen);
     }
     return GH_OK;
@@ -366,9 +394,11 @@ static int pump_z(struct body *b, struct buf *src, int src_eof, int fd, int *out
             compress_enc_flush(b->z, 0);
             continue;
         }
-        b->dry = 0;
-        if (flush_prefix(b, fd) != GH_OK)
+        /* the head waits for the first encoded bytes unless the source paused
+         * (or a meter holds it back) */
+        if ((b->dry || b->metered) && flush_prefix(b, fd) != GH_OK)
             goto write_failed;
+        b->dry = 0;
         return GH_AGAIN;
     }
     /* the encoded stream is out: the last chunk */

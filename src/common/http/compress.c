@@ -15,8 +15,12 @@
 #include <zlib.h>
 #include <zstd.h>
 
-/* The output buffer of one encoder. */
-#define ZOUT 16384
+/* The output buffer of an encoder: output gathers there until it is full
+ * or flushed, so a 100 KB page's ~35 KB of gzip go in one write (each
+ * write to a client on this host wakes it: measured in bench/compress.sh).
+ * A decoder writes whatever it has, through a smaller one. */
+#define ZOUT 65536
+#define ZOUT_DEC 16384
 /* gzip: 32 KB window, memLevel 8: deflate's own 256 KB. */
 #define GZIP_WBITS 15
 #define GZIP_MEMLEVEL 8
@@ -43,9 +47,11 @@ struct compress_enc {
     const char *error;  /* static: why it stopped */
     int unflushed;      /* bytes fed since the last flush */
     int done;           /* the stream has ended */
+    int push;           /* the waiting output is to be written now (flushed) */
     uint64_t in, produced;
     size_t off, len;    /* the waiting output: out[off..len) */
-    char out[ZOUT];
+    size_t cap;         /* out's size */
+    char out[];
 };
 
 /* An encoder that cannot start or fails: memory ran out (the inputs are
@@ -222,9 +228,19 @@ int compress_type_ok(const struct compress_conf *cc, const char *ct, size_t len)
 
 /* ---- the encoders ---- */
 
+/* A zeroed encoder or decoder with an output buffer of cap bytes. */
+static struct compress_enc *enc_alloc(size_t cap)
+{
+    struct compress_enc *z = xmalloc(sizeof(*z) + cap);
+
+    memset(z, 0, sizeof(*z));
+    z->cap = cap;
+    return z;
+}
+
 struct compress_enc *compress_enc_new(enum compress_alg a, int level)
 {
-    struct compress_enc *z = xcalloc(1, sizeof(*z));
+    struct compress_enc *z = enc_alloc(ZOUT);
     int ok = 1;
 
     z->alg = a;
@@ -255,7 +271,7 @@ struct compress_enc *compress_enc_new(enum compress_alg a, int level)
 
 struct compress_enc *compress_dec_new(uint32_t max_ratio)
 {
-    struct compress_enc *z = xcalloc(1, sizeof(*z));
+    struct compress_enc *z = enc_alloc(ZOUT_DEC);
 
     z->alg = COMPRESS_GZIP;
     z->decode = 1;
@@ -274,14 +290,14 @@ static int inflate_step(struct compress_enc *z, const char *in, size_t *len)
     z->gz.next_in = (Bytef *)(uintptr_t)in;
     z->gz.avail_in = (uInt)*len;
     z->gz.next_out = (Bytef *)z->out;
-    z->gz.avail_out = ZOUT;
+    z->gz.avail_out = (uInt)z->cap;
     r = inflate(&z->gz, Z_NO_FLUSH);
     if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
         z->error = "the upstream's gzip body is corrupt";
     if (r == Z_STREAM_END) /* what follows the stream is dropped */
         z->gz.avail_in = 0;
     *len -= z->gz.avail_in;
-    z->len = ZOUT - z->gz.avail_out;
+    z->len = z->cap - z->gz.avail_out;
     z->produced += z->len;
     /* a full buffer may leave output inside inflate: a flush drains it */
     z->unflushed = z->gz.avail_out == 0;
@@ -341,22 +357,30 @@ void compress_enc_took(struct compress_enc *z, size_t n)
 {
     z->off += n;
     if (z->off >= z->len)
-        z->off = z->len = 0;
+        z->off = z->len = z->push = 0;
 }
 
-/* One step of the encoder over in[0..*len) into the empty output buffer,
- * with op 0 (process), 1 (flush) or 2 (finish).  *len becomes the bytes
- * taken; returns 1 when the flush or finish is complete. */
+int compress_enc_ready(const struct compress_enc *z)
+{
+    return z->len > z->off && (z->push || z->decode || z->done || z->error);
+}
+
+/* One step of the encoder over in[0..*len) into the output buffer's room
+ * after the waiting bytes, with op 0 (process), 1 (flush) or 2 (finish).
+ * *len becomes the bytes taken; returns 1 when the flush or finish is
+ * complete.  The output gathers across steps: one write per full buffer
+ * or flush, not one per block deflate happens to emit. */
 static int step(struct compress_enc *z, const char *in, size_t *len, int op)
 {
-    size_t room = ZOUT, avail = *len;
+    size_t room = z->cap - z->len, avail = *len, had = z->len;
+    char *dst = z->out + z->len;
     int complete = 0;
 
     if (z->alg == COMPRESS_GZIP) {
         int r;
         z->gz.next_in = (Bytef *)(uintptr_t)in;
         z->gz.avail_in = (uInt)avail;
-        z->gz.next_out = (Bytef *)z->out;
+        z->gz.next_out = (Bytef *)dst;
         z->gz.avail_out = (uInt)room;
         r = deflate(&z->gz, op == 2 ? Z_FINISH : op == 1 ? Z_SYNC_FLUSH : Z_NO_FLUSH);
         avail = z->gz.avail_in;
@@ -364,7 +388,7 @@ static int step(struct compress_enc *z, const char *in, size_t *len, int op)
         complete = op == 2 ? r == Z_STREAM_END : room > 0;
     } else if (z->alg == COMPRESS_BR) {
         const uint8_t *nin = (const uint8_t *)in;
-        uint8_t *nout = (uint8_t *)z->out;
+        uint8_t *nout = (uint8_t *)dst;
         BrotliEncoderOperation bop = op == 2   ? BROTLI_OPERATION_FINISH
                                      : op == 1 ? BROTLI_OPERATION_FLUSH
                                                : BROTLI_OPERATION_PROCESS;
@@ -374,7 +398,7 @@ static int step(struct compress_enc *z, const char *in, size_t *len, int op)
                            : !BrotliEncoderHasMoreOutput(z->br) && avail == 0;
     } else {
         ZSTD_inBuffer ib = {in, avail, 0};
-        ZSTD_outBuffer ob = {z->out, room, 0};
+        ZSTD_outBuffer ob = {dst, room, 0};
         size_t r = ZSTD_compressStream2(z->zs, &ob, &ib,
                                         op == 2 ? ZSTD_e_end : op == 1 ? ZSTD_e_flush
                                                                        : ZSTD_e_continue);
@@ -385,17 +409,19 @@ static int step(struct compress_enc *z, const char *in, size_t *len, int op)
         complete = r == 0;
     }
     *len -= avail;
-    z->len = ZOUT - room;
-    z->produced += z->len;
+    z->len = z->cap - room;
+    z->produced += z->len - had;
+    if (z->len == z->cap)
+        z->push = 1; /* full: written before anything more is taken */
     return complete;
 }
 
 size_t compress_enc_feed(struct compress_enc *z, const char *in, size_t len)
 {
-    if (z->len || z->done || z->error || len == 0)
+    if (z->push || z->done || z->error || len == 0)
         return 0;
     if (z->decode)
-        return dec_feed(z, in, len);
+        return z->len ? 0 : dec_feed(z, in, len);
     step(z, in, &len, 0);
     z->in += len;
     if (len)
@@ -414,12 +440,13 @@ int compress_enc_flush(struct compress_enc *z, int finish)
 
     if (z->done || z->error)
         return 1;
-    if (z->len)
+    if (z->push || (z->decode && z->len))
         return 0;
     if (z->decode)
         return dec_flush(z, finish);
     if (!step(z, "", &none, finish ? 2 : 1))
         return 0;
+    z->push = z->len > 0;
     z->unflushed = 0;
     z->done = finish;
     if (finish) {

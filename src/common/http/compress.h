@@ -68,7 +68,7 @@ struct compress_enc *compress_enc_new(enum compress_alg a, int level);
 /* The same interface decoding a gzip body for a client that takes no
  * coding: its output is refused (compress_enc_error) once it passes
  * max_ratio times the input plus 1 MB.  Memory: inflate's 32 KB window
- * plus the 16 KB output buffer. */
+ * plus a 16 KB output buffer (an encoder's is 64 KB). */
 struct compress_enc *compress_dec_new(uint32_t max_ratio);
 void compress_enc_free(struct compress_enc *z);
 
@@ -76,9 +76,15 @@ void compress_enc_free(struct compress_enc *z);
 const char *compress_enc_out(const struct compress_enc *z, size_t *len);
 /* n of those bytes were written. */
 void compress_enc_took(struct compress_enc *z, size_t n);
+/* Whether the waiting output is to be written now: the buffer is full, a
+ * flush or finish put it there, or (a decoder) any output.  Until then an
+ * encoder gathers its output across feeds, so a response goes out in
+ * few writes (each write to a local client wakes it: CPU per request). */
+int compress_enc_ready(const struct compress_enc *z);
 
-/* Encodes what it can of in[0..len) while no output is waiting; returns
- * the bytes taken (0 when output waits to be written). */
+/* Encodes what it can of in[0..len) while its output is not ready to be
+ * written (compress_enc_ready); returns the bytes taken (0 when output
+ * must be written first). */
 size_t compress_enc_feed(struct compress_enc *z, const char *in, size_t len);
 
 /* Whether bytes were fed since the last flush (a flush would send them). */
