@@ -66,76 +66,53 @@ static void pac(struct exchange *ex)
 }
 
 /* A growing page. */
-struct page {
-    char *p;
-    size_t len, cap;
-};
-
-static void put(struct page *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct page *o, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < o->cap - o->len)
-            break;
-        o->cap = o->cap * 2 + (size_t)(n > 0 ? n : 0);
-        o->p = xrealloc(o->p, o->cap);
-    }
-    o->len += (size_t)n;
-}
-
 /* Text with HTML's special characters escaped. */
-static void put_text(struct page *o, const char *s)
+static void put_text(struct text *o, const char *s)
 {
     for (; *s; s++)
-        put(o, "%s", *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;"
+        text_printf(o, "%s", *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;"
                      : *s == '"' ? "&quot;" : (char[]){*s, 0});
 }
 
 /* One row per protection's name: its kind, its name, its counters. */
 static void put_pstats(const struct pstats *p, void *arg)
 {
-    struct page *o = arg;
+    struct text *o = arg;
     const char *const *names = pstats_counter_names(p->kind);
 
-    put(o, "<tr><td>%s</td><td>", pstats_kind_name(p->kind));
+    text_printf(o, "<tr><td>%s</td><td>", pstats_kind_name(p->kind));
     put_text(o, p->name);
-    put(o, "</td><td>");
+    text_printf(o, "</td><td>");
     for (unsigned i = 0; names[i]; i++)
-        put(o, "%s%s %llu", i ? ", " : "", names[i],
+        text_printf(o, "%s%s %llu", i ? ", " : "", names[i],
             (unsigned long long)atomic_load_explicit(&p->c[i], memory_order_relaxed));
-    put(o, "</td></tr>\n");
+    text_printf(o, "</td></tr>\n");
 }
 
 /* The protections' counters and the bans in force. */
-static void put_protection(struct page *o)
+static void put_protection(struct text *o)
 {
     struct ban_info *b = xcalloc(256, sizeof(*b));
     size_t n = bans_list(b, 256, gh_now_ms());
     struct keytab_stats ks;
 
     keytab_stats(protect_table(), &ks);
-    put(o, "<h2>Protection</h2>\n<p>tracked keys: %llu of %llu (%llu evicted)</p>\n"
+    text_printf(o, "<h2>Protection</h2>\n<p>tracked keys: %llu of %llu (%llu evicted)</p>\n"
            "<table>\n<tr><th>kind</th><th>name</th><th>counters</th></tr>\n",
         (unsigned long long)ks.keys, (unsigned long long)ks.capacity,
         (unsigned long long)ks.evicted);
     pstats_each(put_pstats, o);
-    put(o, "</table>\n<h2>Bans in force: %zu</h2>\n<table>\n"
+    text_printf(o, "</table>\n<h2>Bans in force: %zu</h2>\n<table>\n"
            "<tr><th>rule</th><th>key</th><th>seconds left</th><th>refused</th></tr>\n", n);
     for (size_t i = 0; i < GH_MIN(n, (size_t)256); i++) {
-        put(o, "<tr><td>");
+        text_printf(o, "<tr><td>");
         put_text(o, b[i].rule);
-        put(o, "</td><td>");
+        text_printf(o, "</td><td>");
         put_text(o, b[i].key);
-        put(o, "</td><td>%llu</td><td>%llu</td></tr>\n",
+        text_printf(o, "</td><td>%llu</td><td>%llu</td></tr>\n",
             (unsigned long long)((b[i].left_ms + 999) / 1000), (unsigned long long)b[i].refused);
     }
-    put(o, "</table>\n<p>An address in the policy's status_allow lifts a ban with "
+    text_printf(o, "</table>\n<p>An address in the policy's status_allow lifts a ban with "
            "<code>curl -X DELETE 'http://proxy/status?ban=KEY'</code> (<code>ban=*</code>: "
            "all).</p>\n");
     free(b);
@@ -144,12 +121,12 @@ static void put_protection(struct page *o)
 static void status(struct exchange *ex)
 {
     struct stats_total t;
-    struct page o = {.p = xmalloc(4096), .cap = 4096};
+    struct text o = {.p = xmalloc(4096), .cap = 4096};
     uint64_t up_total;
 
     stats_snapshot(&t);
     up_total = t.upstream_connects + t.upstream_reuses;
-    put(&o,
+    text_printf(&o,
         "<!DOCTYPE html>\n<html><head><title>gatehouse status</title></head><body>\n"
         "<h1>gatehouse %s</h1>\n<table>\n"
         "<tr><td>up</td><td>%llu s</td></tr>\n"
@@ -166,7 +143,7 @@ static void status(struct exchange *ex)
         (unsigned long long)t.upstream_reuses,
         up_total ? 100.0 * (double)t.upstream_reuses / (double)up_total : 0.0);
     put_protection(&o);
-    put(&o, "<p>Browsers can configure themselves from <a href=\"/proxy.pac\">/proxy.pac</a>.</p>\n"
+    text_printf(&o, "<p>Browsers can configure themselves from <a href=\"/proxy.pac\">/proxy.pac</a>.</p>\n"
             "</body></html>\n");
     exchange_respond(ex, 200, "text/html; charset=utf-8", "Cache-Control: no-store\r\n", o.p, o.len);
     free(o.p);

@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 struct scrape {
-    struct metrics_out *o;
+    struct text *o;
     int family; /* which family this walk writes */
     uint64_t now;
 };
@@ -70,7 +70,7 @@ static void one_pool(void *arg, const char *pool, struct pool_state *st)
         metrics_sample(s->o, "gatehouse_pool_retries_total", l, (double)atomic_load(&st->retries));
 }
 
-static void collect(struct metrics_out *o, void *arg)
+static void collect(struct text *o, void *arg)
 {
     struct scrape s = {o, 0, gh_now_ms()};
 

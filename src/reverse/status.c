@@ -10,46 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-struct out {
-    char *p;
-    size_t len, cap;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < o->cap - o->len)
-            break;
-        o->cap = o->cap * 2 + (n > 0 ? (size_t)n : 0);
-        o->p = xrealloc(o->p, o->cap);
-    }
-    o->len += (size_t)n;
-}
-
-/* A JSON string: names come from the configuration, escape them anyway. */
-static void put_str(struct out *o, const char *s)
-{
-    put(o, "\"");
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            put(o, "\\%c", ch);
-        else if (ch < 0x20)
-            put(o, "\\u%04x", ch);
-        else
-            put(o, "%c", ch);
-    }
-    put(o, "\"");
-}
-
-static void put_server(struct out *o, struct server *sv, uint64_t now)
+static void put_server(struct text *o, struct server *sv, uint64_t now)
 {
     struct health h;
     const char *state;
@@ -58,9 +19,9 @@ static void put_server(struct out *o, struct server *sv, uint64_t now)
     h = sv->st->h;
     pthread_mutex_unlock(&sv->st->lock);
     state = !h.up ? "down" : !health_usable(&h, now) ? "ejected" : "up";
-    put(o, "{\"address\":");
-    put_str(o, sv->label);
-    put(o, ",\"weight\":%u,\"backup\":%s,\"max_conns\":%u,\"state\":\"%s\","
+    text_printf(o, "{\"address\":");
+    text_json_str(o, sv->label);
+    text_printf(o, ",\"weight\":%u,\"backup\":%s,\"max_conns\":%u,\"state\":\"%s\","
            "\"active\":%u,\"requests\":%llu,\"failures\":%llu,\"since_change_ms\":%llu}",
         sv->weight, sv->backup ? "true" : "false", sv->max_conns, state,
         atomic_load(&sv->st->active), (unsigned long long)atomic_load(&sv->st->requests),
@@ -70,42 +31,42 @@ static void put_server(struct out *o, struct server *sv, uint64_t now)
 
 /* HTTP/2 clients: connections, streams, refused streams, and each kind
  * of abuse caught (stats.h), ending the document. */
-static void put_http2(struct out *o)
+static void put_http2(struct text *o)
 {
     struct stats_total t;
 
     stats_snapshot(&t);
-    put(o, "\"http2\":{\"connections\":%llu,\"open\":%llu,\"streams\":%llu,\"malformed\":%llu",
+    text_printf(o, "\"http2\":{\"connections\":%llu,\"open\":%llu,\"streams\":%llu,\"malformed\":%llu",
         (unsigned long long)t.h2_conns, (unsigned long long)t.h2_active,
         (unsigned long long)t.h2_streams, (unsigned long long)t.h2_malformed);
     for (int k = 0; k < H2_ABUSE_KINDS; k++)
-        put(o, ",\"%s\":%llu", stats_h2_abuse_names[k], (unsigned long long)t.h2_abuse[k]);
-    put(o, "}}\n");
+        text_printf(o, ",\"%s\":%llu", stats_h2_abuse_names[k], (unsigned long long)t.h2_abuse[k]);
+    text_printf(o, "}}\n");
 }
 
 void status_answer(struct exchange *ex, const struct pool_set *ps)
 {
-    struct out o = {.p = xcalloc(1, 4096), .cap = 4096};
+    struct text o = {.p = xcalloc(1, 4096), .cap = 4096};
     uint64_t now = gh_now_ms();
 
-    put(&o, "{\"pools\":[");
+    text_printf(&o, "{\"pools\":[");
     for (unsigned i = 0; i < ps->n; i++) {
         struct pool *p = &ps->p[i];
-        put(&o, "%s{\"name\":", i ? "," : "");
-        put_str(&o, p->name);
-        put(&o, ",\"balance\":\"%s\",\"health_check\":\"%s\",\"queued\":%u,\"servers\":[",
+        text_printf(&o, "%s{\"name\":", i ? "," : "");
+        text_json_str(&o, p->name);
+        text_printf(&o, ",\"balance\":\"%s\",\"health_check\":\"%s\",\"queued\":%u,\"servers\":[",
             p->bal->name, !p->check.enabled ? "none" : p->check.http ? "http" : "tcp",
             atomic_load(&p->st->queued));
         for (unsigned k = 0; k < p->nservers; k++) {
             if (k)
-                put(&o, ",");
+                text_printf(&o, ",");
             put_server(&o, &p->servers[k], now);
         }
-        put(&o, "]}");
+        text_printf(&o, "]}");
     }
     struct cache_store_stats cs;
     cache_store_stats(&cs);
-    put(&o, "],\"cache\":{\"entries\":%llu,\"bytes\":%llu,\"limit\":%llu,\"hits\":%llu,"
+    text_printf(&o, "],\"cache\":{\"entries\":%llu,\"bytes\":%llu,\"limit\":%llu,\"hits\":%llu,"
             "\"misses\":%llu,\"disk_entries\":%llu,\"disk_bytes\":%llu,\"disk_limit\":%llu},",
         (unsigned long long)cs.entries, (unsigned long long)cs.bytes, (unsigned long long)cs.limit,
         (unsigned long long)cs.hits, (unsigned long long)cs.misses,
@@ -113,14 +74,14 @@ void status_answer(struct exchange *ex, const struct pool_set *ps)
         (unsigned long long)cs.disk_limit);
     struct compress_stats zs;
     compress_stats(&zs);
-    put(&o, "\"compression\":{\"gzip\":%llu,\"br\":%llu,\"zstd\":%llu,\"bytes_in\":%llu,"
+    text_printf(&o, "\"compression\":{\"gzip\":%llu,\"br\":%llu,\"zstd\":%llu,\"bytes_in\":%llu,"
             "\"bytes_out\":%llu},",
         (unsigned long long)zs.responses[COMPRESS_GZIP], (unsigned long long)zs.responses[COMPRESS_BR],
         (unsigned long long)zs.responses[COMPRESS_ZSTD], (unsigned long long)zs.bytes_in,
         (unsigned long long)zs.bytes_out);
     size_t plen;
     char *prot = protect_status_json(&plen);
-    put(&o, "%.*s,", (int)plen, prot);
+    text_printf(&o, "%.*s,", (int)plen, prot);
     free(prot);
     put_http2(&o); /* the last member, and the closing brace */
     exchange_respond(ex, 200, "application/json", "Cache-Control: no-store\r\n", o.p, o.len);

@@ -32,7 +32,7 @@ struct family {
 
 struct collector {
     struct collector *next;
-    void (*fn)(struct metrics_out *o, void *arg);
+    void (*fn)(struct text *o, void *arg);
     void *arg;
 };
 
@@ -187,33 +187,21 @@ char *metrics_labels(char *dst, size_t cap, ...)
 
 /* ---- writing ---- */
 
-void metrics_printf(struct metrics_out *o, const char *fmt, ...)
+void metrics_printf(struct text *o, const char *fmt, ...)
 {
     va_list ap;
-    int n;
 
-    for (;;) {
-        if (o->cap - o->len < 64) {
-            o->cap = o->cap * 2 + 4096;
-            o->p = xrealloc(o->p, o->cap);
-        }
-        va_start(ap, fmt);
-        n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < o->cap - o->len)
-            break;
-        o->cap = o->cap * 2 + (n > 0 ? (size_t)n : 0);
-        o->p = xrealloc(o->p, o->cap);
-    }
-    o->len += (size_t)n;
+    va_start(ap, fmt);
+    text_vprintf(o, fmt, ap);
+    va_end(ap);
 }
 
-void metrics_family(struct metrics_out *o, const char *name, const char *type, const char *help)
+void metrics_family(struct text *o, const char *name, const char *type, const char *help)
 {
     metrics_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void metrics_sample(struct metrics_out *o, const char *name, const char *labels, double v)
+void metrics_sample(struct text *o, const char *name, const char *labels, double v)
 {
     int has = labels && *labels;
 
@@ -240,7 +228,7 @@ static void hist_sum(const struct metric_hist *h, uint64_t *b, uint64_t *count, 
         *count += b[k];
 }
 
-void metrics_write_hist(struct metrics_out *o, const char *name, const char *labels,
+void metrics_write_hist(struct text *o, const char *name, const char *labels,
                         const struct metric_hist *h)
 {
     uint64_t b[METRICS_BUCKETS + 1], count, sum_us, cum = 0;
@@ -289,7 +277,7 @@ double metrics_quantile(const uint64_t b[METRICS_BUCKETS + 1], double q)
     return lo;
 }
 
-void metrics_add_collector(void (*fn)(struct metrics_out *o, void *arg), void *arg)
+void metrics_add_collector(void (*fn)(struct text *o, void *arg), void *arg)
 {
     struct collector *c = xcalloc(1, sizeof(*c));
 
@@ -301,7 +289,7 @@ void metrics_add_collector(void (*fn)(struct metrics_out *o, void *arg), void *a
     pthread_mutex_unlock(&lock);
 }
 
-void metrics_write(struct metrics_out *o)
+void metrics_write(struct text *o)
 {
     struct family *f;
     struct collector *c;

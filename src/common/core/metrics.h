@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct text; /* util.h */
+
 #define METRICS_SHARDS 8
 /* Upper bounds of the latency buckets, in seconds (+Inf is implied). */
 #define METRICS_BUCKETS 12
@@ -78,20 +80,15 @@ char *metrics_labels(char *dst, size_t cap, ...) __attribute__((sentinel));
 /* ---- the scrape ---- */
 
 /* A growing text buffer a scrape writes into. */
-struct metrics_out {
-    char *p;
-    size_t len, cap;
-};
-
 /* Appends formatted text. */
-void metrics_printf(struct metrics_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void metrics_printf(struct text *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A family's HELP and TYPE lines ("counter", "gauge", "histogram"). */
-void metrics_family(struct metrics_out *o, const char *name, const char *type, const char *help);
+void metrics_family(struct text *o, const char *name, const char *type, const char *help);
 /* One sample: `name{labels} value` (labels "" or NULL: none). */
-void metrics_sample(struct metrics_out *o, const char *name, const char *labels, double v);
+void metrics_sample(struct text *o, const char *name, const char *labels, double v);
 /* A histogram's _bucket, _sum and _count samples (family line written by
  * the caller). */
-void metrics_write_hist(struct metrics_out *o, const char *name, const char *labels,
+void metrics_write_hist(struct text *o, const char *name, const char *labels,
                         const struct metric_hist *h);
 /* A histogram's bucket counts summed over its cells (not cumulative; the
  * last is past the last bound). */
@@ -102,10 +99,10 @@ double metrics_quantile(const uint64_t b[METRICS_BUCKETS + 1], double q);
 
 /* A collector: writes whole families at each scrape.  `arg` is handed
  * back.  Registered for the life of the process. */
-void metrics_add_collector(void (*fn)(struct metrics_out *o, void *arg), void *arg);
+void metrics_add_collector(void (*fn)(struct text *o, void *arg), void *arg);
 
 /* Writes every registered series and runs every collector; the caller
  * frees o->p. */
-void metrics_write(struct metrics_out *o);
+void metrics_write(struct text *o);
 
 #endif

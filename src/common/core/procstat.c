@@ -57,14 +57,14 @@ static long open_fds(void)
     return n - 1; /* the directory's own descriptor */
 }
 
-static void one(struct metrics_out *o, const char *name, const char *type, const char *help,
+static void one(struct text *o, const char *name, const char *type, const char *help,
                 const char *labels, double v)
 {
     metrics_family(o, name, type, help);
     metrics_sample(o, name, labels, v);
 }
 
-static void collect(struct metrics_out *o, void *arg)
+static void collect(struct text *o, void *arg)
 {
     struct rusage ru;
     struct rlimit rl;

@@ -109,3 +109,52 @@ size_t gh_cat_u64(char *dst, size_t cap, size_t at, uint64_t v)
     } while (v);
     return gh_cat(dst, cap, at, digits + n, sizeof(digits) - n);
 }
+
+void text_vprintf(struct text *t, const char *fmt, va_list ap)
+{
+    va_list again;
+    int n;
+
+    for (;;) {
+        if (t->cap - t->len < 64) {
+            t->cap = t->cap * 2 + 1024;
+            t->p = xrealloc(t->p, t->cap);
+        }
+        va_copy(again, ap);
+        n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, again);
+        va_end(again);
+        if (n < 0) { /* a bad format: leave the text as it was */
+            t->p[t->len] = '\0';
+            return;
+        }
+        if ((size_t)n < t->cap - t->len)
+            break;
+        t->cap = t->cap * 2 + (size_t)n;
+        t->p = xrealloc(t->p, t->cap);
+    }
+    t->len += (size_t)n;
+}
+
+void text_printf(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    text_vprintf(t, fmt, ap);
+    va_end(ap);
+}
+
+void text_json_str(struct text *t, const char *s)
+{
+    text_printf(t, "\"");
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            text_printf(t, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f || ch == '<' || ch == '>' || ch == '&')
+            text_printf(t, "\\u%04x", ch);
+        else
+            text_printf(t, "%c", ch);
+    }
+    text_printf(t, "\"");
+}

@@ -4,6 +4,7 @@
 #ifndef GH_UTIL_H
 #define GH_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -54,5 +55,20 @@ static inline size_t gh_cat_str(char *dst, size_t cap, size_t at, const char *s)
 {
     return gh_cat(dst, cap, at, s, strlen(s));
 }
+
+/* A growing text on the heap, for the pages and documents written on
+ * request (status, metrics, dashboards): p holds len bytes and a NUL;
+ * start it as {0} and free(p) when done. */
+struct text {
+    char *p;
+    size_t len, cap;
+};
+
+/* Appends formatted text, growing the buffer as needed. */
+void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void text_vprintf(struct text *t, const char *fmt, va_list ap);
+/* Appends s as a JSON string in quotes; besides what JSON requires, <, >
+ * and & are escaped so the text can sit inside an HTML page. */
+void text_json_str(struct text *t, const char *s);
 
 #endif

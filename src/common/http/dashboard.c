@@ -127,23 +127,8 @@ void dashboard_stop(void)
 
 /* ---- JSON ---- */
 
-static void put_str(struct metrics_out *o, const char *s)
-{
-    metrics_printf(o, "\"");
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            metrics_printf(o, "\\%c", ch);
-        else if (ch < 0x20 || ch == '<' || ch == '>' || ch == '&')
-            metrics_printf(o, "\\u%04x", ch);
-        else
-            metrics_printf(o, "%c", ch);
-    }
-    metrics_printf(o, "\"");
-}
-
 struct json_walk {
-    struct metrics_out *o;
+    struct text *o;
     int n;
 };
 
@@ -152,9 +137,9 @@ static void put_server(void *arg, const char *pool, const char *server, int up)
     struct json_walk *w = arg;
 
     metrics_printf(w->o, "%s{\"pool\":", w->n++ ? "," : "");
-    put_str(w->o, pool);
+    text_json_str(w->o, pool);
     metrics_printf(w->o, ",\"server\":");
-    put_str(w->o, server);
+    text_json_str(w->o, server);
     metrics_printf(w->o, ",\"up\":%s}", up ? "true" : "false");
 }
 
@@ -164,19 +149,19 @@ static void put_top(void *arg, const char *title, const char *unit, const struct
     struct json_walk *w = arg;
 
     metrics_printf(w->o, "%s{\"title\":", w->n++ ? "," : "");
-    put_str(w->o, title);
+    text_json_str(w->o, title);
     metrics_printf(w->o, ",\"unit\":");
-    put_str(w->o, unit);
+    text_json_str(w->o, unit);
     metrics_printf(w->o, ",\"rows\":[");
     for (unsigned i = 0; i < nrows; i++) {
         metrics_printf(w->o, "%s[", i ? "," : "");
-        put_str(w->o, rows[i].key);
+        text_json_str(w->o, rows[i].key);
         metrics_printf(w->o, ",%llu]", (unsigned long long)rows[i].v);
     }
     metrics_printf(w->o, "]}");
 }
 
-void dashboard_json(struct metrics_out *o, uint64_t since)
+void dashboard_json(struct text *o, uint64_t since)
 {
     struct json_walk w = {o, 0};
     uint64_t first;

@@ -11,7 +11,7 @@
 
 #define DASHBOARD_SAMPLES 3600
 
-struct metrics_out;
+struct text;
 
 /* Where the servers' health comes from: each(arg) calls cb once per server
  * with its pool, its address and whether it takes traffic. */
@@ -27,6 +27,6 @@ void dashboard_sample(void);
 
 /* Writes the JSON document: the samples after sequence number `since`
  * (0: all kept), the servers now, and the top tables (top.h). */
-void dashboard_json(struct metrics_out *o, uint64_t since);
+void dashboard_json(struct text *o, uint64_t since);
 
 #endif

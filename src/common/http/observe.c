@@ -105,7 +105,7 @@ void observe_totals(struct observe_totals *t)
     t->duration = &total_hist;
 }
 
-static void collect_open(struct metrics_out *o, void *arg)
+static void collect_open(struct text *o, void *arg)
 {
     unsigned n = atomic_load(&nseen);
     char l[128];
@@ -121,7 +121,7 @@ static void collect_open(struct metrics_out *o, void *arg)
 }
 
 /* The store, per tier: objects, bytes and the limit; lookups by result. */
-static void collect_cache(struct metrics_out *o, void *arg)
+static void collect_cache(struct text *o, void *arg)
 {
     struct cache_store_stats cs;
 

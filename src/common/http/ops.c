@@ -35,7 +35,7 @@ static uint64_t since_of(const char *q, size_t len)
     return p && (p == q || p[-1] == '&') ? strtoull(p + 6, NULL, 10) : 0;
 }
 
-static void respond(struct exchange *ex, const char *type, struct metrics_out *o)
+static void respond(struct exchange *ex, const char *type, struct text *o)
 {
     exchange_respond(ex, 200, type, "Cache-Control: no-store\r\n", o->p ? o->p : "", o->len);
     free(o->p);
@@ -47,7 +47,7 @@ int ops_serve(struct exchange *ex)
     const char *q = "";
     size_t qlen = 0;
     char data[300];
-    struct metrics_out o = {0};
+    struct text o = {0};
     int metrics, page = 0, json = 0;
 
     if (!l || (!l->metrics_path && !l->dashboard_path))

@@ -381,46 +381,8 @@ void protect_end(struct exchange *ex)
 
 /* ---- status ---- */
 
-struct out {
-    char *p;
-    size_t len, cap;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < o->cap - o->len)
-            break;
-        o->cap = o->cap * 2 + (size_t)(n > 0 ? n : 0);
-        o->p = xrealloc(o->p, o->cap);
-    }
-    o->len += (size_t)n;
-}
-
-static void put_str(struct out *o, const char *s)
-{
-    put(o, "\"");
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            put(o, "\\%c", ch);
-        else if (ch < 0x20 || ch > 0x7e)
-            put(o, "\\u%04x", ch);
-        else
-            put(o, "%c", ch);
-    }
-    put(o, "\"");
-}
-
 struct walk {
-    struct out *o;
+    struct text *o;
     int kind; /* the kind whose group is open, -1 none */
 };
 
@@ -430,22 +392,22 @@ static void put_counters(const struct pstats *p, void *arg)
     const char *const *names = pstats_counter_names(p->kind);
 
     if (w->kind != (int)p->kind) {
-        put(w->o, "%s\"%s\":{", w->kind < 0 ? "" : "},", pstats_kind_name(p->kind));
+        text_printf(w->o, "%s\"%s\":{", w->kind < 0 ? "" : "},", pstats_kind_name(p->kind));
         w->kind = (int)p->kind;
     } else {
-        put(w->o, ",");
+        text_printf(w->o, ",");
     }
-    put_str(w->o, p->name);
-    put(w->o, ":{");
+    text_json_str(w->o, p->name);
+    text_printf(w->o, ":{");
     for (unsigned i = 0; names[i]; i++)
-        put(w->o, "%s\"%s\":%llu", i ? "," : "", names[i],
+        text_printf(w->o, "%s\"%s\":%llu", i ? "," : "", names[i],
             (unsigned long long)atomic_load_explicit(&p->c[i], memory_order_relaxed));
-    put(w->o, "}");
+    text_printf(w->o, "}");
 }
 
 char *protect_status_json(size_t *len)
 {
-    struct out o = {.p = xmalloc(1024), .cap = 1024};
+    struct text o = {.p = xmalloc(1024), .cap = 1024};
     struct walk w = {&o, -1};
     struct keytab_stats ks;
     struct ban_info *b = xcalloc(256, sizeof(*b));
@@ -453,21 +415,21 @@ char *protect_status_json(size_t *len)
     size_t nb = bans_list(b, 256, now);
 
     keytab_stats(protect_table(), &ks);
-    put(&o, "\"protection\":{\"keys\":{\"held\":%llu,\"capacity\":%llu,\"evicted\":%llu,"
+    text_printf(&o, "\"protection\":{\"keys\":{\"held\":%llu,\"capacity\":%llu,\"evicted\":%llu,"
             "\"bytes\":%llu},",
         (unsigned long long)ks.keys, (unsigned long long)ks.capacity,
         (unsigned long long)ks.evicted, (unsigned long long)ks.bytes);
     pstats_each(put_counters, &w);
-    put(&o, "%s\"banned\":[", w.kind < 0 ? "" : "},");
+    text_printf(&o, "%s\"banned\":[", w.kind < 0 ? "" : "},");
     for (size_t i = 0; i < GH_MIN(nb, (size_t)256); i++) {
-        put(&o, "%s{\"rule\":", i ? "," : "");
-        put_str(&o, b[i].rule);
-        put(&o, ",\"key\":");
-        put_str(&o, b[i].key);
-        put(&o, ",\"seconds_left\":%llu,\"refused\":%llu}",
+        text_printf(&o, "%s{\"rule\":", i ? "," : "");
+        text_json_str(&o, b[i].rule);
+        text_printf(&o, ",\"key\":");
+        text_json_str(&o, b[i].key);
+        text_printf(&o, ",\"seconds_left\":%llu,\"refused\":%llu}",
             (unsigned long long)((b[i].left_ms + 999) / 1000), (unsigned long long)b[i].refused);
     }
-    put(&o, "],\"bans_in_force\":%zu}", nb);
+    text_printf(&o, "],\"bans_in_force\":%zu}", nb);
     free(b);
     *len = o.len;
     return o.p;

@@ -26,7 +26,7 @@ static const struct {
 };
 
 struct scrape {
-    struct metrics_out *o;
+    struct text *o;
     int kind, seen;
 };
 
@@ -47,7 +47,7 @@ static void one(const struct pstats *p, void *arg)
                        (double)atomic_load_explicit(&p->c[i], memory_order_relaxed));
 }
 
-static void collect(struct metrics_out *o, void *arg)
+static void collect(struct text *o, void *arg)
 {
     (void)arg;
     for (int k = 0; k < PS_KINDS; k++) {

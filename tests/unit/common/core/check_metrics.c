@@ -5,6 +5,7 @@
 #include "metrics.h"
 #include "suites.h"
 #include "top.h"
+#include "util.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -50,7 +51,7 @@ END_TEST
 START_TEST(histograms_write_cumulative_buckets)
 {
     struct metric_hist *h = metrics_hist("unit_seconds", "A test histogram.", "p=\"a\"");
-    struct metrics_out o = {0};
+    struct text o = {0};
     uint64_t b[METRICS_BUCKETS + 1];
 
     metric_observe(h, 500);     /* 0.5 ms: le=0.001 */

@@ -2,6 +2,8 @@
 #include "suites.h"
 #include "util.h"
 
+#include <stdlib.h>
+
 #include <stdint.h>
 
 START_TEST(cat_appends_and_terminates)
@@ -46,6 +48,34 @@ START_TEST(cat_u64_digits)
 }
 END_TEST
 
+START_TEST(text_grows_past_its_first_block)
+{
+    struct text t = {0};
+    char big[5000];
+
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    text_printf(&t, "[%s]", "a");
+    for (int i = 0; i < 30; i++)
+        text_printf(&t, "%s", big);
+    ck_assert_uint_eq(t.len, 3 + 30 * 4999);
+    ck_assert_uint_eq(strlen(t.p), t.len);
+    ck_assert_int_eq(memcmp(t.p, "[a]xxx", 6), 0);
+    ck_assert_uint_ge(t.cap, t.len + 1);
+    free(t.p);
+}
+END_TEST
+
+START_TEST(text_json_escapes_what_json_and_html_need)
+{
+    struct text t = {0};
+
+    text_json_str(&t, "a\"b\\c\n<x>&\x7f\xc3\xa9");
+    ck_assert_str_eq(t.p, "\"a\\\"b\\\\c\\u000a\\u003cx\\u003e\\u0026\\u007f\xc3\xa9\"");
+    free(t.p);
+}
+END_TEST
+
 Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -54,6 +84,8 @@ Suite *util_suite(void)
     tcase_add_test(tc, cat_appends_and_terminates);
     tcase_add_test(tc, cat_truncates_at_capacity);
     tcase_add_test(tc, cat_u64_digits);
+    tcase_add_test(tc, text_grows_past_its_first_block);
+    tcase_add_test(tc, text_json_escapes_what_json_and_html_need);
     suite_add_tcase(s, tc);
     return s;
 }
