@@ -7,6 +7,11 @@
 # `make bench`, or on its own:
 #   bash bench/compress.sh         (BENCH_DURATION, BENCH_REPS, GATEHOUSE as in run.sh)
 # Writes its table to bench/results/compress.md (BENCH_COMPRESS_OUT) and prints it.
+#   bash bench/compress.sh --count (COUNT_N requests, default 200)
+# counts instead of timing, for a machine too busy for rates: the user-space
+# instructions each proxy spends per gzip answer (callgrind, zeroed after a
+# warm-up), and its system calls per answer (strace -f over the same
+# requests). Writes bench/results/compress-count.md (BENCH_COMPRESS_COUNT_OUT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_RUN=${BENCH_COMPRESS_RUN:-$PWD/build/bench-compress}
@@ -169,4 +174,96 @@ main() {
     cat "$OUT"
 }
 
-main "$@"
+# ---- --count ----
+
+# count_one NAME PORT WRAPPER... -- CMD...: starts CMD under WRAPPER (valgrind
+# or strace), warms it with 20 answers, then measures COUNT_N answers.
+warm_and_load() {
+    local url=$1 n=$2
+    ab -k -q -n "$n" -c 2 -H "Accept-Encoding: gzip" "$url" >"$RUN/logs/ab.out" 2>&1 ||
+        die "ab failed against $url (see $RUN/logs/ab.out)"
+    grep -q "^Non-2xx responses" "$RUN/logs/ab.out" && die "errors from $url"
+    awk '/^HTML transferred:/ { print $3 }' "$RUN/logs/ab.out"
+}
+
+# callgrind_total NAME PORT PATH N CMD... — the user-space instructions of
+# CMD's whole life (callgrind over its processes and threads) with N
+# answers served after 20 to warm up, in TOTAL; the answers' body bytes in
+# BYTES.
+callgrind_total() {
+    local name=$1 port=$2 path=$3 n=$4 out
+    shift 4
+    out=$RUN/cg.$name.$n
+    rm -f "$out".*
+    start_proc "$name" "$PROXY_CPU" "$port" valgrind --tool=callgrind --trace-children=yes \
+        --callgrind-out-file="$out.%p" "$@" || die "$name would not start under callgrind"
+    warm_and_load "http://127.0.0.1:$port$path" 20 >/dev/null
+    BYTES=0
+    [ "$n" = 0 ] || BYTES=$(warm_and_load "http://127.0.0.1:$port$path" "$n")
+    stop_proc "$name"
+    TOTAL=$(cat "$out".* | awk '/^totals:/ { s += $2 } END { printf "%d", s }')
+}
+
+# instructions NAME PORT PATH CMD... — user-space instructions per answer:
+# the difference between a life with COUNT_N answers and one with none
+# (callgrind's live zeroing needs vgdb, which cannot reach a process that
+# has dropped its privileges), so starting and stopping cancel out.
+instructions() {
+    local name=$1 port=$2 path=$3 base full
+    shift 3
+    callgrind_total "$name" "$port" "$path" 0 "$@"
+    base=$TOTAL
+    callgrind_total "$name" "$port" "$path" "$COUNT_N" "$@"
+    full=$TOTAL
+    printf '%s\t%s\t%s\n' "$name" ir "$(calc "($full - $base) / $COUNT_N")" >>"$RES"
+    printf '%s\t%s\t%s\n' "$name" body "$(calc "$BYTES / $COUNT_N")" >>"$RES"
+}
+
+# syscalls NAME PORT PATH CMD... — system calls per answer (strace -c -f over
+# the measured requests, after the warm-up; attached by pid).
+syscalls() {
+    local name=$1 port=$2 path=$3 spid calls
+    shift 3
+    start_proc "$name" "$PROXY_CPU" "$port" "$@" || die "$name would not start"
+    warm_and_load "http://127.0.0.1:$port$path" 20 >/dev/null
+    strace -c -f -o "$RUN/logs/strace.$name" $(tree_pids "${PIDS[$name]}" | sed 's/^/-p /') &
+    spid=$!
+    sleep 1
+    warm_and_load "http://127.0.0.1:$port$path" "$COUNT_N" >/dev/null
+    kill -INT "$spid"
+    wait "$spid" 2>/dev/null || true
+    stop_proc "$name"
+    calls=$(awk '$NF == "total" { print $(NF-2) }' "$RUN/logs/strace.$name")
+    printf '%s\t%s\t%s\n' "$name" sys "$(calc "${calls:-0} / $COUNT_N")" >>"$RES"
+}
+
+count_main() {
+    local gh ng
+    COUNT_N=${COUNT_N:-200}
+    OUT=${BENCH_COMPRESS_COUNT_OUT:-bench/results/compress-count.md}
+    PEER_PKGS="$PEER_PKGS valgrind:valgrind strace:strace ab:apache2-utils"
+    begin_side_run "$Z_ORIGIN_PORT" compress-origin.conf
+    gh=("$GATEHOUSE" -f -c "$RUN/conf/compress-gatehouse.conf")
+    ng=(nginx -g "master_process off;" -p "$RUN" -e "$RUN/logs/nginx-error.log" -c "$RUN/conf/compress-nginx.conf")
+    say "bench: counting $COUNT_N gzip answers of the 100 KB page per proxy"
+    instructions gatehouse "$Z_GH_PORT" /gzip/page.html "${gh[@]}"
+    instructions nginx "$Z_NGINX_PORT" /page.html "${ng[@]}"
+    syscalls gatehouse "$Z_GH_PORT" /gzip/page.html "${gh[@]}"
+    syscalls nginx "$Z_NGINX_PORT" /page.html "${ng[@]}"
+    stop_all
+    {
+        printf '## Compression, counted: gzip level 6 on a 100 KB HTML page (one worker each)\n\n'
+        printf '%s answers after 20 to warm up, 2 keep-alive clients (ab -k); counts, not times, so\n' "$COUNT_N"
+        printf 'they do not depend on what else the machine runs.\n\n'
+        printf '| proxy | instructions per answer (user space) | system calls per answer | gzip body bytes |\n|---|---:|---:|---:|\n'
+        for t in gatehouse nginx; do
+            printf '| %s | %s | %s | %s |\n' "$t" "$(median_of "$t" ir)" "$(fmt1 "$(median_of "$t" sys)")" "$(median_of "$t" body)"
+        done
+        printf '\n| gatehouse ÷ nginx | %s | %s | |\n' \
+            "$(calc "$(median_of gatehouse ir) / $(median_of nginx ir)")" \
+            "$(calc "$(median_of gatehouse sys) / $(median_of nginx sys)")"
+    } >"$OUT"
+    cat "$OUT"
+}
+
+if [ "${1:-}" = --count ]; then count_main; else main "$@"; fi

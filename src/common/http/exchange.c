@@ -525,7 +525,11 @@ void exchange_queue(struct exchange *ex, uint32_t timeout_ms)
     if (ex->decision != DECIDE_NONE)
         return;
     ex->decision = DECIDE_QUEUE;
-    ex->queue_until = loop_now(ex->conn->w->loop) + timeout_ms;
+    /* A queued exchange asks again at each look (queue_try runs resume()),
+     * and its front end may queue it again: the deadline stays the first
+     * one, or a caller that re-queues would never time out. */
+    if (!ex->queued)
+        ex->queue_until = loop_now(ex->conn->w->loop) + timeout_ms;
 }
 
 void exchange_send_proxy_header(struct exchange *ex, int version)

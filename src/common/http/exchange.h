@@ -237,7 +237,9 @@ void *exchange_scratch(struct exchange *ex);
 
 /* Parks the exchange until a server frees up: the core calls
  * frontend.resume again (when an exchange of this worker ends, and every
- * few milliseconds) until it decides, or answers 503 after timeout_ms. */
+ * few milliseconds) until it decides, or answers 503 after timeout_ms.
+ * The time counts from the first call: resume may queue it again, and
+ * that keeps the deadline it has. */
 void exchange_queue(struct exchange *ex, uint32_t timeout_ms);
 
 /* Announces the client with a PROXY protocol header (version 1 or 2) at the
