@@ -89,29 +89,7 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
 
 /* A gatehouse with a forward and a reverse listener, the origin as the
  * reverse listener's only server. */
-static void up(void)
-{
-    char conf[2048];
-
-    ck_assert_int_eq(origin_start(&rig.o, "o1", answer), 0);
-    rig.fwd = th_free_port();
-    rig.rev = th_free_port();
-    snprintf(
-        conf, sizeof(conf),
-        "workers = 2;\n"
-        "log = { level = \"info\"; access = \"@ACCESS@\"; };\n"
-        "timeouts = { drain = 5; };\n"
-        "listeners = (\n"
-        "  { name = \"gw\"; mode = \"forward\"; listen = [ \"127.0.0.1:%d\" ]; policy = \"lan\"; },\n"
-        "  { name = \"site\"; mode = \"reverse\"; listen = [ \"127.0.0.1:%d\" ]; routes = \"site\"; }\n"
-        ");\n"
-        "policies = { lan = { connect_ports = ( 443, \"1024-65535\" ); }; };\n"
-        "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
-        "routes = { site = ( { host = \"*\"; path = \"/\"; pool = \"app\"; } ); };\n",
-        rig.fwd, rig.rev, rig.o.port);
-    ck_assert_msg(th_gatehouse_start(&rig.g, conf) == 0, "gatehouse did not start (see %s)",
-                  rig.g.errlog);
-}
+static void up(void) { rig_up_gateway_and_site(&rig, answer); }
 
 static void down(void) { rig_down(&rig); }
 

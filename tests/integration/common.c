@@ -11,6 +11,30 @@ static int sanitizer_report(const char *log)
     return th_log_lines(log, 0, "Sanitizer", NULL) || th_log_lines(log, 0, "runtime error:", NULL);
 }
 
+void rig_up_gateway_and_site(struct rig *r, origin_fn *answer)
+{
+    char conf[2048];
+
+    ck_assert_int_eq(origin_start(&r->o, "o1", answer), 0);
+    r->fwd = th_free_port();
+    r->rev = th_free_port();
+    snprintf(
+        conf, sizeof(conf),
+        "workers = 2;\n"
+        "log = { level = \"info\"; access = \"@ACCESS@\"; };\n"
+        "timeouts = { drain = 5; };\n"
+        "listeners = (\n"
+        "  { name = \"gw\"; mode = \"forward\"; listen = [ \"127.0.0.1:%d\" ]; policy = \"lan\"; },\n"
+        "  { name = \"site\"; mode = \"reverse\"; listen = [ \"127.0.0.1:%d\" ]; routes = \"site\"; }\n"
+        ");\n"
+        "policies = { lan = { connect_ports = ( 443, \"1024-65535\" ); }; };\n"
+        "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+        "routes = { site = ( { host = \"*\"; path = \"/\"; pool = \"app\"; } ); };\n",
+        r->fwd, r->rev, r->o.port);
+    ck_assert_msg(th_gatehouse_start(&r->g, conf) == 0, "gatehouse did not start (see %s)",
+                  r->g.errlog);
+}
+
 void rig_down(struct rig *r)
 {
     int status = th_gatehouse_stop(&r->g, SIGTERM, 10000);

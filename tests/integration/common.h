@@ -20,6 +20,12 @@ struct rig {
     int rev; /* a reverse listener's port */
 };
 
+/* Starts an origin answering with `answer` and a gatehouse (two workers,
+ * info log, access log) with a forward listener (policy "lan", CONNECT
+ * to 443 and 1024-65535) on r->fwd and a reverse listener on r->rev whose
+ * only server is the origin.  Fails the test when either will not start. */
+void rig_up_gateway_and_site(struct rig *r, origin_fn *answer);
+
 /* Stops r's gatehouse and origin; fails the test on gatehouse's non-zero
  * exit or a sanitizer report in either's log. */
 void rig_down(struct rig *r);
