@@ -51,7 +51,8 @@ static const char conf_fmt[] =
     "log = { access = \"@ACCESS@\"; };\n"
     "lists = { adult = { path = \"%s/adult.txt\"; format = \"domains\"; }; };\n"
     "listeners = ( { name = \"tp\"; mode = \"forward\"; transparent = true; policy = \"school\";\n"
-    "                listen = [ \"0.0.0.0:3129\", \"0.0.0.0:3130\", \"[::]:3129\" ]; } );\n"
+    "                listen = [ \"0.0.0.0:3129\", \"0.0.0.0:3130\", \"[::]:3129\",\n"
+    "                           \"0.0.0.0:3131\" ]; } );\n"
     "policies = { school = { clients = [ \"10.200.0.0/24\", \"198.51.100.0/24\", \"fd00:200::/64\" ];\n"
     "                        filter = ( { block = [ \"adult\" ]; } ); }; };\n";
 
@@ -705,6 +706,50 @@ START_TEST(protections_apply_to_intercepted_requests)
 }
 END_TEST
 
+/* TPROXY instead of the shipped rules' redirect: the router hands the
+ * LAN's web connections, unchanged, to a listener socket with
+ * IP_TRANSPARENT, whose own address is then the original destination
+ * (no NAT, so no SO_ORIGINAL_DST). */
+START_TEST(tproxy_rules_work_as_redirect_does)
+{
+    char out[4096], path[128];
+
+    SKIP_UNLESS_READY();
+    snprintf(path, sizeof(path), "%s/tproxy.nft", dir);
+    write_file(path, "table ip tproxy_test {\n"
+                     "  chain pre {\n"
+                     "    type filter hook prerouting priority mangle; policy accept;\n"
+                     "    iifname \"ghgw\" tcp dport { 80, 443 } tproxy to :3131 meta mark set 1 accept\n"
+                     "  }\n"
+                     "}\n");
+    SH("nft flush ruleset && nft -f %s && ip rule add fwmark 1 lookup 100 && "
+       "ip route add local 0.0.0.0/0 dev lo table 100", path);
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 10 --resolve allowed.test:80:198.51.100.10 "
+                            "http://allowed.test/hello"),
+                     0);
+    ck_assert_str_eq(out, "hello from o10\n");
+    ck_assert(origin_got(10, "GET /hello"));
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "10.200.0.2 ", "\"GET /hello HTTP/1.1\" 200",
+                                  "listener=tp", "upstream=198.51.100.10:80", NULL),
+                     1);
+    /* Host still has to lead to the address the client connected to */
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -s -m 10 -o /dev/null -w '%{http_code}' "
+                            "-H 'Host: allowed.test' http://198.51.100.20/hello"),
+                     0);
+    ck_assert_str_eq(out, "409");
+    ck_assert(!origin_got(20, "GET"));
+    /* and TLS is spliced to where it was going, its name checked */
+    ck_assert_int_eq(lan_sh(out, sizeof(out),
+                            "curl -sk -m 10 -o /dev/null -w '%{http_code}' "
+                            "--resolve allowed.test:443:198.51.100.10 https://allowed.test/"),
+                     0);
+    ck_assert_str_eq(out, "200");
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "\"TLS allowed.test:443\" 200", NULL), 1);
+}
+END_TEST
+
 /* ---- configuration (no root needed) ---- */
 
 START_TEST(transparent_settings_are_checked)
@@ -764,6 +809,7 @@ Suite *transparent_suite(void)
     tcase_add_test(tc, captive_login);
     tcase_add_test(tc, captive_login_from_the_directory);
     tcase_add_test(tc, protections_apply_to_intercepted_requests);
+    tcase_add_test(tc, tproxy_rules_work_as_redirect_does);
     suite_add_tcase(s, tc);
     tcase_add_test(cf, transparent_settings_are_checked);
     suite_add_tcase(s, cf);
