@@ -69,7 +69,8 @@ static void put_server(struct out *o, struct server *sv, uint64_t now)
 }
 
 /* HTTP/2 clients: connections, streams, refused streams, and each kind
- * of abuse caught (stats.h), ending the document. */
+ * of abuse caught (stats.h); HTTP/2 to upstreams (`upstream`: connections
+ * made, open now, streams); ending the document. */
 static void put_http2(struct out *o)
 {
     struct stats_total t;
@@ -80,7 +81,9 @@ static void put_http2(struct out *o)
         (unsigned long long)t.h2_streams, (unsigned long long)t.h2_malformed);
     for (int k = 0; k < H2_ABUSE_KINDS; k++)
         put(o, ",\"%s\":%llu", stats_h2_abuse_names[k], (unsigned long long)t.h2_abuse[k]);
-    put(o, "}}\n");
+    put(o, ",\"upstream\":{\"connections\":%llu,\"open\":%llu,\"streams\":%llu}}}\n",
+        (unsigned long long)t.h2up_conns, (unsigned long long)t.h2up_open,
+        (unsigned long long)t.h2up_streams);
 }
 
 void status_answer(struct exchange *ex, const struct pool_set *ps)
@@ -101,7 +104,7 @@ void status_answer(struct exchange *ex, const struct pool_set *ps)
                 put(&o, ",");
             put_server(&o, &p->servers[k], now);
         }
-        put(&o, "]}");
+        put(&o, "],\"protocol\":\"%s\"}", p->h2_streams ? "h2" : "http/1.1");
     }
     struct cache_store_stats cs;
     cache_store_stats(&cs);
