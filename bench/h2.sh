@@ -162,13 +162,18 @@ report() {
     if [ -n "$gi" ] && [ -n "$ni" ] && [ "$(calc "($gi <= $ni)")" = 1 ]; then v=holds; else v='**missed**'; fi
     printf '| idle HTTP/2 connection memory ≤ nginx | %s | %s |\n' "$(ratio "$gi" "$ni")" "$v"
     printf '\n- nginx cannot proxy HTTP to an HTTP/2 upstream (grpc_pass only): the h2-upstream row is gatehouse alone.\n'
-    printf -- '- gatehouse reaches an HTTP/2 upstream stream through a local socket pair in this version (h2_link.h).\n' 
+    printf -- '- gatehouse reaches an HTTP/2 upstream stream through a local socket pair in this version (h2_link.h;\n  findings.md says where its CPU goes).\n'
     printf '\n- CPU is the proxy'"'"'s user + sys time over the run, in percent of the one core it is pinned to;\n'
     printf '  below 100%% means the load generator (h2load, on the other core) was the limit, not the proxy.\n'
+    printf -- '- load average before / after the run: %s / %s (%s cores). Above 0.5 the machine was shared\n' \
+        "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
+    printf '  with other work (builds, test suites) while it ran: absolute rates are low and noisy; the\n'
+    printf '  ratios come from interleaved runs of both proxies under the same load.\n'
 }
 
 main() {
     local t rep
+    LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
     begin_side_run "$TLS_ORIGIN_PORT" tls-origin.conf
     for t in $TARGETS; do
         if ! start_target "$t"; then

@@ -70,8 +70,12 @@ static void pac(struct exchange *ex)
 static void put_text(struct text *o, const char *s)
 {
     for (; *s; s++)
-        text_printf(o, "%s", *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;"
-                     : *s == '"' ? "&quot;" : (char[]){*s, 0});
+        text_printf(o, "%s",
+                    *s == '<'   ? "&lt;"
+                    : *s == '>' ? "&gt;"
+                    : *s == '&' ? "&amp;"
+                    : *s == '"' ? "&quot;"
+                                : (char[]){*s, 0});
 }
 
 /* One row per protection's name: its kind, its name, its counters. */
@@ -85,7 +89,7 @@ static void put_pstats(const struct pstats *p, void *arg)
     text_printf(o, "</td><td>");
     for (unsigned i = 0; names[i]; i++)
         text_printf(o, "%s%s %llu", i ? ", " : "", names[i],
-            (unsigned long long)atomic_load_explicit(&p->c[i], memory_order_relaxed));
+                    (unsigned long long)atomic_load_explicit(&p->c[i], memory_order_relaxed));
     text_printf(o, "</td></tr>\n");
 }
 
@@ -97,24 +101,28 @@ static void put_protection(struct text *o)
     struct keytab_stats ks;
 
     keytab_stats(protect_table(), &ks);
-    text_printf(o, "<h2>Protection</h2>\n<p>tracked keys: %llu of %llu (%llu evicted)</p>\n"
-           "<table>\n<tr><th>kind</th><th>name</th><th>counters</th></tr>\n",
-        (unsigned long long)ks.keys, (unsigned long long)ks.capacity,
-        (unsigned long long)ks.evicted);
+    text_printf(o,
+                "<h2>Protection</h2>\n<p>tracked keys: %llu of %llu (%llu evicted)</p>\n"
+                "<table>\n<tr><th>kind</th><th>name</th><th>counters</th></tr>\n",
+                (unsigned long long)ks.keys, (unsigned long long)ks.capacity,
+                (unsigned long long)ks.evicted);
     pstats_each(put_pstats, o);
-    text_printf(o, "</table>\n<h2>Bans in force: %zu</h2>\n<table>\n"
-           "<tr><th>rule</th><th>key</th><th>seconds left</th><th>refused</th></tr>\n", n);
+    text_printf(o,
+                "</table>\n<h2>Bans in force: %zu</h2>\n<table>\n"
+                "<tr><th>rule</th><th>key</th><th>seconds left</th><th>refused</th></tr>\n",
+                n);
     for (size_t i = 0; i < GH_MIN(n, (size_t)256); i++) {
         text_printf(o, "<tr><td>");
         put_text(o, b[i].rule);
         text_printf(o, "</td><td>");
         put_text(o, b[i].key);
         text_printf(o, "</td><td>%llu</td><td>%llu</td></tr>\n",
-            (unsigned long long)((b[i].left_ms + 999) / 1000), (unsigned long long)b[i].refused);
+                    (unsigned long long)((b[i].left_ms + 999) / 1000),
+                    (unsigned long long)b[i].refused);
     }
     text_printf(o, "</table>\n<p>An address in the policy's status_allow lifts a ban with "
-           "<code>curl -X DELETE 'http://proxy/status?ban=KEY'</code> (<code>ban=*</code>: "
-           "all).</p>\n");
+                   "<code>curl -X DELETE 'http://proxy/status?ban=KEY'</code> (<code>ban=*</code>: "
+                   "all).</p>\n");
     free(b);
 }
 
@@ -127,25 +135,27 @@ static void status(struct exchange *ex)
     stats_snapshot(&t);
     up_total = t.upstream_connects + t.upstream_reuses;
     text_printf(&o,
-        "<!DOCTYPE html>\n<html><head><title>gatehouse status</title></head><body>\n"
-        "<h1>gatehouse %s</h1>\n<table>\n"
-        "<tr><td>up</td><td>%llu s</td></tr>\n"
-        "<tr><td>workers</td><td>%u</td></tr>\n"
-        "<tr><td>open client connections</td><td>%llu</td></tr>\n"
-        "<tr><td>connections accepted</td><td>%llu</td></tr>\n"
-        "<tr><td>exchanges</td><td>%llu</td></tr>\n"
-        "<tr><td>upstream connections opened</td><td>%llu</td></tr>\n"
-        "<tr><td>upstream connections reused</td><td>%llu (%.1f%%)</td></tr>\n"
-        "</table>\n",
-        GATEHOUSE_VERSION, (unsigned long long)t.uptime_s, t.workers,
-        (unsigned long long)t.active, (unsigned long long)t.accepted,
-        (unsigned long long)t.exchanges, (unsigned long long)t.upstream_connects,
-        (unsigned long long)t.upstream_reuses,
-        up_total ? 100.0 * (double)t.upstream_reuses / (double)up_total : 0.0);
+                "<!DOCTYPE html>\n<html><head><title>gatehouse status</title></head><body>\n"
+                "<h1>gatehouse %s</h1>\n<table>\n"
+                "<tr><td>up</td><td>%llu s</td></tr>\n"
+                "<tr><td>workers</td><td>%u</td></tr>\n"
+                "<tr><td>open client connections</td><td>%llu</td></tr>\n"
+                "<tr><td>connections accepted</td><td>%llu</td></tr>\n"
+                "<tr><td>exchanges</td><td>%llu</td></tr>\n"
+                "<tr><td>upstream connections opened</td><td>%llu</td></tr>\n"
+                "<tr><td>upstream connections reused</td><td>%llu (%.1f%%)</td></tr>\n"
+                "</table>\n",
+                GATEHOUSE_VERSION, (unsigned long long)t.uptime_s, t.workers,
+                (unsigned long long)t.active, (unsigned long long)t.accepted,
+                (unsigned long long)t.exchanges, (unsigned long long)t.upstream_connects,
+                (unsigned long long)t.upstream_reuses,
+                up_total ? 100.0 * (double)t.upstream_reuses / (double)up_total : 0.0);
     put_protection(&o);
-    text_printf(&o, "<p>Browsers can configure themselves from <a href=\"/proxy.pac\">/proxy.pac</a>.</p>\n"
+    text_printf(
+        &o, "<p>Browsers can configure themselves from <a href=\"/proxy.pac\">/proxy.pac</a>.</p>\n"
             "</body></html>\n");
-    exchange_respond(ex, 200, "text/html; charset=utf-8", "Cache-Control: no-store\r\n", o.p, o.len);
+    exchange_respond(ex, 200, "text/html; charset=utf-8", "Cache-Control: no-store\r\n", o.p,
+                     o.len);
     free(o.p);
 }
 
@@ -174,7 +184,8 @@ void pages_serve(struct exchange *ex, const struct acl *admins)
 {
     const struct http_head *r = exchange_request(ex);
 
-    if (path_is(ex, "/status") && gh_strcaseeq(exchange_str(ex, r->method), r->method.len, "DELETE"))
+    if (path_is(ex, "/status") &&
+        gh_strcaseeq(exchange_str(ex, r->method), r->method.len, "DELETE"))
         lift(ex, admins);
     else if (path_is(ex, "/proxy.pac") || path_is(ex, "/wpad.dat"))
         pac(ex);

@@ -64,6 +64,7 @@ Suite *ops_suite(void);
 Suite *admin_suite(void);
 Suite *h2_suite(void);
 Suite *h2up_suite(void);
+Suite *h2link_suite(void);
 Suite *compress_suite(void);
 
 #endif

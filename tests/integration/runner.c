@@ -30,6 +30,7 @@ int main(void)
     srunner_add_suite(sr, protect_suite());
     srunner_add_suite(sr, h2_suite());
     srunner_add_suite(sr, h2up_suite());
+    srunner_add_suite(sr, h2link_suite());
     srunner_add_suite(sr, lifecycle_suite());
     srunner_add_suite(sr, ops_suite());
     srunner_add_suite(sr, admin_suite());

@@ -24,7 +24,7 @@
  * every test:
  *
  * - It reads the request head, then the whole body (Content-Length or
- *   chunked, trailers dropped) before it calls the handler; an
+ *   chunked, its trailers in rq->trailers) before it calls the handler; an
  *   "Expect: 100-continue" with no body bytes yet gets "100 Continue".
  * - A malformed request is answered by the library, not the handler, and
  *   the connection closed: 400 "bad request: <why>\n" (no Host in
@@ -70,6 +70,7 @@ struct origin_request {
     const char *body;  /* the body (dechunked), its first 64 KiB, NUL-terminated */
     uint64_t body_len; /* every body byte received */
     uint64_t body_sum; /* the sum of those bytes */
+    const char *trailers; /* a chunked body's trailer lines ("name: value\n"), "" none */
     const char *name;  /* the origin's name */
     int port;          /* the port it listens on */
     uint64_t conn_id;  /* as in X-Conn-Id and X-Conn-Requests */

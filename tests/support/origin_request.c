@@ -45,6 +45,7 @@ struct request {
     char *body; /* its first BODY_KEEP bytes */
     size_t kept;
     uint64_t count, sum;
+    char trailers[2048]; /* a chunked body's trailer lines, each ending "\n" */
 };
 
 /* ---------------------------------------------------------------- I/O ---- */
@@ -352,7 +353,8 @@ static int64_t chunk_size(const char *line)
     return digits == 0 || (*q != '\0' && *q != ';') ? -1 : (int64_t)size;
 }
 
-/* Reads a chunked body, decoding it; trailers are dropped.  0, or -1. */
+/* Reads a chunked body, decoding it; the trailer lines are kept (as far
+ * as rq->trailers holds them).  0, or -1. */
 static int consume_chunked(struct origin_conn *c, struct request *rq)
 {
     char line[MAX_LINE];
@@ -372,6 +374,8 @@ static int consume_chunked(struct origin_conn *c, struct request *rq)
             return -1;
         if (line[0] == '\0')
             return 0;
+        size_t n = strlen(rq->trailers);
+        snprintf(rq->trailers + n, sizeof(rq->trailers) - n, "%s\n", line);
     }
     return -1;
 }
@@ -547,6 +551,7 @@ struct origin_request *origin_request_read(struct origin_conn *c, const char *na
                                       .body = rq->body,
                                       .body_len = rq->count,
                                       .body_sum = rq->sum,
+                                      .trailers = rq->trailers,
                                       .name = name,
                                       .port = port,
                                       .conn_id = c->id,

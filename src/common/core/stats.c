@@ -45,5 +45,8 @@ void stats_snapshot(struct stats_total *t)
         t->h2_malformed += atomic_load_explicit(&w->h2_malformed, memory_order_relaxed);
         for (int k = 0; k < H2_ABUSE_KINDS; k++)
             t->h2_abuse[k] += atomic_load_explicit(&w->h2_abuse[k], memory_order_relaxed);
+        t->h2up_conns += atomic_load_explicit(&w->h2up_conns, memory_order_relaxed);
+        t->h2up_open += atomic_load_explicit(&w->h2up_open, memory_order_relaxed);
+        t->h2up_streams += atomic_load_explicit(&w->h2up_streams, memory_order_relaxed);
     }
 }

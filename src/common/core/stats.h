@@ -36,6 +36,10 @@ struct worker_stats {
     atomic_ullong h2_streams;   /* streams that carried a request */
     atomic_ullong h2_malformed; /* streams refused as malformed (stream errors) */
     atomic_ullong h2_abuse[H2_ABUSE_KINDS];
+    /* HTTP/2 to upstreams (h2_link.c) */
+    atomic_ullong h2up_conns;   /* connections made */
+    atomic_uint h2up_open;      /* of them, open now */
+    atomic_ullong h2up_streams; /* streams asked for on them */
 };
 
 struct stats_total {
@@ -43,6 +47,7 @@ struct stats_total {
     uint64_t uptime_s;
     uint64_t accepted, exchanges, upstream_connects, upstream_reuses, active;
     uint64_t h2_conns, h2_active, h2_streams, h2_malformed, h2_abuse[H2_ABUSE_KINDS];
+    uint64_t h2up_conns, h2up_open, h2up_streams;
 };
 
 /* Adds a worker's counters to the sums (at worker creation, main thread). */

@@ -142,6 +142,10 @@ static void keep_trailers(struct body *b, const char *p, size_t n)
     if (!*b->trailers_in)
         *b->trailers_in = buf_get();
     buf_append(*b->trailers_in, p, n); /* at most HTTP1_CHUNK_MAX_TRAILERS: it fits */
+    if (b->trailers_relay && b->ck.state == CHUNK_DONE && buf_len(*b->trailers_in) >= 2) {
+        (*b->trailers_in)->end -= 2; /* the blank line: the last chunk writes its own */
+        b->trailers_out = *b->trailers_in;
+    }
 }
 
 /* How many data bytes are ready in src now; also advances the decoder over

@@ -59,6 +59,10 @@ struct body {
      * "Name: value\r\n", then the blank line), are appended to *trailers_in
      * (a buffer taken when NULL).  Set after body_init. */
     struct buf **trailers_in;
+    /* Optional, with trailers_in: once the source's body has ended, the
+     * trailer lines kept there (their blank line dropped) become the
+     * chunked output's trailers_out.  Set after body_init. */
+    unsigned trailers_relay : 1;
     /* Optional: the data bytes pass through this encoder (compress.h,
      * owned by the exchange) and its output is what is written, chunked
      * when chunk_out.  `moved` still counts the data bytes taken; zout

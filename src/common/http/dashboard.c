@@ -14,12 +14,12 @@
 
 struct sample {
     uint64_t seq;
-    uint64_t t;                 /* wall clock, ms */
-    uint64_t requests;          /* total so far */
-    float rps, eps;             /* requests and 5xx answers per second */
-    float p50, p90, p99;        /* latency of the second's requests, seconds */
-    float hit;                  /* cache hit ratio of the second, -1: no lookup */
-    uint16_t up, servers;       /* servers taking traffic, servers known */
+    uint64_t t;           /* wall clock, ms */
+    uint64_t requests;    /* total so far */
+    float rps, eps;       /* requests and 5xx answers per second */
+    float p50, p90, p99;  /* latency of the second's requests, seconds */
+    float hit;            /* cache hit ratio of the second, -1: no lookup */
+    uint16_t up, servers; /* servers taking traffic, servers known */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -175,9 +175,9 @@ void dashboard_json(struct text *o, uint64_t since)
     for (uint64_t i = first; i <= seq; i++) {
         const struct sample *s = &ring[i % DASHBOARD_SAMPLES];
         metrics_printf(o, "%s[%llu,%llu,%llu,%.3f,%.3f,%.6f,%.6f,%.6f,%.4f,%u,%u]",
-                       i == first ? "" : ",", (unsigned long long)s->seq,
-                       (unsigned long long)s->t, (unsigned long long)s->requests, s->rps, s->eps,
-                       s->p50, s->p90, s->p99, s->hit, s->up, s->servers);
+                       i == first ? "" : ",", (unsigned long long)s->seq, (unsigned long long)s->t,
+                       (unsigned long long)s->requests, s->rps, s->eps, s->p50, s->p90, s->p99,
+                       s->hit, s->up, s->servers);
     }
     metrics_printf(o, "],\"servers\":[");
     if (health_each)

@@ -289,9 +289,14 @@ static int h1_flush(struct exchange *ex)
 static int h1_recv_body(struct exchange *ex, int fd, uint8_t *writable)
 {
     struct conn *c = ex->conn;
-    int eof = c->peer_eof, active = 0;
-    int rc = relay_pump(&ex->reqb, &c->in, c->io.fd, &c->readable, &eof, fd, writable,
-                        &ex->bytes_in, &active);
+    int eof = c->peer_eof, active = 0, rc;
+
+    if (ex->up_h2_streams && ex->reqb.in == HTTP_BODY_CHUNKED && !ex->reqb.trailers_in) {
+        ex->reqb.trailers_in = &ex->req_trailers; /* HTTP/2 carries them (h2_upstream.c) */
+        ex->reqb.trailers_relay = 1;
+    }
+    rc = relay_pump(&ex->reqb, &c->in, c->io.fd, &c->readable, &eof, fd, writable, &ex->bytes_in,
+                    &active);
 
     c->peer_eof = (uint8_t)eof;
     if (active)

@@ -3,6 +3,7 @@
  * bytes both ways, and each stream's bytes to and from the exchange's end
  * of its socket pair.  Owns the links, their pipes and sessions. */
 #include "h2_link.h"
+#include "config.h"
 #include "h2_upstream.h"
 #include "log.h"
 #include "relay.h"
@@ -12,6 +13,7 @@
 
 #include <errno.h>
 #include <openssl/ssl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -27,16 +29,23 @@ struct h2pipe {
     struct buf *in;         /* request bytes read, not taken yet */
     struct buf *out;        /* answer bytes to write */
     uint8_t eof, closed;
+    uint8_t readable;       /* the end may hold bytes: set by its (edge-triggered)
+                             * events, cleared when a read finds none; a link
+                             * pumps all its pipes at each event, and reading
+                             * every idle one cost half its CPU */
     struct h2pipe *next;
 };
 
 struct h2link {
     struct worker *w;
+    struct gh_config *cfg;  /* a reference: the generation `tls` belongs to */
     struct upconn *u;
     struct h2up *s;
     struct tls_client *tls;
     char host[256];
     struct buf *rin, *rout;
+    struct timer timer;     /* the connect deadline, then the idle one */
+    uint64_t started, idle_since;
     uint8_t connected, ready, dead;
     unsigned max_streams, npipes;
     struct h2pipe *pipes;
@@ -73,7 +82,8 @@ static void pipe_close(struct h2pipe *p)
 static void on_pipe(struct ioh *h, uint32_t events)
 {
     struct h2pipe *p = (struct h2pipe *)h;
-    (void)events;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        p->readable = 1;
     if (!p->closed)
         drive(p->l);
 }
@@ -87,11 +97,13 @@ static void pump_in(struct h2pipe *p)
 
     for (;;) {
         buf_compact(p->in);
-        if (!p->eof && buf_room(p->in)) {
+        if (!p->eof && p->readable && buf_room(p->in)) {
             n = read(p->io.fd, buf_tail(p->in), buf_room(p->in));
             if (n > 0)
                 p->in->end += (uint32_t)n;
-            else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            else if (n < 0 && errno == EAGAIN)
+                p->readable = 0;
+            else if (n == 0 || errno != EINTR)
                 p->eof = 1;
         }
         if (!p->st || !buf_len(p->in))
@@ -138,7 +150,10 @@ static void link_fail(struct h2link *l, const char *why)
     if (l->dead)
         return;
     l->dead = 1;
-    log_info("HTTP/2 upstream %s (%s): %s", l->u->key, l->u->addr_text, why);
+    if (l->npipes || !h2up_greeted(l->s))
+        log_info("HTTP/2 upstream %s (%s): %s", l->u->key, l->u->addr_text, why);
+    else
+        log_debug("HTTP/2 upstream %s (%s): %s", l->u->key, l->u->addr_text, why);
     h2up_fail(l->s, why);
 }
 
@@ -242,10 +257,13 @@ static void link_free(struct h2link *l)
         pipe_close(p);
         loop_defer(l->w->loop, pipe_free, p);
     }
+    loop_timer_cancel(l->w->loop, &l->timer);
+    atomic_fetch_sub_explicit(&l->w->stats.h2up_open, 1, memory_order_relaxed);
     upstream_release(l->w->pool, l->u, 0, 0);
     h2up_free(l->s);
     buf_put(l->rin);
     buf_put(l->rout);
+    config_unref(l->cfg);
     free(l);
 }
 
@@ -274,12 +292,54 @@ static void pump_all(struct h2link *l)
     }
 }
 
+/* The link's one deadline: the server's SETTINGS within the connect
+ * timeout (the TCP connect and TLS handshake included), then, while it
+ * carries no stream, the upstream keep-alive timeout.  A link carrying
+ * streams waits on theirs: each exchange keeps its own deadlines. */
+static void arm(struct h2link *l)
+{
+    const struct timeouts *to = &l->cfg->to;
+    uint64_t now = loop_now(l->w->loop);
+
+    if (l->dead)
+        return;
+    if (!h2up_greeted(l->s)) {
+        if (!loop_timer_armed(&l->timer))
+            loop_timer_at(l->w->loop, &l->timer, l->started + to->upstream_connect);
+        return;
+    }
+    if (l->npipes) {
+        l->idle_since = 0;
+        loop_timer_cancel(l->w->loop, &l->timer);
+        return;
+    }
+    if (!l->idle_since)
+        l->idle_since = now;
+    loop_timer_at(l->w->loop, &l->timer, l->idle_since + to->upstream_keepalive);
+}
+
+static void on_timer(struct timer *t)
+{
+    struct h2link *l = (struct h2link *)((char *)t - offsetof(struct h2link, timer));
+
+    if (l->dead)
+        return;
+    if (!h2up_greeted(l->s))
+        link_fail(l, l->connected ? "connect timed out: no SETTINGS from the server"
+                                  : "connect timed out");
+    else if (!l->npipes)
+        link_fail(l, "idle past the upstream keep-alive timeout");
+    drive(l);
+}
+
 static void drive(struct h2link *l)
 {
     int again = 1;
 
-    if (!l->ready && !l->dead && link_ready(l) == GH_AGAIN)
+    if (!l->ready && !l->dead && link_ready(l) == GH_AGAIN) {
+        arm(l);
         return;
+    }
     if (!l->dead)
         link_io(l);
     /* a stream the session served (its request body went, so its buffer
@@ -298,6 +358,7 @@ static void drive(struct h2link *l)
     }
     if (!l->dead && !h2up_alive(l->s))
         link_fail(l, "the server said GOAWAY"); /* and the streams it took are done */
+    arm(l);
     if (l->dead && !l->pipes)
         link_free(l);
 }
@@ -326,12 +387,18 @@ static struct h2link *link_new(struct worker *w, const struct h2_link_want *want
         return NULL;
     }
     l->w = w;
+    l->cfg = config_ref(want->cfg);
     l->tls = want->tls;
+    l->started = loop_now(w->loop);
+    l->timer.on_fire = on_timer;
+    atomic_fetch_add_explicit(&w->stats.h2up_conns, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->stats.h2up_open, 1, memory_order_relaxed);
     l->max_streams = want->max_streams;
     gh_fmt(l->host, sizeof(l->host), "%s", want->host);
     upstream_own(l->u, l, on_link);
     l->next = links;
     links = l;
+    arm(l);
     return l;
 }
 
@@ -370,6 +437,7 @@ struct upconn *h2_link_stream(struct worker *w, const struct h2_link_want *want)
     p = xcalloc(1, sizeof(*p));
     p->io.fd = fds[1];
     p->io.on_event = on_pipe;
+    p->readable = 1;
     p->l = l;
     p->in = buf_get();
     p->out = buf_get();
@@ -386,6 +454,8 @@ struct upconn *h2_link_stream(struct worker *w, const struct h2_link_want *want)
     p->next = l->pipes;
     l->pipes = p;
     l->npipes++;
+    atomic_fetch_add_explicit(&w->stats.h2up_streams, 1, memory_order_relaxed);
+    arm(l); /* no longer idle */
     return u;
 }
 

@@ -10,7 +10,11 @@
  * from the stream.  A stream that fails (RST_STREAM, refused, a GOAWAY,
  * the connection lost) closes the exchange's end with no answer or a
  * truncated one, which the exchange accounts for (retry, another server,
- * passive health) as it does for an HTTP/1 server that closed.  This
+ * passive health) as it does for an HTTP/1 server that closed: so does a
+ * connection without the server's SETTINGS within the connect timeout.
+ * A link carrying no stream closes after the upstream keep-alive timeout;
+ * it holds the configuration generation it was made with (its TLS client
+ * settings are that generation's) until it is freed.  This
  * first version costs two descriptors and a copy per stream; the stream
  * could be the exchange's upstream directly, with proxy.c and body.c
  * reading and writing buffers instead of a socket.
@@ -25,9 +29,15 @@
 #include <sys/socket.h>
 
 struct tls_client;
+struct gh_config;
 
 /* What an exchange asks for. */
 struct h2_link_want {
+    struct gh_config *cfg;               /* the generation `tls` is of: the link
+                                          * keeps a reference while it lives, and
+                                          * its timeouts (upstream_connect, for
+                                          * the server's SETTINGS; upstream_keepalive,
+                                          * idle) */
     const struct sockaddr_storage *addr; /* the server */
     const char *key;                     /* the destination's key (upstream.h) */
     const char *host;                    /* for TLS: SNI and the certificate's name */

@@ -26,6 +26,7 @@ struct h2up {
     unsigned nstreams;
     struct h2up_stream *qhead, *qtail;
     const char *error;
+    uint8_t greeted; /* the server's SETTINGS came */
     struct http_head scratch; /* a request head being translated */
 };
 
@@ -57,6 +58,7 @@ static void stream_free(struct h2up *s, struct h2up_stream *st)
         st->next->prev = st->prev;
     s->nstreams--;
     buf_put(st->req);
+    buf_put(st->req_trailers);
     buf_put(st->head);
     buf_put(st->data);
     buf_put(st->trailers);
@@ -178,7 +180,8 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 {
     struct h2up_stream *st = stream_of(ng, f->hd.stream_id);
 
-    (void)arg;
+    if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK))
+        ((struct h2up *)arg)->greeted = 1;
     if (!st)
         return 0;
     if (f->hd.type == NGHTTP2_HEADERS && !st->in_trailers)
@@ -357,6 +360,11 @@ int h2up_alive(const struct h2up *s)
     return s->nstreams > 0 || (!s->error && nghttp2_session_check_request_allowed(s->ng));
 }
 
+int h2up_greeted(const struct h2up *s)
+{
+    return s->greeted;
+}
+
 const char *h2up_error(const struct h2up *s)
 {
     return s->error;
@@ -399,6 +407,55 @@ struct h2up_stream *h2up_next(struct h2up *s)
 
 /* ---- a stream's request ---- */
 
+static int hop_field(const char *n, size_t len);
+
+/* Whether [p, e) is a field name (RFC 9110's token). */
+static int token(const char *p, const char *e)
+{
+    for (; p < e; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p && strchr("!#$%&'*+-.^_`|~", *p))))
+            return 0;
+    return 1;
+}
+
+/* The request's trailer lines as a HEADERS frame ending the stream: names
+ * lower-cased, fields HTTP/2 does not carry and malformed lines left out
+ * (the decoder bounded their size).  Returns how many fields went. */
+static int submit_trailers(struct h2up_stream *st)
+{
+    nghttp2_nv nv[MAX_NV];
+    char *t = st->req_trailers ? buf_head(st->req_trailers) : NULL;
+    size_t len = st->req_trailers ? buf_len(st->req_trailers) : 0, n = 0;
+
+    for (size_t at = 0; at < len && n < MAX_NV;) {
+        char *line = t + at, *eol = memchr(line, '\n', len - at), *colon, *v, *ve;
+        if (!eol)
+            break;
+        at = (size_t)(eol - t) + 1;
+        ve = eol > line && eol[-1] == '\r' ? eol - 1 : eol;
+        colon = memchr(line, ':', (size_t)(ve - line));
+        if (!colon || colon == line || memchr(line, '\0', (size_t)(ve - line)))
+            continue;
+        if (!token(line, colon))
+            continue;
+        for (char *c = line; c < colon; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        if (hop_field(line, (size_t)(colon - line)) ||
+            ((size_t)(colon - line) == 14 && memcmp(line, "content-length", 14) == 0))
+            continue;
+        for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++)
+            ;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+            ve--;
+        nv[n++] = (nghttp2_nv){(uint8_t *)line, (uint8_t *)v, (size_t)(colon - line),
+                               (size_t)(ve - v), NGHTTP2_NV_FLAG_NONE};
+    }
+    if (!n || nghttp2_submit_trailer(st->s->ng, st->id, nv, n) != 0)
+        return 0;
+    return (int)n;
+}
+
 static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *p, size_t len, uint32_t *flags,
                          nghttp2_data_source *src, void *arg)
 {
@@ -414,6 +471,8 @@ static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *p, size_t len
     if (st->req_end && buf_len(st->req) == 0) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         st->req_sent = 1;
+        if (submit_trailers(st) > 0)
+            *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM; /* the trailers' HEADERS ends it */
     } else if (n == 0) {
         st->deferred = 1;
         return NGHTTP2_ERR_DEFERRED;
@@ -526,6 +585,18 @@ static long submit_head(struct h2up_stream *st, const char *p, size_t n, const c
     return rc;
 }
 
+/* The last n bytes the chunked decoder consumed were trailer lines (at
+ * most HTTP1_CHUNK_MAX_TRAILERS in all, their final CRLF included). */
+static int keep_trailers(struct h2up_stream *st, const char *p, size_t n)
+{
+    if (!st->req_trailers && !(st->req_trailers = buf_get()))
+        return -1;
+    if (buf_room(st->req_trailers) < n)
+        return -1;
+    buf_append(st->req_trailers, p, n);
+    return 0;
+}
+
 /* Takes request body bytes into st->req, framing stripped.  Returns the
  * bytes taken, or -1 with *why. */
 static long take_body(struct h2up_stream *st, const char *p, size_t n, const char **why)
@@ -554,11 +625,15 @@ static long take_body(struct h2up_stream *st, const char *p, size_t n, const cha
             http1_chunked_data(&st->ck, k);
             i += k;
         } else {
+            uint32_t had = st->ck.trailer_len;
             long f = http1_chunked_parse(&st->ck, p + i, n - i);
             if (f < 0)
                 return *why = st->ck.error, -1;
             i += (size_t)f;
-            st->req_end = st->ck.state == CHUNK_DONE; /* request trailers are not sent */
+            if (st->ck.trailer_len > had && keep_trailers(st, p + i - (st->ck.trailer_len - had),
+                                                          st->ck.trailer_len - had) < 0)
+                return *why = "out of memory", -1;
+            st->req_end = st->ck.state == CHUNK_DONE;
             if (f == 0 && st->ck.state != CHUNK_DATA)
                 break;
         }

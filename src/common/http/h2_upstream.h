@@ -6,7 +6,7 @@
  * the other side keeps the code it has for HTTP/1 upstreams: the request
  * head and body an exchange writes (the head as exchange_write_request_head
  * makes it, the body framed by Content-Length or chunked) become HEADERS
- * and DATA; the response's HEADERS, DATA and trailers are read back as an
+ * and DATA (a chunked body's trailers as the last HEADERS); the response's HEADERS, DATA and trailers are read back as an
  * HTTP/1.1 response: interim heads, the final head, the body (chunked,
  * with the trailers in its last chunk, unless the upstream sent a
  * Content-Length), so grpc-status travels in the trailers.
@@ -44,6 +44,7 @@ struct h2up_stream {
     struct buf *head;         /* response heads in HTTP/1.1 not read yet */
     struct buf *data;         /* response body bytes not read yet */
     struct buf *trailers;     /* response trailer lines ("name: value\r\n") */
+    struct buf *req_trailers; /* a chunked request's trailer lines, sent after its DATA */
     struct http_chunked ck;   /* the request body's chunked decoder */
     uint64_t req_left;        /* a Content-Length request body: bytes to come */
     uint32_t error_code;      /* owner: closed, the code it closed with */
@@ -87,6 +88,9 @@ unsigned h2up_nstreams(const struct h2up *s);
 /* 0 once the session can carry nothing more (GOAWAY or a failure) and
  * no stream is left: the connection may close. */
 int h2up_alive(const struct h2up *s);
+/* Whether the server's SETTINGS came: it speaks HTTP/2 (until then the
+ * owner counts the connection as being made). */
+int h2up_greeted(const struct h2up *s);
 /* Why it failed (static), NULL if it has not. */
 const char *h2up_error(const struct h2up *s);
 /* The connection under it ended (`why`, static): every stream closes

@@ -82,6 +82,14 @@ void observe_exchange(const struct exchange *ex, const char *proto)
     metrics_labels(l, sizeof(l), "listener", lname, "code_class", cls, "proto", proto, NULL);
     metric_inc(metrics_counter("gatehouse_requests_total",
                                "Requests answered, by listener, status class and protocol.", l));
+    if (ex->up_addr[0]) {
+        metrics_labels(l, sizeof(l), "listener", lname, "proto",
+                       ex->up_h2_streams ? "h2" : "http/1.1", NULL);
+        metric_inc(metrics_counter("gatehouse_upstream_requests_total",
+                                   "Requests that went to an upstream, by listener and the "
+                                   "upstream's protocol.",
+                                   l));
+    }
     metrics_labels(l, sizeof(l), "listener", lname, NULL);
     metric_add(metrics_counter("gatehouse_received_bytes_total",
                                "Bytes received from clients, heads and bodies.", l),

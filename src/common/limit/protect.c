@@ -70,7 +70,8 @@ static const char *cookie(struct exchange *ex, const char *name, size_t *len)
     const char *base = exchange_base(ex);
     size_t nl = strlen(name);
 
-    for (int i = http1_find(r, base, "cookie", 0); i >= 0; i = http1_find(r, base, "cookie", i + 1)) {
+    for (int i = http1_find(r, base, "cookie", 0); i >= 0;
+         i = http1_find(r, base, "cookie", i + 1)) {
         const char *p = base + r->fields[i].value.off, *end = p + r->fields[i].value.len;
         while (p < end) {
             const char *semi = memchr(p, ';', (size_t)(end - p)), *e = semi ? semi : end;
@@ -130,9 +131,7 @@ static int key_get(const struct pkey *k, struct protect_view *v, struct keyref *
         kr->p = exchange_str(v->ex, r->fields[i].value);
         kr->len = r->fields[i].value.len;
         return 0;
-    case PK_COOKIE:
-        kr->p = cookie(v->ex, k->name, &kr->len);
-        return kr->p && kr->len ? 0 : -1;
+    case PK_COOKIE: kr->p = cookie(v->ex, k->name, &kr->len); return kr->p && kr->len ? 0 : -1;
     case PK_USER:
         kr->p = v->user;
         kr->len = v->user ? strlen(v->user) : 0;
@@ -319,7 +318,7 @@ int protect_check(struct protect_view *v, const struct protect_refs *r)
         const struct deny_rule *allow, *d = deny_judge(r->lists[i], v, &allow);
         if (!denied)
             denied = d; /* the lists after it are still asked for an allow rule */
-        if (allow) { /* wins over every deny rule of the place, and exempts */
+        if (allow) {    /* wins over every deny rule of the place, and exempts */
             pstats_add(allow->st, 2, 1);
             exchange_set_filter(ex, allow->note);
             ex->pnote.exempt = 1;
@@ -401,7 +400,7 @@ static void put_counters(const struct pstats *p, void *arg)
     text_printf(w->o, ":{");
     for (unsigned i = 0; names[i]; i++)
         text_printf(w->o, "%s\"%s\":%llu", i ? "," : "", names[i],
-            (unsigned long long)atomic_load_explicit(&p->c[i], memory_order_relaxed));
+                    (unsigned long long)atomic_load_explicit(&p->c[i], memory_order_relaxed));
     text_printf(w->o, "}");
 }
 
@@ -415,10 +414,11 @@ char *protect_status_json(size_t *len)
     size_t nb = bans_list(b, 256, now);
 
     keytab_stats(protect_table(), &ks);
-    text_printf(&o, "\"protection\":{\"keys\":{\"held\":%llu,\"capacity\":%llu,\"evicted\":%llu,"
-            "\"bytes\":%llu},",
-        (unsigned long long)ks.keys, (unsigned long long)ks.capacity,
-        (unsigned long long)ks.evicted, (unsigned long long)ks.bytes);
+    text_printf(&o,
+                "\"protection\":{\"keys\":{\"held\":%llu,\"capacity\":%llu,\"evicted\":%llu,"
+                "\"bytes\":%llu},",
+                (unsigned long long)ks.keys, (unsigned long long)ks.capacity,
+                (unsigned long long)ks.evicted, (unsigned long long)ks.bytes);
     pstats_each(put_counters, &w);
     text_printf(&o, "%s\"banned\":[", w.kind < 0 ? "" : "},");
     for (size_t i = 0; i < GH_MIN(nb, (size_t)256); i++) {
@@ -427,7 +427,8 @@ char *protect_status_json(size_t *len)
         text_printf(&o, ",\"key\":");
         text_json_str(&o, b[i].key);
         text_printf(&o, ",\"seconds_left\":%llu,\"refused\":%llu}",
-            (unsigned long long)((b[i].left_ms + 999) / 1000), (unsigned long long)b[i].refused);
+                    (unsigned long long)((b[i].left_ms + 999) / 1000),
+                    (unsigned long long)b[i].refused);
     }
     text_printf(&o, "],\"bans_in_force\":%zu}", nb);
     free(b);
@@ -437,7 +438,9 @@ char *protect_status_json(size_t *len)
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+    return c >= '0' && c <= '9'                     ? c - '0'
+           : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+                                                    : -1;
 }
 
 long protect_lift_query(const char *q, size_t len)

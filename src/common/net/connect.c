@@ -87,7 +87,7 @@ int connect_next(struct exchange *ex)
 {
     while (ex->addr_next < ex->naddrs) {
         if (ex->up_h2_streams) {
-            struct h2_link_want want = {&ex->addrs[ex->addr_next++], ex->key, ex->host,
+            struct h2_link_want want = {ex->cfg, &ex->addrs[ex->addr_next++], ex->key, ex->host,
                                         ex->up_tls, ex->up_h2_streams, ex->up_h2_conns};
             ex->up = h2_link_stream(ex->conn->w, &want);
         } else {

@@ -1,7 +1,8 @@
 /* check_h2_upstream.c — the HTTP/2 client session towards upstreams,
  * against a server session of libnghttp2's in memory: what the server
  * receives for an HTTP/1.1 request (pseudo-fields, no connection-specific
- * fields, te: trailers, the body unframed), the HTTP/1.1 response read
+ * fields, te: trailers, the body unframed, a chunked body's trailers as
+ * the last HEADERS), the HTTP/1.1 response read
  * back (chunked with trailers, or raw with a Content-Length), a body far
  * larger than the windows, streams refused by RST_STREAM and by GOAWAY,
  * and the stream cap. */
@@ -261,7 +262,8 @@ END_TEST
 START_TEST(post_chunked_big_answer)
 {
     static const char req[] = "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                              "3\r\nabc\r\n3;ext=1\r\ndef\r\n0\r\nX-T: 1\r\n\r\n";
+                              "3\r\nabc\r\n3;ext=1\r\ndef\r\n0\r\nX-T: 1\r\n"
+                              "Connection: x\r\nContent-Length: 6\r\nGrpc-Status:  0 \r\n\r\n";
     struct srv v;
     struct h2up *c = h2up_new(10, 0, &lim);
     const char *why = NULL;
@@ -278,6 +280,9 @@ START_TEST(post_chunked_big_answer)
     ck_assert_uint_eq(v.body_len, 6);
     ck_assert(memcmp(v.body, "abcdef", 6) == 0);
     ck_assert(v.ended);
+    /* the trailers came as HEADERS after the DATA, lower-cased, without
+     * the fields HTTP/2 does not carry */
+    ck_assert_str_eq(v.fields, "x-t;grpc-status;");
     size_t n = read_all(c, &v, st, all, sizeof(all));
     char *body = strstr(all, "\r\n\r\n");
     ck_assert_ptr_nonnull(body);
