@@ -201,6 +201,15 @@ static enum exchange_state decided(struct exchange *ex)
         exchange_remove_field(ex, "expect");
     if (ex->decision == DECIDE_FORWARD || ex->parent_tunnel) {
         ex->uphead = buf_get();
+        if (ex->peer_hop) {
+            /* the head as any other upstream would get it, should the
+             * peer fail (exchange_forward_peer) */
+            ex->peer_hop = 0;
+            ex->fallhead = buf_get();
+            if (exchange_write_request_head(ex, ex->fallhead) < 0)
+                ex->fallhead = (buf_put(ex->fallhead), NULL);
+            ex->peer_hop = ex->fallhead != NULL;
+        }
         if (exchange_write_request_head(ex, ex->uphead) < 0) {
             ex->decision = DECIDE_NONE;
             exchange_error(ex, 431, "request head too large to forward");
@@ -291,6 +300,12 @@ static int try_other(struct exchange *ex)
         ex->reqb.moved > 0 || ex->resp_head_done)
         return 0;
     ex->decision = DECIDE_NONE;
+    if (ex->fallhead) { /* a peer failed: whatever comes next gets the plain head */
+        buf_put(ex->uphead);
+        ex->uphead = ex->fallhead;
+        ex->fallhead = NULL;
+        ex->peer_hop = ex->has_src = 0;
+    }
     if (!fe->upstream_failed(ex, ex->fail.sent, ex->fail.why) || ex->decision != DECIDE_FORWARD) {
         ex->decision = DECIDE_FORWARD; /* the failure is answered */
         return 0;

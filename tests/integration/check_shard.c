@@ -1,0 +1,299 @@
+/* check_shard.c — the reverse cache sharded across three gatehouses on
+ * 127.0.0.2, .3 and .4 (one origin on 127.0.0.1 counting what reaches
+ * it): one origin fetch for 100 concurrent requests spread over the
+ * nodes, keys spread over the owners and stored once for the fleet, the
+ * hop mark ignored from a client that is no peer and never reaching the
+ * origin, a killed owner costing no client an error, and the cluster
+ * section's errors as file:line. */
+#include "common.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- the origin ---- */
+
+static atomic_uint_fast64_t versions;
+
+/* /obj/NAME?delay=MS: "path=/obj/NAME v=N mark=yes|no\n", cacheable for a
+ * minute; mark says whether the shard hop's mark reached the origin. */
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    char v[64];
+
+    if (strncmp(rq->path, "/obj/", 5) != 0) {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+        return;
+    }
+    if (origin_query(rq, "delay", 0, v, sizeof(v)) == 0)
+        th_sleep_ms(atoi(v));
+    origin_add(re, "Cache-Control: max-age=60");
+    origin_text(re, "path=%s v=%" PRIu64 " mark=%s\n", rq->path, atomic_fetch_add(&versions, 1) + 1,
+                origin_field(rq, "Gatehouse-Shard-Hop", 0, v, sizeof(v)) == 0 ? "yes" : "no");
+}
+
+/* ---- the fleet ---- */
+
+#define NODES 3
+static const char *const ips[NODES] = {"127.0.0.2", "127.0.0.3", "127.0.0.4"};
+static const char *const names[NODES] = {"a", "b", "c"};
+static struct origin o;
+static struct th_gatehouse g[NODES];
+static int port;
+static int alive[NODES];
+
+static void fleet_start(void)
+{
+    char conf[4096];
+
+    if (origin_start(&o, "o1", answer) < 0)
+        abort();
+    port = th_free_port();
+    for (int i = 0; i < NODES; i++) {
+        snprintf(conf, sizeof(conf),
+                 "log = { access = \"@ACCESS@\"; level = \"info\"; };\n"
+                 "workers = 2;\n"
+                 "cache = { memory_mb = 16; lock_timeout = 10.0; };\n"
+                 "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"%s:%d\"; routes = \"r\"; } );\n"
+                 "pools = { o = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+                 "routes = { r = ( { host = \"site.test\"; pool = \"o\"; cache = true; } ); };\n"
+                 "cluster = {\n"
+                 "  self = \"%s\";\n"
+                 "  down_time = 30;\n"
+                 "  nodes = ( { name = \"a\"; address = \"127.0.0.2:%d\"; },\n"
+                 "            { name = \"b\"; address = \"127.0.0.3:%d\"; },\n"
+                 "            { name = \"c\"; address = \"127.0.0.4:%d\"; } );\n"
+                 "};\n",
+                 ips[i], port, o.port, names[i], port, port, port);
+        if (th_gatehouse_start(&g[i], conf) < 0)
+            abort();
+        alive[i] = 1;
+    }
+}
+
+static void fleet_stop(void)
+{
+    for (int i = 0; i < NODES; i++)
+        if (alive[i])
+            rig_stop_clean(&g[i]);
+    rig_origin_stop(&o);
+}
+
+/* GET path on node n (a new connection); the status, r filled. */
+static int get_on(int n, const char *path, const char *extra, struct tc_response *r)
+{
+    char raw[1024];
+
+    snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: site.test\r\n%s\r\n", path,
+             extra ? extra : "");
+    memset(r, 0, sizeof(*r));
+    if (tc_request(ips[n], port, raw, r) < 0)
+        return -1;
+    return r->status;
+}
+
+/* Whether r's body is the object at path (any version, mark not seen). */
+static int body_is(const struct tc_response *r, const char *path)
+{
+    char want[256];
+
+    snprintf(want, sizeof(want), "path=%s v=", path);
+    return r->body && strncmp(r->body, want, strlen(want)) == 0 && strstr(r->body, " mark=no\n");
+}
+
+/* Lines of node n's access log for requests to path (a prefix) that it
+ * sent on to node `to` (its address is the log's upstream). */
+static int hops_to(int n, const char *path, int to)
+{
+    char up[64];
+
+    snprintf(up, sizeof(up), "upstream=%s:%d ", ips[to], port);
+    return th_log_lines(g[n].access, 0, path, up, NULL);
+}
+
+/* The origin's requests whose log line holds needle. */
+static int origin_saw(const char *needle)
+{
+    return th_log_lines(o.log, 0, needle, NULL);
+}
+
+/* ---- tests ---- */
+
+struct herd {
+    atomic_int ok;
+    atomic_int next;
+};
+
+static void *herd_one(void *arg)
+{
+    struct herd *h = arg;
+    struct tc_response r;
+    int n = atomic_fetch_add(&h->next, 1) % NODES;
+
+    if (get_on(n, "/obj/one?delay=500", NULL, &r) == 200 && body_is(&r, "/obj/one"))
+        atomic_fetch_add(&h->ok, 1);
+    tc_response_free(&r);
+    return NULL;
+}
+
+START_TEST(hundred_requests_one_origin_fetch)
+{
+    struct herd h = {0};
+    pthread_t t[100];
+
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, herd_one, &h), 0);
+    for (int i = 0; i < 100; i++)
+        pthread_join(t[i], NULL);
+    ck_assert_int_eq(atomic_load(&h.ok), 100);
+    ck_assert_int_eq(origin_saw("GET /obj/one?"), 1);
+    /* and the hops were made: the two nodes that are not the owner
+     * logged theirs to the owner */
+    int hops = 0;
+    for (int i = 0; i < NODES; i++)
+        for (int j = 0; j < NODES; j++)
+            hops += i != j ? hops_to(i, "/obj/one?", j) : 0;
+    ck_assert_int_ge(hops, 30);
+}
+END_TEST
+
+START_TEST(keys_spread_over_owners_and_stored_once)
+{
+    char path[64];
+    struct tc_response r;
+    int owned[NODES] = {0};
+
+    for (int k = 0; k < 300; k++) {
+        snprintf(path, sizeof(path), "/obj/spread-%d", k);
+        ck_assert_int_eq(get_on(0, path, NULL, &r), 200);
+        ck_assert_msg(body_is(&r, path), "%s: %s", path, r.body);
+        tc_response_free(&r);
+    }
+    ck_assert_int_eq(origin_saw("GET /obj/spread-"), 300);
+    /* node a's log names the owner of each: a hop's upstream, or its own pool */
+    owned[1] = hops_to(0, "/obj/spread-", 1);
+    owned[2] = hops_to(0, "/obj/spread-", 2);
+    owned[0] = 300 - owned[1] - owned[2];
+    for (int i = 0; i < NODES; i++)
+        ck_assert_msg(owned[i] >= 50, "node %s owns %d of 300 keys", names[i], owned[i]);
+    /* the same keys on the other nodes: all served by their owners, the
+     * origin asked nothing more */
+    for (int k = 0; k < 300; k += 3) {
+        snprintf(path, sizeof(path), "/obj/spread-%d", k);
+        ck_assert_int_eq(get_on(1 + k % 2, path, NULL, &r), 200);
+        ck_assert_msg(body_is(&r, path), "%s: %s", path, r.body);
+        tc_response_free(&r);
+    }
+    ck_assert_int_eq(origin_saw("GET /obj/spread-"), 300);
+}
+END_TEST
+
+START_TEST(mark_from_a_client_is_ignored_and_stripped)
+{
+    char path[64], needle[80];
+    struct tc_response r;
+    int found = -1;
+
+    /* a client on 127.0.0.1 (no node) claims to be node b: node a ignores
+     * the claim and sends the request on to the owner all the same */
+    for (int k = 0; k < 30 && found < 0; k++) {
+        snprintf(path, sizeof(path), "/obj/mark-%d.txt", k);
+        ck_assert_int_eq(get_on(0, path, "Gatehouse-Shard-Hop: b\r\n", &r), 200);
+        ck_assert_msg(body_is(&r, path), "the mark reached the origin: %s", r.body);
+        tc_response_free(&r);
+        snprintf(needle, sizeof(needle), "GET %s ", path);
+        if (hops_to(0, needle, 1) + hops_to(0, needle, 2) == 1)
+            found = k;
+    }
+    ck_assert_int_ge(found, 0);
+    /* stored once, at the owner: asked on every node, the origin sees it once */
+    snprintf(path, sizeof(path), "/obj/mark-%d.txt", found);
+    for (int i = 0; i < NODES; i++) {
+        ck_assert_int_eq(get_on(i, path, NULL, &r), 200);
+        ck_assert(body_is(&r, path));
+        tc_response_free(&r);
+    }
+    ck_assert_int_eq(origin_saw(path), 1);
+}
+END_TEST
+
+START_TEST(killed_owner_costs_no_client_an_error)
+{
+    char path[64];
+    struct tc_response r;
+    int status;
+
+    /* two rounds over 30 keys from nodes a and b; node c is killed after
+     * the first 20 requests */
+    for (int i = 0; i < 60; i++) {
+        if (i == 20) {
+            kill(g[2].pid, SIGKILL);
+            waitpid(g[2].pid, &status, 0);
+            alive[2] = 0;
+        }
+        snprintf(path, sizeof(path), "/obj/kill-%d", i % 30);
+        ck_assert_int_eq(get_on(i % 2, path, NULL, &r), 200);
+        ck_assert_msg(body_is(&r, path), "%s: %s", path, r.body);
+        tc_response_free(&r);
+    }
+    /* c owned some of them: a node saw it fail and went to the origin */
+    ck_assert_int_ge(th_log_lines(g[0].errlog, 0, "cache shard owner c", NULL) +
+                         th_log_lines(g[1].errlog, 0, "cache shard owner c", NULL),
+                     1);
+}
+END_TEST
+
+START_TEST(cluster_errors_at_file_line)
+{
+    static const char *const bad[][2] = {
+        {"self = \"d\";\n  nodes = ( \"127.0.0.2:80\", \"127.0.0.3:80\" );",
+         ":3: cluster 'self' = \"d\" is none of 'nodes'"},
+        {"self = \"127.0.0.2:80\";\n  nodes = ( \"127.0.0.2:80\",\n \"127.0.0.2:80\" );",
+         ":5: cluster node '127.0.0.2:80' (127.0.0.2:80) is listed twice"},
+        {"self = \"a\";\n  nodes = ( { name = \"a\"; address = \"127.0.0.2:80\"; },\n"
+         " { name = \"a\"; address = \"127.0.0.3:80\"; } );",
+         ":5: cluster node 'a' (127.0.0.3:80) is listed twice"},
+        {"self = \"a\";\n  nodes = ( { name = \"a\"; address = \"example.org:80\"; } );",
+         ":4: cluster node address 'example.org:80' is not ip:port"},
+        {"self = \"a\";\n  nodes = ( );", ":4: 'cluster' needs 'nodes'"},
+        {"nodes = ( \"127.0.0.2:80\" );", ":2: 'cluster' needs 'self'"},
+        {"self = \"a\"; colour = 1;\n  nodes = ( \"127.0.0.2:80\" );", "colour"},
+    };
+    char conf[2048], out[4096];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(conf, sizeof(conf),
+                 "pools = { o = { servers = ( { address = \"127.0.0.1:2\"; } ); }; };\n"
+                 "cluster = {\n  %s\n};\n"
+                 "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = \"127.0.0.1:1\"; routes = \"r\"; } );\n"
+                 "routes = { r = ( { host = \"*\"; pool = \"o\"; cache = true; } ); };\n",
+                 bad[i][0]);
+        ck_assert_int_ne(th_gatehouse_check(conf, out, sizeof(out)), 0);
+        ck_assert_msg(strstr(out, bad[i][1]), "case %zu: want '%s' in: %s", i, bad[i][1], out);
+    }
+}
+END_TEST
+
+Suite *shard_suite(void)
+{
+    Suite *s = suite_create("shard");
+    TCase *tc = tcase_create("shard");
+
+    tcase_add_checked_fixture(tc, fleet_start, fleet_stop);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, hundred_requests_one_origin_fetch);
+    tcase_add_test(tc, keys_spread_over_owners_and_stored_once);
+    tcase_add_test(tc, mark_from_a_client_is_ignored_and_stripped);
+    tcase_add_test(tc, killed_owner_costs_no_client_an_error);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("shard_config");
+    tcase_add_test(tc, cluster_errors_at_file_line);
+    suite_add_tcase(s, tc);
+    return s;
+}
