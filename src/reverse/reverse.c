@@ -429,7 +429,7 @@ static void handle(struct exchange *ex)
     }
     if (r->form == HTTP_TARGET_ASTERISK)
         path.len = 0; /* OPTIONS *: the server as a whole, routed as "/" */
-    if (rl->redirect_https && !exchange_is_tls(ex)) {
+    if (rl->redirect_https && !exchange_is_tls(ex) && !hop) { /* a hop: the first node did */
         to_https(ex, host, hostlen, path);
         return;
     }
