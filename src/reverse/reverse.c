@@ -470,7 +470,8 @@ static void handle(struct exchange *ex)
     }
     if (rt->max_body && !exchange_set_max_body(ex, rt->max_body))
         return;
-    route_edits(ex, rt);
+    if (!hop) /* the first node made them, and makes the response's on the way back */
+        route_edits(ex, rt);
     exchange_compress(ex, &rt->compress);
     /* before the cache decides: a background refresh is sent with them */
     if (!hop)

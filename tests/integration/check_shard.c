@@ -20,8 +20,10 @@
 
 static atomic_uint_fast64_t versions;
 
-/* /obj/NAME?delay=MS: "path=/obj/NAME v=N mark=yes|no\n", cacheable for a
- * minute; mark says whether the shard hop's mark reached the origin. */
+/* /obj/NAME?delay=MS: "path=/obj/NAME v=N edits=E mark=yes|no\n",
+ * cacheable for a minute; E counts the route's X-Site fields (added once,
+ * not once per node), mark says whether the shard hop's mark reached the
+ * origin. */
 static void answer(const struct origin_request *rq, struct origin_reply *re)
 {
     char v[64];
@@ -33,8 +35,12 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
     }
     if (origin_query(rq, "delay", 0, v, sizeof(v)) == 0)
         th_sleep_ms(atoi(v));
+    int edits = 0;
+    while (origin_field(rq, "X-Site", edits, v, sizeof(v)) == 0)
+        edits++;
     origin_add(re, "Cache-Control: max-age=60");
-    origin_text(re, "path=%s v=%" PRIu64 " mark=%s\n", rq->path, atomic_fetch_add(&versions, 1) + 1,
+    origin_text(re, "path=%s v=%" PRIu64 " edits=%d mark=%s\n", rq->path,
+                atomic_fetch_add(&versions, 1) + 1, edits,
                 origin_field(rq, "Gatehouse-Shard-Hop", 0, v, sizeof(v)) == 0 ? "yes" : "no");
 }
 
@@ -62,7 +68,8 @@ static void fleet_start(void)
                  "cache = { memory_mb = 16; lock_timeout = 10.0; };\n"
                  "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"%s:%d\"; routes = \"r\"; } );\n"
                  "pools = { o = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
-                 "routes = { r = ( { host = \"site.test\"; pool = \"o\"; cache = true; } ); };\n"
+                 "routes = { r = ( { host = \"site.test\"; pool = \"o\"; cache = true;\n"
+                 "                   add_request_headers = ( ( \"X-Site\", \"s1\" ) ); } ); };\n"
                  "cluster = {\n"
                  "  self = \"%s\";\n"
                  "  down_time = 30;\n"
@@ -98,13 +105,14 @@ static int get_on(int n, const char *path, const char *extra, struct tc_response
     return r->status;
 }
 
-/* Whether r's body is the object at path (any version, mark not seen). */
+/* Whether r's body is the object at path (any version), the route's field
+ * added once and the mark not seen. */
 static int body_is(const struct tc_response *r, const char *path)
 {
     char want[256];
 
     snprintf(want, sizeof(want), "path=%s v=", path);
-    return r->body && strncmp(r->body, want, strlen(want)) == 0 && strstr(r->body, " mark=no\n");
+    return r->body && strncmp(r->body, want, strlen(want)) == 0 && strstr(r->body, " edits=1 mark=no\n");
 }
 
 /* Lines of node n's access log for requests to path (a prefix) that it
