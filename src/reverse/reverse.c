@@ -107,6 +107,7 @@ static void activate(void *state)
     pool_adopt(st->pools, gh_now_ms());
     if (!st->checker)
         st->checker = checker_start(st->pools, st->dns);
+    shard_start(st->shard, st->dns);
 }
 
 static void *listener(const struct gh_config *cfg, void *state, config_setting_t *ls, char *err,

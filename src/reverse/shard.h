@@ -10,6 +10,7 @@
 
 #include "cache.h"
 #include "exchange.h"
+#include "resolver.h"
 #include "route.h"
 
 #include <libconfig.h>
@@ -23,8 +24,16 @@ struct shard;
 /* Parses the top-level `cluster` section of file into *out (NULL when the
  * section is absent: no sharding).  Returns 0, or -1 with err as
  * "file:line: message" (an unknown `self`, a node listed twice, an
- * address that is not ip:port...). */
+ * address that is not ip:port, both or neither of `nodes` and `srv`...). */
 int shard_load(config_t *file, struct shard **out, char *err, size_t errlen);
+
+/* With `srv`: starts the thread that asks the DNS for the nodes (at once,
+ * then every `refresh`, with the resolver settings dns, which must outlive
+ * s) and publishes each new answer; until the first, nothing is sharded.
+ * Listed nodes, or NULL s: nothing.  Main thread. */
+void shard_start(struct shard *s, const struct resolver_conf *dns);
+
+/* Stops the thread, if any, and frees s (NULL: nothing). */
 void shard_free(struct shard *s);
 
 /* The hash of a cache key the fleet agrees on (FNV-1a 64, no secret: every
@@ -39,7 +48,8 @@ uint64_t shard_node_seed(const char *name);
  * -1 when none is left.  Removing a node moves only the keys it owned. */
 int shard_pick(const uint64_t *seeds, unsigned n, uint64_t h, const uint8_t *skip);
 
-/* The name of the node that owns key[0..len) among all listed nodes. */
+/* The name of the node that owns key[0..len) among all the nodes known
+ * (whether up or not), NULL when none is known yet. */
 const char *shard_owner_name(const struct shard *s, const char *key, size_t len);
 
 /* What the reverse front-end asks, in its handle():
