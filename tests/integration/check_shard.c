@@ -148,9 +148,13 @@ static void dns_start(void)
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
-    dns_port = th_free_port();
-    sa.sin_port = htons((uint16_t)dns_port);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+    int bound = -1;
+    for (int tries = 0; tries < 20 && bound < 0 && fd >= 0; tries++) {
+        dns_port = th_free_port(); /* free for TCP; UDP is tried */
+        sa.sin_port = htons((uint16_t)dns_port);
+        bound = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    }
+    if (bound < 0)
         abort();
     snprintf(drop_c, sizeof(drop_c), "/tmp/gh-shard-drop-c-%d", (int)getpid());
     unlink(drop_c);
@@ -206,13 +210,32 @@ static void srv_nodes_start(void)
     }
 }
 
+/* A port free on 127.0.0.2, .3 and .4 (th_free_port knows 127.0.0.1). */
+static int fleet_port(void)
+{
+    for (int tries = 0; tries < 50; tries++) {
+        int p = th_free_port(), ok = 1;
+        for (int i = 0; i < NODES && ok; i++) {
+            struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p)};
+            int fd = socket(AF_INET, SOCK_STREAM, 0);
+            inet_pton(AF_INET, ips[i], &sa.sin_addr);
+            ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+            if (fd >= 0)
+                close(fd);
+        }
+        if (ok)
+            return p;
+    }
+    abort();
+}
+
 static void fleet_start(void)
 {
     char conf[4096];
 
     if (origin_start(&o, "o1", answer) < 0)
         abort();
-    port = th_free_port();
+    port = fleet_port();
     for (int i = 0; i < NODES; i++) {
         snprintf(conf, sizeof(conf),
                  "log = { access = \"@ACCESS@\"; level = \"info\"; };\n"
@@ -444,7 +467,7 @@ static void srv_fleet_start(void)
 {
     if (origin_start(&o, "o1", answer) < 0)
         abort();
-    port = th_free_port();
+    port = fleet_port();
     dns_start();
     srv_nodes_start();
 }

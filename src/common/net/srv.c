@@ -45,8 +45,10 @@ static int drive(ares_channel ch, const atomic_int *stop)
             return -1;
         }
         for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-            short ev = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-                               (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+            /* the bits by hand: c-ares's macros shift a signed 1 by up to 31 */
+            unsigned b = (unsigned)bits;
+            short ev = (short)((b & (1u << i) ? POLLIN : 0) |
+                               (b & (1u << (i + ARES_GETSOCK_MAXNUM)) ? POLLOUT : 0));
             if (ev)
                 p[n++] = (struct pollfd){.fd = socks[i], .events = ev};
         }
