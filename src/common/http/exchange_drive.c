@@ -200,17 +200,17 @@ static enum exchange_state decided(struct exchange *ex)
     if (expect)
         exchange_remove_field(ex, "expect");
     if (ex->decision == DECIDE_FORWARD || ex->parent_tunnel) {
+        int fall = 0;
         ex->uphead = buf_get();
         if (ex->peer_hop) {
             /* the head as any other upstream would get it, should the
              * peer fail (exchange_forward_peer) */
             ex->peer_hop = 0;
             ex->fallhead = buf_get();
-            if (exchange_write_request_head(ex, ex->fallhead) < 0)
-                ex->fallhead = (buf_put(ex->fallhead), NULL);
-            ex->peer_hop = ex->fallhead != NULL;
+            fall = exchange_write_request_head(ex, ex->fallhead);
+            ex->peer_hop = 1;
         }
-        if (exchange_write_request_head(ex, ex->uphead) < 0) {
+        if (fall < 0 || exchange_write_request_head(ex, ex->uphead) < 0) {
             ex->decision = DECIDE_NONE;
             exchange_error(ex, 431, "request head too large to forward");
         }
