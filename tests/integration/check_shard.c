@@ -300,6 +300,14 @@ static int hops_to(int n, const char *path, int to)
     return th_log_lines(g[n].access, 0, path, up, NULL);
 }
 
+/* Waits (up to 2 s) until node n's access log has `want` lines for path:
+ * a line is written as its exchange ends, just after the client has its
+ * answer. */
+static void settle(int n, const char *path, int want)
+{
+    ck_assert_int_ge(th_log_lines(g[n].access, want, path, NULL), want);
+}
+
 /* The origin's requests whose log line holds needle. */
 static int origin_saw(const char *needle)
 {
@@ -340,6 +348,8 @@ START_TEST(hundred_requests_one_origin_fetch)
      * logged theirs to the owner */
     int hops = 0;
     for (int i = 0; i < NODES; i++)
+        settle(i, "/obj/one?", 33);
+    for (int i = 0; i < NODES; i++)
         for (int j = 0; j < NODES; j++)
             hops += i != j ? hops_to(i, "/obj/one?", j) : 0;
     ck_assert_int_ge(hops, 30);
@@ -359,6 +369,7 @@ START_TEST(keys_spread_over_owners_and_stored_once)
         tc_response_free(&r);
     }
     ck_assert_int_eq(origin_saw("GET /obj/spread-"), 300);
+    settle(0, "/obj/spread-", 300);
     /* node a's log names the owner of each: a hop's upstream, or its own pool */
     owned[1] = hops_to(0, "/obj/spread-", 1);
     owned[2] = hops_to(0, "/obj/spread-", 2);
@@ -391,6 +402,7 @@ START_TEST(mark_from_a_client_is_ignored_and_stripped)
         ck_assert_msg(body_is(&r, path), "the mark reached the origin: %s", r.body);
         tc_response_free(&r);
         snprintf(needle, sizeof(needle), "GET %s ", path);
+        settle(0, needle, 1);
         if (hops_to(0, needle, 1) + hops_to(0, needle, 2) == 1)
             found = k;
     }
@@ -403,6 +415,35 @@ START_TEST(mark_from_a_client_is_ignored_and_stripped)
         tc_response_free(&r);
     }
     ck_assert_int_eq(origin_saw(path), 1);
+}
+END_TEST
+
+START_TEST(absolute_form_and_head_share_the_key)
+{
+    char raw[512], path[64];
+    struct tc_response r;
+
+    /* an absolute-form request on one node and an origin-form one on
+     * another name one object; a HEAD on the third is answered from it */
+    for (int k = 0; k < 6; k++) {
+        snprintf(path, sizeof(path), "/obj/abs-%d.txt", k);
+        snprintf(raw, sizeof(raw), "GET http://site.test%s HTTP/1.1\r\nHost: site.test\r\n\r\n", path);
+        memset(&r, 0, sizeof(r));
+        ck_assert_int_eq(tc_request(ips[k % NODES], port, raw, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert(body_is(&r, path));
+        tc_response_free(&r);
+        ck_assert_int_eq(get_on((k + 1) % NODES, path, NULL, &r), 200);
+        ck_assert(body_is(&r, path));
+        tc_response_free(&r);
+        snprintf(raw, sizeof(raw), "HEAD %s HTTP/1.1\r\nHost: site.test\r\n\r\n", path);
+        memset(&r, 0, sizeof(r));
+        ck_assert_int_eq(tc_request(ips[(k + 2) % NODES], port, raw, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_msg(strstr(r.head, "Cache-Status: gatehouse; hit"), "%s", r.head);
+        tc_response_free(&r);
+    }
+    ck_assert_int_eq(origin_saw("/obj/abs-"), 6);
 }
 END_TEST
 
@@ -517,6 +558,7 @@ START_TEST(srv_answer_changes_the_owners)
         ck_assert(body_is(&r, path));
         tc_response_free(&r);
     }
+    settle(0, "/obj/srv-", 60);
     to_c = hops_to(0, "/obj/srv-", 2);
     ck_assert_int_gt(to_c, 0);
     /* c leaves the answer: within a refresh or two, a owns or sends
@@ -532,6 +574,7 @@ START_TEST(srv_answer_changes_the_owners)
         ck_assert(body_is(&r, path));
         tc_response_free(&r);
     }
+    settle(0, "/obj/srv-", 120);
     ck_assert_int_eq(hops_to(0, "/obj/srv-", 2), to_c);
     /* keys that b owned stayed there: no new origin fetch for them, only
      * for c's, now owned by a or b */
@@ -573,6 +616,7 @@ Suite *shard_suite(void)
     tcase_add_test(tc, hundred_requests_one_origin_fetch);
     tcase_add_test(tc, keys_spread_over_owners_and_stored_once);
     tcase_add_test(tc, mark_from_a_client_is_ignored_and_stripped);
+    tcase_add_test(tc, absolute_form_and_head_share_the_key);
     tcase_add_test(tc, killed_owner_costs_no_client_an_error);
     suite_add_tcase(s, tc);
     tc = tcase_create("shard_srv");
