@@ -25,7 +25,8 @@ struct choice {
     uint64_t skip[POOL_MAX_SERVERS / 64];/* servers of that pool already tried */
     uint64_t key;                        /* hash of the request's key */
     char sticky[17];                     /* the sticky cookie's value, "" none */
-    char host[160];                      /* the public Host, for Location */
+    char host[152];                      /* the public Host, for Location */
+    void *shard;                         /* the owner node a hop went to (shard.c), NULL */
 };
 
 _Static_assert(sizeof(struct choice) <= EXCHANGE_SCRATCH, "choice outgrew the scratch space");
@@ -196,6 +197,18 @@ static void pick_and_go(struct exchange *ex, struct choice *c, int retrying)
 void choose_server(struct exchange *ex, const struct route *rt, const struct pool_order *order,
                    const struct sockaddr_storage *client)
 {
+    choose_prepare(ex, rt, order, client);
+    pick_and_go(ex, note(ex), 0);
+}
+
+void **choose_shard_slot(struct exchange *ex)
+{
+    return &note(ex)->shard;
+}
+
+void choose_prepare(struct exchange *ex, const struct route *rt, const struct pool_order *order,
+                    const struct sockaddr_storage *client)
+{
     struct choice *c = note(ex);
     char host[sizeof(c->host)];
     int n = exchange_field(ex, "host", host, sizeof(host));
@@ -208,7 +221,6 @@ void choose_server(struct exchange *ex, const struct route *rt, const struct poo
     note_keys(ex, c, client);
     for (unsigned i = 0; i < order->n; i++)
         budget_request(&order->p[i]->budget, gh_now_ms());
-    pick_and_go(ex, c, 0);
 }
 
 const struct server *choose_held(struct exchange *ex)

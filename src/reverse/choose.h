@@ -15,6 +15,15 @@
 void choose_server(struct exchange *ex, const struct route *rt, const struct pool_order *order,
                    const struct sockaddr_storage *client);
 
+/* choose_server's first half: notes the route, the pool order and the
+ * request's keys (the head is not kept for later) without picking; then
+ * choose_resume picks, e.g. after a hop to a peer failed (shard.c). */
+void choose_prepare(struct exchange *ex, const struct route *rt, const struct pool_order *order,
+                    const struct sockaddr_storage *client);
+
+/* A pointer's room in the exchange's notes for shard.c (NULL: no hop). */
+void **choose_shard_slot(struct exchange *ex);
+
 /* The server the exchange holds, or NULL (for the response hook). */
 const struct server *choose_held(struct exchange *ex);
 

@@ -14,6 +14,7 @@
 #include "pool.h"
 #include "protect.h"
 #include "route.h"
+#include "shard.h"
 #include "status.h"
 #include "util.h"
 
@@ -39,13 +40,14 @@ struct reverse_state {
     const struct geo *geo;              /* the generation's MaxMind database, NULL: none */
     const struct resolver_conf *dns;    /* for the health checker's names */
     struct checker *checker;            /* active health checks, once activated */
+    struct shard *shard;                /* the cache sharded across the fleet, NULL: not */
 };
 
 /* Response fields that tell the world what runs behind the front door. */
 static const char *const revealing[] = {"Server", "X-Powered-By", "X-AspNet-Version",
                                         "X-AspNetMvc-Version", "X-Runtime", "X-Generator", NULL};
 
-static const char *const sections[] = {"pools", "routes", NULL};
+static const char *const sections[] = {"pools", "routes", "cluster", NULL};
 static const char *const listener_keys[] = {"routes", "trusted_proxies", "status_path",
                                             "status_allow", "redirect_https", NULL};
 /* Who may read a status page when status_allow is not set: this machine. */
@@ -64,6 +66,7 @@ static void unload(void *state)
         free(l);
     }
     checker_stop(st->checker);
+    shard_free(st->shard);
     route_free(st->routes);
     pool_free(st->pools);
     free(st);
@@ -79,7 +82,7 @@ static void *load(const struct gh_config *cfg, config_t *file, char *err, size_t
     st->pools = pool_load(cfg, file, err, errlen);
     if (st->pools)
         st->routes = route_load(cfg, file, st->pools, err, errlen);
-    if (!st->routes)
+    if (!st->routes || shard_load(file, &st->shard, err, errlen) < 0)
         goto fail;
     for (unsigned i = 0; i < st->routes->n; i++)
         for (unsigned k = 0; k < st->routes->t[i].n; k++)
@@ -104,6 +107,7 @@ static void activate(void *state)
     pool_adopt(st->pools, gh_now_ms());
     if (!st->checker)
         st->checker = checker_start(st->pools, st->dns);
+    shard_start(st->shard, st->dns);
 }
 
 static void *listener(const struct gh_config *cfg, void *state, config_setting_t *ls, char *err,
@@ -395,7 +399,7 @@ static void handle(struct exchange *ex)
     struct sockaddr_storage client;
     struct protect_view pv;
     char hbuf[HOSTNAME_MAX];
-    int i;
+    int i, hop = shard_inbound(ex, rl->st->shard); /* from a peer: applied there */
 
     if (r->form == HTTP_TARGET_ABSOLUTE) {
         /* the URL's authority overrides Host (RFC 9112 3.2.2): route and
@@ -426,7 +430,7 @@ static void handle(struct exchange *ex)
     }
     if (r->form == HTTP_TARGET_ASTERISK)
         path.len = 0; /* OPTIONS *: the server as a whole, routed as "/" */
-    if (rl->redirect_https && !exchange_is_tls(ex)) {
+    if (rl->redirect_https && !exchange_is_tls(ex) && !hop) { /* a hop: the first node did */
         to_https(ex, host, hostlen, path);
         return;
     }
@@ -441,7 +445,7 @@ static void handle(struct exchange *ex)
     }
     client_address(ex, rl, &client);
     protect_view_fill(&pv, ex, &client, host, hostlen, path, hbuf);
-    if (!protect_refs_empty(lp) && !protect_check(&pv, lp))
+    if (!hop && !protect_refs_empty(lp) && !protect_check(&pv, lp))
         return; /* the listener's deny rules, bans and limits, before routing */
     rt = route_match(t, host, hostlen, path.len ? exchange_str(ex, path) : "/",
                      path.len ? path.len : 1, &host_known);
@@ -453,7 +457,7 @@ static void handle(struct exchange *ex)
         return;
     }
     pv.route = rt->key;
-    if (!protect_refs_empty(&rt->protect) && !protect_check(&pv, &rt->protect))
+    if (!hop && !protect_refs_empty(&rt->protect) && !protect_check(&pv, &rt->protect))
         return;
     if (rt->client_cert && !exchange_client_verified(ex)) {
         /* the listener asks for a certificate (verify_client = "optional");
@@ -467,10 +471,14 @@ static void handle(struct exchange *ex)
     }
     if (rt->max_body && !exchange_set_max_body(ex, rt->max_body))
         return;
-    route_edits(ex, rt);
+    if (!hop) /* the first node made them, and makes the response's on the way back */
+        route_edits(ex, rt);
     exchange_compress(ex, &rt->compress);
     /* before the cache decides: a background refresh is sent with them */
-    forwarding_fields(ex, rl, host, hostlen);
+    if (!hop)
+        forwarding_fields(ex, rl, host, hostlen);
+    if (!hop && shard_forward(ex, rl->st->shard, rt, pool_order(rl->st, rt, &client), &client))
+        return; /* to the node that owns the object */
     if (cache_request(ex, &rt->cache) != CACHE_FORWARD)
         return; /* answered from the cache, or queued behind another's fetch */
     choose_server(ex, rt, pool_order(rl->st, rt, &client), &client);
@@ -488,6 +496,17 @@ static void response(struct exchange *ex)
     choose_sticky_cookie(ex);
     if (rt && rt->rewrite_location)
         rewrite_location(ex, sv, choose_public_host(ex));
+}
+
+/* A hop to the owner failed: the route's own servers (the origin) instead;
+ * otherwise another server of the pool, as its retries allow. */
+static int upstream_failed(struct exchange *ex, int sent, const char *why)
+{
+    if (shard_failed(ex, why)) {
+        choose_resume(ex);
+        return choose_held(ex) != NULL;
+    }
+    return choose_upstream_failed(ex, sent, why);
 }
 
 /* A queued exchange: waiting on another request's cache fill (decided
@@ -512,7 +531,7 @@ const struct frontend reverse_frontend = {
     .free = unload,
     .handle = handle,
     .response = response,
-    .upstream_failed = choose_upstream_failed,
+    .upstream_failed = upstream_failed,
     .resume = resume,
     .finished = choose_finished,
     .activate = activate,

@@ -66,5 +66,6 @@ Suite *h2_suite(void);
 Suite *h2up_suite(void);
 Suite *h2link_suite(void);
 Suite *compress_suite(void);
+Suite *shard_suite(void);
 
 #endif

@@ -24,6 +24,7 @@ int main(void)
     srunner_add_suite(sr, pools_suite());
     srunner_add_suite(sr, tls_suite());
     srunner_add_suite(sr, cache_suite());
+    srunner_add_suite(sr, shard_suite());
     srunner_add_suite(sr, compress_suite());
     srunner_add_suite(sr, evasion_suite());
     srunner_add_suite(sr, abuse_suite());

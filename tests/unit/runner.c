@@ -22,6 +22,7 @@ int main(void)
     srunner_add_suite(sr, balance_suite());
     srunner_add_suite(sr, health_suite());
     srunner_add_suite(sr, route_suite());
+    srunner_add_suite(sr, shard_suite());
     srunner_add_suite(sr, probe_suite());
     srunner_add_suite(sr, geo_suite());
     srunner_add_suite(sr, proxyproto_suite());

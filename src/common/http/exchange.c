@@ -515,6 +515,24 @@ void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uin
     set_key(ex);
 }
 
+void exchange_forward_peer(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
+                           const char *label, const char *target, size_t tlen, const char *mark,
+                           const struct sockaddr_storage *src)
+{
+    exchange_forward(ex, host, hostlen, port, label);
+    if (ex->decision != DECIDE_FORWARD)
+        return;
+    ex->peer_hop = 1;
+    ex->peer_target_off = (int32_t)arena_put(ex, target, tlen);
+    ex->peer_target_len = (int32_t)tlen;
+    ex->peer_mark_off = (int32_t)arena_put(ex, mark, strlen(mark));
+    ex->peer_mark_len = (int32_t)strlen(mark);
+    if (src) {
+        ex->up_src = *src;
+        ex->has_src = 1;
+    }
+}
+
 void *exchange_scratch(struct exchange *ex)
 {
     return ex->scratch;
@@ -647,6 +665,7 @@ void exchange_reset(struct exchange *ex)
             if (ex->tpipe[d][e] > 0)
                 close(ex->tpipe[d][e]);
     buf_put(ex->uphead);
+    buf_put(ex->fallhead);
     buf_put(ex->req_trailers);
     buf_put(ex->resp_trailers);
     /* all but the heads' field arrays (8 KB of the 13), which the parsers

@@ -73,6 +73,18 @@ void exchange_add_response_field(struct exchange *ex, const char *name, const ch
 void exchange_forward(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
                       const char *label);
 
+/* Sends the request to a peer of the same fleet at host:port (reverse
+ * mode's cache sharding), as exchange_forward, but with the request-target
+ * `target` (tlen bytes, absolute form, so the peer files it under the same
+ * cache key), the field line `mark` ("Name: value") added, and, when src
+ * is not NULL, from that source address (the peer knows its peers by
+ * address).  Should the peer fail before answering, the head that
+ * frontend.upstream_failed's choice gets is the one exchange_forward would
+ * have sent: the request's own target, no mark, the kernel's source. */
+void exchange_forward_peer(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,
+                           const char *label, const char *target, size_t tlen, const char *mark,
+                           const struct sockaddr_storage *src);
+
 /* Opens a byte tunnel to host:port (CONNECT): the core connects, answers
  * "200 Connection established" and relays both ways. */
 void exchange_tunnel(struct exchange *ex, const char *host, size_t hostlen, uint16_t port,

@@ -200,8 +200,17 @@ static enum exchange_state decided(struct exchange *ex)
     if (expect)
         exchange_remove_field(ex, "expect");
     if (ex->decision == DECIDE_FORWARD || ex->parent_tunnel) {
+        int fall = 0;
         ex->uphead = buf_get();
-        if (exchange_write_request_head(ex, ex->uphead) < 0) {
+        if (ex->peer_hop) {
+            /* the head as any other upstream would get it, should the
+             * peer fail (exchange_forward_peer) */
+            ex->peer_hop = 0;
+            ex->fallhead = buf_get();
+            fall = exchange_write_request_head(ex, ex->fallhead);
+            ex->peer_hop = 1;
+        }
+        if (fall < 0 || exchange_write_request_head(ex, ex->uphead) < 0) {
             ex->decision = DECIDE_NONE;
             exchange_error(ex, 431, "request head too large to forward");
         }
@@ -291,6 +300,12 @@ static int try_other(struct exchange *ex)
         ex->reqb.moved > 0 || ex->resp_head_done)
         return 0;
     ex->decision = DECIDE_NONE;
+    if (ex->fallhead) { /* a peer failed: whatever comes next gets the plain head */
+        buf_put(ex->uphead);
+        ex->uphead = ex->fallhead;
+        ex->fallhead = NULL;
+        ex->peer_hop = ex->has_src = 0;
+    }
     if (!fe->upstream_failed(ex, ex->fail.sent, ex->fail.why) || ex->decision != DECIDE_FORWARD) {
         ex->decision = DECIDE_FORWARD; /* the failure is answered */
         return 0;

@@ -176,7 +176,9 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out)
     int rc, up;
 
     rc = put_mem(out, base + r->method.off, r->method.len) | put_lit(out, " ");
-    if (ex->target_off >= 0)
+    if (ex->peer_hop)
+        rc |= put_mem(out, ex->arena + ex->peer_target_off, (size_t)ex->peer_target_len);
+    else if (ex->target_off >= 0)
         rc |= put_mem(out, ex->arena + ex->target_off, (size_t)ex->target_len);
     else
         rc |= put_mem(out, base + r->target.off, r->target.len);
@@ -202,6 +204,9 @@ int exchange_write_request_head(struct exchange *ex, struct buf *out)
     rc |= put_added(ex, EDITS_REQUEST, out);
     if (ex->to_proxy)
         rc |= put_hop_marks(ex, out);
+    if (ex->peer_hop)
+        rc |= put_mem(out, ex->arena + ex->peer_mark_off, (size_t)ex->peer_mark_len) |
+              put_lit(out, "\r\n");
     if (r->framing == HTTP_BODY_LENGTH)
         rc |= put_lit(out, "Content-Length: ") | put_u64(out, r->content_length) | put_lit(out, "\r\n");
     else if (r->framing == HTTP_BODY_CHUNKED)

@@ -216,6 +216,12 @@ struct exchange {
                                            to it first (X_PARENT_CONNECT) */
     unsigned omit_via : 1;              /* anonymity: no Via upstream */
     unsigned to_proxy : 1;              /* the upstream is a parent proxy: send the loop mark */
+    unsigned peer_hop : 1;              /* the upstream is a peer of the fleet
+                                           (exchange_forward_peer): its target and mark */
+    unsigned has_src : 1;               /* connect from up_src (a peer hop) */
+    int32_t peer_target_off, peer_target_len, peer_mark_off, peer_mark_len; /* in the arena */
+    struct buf *fallhead;               /* a peer hop's head as any other upstream gets it */
+    struct sockaddr_storage up_src;     /* the source address of a peer hop */
     unsigned inspect_hello : 1;         /* tunnel: its first bytes wait for the front-end's
                                            judgement (frontend.tunnel_hello) */
     unsigned intercept_tls : 1;         /* a transparent listener's TLS connection: no

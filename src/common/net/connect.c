@@ -91,7 +91,8 @@ int connect_next(struct exchange *ex)
                                         ex->up_tls, ex->up_h2_streams, ex->up_h2_conns};
             ex->up = h2_link_stream(ex->conn->w, &want);
         } else {
-            ex->up = upstream_connect(ex->conn->w, &ex->addrs[ex->addr_next++], ex->key);
+            ex->up = upstream_connect_from(ex->conn->w, &ex->addrs[ex->addr_next++], ex->key,
+                                           ex->has_src ? &ex->up_src : NULL);
         }
         if (ex->up)
             break;

@@ -168,6 +168,12 @@ void upstream_addr_text(const struct sockaddr_storage *ss, char *dst, size_t cap
 struct upconn *upstream_connect(struct worker *w, const struct sockaddr_storage *ss,
                                 const char *key)
 {
+    return upstream_connect_from(w, ss, key, NULL);
+}
+
+struct upconn *upstream_connect_from(struct worker *w, const struct sockaddr_storage *ss,
+                                     const char *key, const struct sockaddr_storage *src)
+{
     socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                                : sizeof(struct sockaddr_in);
     int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -177,6 +183,16 @@ struct upconn *upstream_connect(struct worker *w, const struct sockaddr_storage 
     if (fd < 0)
         return NULL;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (src && src->ss_family == ss->ss_family) {
+        /* any port: only the address says who we are */
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+        if (bind(fd, (const struct sockaddr *)src, len) < 0) {
+            e = errno;
+            close(fd);
+            errno = e;
+            return NULL;
+        }
+    }
     if (connect(fd, (const struct sockaddr *)ss, len) < 0 && errno != EINPROGRESS) {
         e = errno;
         close(fd);

@@ -59,6 +59,11 @@ void upstream_own(struct upconn *u, void *owner,
  * connection is clean (no unread bytes), otherwise closed. */
 void upstream_release(struct upstream_pool *p, struct upconn *u, int reuse, uint32_t idle_ms);
 
+/* The same, bound first to the address src (its port is ignored; NULL:
+ * the kernel's choice). */
+struct upconn *upstream_connect_from(struct worker *w, const struct sockaddr_storage *ss,
+                                     const char *key, const struct sockaddr_storage *src);
+
 /* Checks a finished non-blocking connect: 0 connected, or an errno value. */
 int upstream_connect_result(struct upconn *u);
 
