@@ -141,15 +141,22 @@ static int curl2(char *out, size_t cap, const char *host, const char *path)
 }
 
 /* The status page's count of HTTP/2 connections to upstreams open now. */
-static long upstream_open(void)
+/* The status page's http2.upstream counter `key` ("connections": made
+ * so far, "open": open now), or -1. */
+static long upstream_count(const char *key)
 {
     char out[16384], *p;
 
     if (th_sh(out, sizeof(out), "curl -s --max-time 10 http://127.0.0.1:%d/.gatehouse/status",
               p_plain) != 0 ||
-        !(p = strstr(out, "\"upstream\":{\"connections\":")) || !(p = strstr(p, "\"open\":")))
+        !(p = strstr(out, "\"upstream\":{")) || !(p = strstr(p, key)))
         return -1;
-    return strtol(p + 7, NULL, 10);
+    return strtol(p + strlen(key), NULL, 10);
+}
+
+static long upstream_open(void)
+{
+    return upstream_count("\"open\":");
 }
 
 /* TCP connections established to the HTTP/2 listeners (the pools'
@@ -204,8 +211,9 @@ START_TEST(idle_connection_closed)
 
     ck_assert_int_eq(curl2(out, sizeof(out), "c.wild.test", "/hello"), 0);
     ck_assert_msg(strstr(out, "hello from one\n\n2 200"), "%s", out);
-    ck_assert_int_ge(conns_to_servers(), 1);
-    ck_assert_int_ge(upstream_open(), 1);
+    /* made (whether it is still open now depends on how long the steps
+     * above took: the idle time is 1 s), then closed */
+    ck_assert_int_ge(upstream_count("\"connections\":"), 1);
     ck_assert_int_eq(wait_none_open(), 0);
     /* and the next request makes a new one */
     ck_assert_int_eq(curl2(out, sizeof(out), "t.wild.test", "/hello"), 0);
