@@ -89,6 +89,11 @@ void observe_exchange(const struct exchange *ex, const char *proto)
     metric_add(metrics_counter("gatehouse_sent_bytes_total", "Bytes sent to clients, heads and bodies.",
                                l),
                ex->bytes_out);
+    metric_add(metrics_counter("gatehouse_spliced_bytes_total",
+                               "Body bytes relayed socket to socket with splice(2), both ways, "
+                               "never copied into the proxy's memory.",
+                               l),
+               ex->reqb.spliced + ex->respb.spliced);
     metric_observe(metrics_hist("gatehouse_request_duration_seconds",
                                 "Time from a request's head to the end of its answer.", l),
                    us);
