@@ -131,7 +131,9 @@ static int pipe_drain(struct body *b, int dst_fd, uint8_t *dst_writable, int *ac
         } else if (n < 0 && errno == EAGAIN) {
             *dst_writable = 0;
             return SPLICE_STOP;
-        } else if (n < 0 && errno != EINTR) {
+        } else if (n == 0 || errno != EINTR) {
+            if (n == 0)
+                errno = EPIPE;
             b->error = "write failed";
             return SPLICE_ERROR;
         }
@@ -157,9 +159,9 @@ static int pump_spliced(struct body *b, struct buf *src, int src_fd, uint8_t *sr
         if (*src_eof)
             break;
         rc = body_splice_ready(b, src, dst_fd, &max);
-        if (rc < 0 && errno == EAGAIN) {
+        if (rc < 0 && errno == EAGAIN) { /* a chunk-size line waits for room */
             *dst_writable = 0;
-            break;
+            return SPLICE_STOP;
         }
         if (rc < 0) {
             b->error = "write failed";
@@ -189,6 +191,10 @@ static int pump_spliced(struct body *b, struct buf *src, int src_fd, uint8_t *sr
             *src_readable = 0;
             pipe_give_back(b);
             return SPLICE_STOP;
+        }
+        if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+            b->splice = 0; /* a descriptor splice(2) cannot read: the buffer from now on */
+            break;
         }
         *src_eof = 1; /* the end (0) or a failed read: body_pump tells which it was */
         break;
