@@ -377,7 +377,7 @@ rows() {
         fi
         printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$(fmt '%.0f' "$rps")" \
             "$(fmt '%.2f' "$(div "$p50" 1000)")" "$(fmt '%.2f' "$(div "$p99" 1000)")" \
-            "$(fmt '%.0f%%' "$cpu")" "$(fmt '%.2f' "$cus")" "$(fmt '%.1f' "$cmb")" "${gr:-–}" "${gp99:-–}" "${gcpu:-–}" "$err" "$b"
+            "$(fmt '%.0f%%' "$cpu")" "$(fmt '%.2f' "$cus")" "$(fmt '%.3f' "$cmb")" "${gr:-–}" "${gp99:-–}" "${gcpu:-–}" "$err" "$b"
     done
 }
 
