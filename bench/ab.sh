@@ -11,7 +11,8 @@
 # `wrk -t1 -c50 -d5s`. CPU per request is utime + stime of the gatehouse
 # process (all its threads) over the run, from /proc/PID/stat, divided by
 # the requests wrk completed. Prints every run and the medians, and the
-# ratio B / A. Pinning as in bench/lib.sh (the proxy alone on CPU 1).
+# ratio B / A. Placement as in bench/lib.sh (BENCH_LAYOUT). BENCH_AB_PATH
+# asks for another object than /1k (/64k, /1m).
 # Installs nginx and wrk from Debian when missing (as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,10 +54,10 @@ one_run() {
     local label=$1 bin=$2 round=$3 before after line req ticks
     GATEHOUSE=$bin
     start_peer gatehouse || die "gatehouse ($bin) would not start; see $RUN/logs/gatehouse.out"
-    pin "$LOAD_CPU" wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$GH_REV_PORT/1k" >/dev/null 2>&1 || true
+    pin "$LOAD_CPU" wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$GH_REV_PORT${BENCH_AB_PATH:-/1k}" >/dev/null 2>&1 || true
     before=$(cpu_ticks gatehouse)
     line=$(pin "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DUR}s" -s bench/wrk.lua \
-        "http://127.0.0.1:$GH_REV_PORT/1k" 2>&1 | grep '^RESULT ' || true)
+        "http://127.0.0.1:$GH_REV_PORT${BENCH_AB_PATH:-/1k}" 2>&1 | grep '^RESULT ' || true)
     after=$(cpu_ticks gatehouse)
     stop_proc gatehouse
     [ -n "$line" ] || die "wrk failed against $label"
@@ -94,7 +95,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 a=$(med A 4)
 b=$(med B 4)
-printf 'medians over %s rounds of %ss (1 KB, keep-alive, %s connections):\n' "$ROUNDS" "$DUR" "$CONNS"
+printf 'medians over %s rounds of %ss (%s, keep-alive, %s connections):\n' "$ROUNDS" "$DUR" "${BENCH_AB_PATH:-/1k}" "$CONNS"
 printf '  A  %.3f us CPU per request, %s requests per run\n' "$a" "$(med A 3)"
 printf '  B  %.3f us CPU per request, %s requests per run\n' "$b" "$(med B 3)"
 printf '  B / A = %s\n' "$(calc "sprintf(\"%.3f\", $b / $a)")"

@@ -57,15 +57,38 @@ at_least() {
     printf '**missed**'
 }
 
-# Pinning: the proxy under test gets CPU 1 to itself; the origin and the load
-# generator share CPU 0. BENCH_PIN=0 leaves placement to the scheduler.
-PROXY_CPU=1
-LOAD_CPU=0
-if [ "${BENCH_PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-    PINNED=1
-else
-    PINNED=0
+# Layout (issue 22): where the proxy, the origin and the load generator run.
+#   free  — no pinning: the scheduler places everything (the default: on
+#           2 cores it is the layout in which going direct runs at least
+#           1.5x faster than any proxy, see bench/results/findings.md);
+#   split — the proxy alone on CPU 1, wrk and the origin on CPU 0 (issue 9's
+#           layout: CPU 0 saturates first, so every row is client-bound);
+#   wrk0  — wrk alone on CPU 0, the origin and the proxy on CPU 1.
+# BENCH_PIN=1 (the old knob) means split, BENCH_PIN=0 free.
+if [ -n "${BENCH_PIN:-}" ] && [ -z "${BENCH_LAYOUT:-}" ]; then
+    if [ "$BENCH_PIN" = 1 ]; then BENCH_LAYOUT=split; else BENCH_LAYOUT=free; fi
 fi
+LAYOUT=${BENCH_LAYOUT:-free}
+PROXY_CPU="" LOAD_CPU="" ORIGIN_CPU=""
+case $LAYOUT in
+free) ;;
+split) PROXY_CPU=1 LOAD_CPU=0 ORIGIN_CPU=0 ;;
+wrk0) PROXY_CPU=1 LOAD_CPU=0 ORIGIN_CPU=1 ;;
+*) printf 'bench: BENCH_LAYOUT=%s: one of free, split, wrk0\n' "$LAYOUT" >&2; exit 1 ;;
+esac
+if [ "$LAYOUT" != free ] && { [ "$(nproc)" -lt 2 ] || ! command -v taskset >/dev/null; }; then
+    LAYOUT=free PROXY_CPU="" LOAD_CPU="" ORIGIN_CPU=""
+fi
+if [ "$LAYOUT" = free ]; then PINNED=0; else PINNED=1; fi
+
+# layout_note — one line for a report's notes: where everything ran.
+layout_note() {
+    case $LAYOUT in
+    free) printf -- '- Layout "free": nothing pinned; the scheduler placed the proxy, the origin and wrk.\n' ;;
+    split) printf -- '- Layout "split": the proxy alone on CPU 1, the origin and the load generator on CPU 0.\n' ;;
+    wrk0) printf -- '- Layout "wrk0": the load generator alone on CPU 0, the origin and the proxy on CPU 1.\n' ;;
+    esac
+}
 
 declare -A PIDS=()   # name -> pid of every process this script started
 # shellcheck disable=SC2034  # used by bench/run.sh
@@ -74,11 +97,11 @@ declare -A SKIP=()   # peer -> why it takes no part in this run
 say() { printf '%s\n' "$*" >&2; }
 die() { say "bench: $*"; exit 1; }
 
-# pin CPU CMD... — run CMD on CPU when pinning is on.
+# pin CPU CMD... — run CMD on CPU (unpinned when CPU is empty).
 pin() {
     local cpu=$1
     shift
-    if [ "$PINNED" = 1 ]; then taskset -c "$cpu" "$@"; else "$@"; fi
+    if [ -n "$cpu" ]; then taskset -c "$cpu" "$@"; else "$@"; fi
 }
 
 # The peers' packages and the command that shows each is installed.
@@ -137,6 +160,7 @@ prepare_run_dir() {
     chmod 1777 "$RUN/logs" "$RUN/tmp"
     head -c 1024 /dev/zero | tr '\0' 'a' >"$RUN/www/1k"
     head -c 65536 /dev/zero | tr '\0' 'b' >"$RUN/www/64k"
+    head -c 1048576 /dev/zero | tr '\0' 'm' >"$RUN/www/1m"
     # The bulk file is sparse: it costs no disk and reads from the page cache.
     rm -f "$RUN/www/bulk"
     truncate -s "${BULK_MB}M" "$RUN/www/bulk"
@@ -161,7 +185,7 @@ port_open() { (: <>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 spawn() {
     local name=$1 cpu=$2 out=$3
     shift 3
-    if [ "$PINNED" = 1 ]; then set -- taskset -c "$cpu" "$@"; fi
+    if [ -n "$cpu" ]; then set -- taskset -c "$cpu" "$@"; fi
     "$@" >"$out" 2>&1 &
     PIDS[$name]=$!
 }
@@ -217,7 +241,7 @@ stop_all() {
 }
 
 start_origin() {
-    start_proc origin "$LOAD_CPU" "$ORIGIN_PORT" nginx -p "$RUN" -e "$RUN/logs/origin-error.log" \
+    start_proc origin "$ORIGIN_CPU" "$ORIGIN_PORT" nginx -p "$RUN" -e "$RUN/logs/origin-error.log" \
         -c "$RUN/conf/origin-nginx.conf"
 }
 
@@ -295,6 +319,6 @@ begin_side_run() {
     : >"$RES"
     trap stop_all EXIT
     trap 'exit 130' INT TERM
-    start_proc origin "$LOAD_CPU" "$1" nginx -p "$RUN" -e "$RUN/logs/origin-error.log" \
+    start_proc origin "$ORIGIN_CPU" "$1" nginx -p "$RUN" -e "$RUN/logs/origin-error.log" \
         -c "$RUN/conf/$2" || die "the origin would not start"
 }

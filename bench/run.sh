@@ -14,7 +14,8 @@ DUR=${BENCH_DURATION:-5}
 REPS=${BENCH_REPS:-3}
 CONNS=${BENCH_CONNS:-50}
 IDLE=${BENCH_IDLE:-10000}
-SCENARIOS=${BENCH_SCENARIOS:-1 2 3 4 5 6}
+SCENARIOS=${BENCH_SCENARIOS:-1 2 3 4 5 6 7}
+WRK_THREADS=1   # wrk -t: 2 in scenario 7
 OUT=${BENCH_OUT:-bench/results/latest.md}
 RES=$RUN/results.tsv
 FWD_URL=""      # set while a forward scenario runs: the absolute-form target
@@ -116,11 +117,11 @@ start_all() {
 # with CONNS keep-alive connections; records its numbers and the CPU time
 # (user + sys of the whole process tree) the proxy used meanwhile.
 wrk_run() {
-    local scen=$1 target=$2 rep=$3 url=$4 proc=$2 before after line kv req cpu_s
+    local scen=$1 target=$2 rep=$3 url=$4 proc=$2 before after line kv req cpu_s bytes
     shift 4
     if [ "$target" = direct ]; then proc=""; fi
     before=$(cpu_ticks "$proc")
-    line=$(pin "$LOAD_CPU" env BENCH_URL="$FWD_URL" wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -s bench/wrk.lua "$@" "$url" 2>&1 |
+    line=$(pin "$LOAD_CPU" env BENCH_URL="$FWD_URL" wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DUR}s" --latency -s bench/wrk.lua "$@" "$url" 2>&1 |
         tee -a "$RUN/logs/wrk.log" | grep '^RESULT ' || true)
     after=$(cpu_ticks "$proc")
     if [ -z "$line" ]; then
@@ -138,7 +139,13 @@ wrk_run() {
     cpu_s=$(calc "($after - $before) / $CLK_TCK")
     if [ -n "$proc" ]; then
         record "$scen" "$target" "$rep" cpu_pct "$(calc "$cpu_s / $DUR * 100")"
-        if [ "$req" -gt 0 ]; then record "$scen" "$target" "$rep" cpu_per_100k "$(calc "$cpu_s / $req * 100000")"; fi
+        if [ "$req" -gt 0 ]; then
+            record "$scen" "$target" "$rep" cpu_per_100k "$(calc "$cpu_s / $req * 100000")"
+            record "$scen" "$target" "$rep" cpu_us_req "$(calc "$cpu_s / $req * 1000000")"
+        fi
+        bytes=${line#*bytes=}
+        bytes=${bytes%% *}
+        if [ "${bytes:-0}" -gt 0 ]; then record "$scen" "$target" "$rep" cpu_ms_mb "$(calc "$cpu_s * 1000 / ($bytes / 1048576)")"; fi
     fi
     say "$(printf '  %-6s %-10s rep %s  %s' "$scen" "$target" "$rep" "${line#RESULT }")"
 }
@@ -174,16 +181,20 @@ rev_port() {
 fwd_port() {
     case $1 in
     gatehouse) echo "$GH_FWD_PORT" ;; squid) echo "$SQUID_PORT" ;; tinyproxy) echo "$TINYPROXY_PORT" ;;
+    direct) echo "$ORIGIN_PORT" ;; # nginx takes the absolute form too
     esac
 }
 url_1k() { echo "http://127.0.0.1:$(rev_port "$1")/1k"; }
 url_64k() { echo "http://127.0.0.1:$(rev_port "$1")/64k"; }
+url_1m() { echo "http://127.0.0.1:$(rev_port "$1")/1m"; }
 url_fwd() { echo "http://127.0.0.1:$(fwd_port "$1")/"; }
 
 scenario_reverse() {
-    say "bench: 1. reverse, keep-alive, 1 KB and 64 KB"
-    each_rep 1k "gatehouse nginx haproxy direct" url_1k
-    each_rep 64k "gatehouse nginx haproxy direct" url_64k
+    say "bench: 1. reverse, keep-alive, ${BENCH_SIZES:-1k 64k 1m}"
+    local size
+    for size in ${BENCH_SIZES:-1k 64k 1m}; do
+        each_rep "$size" "gatehouse nginx haproxy direct" "url_$size"
+    done
 }
 
 scenario_close() {
@@ -194,7 +205,7 @@ scenario_close() {
 scenario_forward() {
     say "bench: 3. forward, absolute-form, keep-alive, 1 KB"
     FWD_URL="http://127.0.0.1:$ORIGIN_PORT/1k"
-    each_rep fwd "gatehouse squid tinyproxy" url_fwd
+    each_rep fwd "gatehouse squid tinyproxy direct" url_fwd
     FWD_URL=""
 }
 
@@ -281,6 +292,29 @@ scenario_memory() {
     done
 }
 
+# with_workers N — gatehouse, nginx and HAProxy restarted with N workers
+# (gatehouse `workers`, nginx `worker_processes`, HAProxy `nbthread`).
+with_workers() {
+    local t n=$1
+    sed -i "s/^workers = [0-9]*;/workers = $n;/" "$RUN/conf/gatehouse.conf"
+    sed -i "s/^worker_processes [0-9]*;/worker_processes $n;/" "$RUN/conf/proxy-nginx.conf"
+    sed -i "s/^\( *nbthread\) [0-9]*/\1 $n/" "$RUN/conf/haproxy.cfg"
+    for t in gatehouse nginx haproxy; do
+        [ -n "${SKIP[$t]:-}" ] && continue
+        stop_proc "$t"
+        start_peer "$t" || SKIP[$t]="would not start with $n workers"
+    done
+}
+
+scenario_workers() {
+    say "bench: 7. reverse, keep-alive, 1 KB, 2 workers each (wrk -t2)"
+    with_workers 2
+    WRK_THREADS=2
+    each_rep 1k2 "gatehouse nginx haproxy direct" url_1k
+    WRK_THREADS=1
+    with_workers 1
+}
+
 # ---------------------------------------------------------------- report
 
 versions() {
@@ -302,31 +336,54 @@ machine() {
     printf -- '- load average before / after the run: %s / %s\n' "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-# rows SCENARIO TARGETS — the throughput rows of one wrk scenario.
+# bound SCENARIO TARGETS — "proxy" when going direct ran at least 1.5x the
+# fastest proxy of the scenario (the load generator and the origin had room
+# to spare), "client-bound" when not, "–" without a direct run.
+bound() {
+    local scen=$1 t d best=0 r
+    d=$(median "$scen" direct rps)
+    [ -n "$d" ] || { printf '–'; return; }
+    for t in $2; do
+        [ "$t" = direct ] && continue
+        r=$(median "$scen" "$t" rps)
+        if [ -n "$r" ] && [ "$(calc "($r > $best)")" = 1 ]; then best=$r; fi
+    done
+    if [ "$(calc "($d >= 1.5 * $best)")" = 1 ]; then printf 'proxy (direct %s× the fastest)' "$(calc "sprintf(\"%.2f\", $d / ($best > 0 ? $best : 1))")"; else
+        printf '**client-bound** (direct only %s× the fastest proxy)' "$(calc "sprintf(\"%.2f\", $d / ($best > 0 ? $best : 1))")"; fi
+}
+
+# rows SCENARIO TARGETS — the throughput rows of one wrk scenario: the rate,
+# latency, the proxy's CPU per request and per MB beside it, and whether
+# the row measured the proxy or the client.
 rows() {
-    local scen=$1 t gr gp gp99 gh rps p50 p99 cpu err
+    local scen=$1 t gr gp gp99 gh gc rps p50 p99 cpu cus cmb err b gcpu
     gh=$(median "$scen" gatehouse rps)
     gp=$(median "$scen" gatehouse p99_us)
+    gc=$(median "$scen" gatehouse cpu_us_req)
+    b=$(bound "$scen" "$2")
     for t in $2; do
         rps=$(median "$scen" "$t" rps)
         p50=$(median "$scen" "$t" p50_us)
         p99=$(median "$scen" "$t" p99_us)
         cpu=$(median "$scen" "$t" cpu_pct)
+        cus=$(median "$scen" "$t" cpu_us_req)
+        cmb=$(median "$scen" "$t" cpu_ms_mb)
         err=$(($(total "$scen" "$t" errors) + $(total "$scen" "$t" non2xx)))
-        if [ "$t" = gatehouse ]; then gr="" gp99=""; else gr=$(ratio "$gh" "$rps") gp99=$(ratio "$gp" "$p99"); fi
+        if [ "$t" = gatehouse ]; then gr="" gp99="" gcpu=""; else gr=$(ratio "$gh" "$rps") gp99=$(ratio "$gp" "$p99") gcpu=$(ratio "$gc" "$cus"); fi
+        if [ "$t" = direct ]; then gcpu=""; fi
         if [ -n "${SKIP[$t]:-}" ] && [ -z "$rps" ]; then
-            printf '| %s | left out: %s | | | | | | |\n' "$t" "${SKIP[$t]}"
+            printf '| %s | left out: %s | | | | | | | | | | |\n' "$t" "${SKIP[$t]}"
             continue
         fi
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$(fmt '%.0f' "$rps")" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$(fmt '%.0f' "$rps")" \
             "$(fmt '%.2f' "$(div "$p50" 1000)")" "$(fmt '%.2f' "$(div "$p99" 1000)")" \
-            "$(fmt '%.0f%%' "$cpu")" "${gr:-–}" "${gp99:-–}" "$err"
+            "$(fmt '%.0f%%' "$cpu")" "$(fmt '%.2f' "$cus")" "$(fmt '%.3f' "$cmb")" "${gr:-–}" "${gp99:-–}" "${gcpu:-–}" "$err" "$b"
     done
 }
 
 wrk_table() {
-    printf '| target | req/s | p50 ms | p99 ms | proxy CPU | gatehouse/peer req/s | gatehouse/peer p99 | errors |\n'
-    printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
+    printf '| target | req/s | p50 ms | p99 ms | proxy CPU | CPU µs/req | CPU ms/MB | gatehouse/peer req/s | gatehouse/peer p99 | gatehouse/peer CPU/req | errors | bound by |\n'
+    printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n'
     rows "$1" "$2"
 }
 
@@ -338,37 +395,47 @@ verdict() { case $1 in 1) printf 'holds' ;; 0) printf '**missed**' ;; *) printf 
 # check VALUE TEST — 1 or 0 for "VALUE TEST" (e.g. ">= 1.2"), or empty.
 check() { if [ -n "$1" ]; then calc "$1 $2"; fi; }
 
+# target_row LABEL VALUE TEST SHOWN — one row of the targets table: the
+# verdict of "VALUE TEST" and what is shown as measured.
+target_row() { printf '| %s | %s | %s |\n' "$1" "$4" "$(verdict "$(check "$2" "$3")")"; }
+
 targets_table() {
-    local g n h v
-    printf '| target (issue 9) | measured | verdict |\n|---|---:|---|\n'
-    g=$(median 1k gatehouse rps)
-    n=$(median 1k nginx rps)
-    h=$(median 1k haproxy rps)
-    v=$(quot "$g" "$n")
-    printf '| reverse keep-alive 1 KB ≥ 1.2× nginx req/s | %s | %s |\n' "$(ratio "$g" "$n")" "$(verdict "$(check "$v" '>= 1.2')")"
-    v=$(quot "$g" "$h")
-    printf '| reverse keep-alive 1 KB ≥ 1.2× HAProxy req/s | %s | %s |\n' "$(ratio "$g" "$h")" "$(verdict "$(check "$v" '>= 1.2')")"
-    g=$(median 1k gatehouse p99_us)
-    n=$(median 1k nginx p99_us)
-    v=$(quot "$g" "$n")
-    printf '| reverse keep-alive 1 KB p99 ≤ nginx p99 | %s / %s ms | %s |\n' "$(fmt '%.2f' "$(div "$g" 1000)")" \
-        "$(fmt '%.2f' "$(div "$n" 1000)")" "$(verdict "$(check "$v" '<= 1')")"
-    g=$(median fwd gatehouse rps)
-    n=$(median fwd squid rps)
-    v=$(quot "$g" "$n")
-    printf '| forward keep-alive ≥ 2× Squid req/s | %s | %s |\n' "$(ratio "$g" "$n")" "$(verdict "$(check "$v" '>= 2')")"
+    local g n h v s
+    printf '| target (issue 22) | measured | verdict |\n|---|---:|---|\n'
+    g=$(median 1k gatehouse cpu_us_req)
+    n=$(median 1k nginx cpu_us_req)
+    h=$(median 1k haproxy cpu_us_req)
+    target_row 'reverse keep-alive 1 KB: CPU/request ≤ 0.85× nginx' "$(quot "$g" "$n")" '<= 0.85' \
+        "$(ratio "$g" "$n") ($(fmt '%.2f' "$g") / $(fmt '%.2f' "$n") µs)"
+    target_row 'reverse keep-alive 1 KB: CPU/request ≤ 0.9× HAProxy' "$(quot "$g" "$h")" '<= 0.9' \
+        "$(ratio "$g" "$h") ($(fmt '%.2f' "$g") / $(fmt '%.2f' "$h") µs)"
+    for s in 64k 1m; do
+        g=$(median "$s" gatehouse cpu_ms_mb)
+        n=$(median "$s" nginx cpu_ms_mb)
+        target_row "reverse $s through a pool: CPU/MB ≤ 0.6× nginx" "$(quot "$g" "$n")" '<= 0.6' \
+            "$(ratio "$g" "$n") ($(fmt '%.2f' "$g") / $(fmt '%.2f' "$n") ms/MB)"
+    done
+    g=$(median fwd gatehouse cpu_us_req)
+    n=$(median fwd squid cpu_us_req)
+    target_row 'forward 1 KB: CPU/request ≤ 0.3× Squid' "$(quot "$g" "$n")" '<= 0.3' \
+        "$(ratio "$g" "$n") ($(fmt '%.2f' "$g") / $(fmt '%.2f' "$n") µs)"
     g=$(median bulk gatehouse mbps)
     n=$(median bulk direct mbps)
-    v=$(quot "$g" "$n")
-    printf '| CONNECT bulk ≥ 0.9× direct | %s | %s |\n' "$(ratio "$g" "$n")" "$(verdict "$(check "$v" '>= 0.9')")"
+    target_row 'CONNECT bulk ≥ 0.95× direct' "$(quot "$g" "$n")" '>= 0.95' "$(ratio "$g" "$n")"
+    for s in 1k 64k 1m; do
+        g=$(median "$s" gatehouse p99_us)
+        n=$(median "$s" nginx p99_us)
+        target_row "reverse keep-alive $s: p99 ≤ nginx" "$(quot "$g" "$n")" '<= 1' \
+            "$(fmt '%.2f' "$(div "$g" 1000)") / $(fmt '%.2f' "$(div "$n" 1000)") ms"
+    done
     g=$(median mem gatehouse rss_kb)
     n=$(median mem nginx rss_kb)
-    v=$(quot "$g" "$n")
-    printf '| RSS with %s idle connections ≤ nginx | %s | %s |\n' "$IDLE" "$(ratio "$g" "$n")" "$(verdict "$(check "$v" '<= 1')")"
-    g=$(median 1k gatehouse cpu_per_100k)
-    n=$(median 1k nginx cpu_per_100k)
-    v=$(quot "$g" "$n")
-    printf '| CPU per request ≤ nginx | %s | %s |\n' "$(ratio "$g" "$n")" "$(verdict "$(check "$v" '<= 1')")"
+    target_row "RSS with $IDLE idle connections ≤ nginx (issue 9)" "$(quot "$g" "$n")" '<= 1' "$(ratio "$g" "$n")"
+    for s in 1k 64k 1m close fwd; do
+        case $s in fwd) v="gatehouse squid tinyproxy direct" ;; *) v="gatehouse nginx haproxy direct" ;; esac
+        [ -n "$(median "$s" direct rps)" ] || continue
+        printf '| rows of %s not client-bound (direct ≥ 1.5× the fastest proxy) | %s | – |\n' "$s" "$(bound "$s" "$v")"
+    done
 }
 
 report() {
@@ -387,6 +454,8 @@ report() {
         wrk_table 1k "gatehouse nginx haproxy direct"
         printf '\n### 64 KB\n\n'
         wrk_table 64k "gatehouse nginx haproxy direct"
+        printf '\n### 1 MB\n\n'
+        wrk_table 1m "gatehouse nginx haproxy direct"
     fi
     if want 2; then
         printf '\n## 2. Reverse proxy, a new connection per request (1 KB, "Connection: close")\n\n'
@@ -394,7 +463,7 @@ report() {
     fi
     if want 3; then
         printf '\n## 3. Forward proxy, absolute-form, keep-alive clients (1 KB)\n\n'
-        wrk_table fwd "gatehouse squid tinyproxy"
+        wrk_table fwd "gatehouse squid tinyproxy direct"
     fi
     if want 4; then
         printf '\n## 4. CONNECT tunnel, %s MB with curl\n\n' "$BULK_MB"
@@ -427,17 +496,16 @@ report() {
             printf '| %s | %s | %s |\n' "$t" "$(fmt '%.3f' "$v")" "$(peer_ratio "$t" "$g" "$v")"
         done
     fi
+    if want 7; then
+        printf '\n## 7. Two workers each, reverse keep-alive 1 KB (wrk -t2 -c%s; the load shares the 2 cores: compare CPU per request)\n\n' "$CONNS"
+        wrk_table 1k2 "gatehouse nginx haproxy direct"
+    fi
     printf '\n## Notes\n\n'
     cat <<'NOTES'
 - Every proxy runs one worker: gatehouse `workers = 1`, nginx `worker_processes 1`, HAProxy
   `nbthread 1`, Squid `workers 1` run with `-N`; Tinyproxy has no such setting (a thread per client).
 NOTES
-    if [ "$PINNED" = 1 ]; then
-        printf -- '- Pinned with taskset: the proxy under test on CPU %s; the origin and the load generator on\n' "$PROXY_CPU"
-        printf '  CPU %s; direct runs leave CPU %s idle (BENCH_PIN=0 turns pinning off).\n' "$LOAD_CPU" "$PROXY_CPU"
-    else
-        printf -- '- Not pinned: the scheduler placed every process.\n'
-    fi
+    layout_note
     cat <<'NOTES'
 - The origin is nginx (one worker, keep-alive, sendfile) serving fixed files; every proxy keeps
   its upstream connections alive (nginx `keepalive 64`, HAProxy `http-reuse always`).
@@ -488,6 +556,7 @@ main() {
     if want 3; then scenario_forward; fi
     if want 4; then scenario_bulk; fi
     if want 5; then scenario_memory; fi
+    if want 7; then scenario_workers; fi
     stop_all
     mkdir -p "$(dirname "$OUT")"
     report >"$RUN/latest.md"

@@ -67,5 +67,6 @@ Suite *h2up_suite(void);
 Suite *h2link_suite(void);
 Suite *compress_suite(void);
 Suite *shard_suite(void);
+Suite *splice_suite(void);
 
 #endif

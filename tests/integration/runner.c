@@ -26,6 +26,7 @@ int main(void)
     srunner_add_suite(sr, cache_suite());
     srunner_add_suite(sr, shard_suite());
     srunner_add_suite(sr, compress_suite());
+    srunner_add_suite(sr, splice_suite());
     srunner_add_suite(sr, evasion_suite());
     srunner_add_suite(sr, abuse_suite());
     srunner_add_suite(sr, protect_suite());

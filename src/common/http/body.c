@@ -10,10 +10,22 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
+
+void body_release(struct body *b)
+{
+    if (b->has_pipe) {
+        close(b->pfd[0]);
+        close(b->pfd[1]);
+        b->has_pipe = 0;
+        b->piped = 0;
+    }
+}
 
 void body_init(struct body *b, enum http_framing in, uint64_t len, int chunk_out)
 {
+    body_release(b);
     memset(b, 0, sizeof(*b));
     b->in = in;
     b->left = len;
@@ -528,4 +540,72 @@ write_failed:
     }
     b->error = "write failed";
     return GH_ERROR;
+}
+
+/* ---- through a pipe (relay.c moves the bytes) ---- */
+
+/* A chunk shorter than this goes through the buffer when the output is
+ * re-chunked: its size line would cost a write of its own. */
+#define SPLICE_CHUNK_MIN 4096
+
+int body_splice_ready(struct body *b, const struct buf *src, int fd, uint64_t *max)
+{
+    if (!b->splice || b->z || b->tee || b->sink || b->metered || b->in_done || b->done ||
+        fd < 0 || buf_len(src) || (b->prefix && buf_len(b->prefix)))
+        return 0;
+    switch (b->in) {
+    case HTTP_BODY_LENGTH:
+        *max = b->left;
+        break;
+    case HTTP_BODY_CLOSE:
+        *max = UINT64_MAX;
+        break;
+    case HTTP_BODY_CHUNKED:
+        if (b->ck.state != CHUNK_DATA || b->ck.remaining == 0)
+            return 0;
+        *max = b->ck.remaining;
+        break;
+    default:
+        return 0;
+    }
+    if (*max == 0)
+        return 0;
+    if (!b->chunk_out)
+        return 1;
+    if (b->in != HTTP_BODY_CHUNKED)
+        return 0; /* re-chunking a body of another framing: the buffer's path */
+    if (b->hdr_off == b->hdr_len && b->chunk_left == 0) {
+        if (b->crlf_left || b->ck.remaining < SPLICE_CHUNK_MIN)
+            return 0; /* body_pump ends the chunk in progress, or takes a short one */
+        b->hdr_len = (uint8_t)gh_fmt(b->hdr, sizeof(b->hdr), "%llx\r\n",
+                                     (unsigned long long)b->ck.remaining);
+        b->hdr_off = 0;
+        b->chunk_left = b->ck.remaining;
+        b->crlf_left = 2;
+    }
+    while (b->hdr_off < b->hdr_len) {
+        struct iovec iov = {b->hdr + b->hdr_off, (size_t)(b->hdr_len - b->hdr_off)};
+        ssize_t w = out(b, fd, &iov, 1);
+        if (w < 0)
+            return -1;
+        b->hdr_off += (uint8_t)w;
+    }
+    *max = GH_MIN(*max, b->chunk_left);
+    return *max > 0;
+}
+
+void body_spliced_in(struct body *b, uint64_t n)
+{
+    if (b->in == HTTP_BODY_LENGTH)
+        b->left -= n;
+    else if (b->in == HTTP_BODY_CHUNKED)
+        http1_chunked_data(&b->ck, n);
+}
+
+void body_spliced_out(struct body *b, uint64_t n)
+{
+    b->moved += n;
+    b->spliced += n;
+    if (b->chunk_out)
+        b->chunk_left -= GH_MIN(n, b->chunk_left);
 }

@@ -72,10 +72,40 @@ struct body {
     struct compress_enc *z;
     uint64_t zout;
     unsigned dry : 1;
+    /* Optional: the body may move from socket to socket through a pipe
+     * with splice(2) (relay.h) when nothing looks at its bytes: no
+     * encoder, tee, sink or meter, and neither side TLS.  Set after
+     * body_init by whoever owns both descriptors.  The pipe (pfd) is
+     * held by the body only while bytes wait in it (piped); body_init and
+     * body_release close one still held. */
+    unsigned splice : 1;
+    unsigned has_pipe : 1;
+    int pfd[2];
+    uint32_t piped, pipe_cap;
+    uint64_t spliced;       /* bytes that went through the pipe */
 };
 
-/* Starts a body of the given framing (`len` for HTTP_BODY_LENGTH). */
+/* Starts a body of the given framing (`len` for HTTP_BODY_LENGTH); a pipe
+ * the body still held is closed. */
 void body_init(struct body *b, enum http_framing in, uint64_t len, int chunk_out);
+
+/* Closes the pipe b holds, if any (the body ended early, bytes in it). */
+void body_release(struct body *b);
+
+/* Whether the next bytes of b's source may bypass src (empty) and move
+ * through a pipe (body.splice set, nothing to transform, the response head
+ * out, a data stretch of the source's framing under way).  When b
+ * re-chunks its output, the chunk-size line of the stretch is written to
+ * fd first.  Returns 1 with *max set to the source bytes that may go into
+ * the pipe (> 0), 0 when the body must go through src now (body_pump),
+ * or -1 when writing that line failed (errno; EAGAIN: fd is full).  Only
+ * with an empty pipe (b->piped 0). */
+int body_splice_ready(struct body *b, const struct buf *src, int fd, uint64_t *max);
+
+/* Accounts for n source bytes that went into the pipe (they are taken
+ * from the framing), and for n that left it to the destination. */
+void body_spliced_in(struct body *b, uint64_t n);
+void body_spliced_out(struct body *b, uint64_t n);
 
 /* Runs b's decoder, on a copy of its state, over p[0..len): the first
  * bytes of b's source, not moved yet.  Returns 0 when their framing holds

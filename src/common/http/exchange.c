@@ -656,6 +656,8 @@ void exchange_reset(struct exchange *ex)
     if (ex->cx)
         cache_xfer_end(ex);
     compress_enc_free(ex->respb.z);
+    body_release(&ex->reqb); /* a pipe that still held bytes: the body ended early */
+    body_release(&ex->respb);
     if (!ex->local_borrowed)
         free(ex->local_mem);
     if (ex->local_fd >= 0)

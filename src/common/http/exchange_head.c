@@ -284,6 +284,7 @@ int exchange_write_response_head(struct exchange *ex, struct buf *out, int clien
     rc |= put_lit(out, "\r\n");
     body_init(&ex->respb, h->framing, h->content_length, chunk_out);
     ex->respb.big_ok = 1; /* a response body: no head is read after it */
+    ex->respb.splice = 1; /* socket to socket when nothing transforms it (relay.h) */
     if (ex->zalg || ex->zdecode) {
         ex->respb.chunk_out = chunk_out; /* even for an empty body: it encodes to bytes */
         ex->respb.z = ex->zdecode ? compress_dec_new(ex->zconf->max_ratio)

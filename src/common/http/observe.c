@@ -70,36 +70,87 @@ void observe_tls(const char *lname, int ok, int resumed)
                                "TLS handshakes with clients, by result (full, resumed, failed).", l));
 }
 
-void observe_exchange(const struct exchange *ex, const char *proto)
+/* The series an exchange adds to, for one (listener, status class,
+ * protocol), resolved once per thread: building the labels and finding
+ * the series cost more than the counting, at every request. */
+struct exchange_series {
+    char lname[64], proto[16];
+    int cls;
+    struct metric_counter *requests, *in, *out, *spliced;
+    struct metric_counter *upstream[2]; /* went to an upstream over HTTP/1.1, h2 */
+    struct metric_hist *duration;
+};
+#define SERIES_CACHED 16
+static __thread struct exchange_series series_cache[SERIES_CACHED];
+static __thread unsigned series_cached, series_next;
+
+/* Finds (or creates) the series of e's listener, class and protocol. */
+static void resolve(struct exchange_series *e, const char *lname, int cls, const char *proto)
 {
     static const char *const classes[] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
-    const char *lname = ex->lst ? ex->lst->name : "-";
-    int st = ex->status;
-    const char *cls = st >= 100 && st < 600 ? classes[st / 100] : classes[0];
-    uint64_t us = (gh_now_ms() - ex->start_ms) * 1000u;
     char l[256];
 
-    metrics_labels(l, sizeof(l), "listener", lname, "code_class", cls, "proto", proto, NULL);
-    metric_inc(metrics_counter("gatehouse_requests_total",
-                               "Requests answered, by listener, status class and protocol.", l));
-    if (ex->up_addr[0]) {
-        metrics_labels(l, sizeof(l), "listener", lname, "proto",
-                       ex->up_h2_streams ? "h2" : "http/1.1", NULL);
-        metric_inc(metrics_counter("gatehouse_upstream_requests_total",
-                                   "Requests that went to an upstream, by listener and the "
-                                   "upstream's protocol.",
-                                   l));
+    metrics_labels(l, sizeof(l), "listener", lname, "code_class", classes[cls], "proto", proto, NULL);
+    e->requests = metrics_counter("gatehouse_requests_total",
+                                  "Requests answered, by listener, status class and protocol.", l);
+    for (int h2 = 0; h2 < 2; h2++) {
+        metrics_labels(l, sizeof(l), "listener", lname, "proto", h2 ? "h2" : "http/1.1", NULL);
+        e->upstream[h2] = metrics_counter("gatehouse_upstream_requests_total",
+                                          "Requests that went to an upstream, by listener and the "
+                                          "upstream's protocol.",
+                                          l);
     }
     metrics_labels(l, sizeof(l), "listener", lname, NULL);
-    metric_add(metrics_counter("gatehouse_received_bytes_total",
-                               "Bytes received from clients, heads and bodies.", l),
-               ex->bytes_in);
-    metric_add(metrics_counter("gatehouse_sent_bytes_total", "Bytes sent to clients, heads and bodies.",
-                               l),
-               ex->bytes_out);
-    metric_observe(metrics_hist("gatehouse_request_duration_seconds",
-                                "Time from a request's head to the end of its answer.", l),
-                   us);
+    e->in = metrics_counter("gatehouse_received_bytes_total",
+                            "Bytes received from clients, heads and bodies.", l);
+    e->out = metrics_counter("gatehouse_sent_bytes_total", "Bytes sent to clients, heads and bodies.", l);
+    e->spliced = metrics_counter("gatehouse_spliced_bytes_total",
+                                 "Body bytes relayed socket to socket with splice(2), both ways, "
+                                 "never copied into the proxy's memory.",
+                                 l);
+    e->duration = metrics_hist("gatehouse_request_duration_seconds",
+                               "Time from a request's head to the end of its answer.", l);
+}
+
+/* The cached series of (lname, cls, proto), resolved into a new (or the
+ * oldest) entry when missing; *tmp is filled and returned for names too
+ * long to cache. */
+static struct exchange_series *series_of(const char *lname, int cls, const char *proto,
+                                         struct exchange_series *tmp)
+{
+    struct exchange_series *e;
+
+    for (unsigned i = 0; i < series_cached; i++) {
+        e = &series_cache[i];
+        if (e->cls == cls && strcmp(e->lname, lname) == 0 && strcmp(e->proto, proto) == 0)
+            return e;
+    }
+    if (strlen(lname) >= sizeof(e->lname) || strlen(proto) >= sizeof(e->proto)) {
+        resolve(tmp, lname, cls, proto);
+        return tmp;
+    }
+    e = &series_cache[series_cached < SERIES_CACHED ? series_cached++ : series_next++ % SERIES_CACHED];
+    gh_fmt(e->lname, sizeof(e->lname), "%s", lname);
+    gh_fmt(e->proto, sizeof(e->proto), "%s", proto);
+    e->cls = cls;
+    resolve(e, lname, cls, proto);
+    return e;
+}
+
+void observe_exchange(const struct exchange *ex, const char *proto)
+{
+    const char *lname = ex->lst ? ex->lst->name : "-";
+    int st = ex->status, cls = st >= 100 && st < 600 ? st / 100 : 0;
+    uint64_t us = (gh_now_ms() - ex->start_ms) * 1000u;
+    struct exchange_series tmp, *e = series_of(lname, cls, proto, &tmp);
+
+    metric_inc(e->requests);
+    if (ex->up_addr[0])
+        metric_inc(e->upstream[ex->up_h2_streams ? 1 : 0]);
+    metric_add(e->in, ex->bytes_in);
+    metric_add(e->out, ex->bytes_out);
+    metric_add(e->spliced, ex->reqb.spliced + ex->respb.spliced);
+    metric_observe(e->duration, us);
     metric_observe(&total_hist, us);
     atomic_fetch_add_explicit(&total_requests, 1, memory_order_relaxed);
     if (st >= 500)

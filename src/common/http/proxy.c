@@ -59,6 +59,10 @@ static int send_body(struct exchange *ex)
         ex->reqb.metered = 1;
         ex->reqb.allow = granted;
     }
+    /* socket to socket when nothing transforms it (relay.h); not under
+     * max_body_bytes, which is checked between pumps: a pipeful could
+     * overshoot it */
+    ex->reqb.splice = !ex->max_body;
     rc = client_recv_body(ex, ex->up->io.fd, &ex->up->writable);
     if (ex->meter) {
         meter_charge(ex, METER_UP, granted, ex->reqb.allow);

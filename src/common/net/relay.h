@@ -51,5 +51,10 @@ void relay_drop_empty(struct buf **bp);
  * *counted_in (may be NULL); *active is set when anything moved. */
 int relay_pump(struct body *b, struct buf **src, int src_fd, uint8_t *src_readable, int *src_eof,
                int dst_fd, uint8_t *dst_writable, uint64_t *counted_in, int *active);
+/* With b->splice set (body.h), relay_pump moves what body_splice_ready
+ * allows from src_fd to dst_fd through a pipe with splice(2) instead of
+ * through *src (the pipe is taken from, and given back to, spares kept
+ * per thread), and the buffer for the rest (framing, a short chunk);
+ * b->spliced counts the bytes that went through the pipe. */
 
 #endif
