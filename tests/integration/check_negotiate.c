@@ -9,7 +9,9 @@
  * teachers, bob in pupils), a Kerberos user's groups come from the
  * directory, looked up by name: alice's rule lets her through, bob's
  * default blocks him (403, the block page); a directory that is down
- * refuses (407, a log line) unless negotiate.groups_optional.
+ * refuses (407, a log line) unless negotiate.groups_optional.  In a
+ * subtree anonymous clients cannot search, the search account finds dave
+ * (and his group); alice, not in it, goes on with no directory groups.
  *
  * NEEDS krb5-kdc, krb5-admin-server (kadmin.local) and krb5-user (kinit)
  * from packaging/deps.sh --test, and slapd and ldap-utils for the
@@ -29,6 +31,7 @@ static char dir[128];
 static const char *skip, *noldap;
 static int both, only; /* Negotiate with Basic (an htpasswd file), Negotiate alone */
 static int sso, ssodown, ssoopt; /* with a directory: up, down, down with groups_optional */
+static int ssostaff;               /* ou=staff, found with the search account */
 
 static void must(int ok, const char *what)
 {
@@ -76,8 +79,14 @@ static void directory_policies(char *out, size_t cap)
              "  ssoopt = { auth = { negotiate = { keytab = \"%s/kdc/http.keytab\"; realm = \"GATEHOUSE.TEST\";\n"
              "                                    groups_optional = true; };\n"
              "                      ldap = { uri = \"ldap://127.0.0.1:%d\"; starttls = true; timeout = 2;\n"
-             "                               base = \"dc=example,dc=org\"; }; }; };\n",
-             dir, lport, dir, dir, deadport, dir, deadport);
+             "                               base = \"dc=example,dc=org\"; }; }; };\n"
+             "  ssostaff = { auth = { negotiate = { keytab = \"%s/kdc/http.keytab\"; realm = \"GATEHOUSE.TEST\"; };\n"
+             "                        ldap = { uri = \"ldap://127.0.0.1:%d\"; starttls = true; ca = \"%s/ldap/ca.pem\";\n"
+             "                                 base = \"ou=staff,dc=example,dc=org\";\n"
+             "                                 search_dn = \"cn=reader,dc=example,dc=org\"; search_password = \"readerpw\"; }; };\n"
+             "               filter = ( { groups = [ \"staffers\" ]; block = [ \"sites\" ]; },\n"
+             "                          { default = \"block\"; } ); };\n",
+             dir, lport, dir, dir, deadport, dir, deadport, dir, lport, dir);
 }
 
 static void rig_start(void)
@@ -107,13 +116,15 @@ static void rig_start(void)
         sso = th_free_port();
         ssodown = th_free_port();
         ssoopt = th_free_port();
+        ssostaff = th_free_port();
         snprintf(lists, sizeof(lists),
                  "lists = { sites = { path = \"%s/sites.txt\"; format = \"domains\"; }; };\n", dir);
         snprintf(ls, sizeof(ls),
                  " ,{ name = \"sso\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"sso\"; }\n"
                  " ,{ name = \"ssodown\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"ssodown\"; }\n"
-                 " ,{ name = \"ssoopt\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"ssoopt\"; }\n",
-                 sso, ssodown, ssoopt);
+                 " ,{ name = \"ssoopt\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"ssoopt\"; }\n"
+                 " ,{ name = \"ssostaff\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"ssostaff\"; }\n",
+                 sso, ssodown, ssoopt, ssostaff);
     }
     snprintf(conf, sizeof(conf),
              "log = { access = \"@ACCESS@\"; };\n"
@@ -283,6 +294,26 @@ START_TEST(directory_groups_for_tickets)
 }
 END_TEST
 
+/* ou=staff is searched with the search account (anonymous clients find
+ * nothing there): dave's group lets him through; alice is not in it, so
+ * she goes on with no directory groups (the default: blocked), and the
+ * log says so. */
+START_TEST(search_account_for_tickets)
+{
+    char out[8192];
+
+    SKIP_UNLESS_DIRECTORY();
+    sso_get(out, sizeof(out), "dave", ssostaff, "/t1");
+    ck_assert_str_eq(out, "200 hello from o to /t1\n");
+    ck_assert_int_eq(th_log_lines(gh.access, 1, " dave [", "/t1 HTTP/1.1\" 200", NULL), 1);
+    sso_get(out, sizeof(out), "alice", ssostaff, "/t2");
+    ck_assert_msg(strncmp(out, "403 ", 4) == 0 && strstr(out, "This page is blocked"), "%s", out);
+    ck_assert_int_eq(th_log_lines(gh.errlog, 1, "Kerberos user \"alice\"",
+                                  "is not in the directory (no such user)", NULL),
+                     1);
+}
+END_TEST
+
 /* The directory is down: the groups are unknown, so the ticket alone is
  * refused (407, a log line saying why); with groups_optional the user
  * goes on without directory groups, and the log says so. */
@@ -346,6 +377,7 @@ Suite *negotiate_suite(void)
     tcase_add_test(tc, no_ticket_no_entry);
     tcase_add_test(tc, directory_groups_for_tickets);
     tcase_add_test(tc, directory_down_refuses_unless_optional);
+    tcase_add_test(tc, search_account_for_tickets);
     suite_add_tcase(s, tc);
     return s;
 }
