@@ -118,8 +118,7 @@ START_TEST(name_keys_are_apart)
 {
     char err[512];
     unsigned char by_name[32], empty[32], pw[32], again[32];
-    struct directory *d = load("uri = \"ldaps://127.0.0.1:1\"; base = \"dc=x\";", err,
-                               sizeof(err));
+    struct directory *d = load("uri = \"ldaps://127.0.0.1:1\"; base = \"dc=x\";", err, sizeof(err));
 
     ck_assert_msg(d != NULL, "%s", err);
     directory_key(d, "alice", NULL, by_name);
