@@ -1,11 +1,12 @@
 /* directory_ldap.c — the lookups of directory.h, on a small pool of threads
  * of their own: connect, StartTLS (or ldaps), find the user's DN, bind as
  * it with the password, read its groups; or, by name (a Kerberos user's
- * groups), the same bound as the search account or anonymously.  libldap's synchronous calls,
- * each bounded by the directory's timeout, block a pool thread and never
- * a worker: libldap has no asynchronous connect or StartTLS handshake, so
- * its _ext (message id) calls driven from a worker's loop would still
- * block it there.  Workers learn the answer from the cache. */
+ * groups), the same bound as the search account or anonymously.
+ * libldap's synchronous calls, each bounded by the directory's timeout,
+ * block a pool thread and never a worker: libldap has no asynchronous
+ * connect or StartTLS handshake, so its _ext (message id) calls driven
+ * from a worker's loop would still block it there.  Workers learn the
+ * answer from the cache. */
 #include "directory_int.h"
 #include "log.h"
 #include "util.h"

@@ -166,9 +166,9 @@ static enum auth_result credentials(struct exchange *ex, const struct policy *p,
     const char *v = exchange_str(ex, r->fields[i].value);
     size_t len = r->fields[i].value.len;
 
-    if (negotiate_scheme(v, len))
-        return p->negotiate ? sso(ex, p, v, len, user, cap, why, whycap) : AUTH_BAD;
-    if (!p->basic) {
+    if (negotiate_scheme(v, len) && p->negotiate)
+        return sso(ex, p, v, len, user, cap, why, whycap);
+    if (negotiate_scheme(v, len) || !p->basic) {
         if (cap)
             user[0] = '\0';
         return AUTH_BAD;
