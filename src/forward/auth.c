@@ -315,3 +315,13 @@ enum auth_result auth_check(const struct auth_users *u, const char *value, size_
     OPENSSL_cleanse(decoded, sizeof(decoded));
     return ok;
 }
+
+enum auth_result auth_check_name(const struct auth_users *u, const char *user, char *why,
+                                 size_t whycap)
+{
+    if (whycap)
+        why[0] = '\0';
+    if (!u || !u->dir)
+        return AUTH_OK;
+    return (enum auth_result)directory_groups_by_name(u->dir, user, why, whycap);
+}

@@ -37,6 +37,14 @@ uint32_t auth_wait_ms(const struct auth_users *u);
 enum auth_result auth_check(const struct auth_users *u, const char *value, size_t len,
                             char *user, size_t cap, char *why, size_t whycap);
 
+/* A user who proved who they are another way (a Kerberos ticket): when
+ * the users come from a directory too, their groups are looked up in it
+ * by name (directory_groups_by_name).  AUTH_OK: found, or no directory;
+ * AUTH_BAD: not in the directory; AUTH_PENDING and AUTH_DOWN (why) as for
+ * auth_check. */
+enum auth_result auth_check_name(const struct auth_users *u, const char *user, char *why,
+                                 size_t whycap);
+
 /* Groups of users, Apache's AuthGroupFile format: "group: user1 user2". */
 struct auth_groups;
 struct auth_groups *auth_load_groups(const char *path, char *err, size_t errlen);

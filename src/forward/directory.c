@@ -116,6 +116,11 @@ static int read_strings(const config_setting_t *g, struct directory *d, char *er
         config_error(err, errlen, g, "'search_dn' and 'search_password' go together");
         return -1;
     }
+    if (spw && !*spw) { /* an empty password is an unauthenticated bind (RFC 4513) */
+        config_error(err, errlen, config_setting_get_member(g, "search_password"),
+                     "'search_password' must not be empty");
+        return -1;
+    }
     d->uri = xstrdup(uri);
     d->base = xstrdup(base);
     d->bind_dn = dup_or_null(bind_dn);
@@ -226,7 +231,7 @@ uint32_t directory_wait_ms(const struct directory *d)
 enum { E_FREE, E_PENDING, E_DONE };
 
 struct entry {
-    unsigned char key[32]; /* SHA-256 of the directory's id, user and password */
+    unsigned char key[32]; /* directory_key(): never the password itself */
     uint32_t dir;          /* the directory's id */
     uint8_t state;
     enum dir_result result;
@@ -249,18 +254,21 @@ static void make_salt(void)
     memcpy(salt + 8, &salt, sizeof(void *)); /* the address: ASLR */
 }
 
-static void key_of(const struct directory *d, const char *user, const char *pw,
+void directory_key(const struct directory *d, const char *user, const char *pw,
                    unsigned char key[32])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char kind = pw ? 'P' : 'N'; /* by password, by name */
     unsigned int len;
 
     pthread_once(&salt_once, make_salt);
     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
     EVP_DigestUpdate(ctx, salt, sizeof(salt));
     EVP_DigestUpdate(ctx, &d->id, sizeof(d->id));
+    EVP_DigestUpdate(ctx, &kind, 1);
     EVP_DigestUpdate(ctx, user, strlen(user) + 1);
-    EVP_DigestUpdate(ctx, pw, strlen(pw) + 1);
+    if (pw)
+        EVP_DigestUpdate(ctx, pw, strlen(pw) + 1);
     EVP_DigestFinal_ex(ctx, key, &len);
     EVP_MD_CTX_free(ctx);
 }
@@ -320,21 +328,17 @@ static void done(const struct directory *d, const char *user, const unsigned cha
     pthread_mutex_unlock(&lock);
 }
 
-enum dir_result directory_check(struct directory *d, const char *user, const char *password,
-                                char *why, size_t cap)
+/* The cached answer for (user, password or NULL: by name), or a lookup
+ * started for it (DIR_PENDING). */
+static enum dir_result ask(struct directory *d, const char *user, const char *password,
+                           char *why, size_t cap)
 {
     unsigned char key[32];
     struct entry *e;
     enum dir_result r;
     uint64_t now = gh_now_ms();
 
-    if (cap)
-        why[0] = '\0';
-    if (!*user || !*password || strlen(user) >= sizeof(e->user) || strlen(password) > 255) {
-        gh_fmt(why, cap, "%s", *password ? "user name or password too long" : "empty password");
-        return DIR_BAD; /* an empty password would be an unauthenticated bind (RFC 4513) */
-    }
-    key_of(d, user, password, key);
+    directory_key(d, user, password, key);
     pthread_mutex_lock(&lock);
     e = find(d->id, user, key);
     if (e && e->state == E_PENDING) {
@@ -366,6 +370,31 @@ enum dir_result directory_check(struct directory *d, const char *user, const cha
     pthread_mutex_unlock(&lock);
     directory_submit(d, user, password, key, done);
     return DIR_PENDING;
+}
+
+enum dir_result directory_check(struct directory *d, const char *user, const char *password,
+                                char *why, size_t cap)
+{
+    if (cap)
+        why[0] = '\0';
+    if (!*user || !*password || strlen(user) >= sizeof(table[0].user) ||
+        strlen(password) > 255) {
+        gh_fmt(why, cap, "%s", *password ? "user name or password too long" : "empty password");
+        return DIR_BAD; /* an empty password would be an unauthenticated bind (RFC 4513) */
+    }
+    return ask(d, user, password, why, cap);
+}
+
+enum dir_result directory_groups_by_name(struct directory *d, const char *user, char *why,
+                                         size_t cap)
+{
+    if (cap)
+        why[0] = '\0';
+    if (!*user || strlen(user) >= sizeof(table[0].user)) {
+        gh_fmt(why, cap, "%s", *user ? "user name too long" : "no user name");
+        return DIR_BAD;
+    }
+    return ask(d, user, NULL, why, cap);
 }
 
 int directory_in_group(const struct directory *d, const char *user, const char *group)

@@ -9,7 +9,9 @@
  * parks its exchange (exchange_queue) and asks again until the answer is
  * in the cache.  The cache is the process's (a lock), bounded
  * (DIR_SLOTS), kept across reloads: entries are keyed by the directory's
- * settings, the user and a digest of the password, never the password. */
+ * settings, the user and a digest of the password, never the password;
+ * a lookup by name alone (directory_groups_by_name) has keys of its own,
+ * which no password's can match. */
 #ifndef GH_DIRECTORY_H
 #define GH_DIRECTORY_H
 
@@ -40,6 +42,17 @@ void directory_free(struct directory *d);
  * into why (cap bytes) for the log. */
 enum dir_result directory_check(struct directory *d, const char *user, const char *password,
                                 char *why, size_t cap);
+
+/* The groups of a user who proved who they are another way (a Kerberos
+ * ticket): the directory is asked by name, with no password, bound as
+ * search_dn (anonymously when none is set), never as the user; the entry
+ * is found by user_filter (or the bind_dn template, which must exist),
+ * the groups read as for directory_check.  DIR_OK: found (then
+ * directory_in_group answers for user), DIR_BAD: not in the directory,
+ * DIR_PENDING and DIR_DOWN as for directory_check.  Kept for cache_ttl
+ * (bad_ttl when not found). */
+enum dir_result directory_groups_by_name(struct directory *d, const char *user, char *why,
+                                         size_t cap);
 
 /* 1 when a good, unexpired lookup of user found it in `group` (names
  * compared without case, as the directory does). */

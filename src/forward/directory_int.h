@@ -23,12 +23,21 @@ struct dir_answer {
     char why[200];
 };
 
-/* Asks the directory, blocking: on a pool thread only. */
+/* Asks the directory, blocking: on a pool thread only.  password NULL: a
+ * lookup by name (directory_groups_by_name), never bound as the user; an
+ * empty password is refused unasked (it would be an unauthenticated
+ * bind, RFC 4513 5.1.2). */
 void directory_lookup(const struct directory *d, const char *user, const char *password,
                       struct dir_answer *a);
 
-/* Queues a lookup for the pool (started on first use); `done` is called
- * on a pool thread with the answer. */
+/* The cache's key of a lookup (password NULL: by name): a digest of the
+ * process's salt, the directory's id, which kind of lookup, the user and
+ * the password.  A lookup by name and one by password never share one. */
+void directory_key(const struct directory *d, const char *user, const char *password,
+                   unsigned char key[32]);
+
+/* Queues a lookup for the pool (started on first use; password NULL: by
+ * name); `done` is called on a pool thread with the answer. */
 void directory_submit(struct directory *d, const char *user, const char *password,
                       const unsigned char key[32],
                       void (*done)(const struct directory *d, const char *user,

@@ -1,10 +1,12 @@
 /* directory_ldap.c — the lookups of directory.h, on a small pool of threads
  * of their own: connect, StartTLS (or ldaps), find the user's DN, bind as
- * it with the password, read its groups.  libldap's synchronous calls,
- * each bounded by the directory's timeout, block a pool thread and never
- * a worker: libldap has no asynchronous connect or StartTLS handshake, so
- * its _ext (message id) calls driven from a worker's loop would still
- * block it there.  Workers learn the answer from the cache. */
+ * it with the password, read its groups; or, by name (a Kerberos user's
+ * groups), the same bound as the search account or anonymously.
+ * libldap's synchronous calls, each bounded by the directory's timeout,
+ * block a pool thread and never a worker: libldap has no asynchronous
+ * connect or StartTLS handshake, so its _ext (message id) calls driven
+ * from a worker's loop would still block it there.  Workers learn the
+ * answer from the cache. */
 #include "directory_int.h"
 #include "log.h"
 #include "util.h"
@@ -22,6 +24,7 @@ struct job {
     struct directory *d; /* a reference of the job's own */
     char user[64];
     char password[256];
+    int by_name; /* no password: directory_lookup's NULL */
     unsigned char key[32];
     void (*done)(const struct directory *d, const char *user, const unsigned char key[32],
                  const struct dir_answer *a);
@@ -101,6 +104,8 @@ static int bind_as(LDAP *ld, const char *dn, const char *password)
 {
     struct berval cred = {strlen(password), (char *)password};
 
+    if (!cred.bv_len) /* an unauthenticated bind would "succeed" (RFC 4513 5.1.2) */
+        return LDAP_INAPPROPRIATE_AUTH;
     return ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
 }
 
@@ -200,7 +205,8 @@ static void each_value(LDAP *ld, LDAPMessage *res, const char *attr, int as_dn,
     }
 }
 
-/* The user's groups, read bound as the user: the group attribute of its
+/* The user's groups, read bound as the user (by name: as the search
+ * account, or anonymously): the group attribute of its
  * entry, then the group filter's entries' cn.  0, or -1 down. */
 static int read_groups(const struct directory *d, LDAP *ld, const char *user, const char *dn,
                        struct dir_answer *a)
@@ -235,6 +241,51 @@ static int read_groups(const struct directory *d, LDAP *ld, const char *user, co
     return 0;
 }
 
+/* Whether the entry dn can be read (bound as we are).  1 yes, 0 no such
+ * user (a->result DIR_BAD), -1 down. */
+static int entry_exists(const struct directory *d, LDAP *ld, const char *dn,
+                        struct dir_answer *a)
+{
+    char *attrs[] = {LDAP_NO_ATTRS, NULL};
+    LDAPMessage *res;
+    int rc = search(d, ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, &res), n;
+
+    if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT) {
+        why_ldap(a, d, "reading the user's entry", ld, rc);
+        ldap_msgfree(res);
+        return -1;
+    }
+    n = rc == LDAP_SUCCESS ? ldap_count_entries(ld, res) : 0;
+    ldap_msgfree(res);
+    if (n != 1) {
+        a->result = DIR_BAD;
+        gh_fmt(a->why, sizeof(a->why), "no such user");
+        return 0;
+    }
+    return 1;
+}
+
+/* A user's groups by name: bound as the search account (find_dn binds as
+ * it when it searches) or anonymously, never as the user. */
+static void lookup_by_name(const struct directory *d, LDAP *ld, const char *user,
+                           struct dir_answer *a)
+{
+    char dn[1024];
+    int rc;
+
+    if (d->bind_dn && d->search_dn &&
+        (rc = bind_as(ld, d->search_dn, d->search_password)) != LDAP_SUCCESS) {
+        why_ldap(a, d, "bind as search_dn", ld, rc);
+        return;
+    }
+    if (find_dn(d, ld, user, dn, sizeof(dn), a) <= 0)
+        return;
+    if (d->bind_dn && entry_exists(d, ld, dn, a) <= 0)
+        return;
+    if (read_groups(d, ld, user, dn, a) == 0)
+        a->result = DIR_OK;
+}
+
 void directory_lookup(const struct directory *d, const char *user, const char *password,
                       struct dir_answer *a)
 {
@@ -244,8 +295,17 @@ void directory_lookup(const struct directory *d, const char *user, const char *p
 
     memset(a, 0, sizeof(*a));
     a->result = DIR_DOWN;
+    if (password && !*password) {
+        a->result = DIR_BAD;
+        gh_fmt(a->why, sizeof(a->why), "empty password");
+        return;
+    }
     if (!(ld = connect_to(d, a)))
         return;
+    if (!password) {
+        lookup_by_name(d, ld, user, a);
+        goto out;
+    }
     if ((rc = find_dn(d, ld, user, dn, sizeof(dn), a)) <= 0)
         goto out;
     rc = bind_as(ld, dn, password);
@@ -281,7 +341,7 @@ static void *pool_main(void *arg)
         if (!head)
             tail = NULL;
         pthread_mutex_unlock(&qlock);
-        directory_lookup(j->d, j->user, j->password, a);
+        directory_lookup(j->d, j->user, j->by_name ? NULL : j->password, a);
         j->done(j->d, j->user, j->key, a);
         OPENSSL_cleanse(j->password, sizeof(j->password));
         directory_free(j->d);
@@ -313,7 +373,8 @@ void directory_submit(struct directory *d, const char *user, const char *passwor
     directory_ref(d);
     j->d = d;
     gh_fmt(j->user, sizeof(j->user), "%s", user);
-    gh_fmt(j->password, sizeof(j->password), "%s", password);
+    j->by_name = !password;
+    gh_fmt(j->password, sizeof(j->password), "%s", password ? password : "");
     memcpy(j->key, key, 32);
     j->done = done;
     pthread_mutex_lock(&qlock);

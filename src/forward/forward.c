@@ -113,6 +113,50 @@ static void ask(struct exchange *ex, const struct policy *p)
                      "proxy authentication required\n", 30);
 }
 
+/* The forward mode's notes on an exchange (its scratch, zeroed for each):
+ * the meter of its bandwidth limits, and the name a Kerberos ticket gave
+ * ("" none yet). */
+struct fwd_notes {
+    struct bw_note bw;
+    char sso_user[128];
+};
+_Static_assert(sizeof(struct fwd_notes) <= EXCHANGE_SCRATCH, "fwd_notes outgrew the scratch");
+
+/* A Kerberos ticket (Negotiate): accepted once per exchange (a parked
+ * exchange is decided again, and the same ticket twice is a replay), then,
+ * when the policy has a directory too, the user's groups looked up in it
+ * by name.  A user it does not know goes on with no directory groups; a
+ * directory that is down refuses (AUTH_DOWN) unless groups_optional. */
+static enum auth_result sso(struct exchange *ex, const struct policy *p, const char *v, size_t len,
+                            char *user, size_t cap, char *why, size_t whycap)
+{
+    struct fwd_notes *n = exchange_scratch(ex);
+    enum auth_result rc;
+    char shown[64];
+
+    if (!n->sso_user[0]) {
+        if (!negotiate_check(p->negotiate, v, len, user, cap, why, whycap)) {
+            log_info("Negotiate from %s refused: %s", exchange_client_text(ex), why);
+            return AUTH_BAD;
+        }
+        gh_fmt(n->sso_user, sizeof(n->sso_user), "%s", user);
+    }
+    gh_fmt(user, cap, "%s", n->sso_user);
+    rc = auth_check_name(p->users, user, why, whycap);
+    if (rc == AUTH_OK || rc == AUTH_PENDING ||
+        (rc == AUTH_DOWN && !negotiate_groups_optional(p->negotiate)))
+        return rc;
+    printable_name(shown, sizeof(shown), user);
+    if (rc == AUTH_BAD)
+        log_info("Kerberos user \"%s\" from %s is not in the directory (%s): no directory groups",
+                 shown, exchange_client_text(ex), why);
+    else
+        log_warn("Kerberos user \"%s\" from %s goes on without directory groups "
+                 "(groups_optional): directory unavailable (%s)",
+                 shown, exchange_client_text(ex), why);
+    return AUTH_OK;
+}
+
 /* The credentials in field i: a Kerberos ticket (Negotiate), or a user
  * and password (Basic), as the policy takes them. */
 static enum auth_result credentials(struct exchange *ex, const struct policy *p, int i, char *user,
@@ -122,14 +166,9 @@ static enum auth_result credentials(struct exchange *ex, const struct policy *p,
     const char *v = exchange_str(ex, r->fields[i].value);
     size_t len = r->fields[i].value.len;
 
-    if (negotiate_scheme(v, len)) {
-        if (p->negotiate && negotiate_check(p->negotiate, v, len, user, cap, why, whycap))
-            return AUTH_OK;
-        if (p->negotiate)
-            log_info("Negotiate from %s refused: %s", exchange_client_text(ex), why);
-        return AUTH_BAD;
-    }
-    if (!p->basic) {
+    if (negotiate_scheme(v, len) && p->negotiate)
+        return sso(ex, p, v, len, user, cap, why, whycap);
+    if (negotiate_scheme(v, len) || !p->basic) {
         if (cap)
             user[0] = '\0';
         return AUTH_BAD;
@@ -358,8 +397,6 @@ static void forward_http(struct exchange *ex, const struct policy *p, const stru
     exchange_forward(ex, host, hostlen, r->port, NULL);
 }
 
-_Static_assert(sizeof(struct bw_note) <= EXCHANGE_SCRATCH, "bw_note outgrew the scratch space");
-
 /* Counts the exchange's bytes against the policy's bandwidth limits, under
  * its client's address, its user or its user's group as the policy says
  * (a request without a user is counted under its address). */
@@ -380,12 +417,12 @@ static void meter(struct exchange *ex, const struct policy *p)
     }
     if (l->key == BW_CLIENT || !key) {
         n = bwlimit_client_key(l, exchange_client(ex), addr);
-        bwlimit_attach(ex, l, exchange_scratch(ex), addr, n);
+        bwlimit_attach(ex, l, &((struct fwd_notes *)exchange_scratch(ex))->bw, addr, n);
         return;
     }
     /* a user and a group of the same name are different keys */
     n = gh_fmt(k, sizeof(k), "%c%s", key == user ? 'u' : 'g', key);
-    bwlimit_attach(ex, l, exchange_scratch(ex), k, n);
+    bwlimit_attach(ex, l, &((struct fwd_notes *)exchange_scratch(ex))->bw, k, n);
 }
 
 /* A user past the day's volume: 403 with a page saying so. */

@@ -15,11 +15,13 @@
 #include <strings.h>
 #include <unistd.h>
 
-static const char *const negotiate_keys[] = {"keytab", "principal", "realm", NULL};
+static const char *const negotiate_keys[] = {"keytab", "principal", "realm", "groups_optional",
+                                             NULL};
 
 struct negotiate {
     gss_cred_id_t cred;
     char *realm; /* names in it are given without "@realm"; others refused. NULL: any, whole */
+    int groups_optional; /* no directory groups is no refusal (default off) */
 };
 
 /* GSSAPI's words for a major/minor status, into out. */
@@ -42,6 +44,7 @@ struct negotiate *negotiate_load(const config_setting_t *g, const struct gh_conf
                                  char *err, size_t errlen)
 {
     const char *keytab = NULL, *principal = NULL, *realm = NULL;
+    int optional = 0;
     gss_key_value_element_desc el;
     gss_key_value_set_desc store = {1, &el};
     gss_buffer_desc nb;
@@ -55,7 +58,8 @@ struct negotiate *negotiate_load(const config_setting_t *g, const struct gh_conf
         config_check_keys(g, negotiate_keys, NULL, err, errlen) < 0 ||
         config_get_string(g, "keytab", &keytab, err, errlen) < 0 ||
         config_get_string(g, "principal", &principal, err, errlen) < 0 ||
-        config_get_string(g, "realm", &realm, err, errlen) < 0)
+        config_get_string(g, "realm", &realm, err, errlen) < 0 ||
+        config_get_bool(g, "groups_optional", &optional, err, errlen) < 0)
         return NULL;
     if (!keytab) {
         config_error(err, errlen, g, "'negotiate' needs 'keytab', the proxy's HTTP/ keys");
@@ -95,6 +99,7 @@ struct negotiate *negotiate_load(const config_setting_t *g, const struct gh_conf
     }
     free(path);
     n->realm = realm ? xstrdup(realm) : NULL;
+    n->groups_optional = optional;
     return n;
 }
 
@@ -107,6 +112,11 @@ void negotiate_free(struct negotiate *n)
     gss_release_cred(&minor, &n->cred);
     free(n->realm);
     free(n);
+}
+
+int negotiate_groups_optional(const struct negotiate *n)
+{
+    return n->groups_optional;
 }
 
 int negotiate_scheme(const char *value, size_t len)

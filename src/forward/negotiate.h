@@ -14,7 +14,7 @@
 
 struct negotiate;
 
-/* Reads a `negotiate` group (keytab, principal, strip_realm, realms):
+/* Reads a `negotiate` group (keytab, principal, realm, groups_optional):
  * file:line errors into err, NULL on error.  The keytab must exist and
  * hold keys for the principal (any of its principals without one). */
 struct negotiate *negotiate_load(const config_setting_t *g, const struct gh_config *cfg,
@@ -26,6 +26,11 @@ void negotiate_free(struct negotiate *n);
  * strip_realm), or 0 with why (whycap bytes) for the log. */
 int negotiate_check(const struct negotiate *n, const char *value, size_t len, char *user,
                     size_t cap, char *why, size_t whycap);
+
+/* Whether a user whose directory groups cannot be looked up (the
+ * directory down, or the user not in it) goes on without them
+ * (`groups_optional = true`) rather than being refused (the default). */
+int negotiate_groups_optional(const struct negotiate *n);
 
 /* Whether a Proxy-Authorization value is of the Negotiate scheme. */
 int negotiate_scheme(const char *value, size_t len);

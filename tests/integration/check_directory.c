@@ -5,7 +5,10 @@
  * (posixGroup memberUid, groupOfNames member, memberOf) choosing filter
  * rules, a TLS certificate the CA does not vouch for, a directory that
  * is down (407, a log line: it fails closed), and the cache carrying on
- * while slapd is stopped until its TTL runs out.
+ * while slapd is stopped until its TTL runs out.  A subtree anonymous
+ * clients cannot search (ou=staff) is searched with the search account
+ * (search_dn), whose wrong password is "directory unavailable"; a list of
+ * URIs whose first is dead still logs in by the second.
  *
  * NEEDS slapd and ldap-utils (packaging/deps.sh --test): without them each
  * test says so on stderr and passes without running. */
@@ -23,6 +26,7 @@ static struct th_gatehouse gh;
 static char dir[128];
 static const char *skip;
 static int st, ad, shrt, dead, badca; /* the listeners' ports, one per policy */
+static int srch, nosrch, badsrch, multi;
 
 static void must(int ok, const char *what)
 {
@@ -62,9 +66,27 @@ static int ldap_group(char *out, size_t cap, int port, const char *extra)
                     port, dir, extra);
 }
 
+/* A policy's ldap group for ou=staff (anonymous clients may only bind
+ * there), with the search account cn=reader and its password (NULL: no
+ * search account). */
+static void staff_group(char *out, size_t cap, int port, const char *password)
+{
+    char extra[256] = "";
+
+    if (password)
+        snprintf(extra, sizeof(extra),
+                 "search_dn = \"cn=reader,dc=example,dc=org\"; search_password = \"%s\";",
+                 password);
+    snprintf(out, cap,
+             "ldap = { uri = \"ldap://127.0.0.1:%d\"; starttls = true; ca = \"%s/ldap/ca.pem\";"
+             " base = \"ou=staff,dc=example,dc=org\"; %s }",
+             port, dir, extra);
+}
+
 static void rig_start(void)
 {
-    char out[256], conf[8192], g_st[512], g_ad[512], g_short[512], g_dead[512], g_badca[512];
+    char out[256], conf[12288], g_st[512], g_ad[512], g_short[512], g_dead[512], g_badca[512];
+    char g_srch[512], g_nosrch[512], g_badsrch[512], g_multi[512];
     int lport, tport;
     FILE *f;
 
@@ -99,6 +121,17 @@ static void rig_start(void)
              "ldap = { uri = \"ldap://127.0.0.1:%d\"; starttls = true;"
              " ca = \"/etc/ssl/certs/ca-certificates.crt\"; base = \"dc=example,dc=org\"; }",
              lport);
+    staff_group(g_srch, sizeof(g_srch), lport, "readerpw");
+    staff_group(g_nosrch, sizeof(g_nosrch), lport, NULL);
+    staff_group(g_badsrch, sizeof(g_badsrch), lport, "wrong");
+    snprintf(g_multi, sizeof(g_multi),
+             "ldap = { uri = \"ldap://127.0.0.1:%d ldap://127.0.0.1:%d\"; starttls = true;"
+             " ca = \"%s/ldap/ca.pem\"; base = \"dc=example,dc=org\"; timeout = 2; }",
+             th_free_port(), lport, dir);
+    srch = th_free_port();
+    nosrch = th_free_port();
+    badsrch = th_free_port();
+    multi = th_free_port();
     st = th_free_port();
     ad = th_free_port();
     shrt = th_free_port();
@@ -112,7 +145,11 @@ static void rig_start(void)
              "  { name = \"ad\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"ad\"; },\n"
              "  { name = \"short\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"short\"; },\n"
              "  { name = \"dead\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"dead\"; },\n"
-             "  { name = \"badca\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"badca\"; }\n"
+             "  { name = \"badca\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"badca\"; },\n"
+             "  { name = \"srch\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"srch\"; },\n"
+             "  { name = \"nosrch\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"nosrch\"; },\n"
+             "  { name = \"badsrch\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"badsrch\"; },\n"
+             "  { name = \"multi\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"multi\"; }\n"
              ");\n"
              "policies = {\n"
              "  st = { auth = { realm = \"School\"; %s; };\n"
@@ -124,8 +161,15 @@ static void rig_start(void)
              "  short = { auth = { %s; }; };\n"
              "  dead = { auth = { %s; }; };\n"
              "  badca = { auth = { %s; }; };\n"
+             "  srch = { auth = { %s; };\n"
+             "           filter = ( { groups = [ \"staffers\" ]; block = [ \"sites\" ]; },\n"
+             "                      { default = \"block\"; } ); };\n"
+             "  nosrch = { auth = { %s; }; };\n"
+             "  badsrch = { auth = { %s; }; };\n"
+             "  multi = { auth = { %s; }; };\n"
              "};\n",
-             dir, st, ad, shrt, dead, badca, g_st, g_ad, g_short, g_dead, g_badca);
+             dir, st, ad, shrt, dead, badca, srch, nosrch, badsrch, multi, g_st, g_ad, g_short,
+             g_dead, g_badca, g_srch, g_nosrch, g_badsrch, g_multi);
     must(th_gatehouse_start(&gh, conf) == 0, "gatehouse");
 }
 
@@ -247,6 +291,60 @@ START_TEST(unreachable_directory_fails_closed)
 }
 END_TEST
 
+/* ou=staff cannot be searched anonymously: dave logs in (and his group
+ * counts) only through a policy with the search account; without one, or
+ * with its wrong password, the directory is unavailable (407, a log line
+ * saying why), never a way in. */
+START_TEST(search_account_finds_users)
+{
+    char out[4096];
+
+    SKIP_UNLESS_READY();
+    get(out, sizeof(out), srch, "dave:davepw", "/e1"); /* staffers: allowed */
+    ck_assert_str_eq(out, "200 hello from o to /e1\n");
+    ck_assert_int_eq(th_log_lines(gh.access, 1, " dave [", "/e1 HTTP/1.1\" 200", NULL), 1);
+    get(out, sizeof(out), srch, "dave:wrong", "/e2");
+    ck_assert_msg(strncmp(out, "407 ", 4) == 0, "%s", out);
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "/e2 HTTP/1.1\" 407",
+                                  "why=proxy authentication failed", NULL),
+                     1);
+    get(out, sizeof(out), nosrch, "dave:davepw", "/e3");
+    ck_assert_msg(strncmp(out, "407 ", 4) == 0, "%s", out);
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "/e3 HTTP/1.1\" 407",
+                                  "why=proxy authentication: directory unavailable", NULL),
+                     1);
+    ck_assert_int_eq(th_log_lines(gh.errlog, 1, "user \"dave\"", "search for the user",
+                                  "Insufficient access", NULL),
+                     1);
+    get(out, sizeof(out), badsrch, "dave:davepw", "/e4");
+    ck_assert_msg(strncmp(out, "407 ", 4) == 0, "%s", out);
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "/e4 HTTP/1.1\" 407",
+                                  "why=proxy authentication: directory unavailable", NULL),
+                     1);
+    ck_assert_int_eq(th_log_lines(gh.errlog, 1, "user \"dave\"", "directory unavailable",
+                                  "bind as search_dn: Invalid credentials", NULL),
+                     1);
+    ck_assert(origin_got_path("/e1"));
+    ck_assert(!origin_got_path("/e2") && !origin_got_path("/e3") && !origin_got_path("/e4"));
+}
+END_TEST
+
+/* uri lists several servers: the first is dead, the second answers. */
+START_TEST(second_uri_answers)
+{
+    char out[4096];
+
+    SKIP_UNLESS_READY();
+    get(out, sizeof(out), multi, "alice:wonderland", "/m1");
+    ck_assert_str_eq(out, "200 hello from o to /m1\n");
+    get(out, sizeof(out), multi, "alice:wrong", "/m2");
+    ck_assert_msg(strncmp(out, "407 ", 4) == 0, "%s", out);
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "/m2 HTTP/1.1\" 407",
+                                  "why=proxy authentication failed", NULL),
+                     1);
+}
+END_TEST
+
 /* Runs last: it stops slapd.  What was looked up stays answered from the
  * cache, good and bad, until its TTL; past it, 407 and a log line. */
 START_TEST(cache_outlives_the_directory_until_its_ttl)
@@ -333,6 +431,8 @@ Suite *directory_suite(void)
     tcase_add_test(tc, good_and_bad_passwords);
     tcase_add_test(tc, groups_choose_the_rule);
     tcase_add_test(tc, unreachable_directory_fails_closed);
+    tcase_add_test(tc, search_account_finds_users);
+    tcase_add_test(tc, second_uri_answers);
     tcase_add_test(tc, cache_outlives_the_directory_until_its_ttl);
     suite_add_tcase(s, tc);
     return s;

@@ -5,9 +5,18 @@
  * and Basic offered together; a ticket lets alice in with no password; no
  * ticket, or a token that is not one, gets 407 again.
  *
+ * With a slapd beside the KDC (tests/support/slapd-rig.sh: alice is in
+ * teachers, bob in pupils), a Kerberos user's groups come from the
+ * directory, looked up by name: alice's rule lets her through, bob's
+ * default blocks him (403, the block page); a directory that is down
+ * refuses (407, a log line) unless negotiate.groups_optional.  In a
+ * subtree anonymous clients cannot search, the search account finds dave
+ * (and his group); alice, not in it, goes on with no directory groups.
+ *
  * NEEDS krb5-kdc, krb5-admin-server (kadmin.local) and krb5-user (kinit)
- * from packaging/deps.sh --test: without them each test says so and
- * passes without running. */
+ * from packaging/deps.sh --test, and slapd and ldap-utils for the
+ * directory's tests: without them each test says so and passes without
+ * running. */
 #include "common.h"
 
 #include <stdio.h>
@@ -19,8 +28,10 @@
 static struct origin origin;
 static struct th_gatehouse gh;
 static char dir[128];
-static const char *skip;
+static const char *skip, *noldap;
 static int both, only; /* Negotiate with Basic (an htpasswd file), Negotiate alone */
+static int sso, ssodown, ssoopt; /* with a directory: up, down, down with groups_optional */
+static int ssostaff;               /* ou=staff, found with the search account */
 
 static void must(int ok, const char *what)
 {
@@ -35,9 +46,52 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
     origin_text(re, "hello from %s to %s\n", rq->name, rq->path);
 }
 
+/* The policies with a directory (its ldap groups into out): none when
+ * slapd is not installed. */
+static void directory_policies(char *out, size_t cap)
+{
+    char o[256];
+    int lport = th_free_port(), tport = th_free_port(), deadport = th_free_port();
+    FILE *f;
+
+    out[0] = '\0';
+    if (access("/usr/sbin/slapd", X_OK) != 0 || system("command -v ldapadd >/dev/null") != 0) {
+        noldap = "slapd and ldap-utils are not installed (packaging/deps.sh --test)";
+        return;
+    }
+    must(th_sh(o, sizeof(o), "sh tests/support/slapd-rig.sh %s/ldap %d %d 2>&1", dir, lport,
+               tport) == 0,
+         "slapd");
+    snprintf(o, sizeof(o), "%s/sites.txt", dir);
+    must((f = fopen(o, "w")) != NULL, "sites.txt");
+    fputs("nothing.example\n", f);
+    fclose(f);
+    chmod(o, 0644);
+    snprintf(out, cap,
+             "  sso = { auth = { negotiate = { keytab = \"%s/kdc/http.keytab\"; realm = \"GATEHOUSE.TEST\"; };\n"
+             "                   ldap = { uri = \"ldap://127.0.0.1:%d\"; starttls = true; ca = \"%s/ldap/ca.pem\";\n"
+             "                            base = \"dc=example,dc=org\"; }; };\n"
+             "          filter = ( { groups = [ \"teachers\" ]; block = [ \"sites\" ]; },\n"
+             "                     { default = \"block\"; } ); };\n"
+             "  ssodown = { auth = { negotiate = { keytab = \"%s/kdc/http.keytab\"; realm = \"GATEHOUSE.TEST\"; };\n"
+             "                       ldap = { uri = \"ldap://127.0.0.1:%d\"; starttls = true; timeout = 2;\n"
+             "                                base = \"dc=example,dc=org\"; }; }; };\n"
+             "  ssoopt = { auth = { negotiate = { keytab = \"%s/kdc/http.keytab\"; realm = \"GATEHOUSE.TEST\";\n"
+             "                                    groups_optional = true; };\n"
+             "                      ldap = { uri = \"ldap://127.0.0.1:%d\"; starttls = true; timeout = 2;\n"
+             "                               base = \"dc=example,dc=org\"; }; }; };\n"
+             "  ssostaff = { auth = { negotiate = { keytab = \"%s/kdc/http.keytab\"; realm = \"GATEHOUSE.TEST\"; };\n"
+             "                        ldap = { uri = \"ldap://127.0.0.1:%d\"; starttls = true; ca = \"%s/ldap/ca.pem\";\n"
+             "                                 base = \"ou=staff,dc=example,dc=org\";\n"
+             "                                 search_dn = \"cn=reader,dc=example,dc=org\"; search_password = \"readerpw\"; }; };\n"
+             "               filter = ( { groups = [ \"staffers\" ]; block = [ \"sites\" ]; },\n"
+             "                          { default = \"block\"; } ); };\n",
+             dir, lport, dir, dir, deadport, dir, deadport, dir, lport, dir);
+}
+
 static void rig_start(void)
 {
-    char out[256], conf[4096];
+    char out[256], conf[8192], pols[4096], lists[256] = "", ls[1024] = "";
 
     if (access("/usr/sbin/krb5kdc", X_OK) != 0 || access("/usr/sbin/kadmin.local", X_OK) != 0 ||
         system("command -v kinit >/dev/null") != 0) {
@@ -55,20 +109,38 @@ static void rig_start(void)
                dir, dir) == 0,
          "htpasswd");
     must(origin_start(&origin, "o", answer) == 0, "origin");
+    directory_policies(pols, sizeof(pols));
     both = th_free_port();
     only = th_free_port();
+    if (!noldap) {
+        sso = th_free_port();
+        ssodown = th_free_port();
+        ssoopt = th_free_port();
+        ssostaff = th_free_port();
+        snprintf(lists, sizeof(lists),
+                 "lists = { sites = { path = \"%s/sites.txt\"; format = \"domains\"; }; };\n", dir);
+        snprintf(ls, sizeof(ls),
+                 " ,{ name = \"sso\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"sso\"; }\n"
+                 " ,{ name = \"ssodown\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"ssodown\"; }\n"
+                 " ,{ name = \"ssoopt\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"ssoopt\"; }\n"
+                 " ,{ name = \"ssostaff\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"ssostaff\"; }\n",
+                 sso, ssodown, ssoopt, ssostaff);
+    }
     snprintf(conf, sizeof(conf),
              "log = { access = \"@ACCESS@\"; };\n"
+             "%s"
              "listeners = (\n"
              "  { name = \"both\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"both\"; },\n"
              "  { name = \"only\"; mode = \"forward\"; listen = \"127.0.0.1:%d\"; policy = \"only\"; }\n"
+             "%s"
              ");\n"
              "policies = {\n"
              "  both = { auth = { realm = \"School\"; file = \"%s/users\";\n"
              "                    negotiate = { keytab = \"%s/kdc/http.keytab\"; realm = \"GATEHOUSE.TEST\"; }; }; };\n"
              "  only = { auth = { negotiate = { keytab = \"%s/kdc/http.keytab\"; }; }; };\n"
+             "%s"
              "};\n",
-             both, only, dir, dir, dir);
+             lists, both, only, ls, dir, dir, dir, pols);
     must(th_gatehouse_start(&gh, conf) == 0, "gatehouse");
 }
 
@@ -80,8 +152,10 @@ static void rig_stop(void)
         return;
     rig_stop_clean(&gh);
     rig_origin_stop(&origin);
-    th_sh(out, sizeof(out), "kill $(cat %s/kdc/kdc.pid 2>/dev/null) 2>/dev/null; rm -rf %s", dir,
-          dir);
+    th_sh(out, sizeof(out),
+          "kill $(cat %s/kdc/kdc.pid 2>/dev/null) 2>/dev/null; "
+          "kill $(cat %s/ldap/slapd.pid 2>/dev/null) 2>/dev/null; rm -rf %s",
+          dir, dir, dir);
 }
 
 #define SKIP_UNLESS_READY()                                                                        \
@@ -169,6 +243,102 @@ START_TEST(no_ticket_no_entry)
 }
 END_TEST
 
+#define SKIP_UNLESS_DIRECTORY()                                                                     \
+    do {                                                                                           \
+        SKIP_UNLESS_READY();                                                                       \
+        if (noldap) {                                                                              \
+            fprintf(stderr, "negotiate: %s: SKIPPED: %s\n", __func__, noldap);                     \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* curl --proxy-negotiate with user's ticket (kinit'ed into cc-USER)
+ * through the listener on port: "STATUS BODY" into out. */
+static void sso_get(char *out, size_t cap, const char *user, int port, const char *path)
+{
+    char cmd[512], cc[32];
+
+    snprintf(cc, sizeof(cc), "cc-%s", user);
+    snprintf(cmd, sizeof(cmd), "sh -c 'echo %spw | kinit %s >/dev/null 2>&1'", user, user);
+    ck_assert_int_eq(krb_sh(out, cap, cc, cmd), 0);
+    snprintf(cmd, sizeof(cmd),
+             "curl -s -m 30 -w '%%{http_code} ' -o %s/body --proxy-negotiate -U : "
+             "-x http://localhost:%d http://127.0.0.1:%d%s; cat %s/body",
+             dir, port, origin.port, path, dir);
+    krb_sh(out, cap, cc, cmd);
+}
+
+/* Kerberos users' groups from the directory, by name, choose the rule:
+ * alice (teachers) through, bob (pupils: the default) blocked with the
+ * block page; each asked once, then from the cache. */
+START_TEST(directory_groups_for_tickets)
+{
+    char out[8192];
+
+    SKIP_UNLESS_DIRECTORY();
+    sso_get(out, sizeof(out), "alice", sso, "/s1");
+    ck_assert_str_eq(out, "200 hello from o to /s1\n");
+    ck_assert_int_eq(th_log_lines(gh.access, 1, " alice [", "/s1 HTTP/1.1\" 200",
+                                  "filter=allow:default", NULL),
+                     1);
+    sso_get(out, sizeof(out), "bob", sso, "/s2");
+    ck_assert_msg(strncmp(out, "403 ", 4) == 0 && strstr(out, "This page is blocked"), "%s", out);
+    ck_assert_int_eq(th_log_lines(gh.access, 1, " bob [", "/s2 HTTP/1.1\" 403", "filter=block:",
+                                  NULL),
+                     1);
+    /* again, from the cache: the same answers */
+    sso_get(out, sizeof(out), "alice", sso, "/s3");
+    ck_assert_str_eq(out, "200 hello from o to /s3\n");
+    sso_get(out, sizeof(out), "bob", sso, "/s4");
+    ck_assert_msg(strncmp(out, "403 ", 4) == 0, "%s", out);
+}
+END_TEST
+
+/* ou=staff is searched with the search account (anonymous clients find
+ * nothing there): dave's group lets him through; alice is not in it, so
+ * she goes on with no directory groups (the default: blocked), and the
+ * log says so. */
+START_TEST(search_account_for_tickets)
+{
+    char out[8192];
+
+    SKIP_UNLESS_DIRECTORY();
+    sso_get(out, sizeof(out), "dave", ssostaff, "/t1");
+    ck_assert_str_eq(out, "200 hello from o to /t1\n");
+    ck_assert_int_eq(th_log_lines(gh.access, 1, " dave [", "/t1 HTTP/1.1\" 200", NULL), 1);
+    sso_get(out, sizeof(out), "alice", ssostaff, "/t2");
+    ck_assert_msg(strncmp(out, "403 ", 4) == 0 && strstr(out, "This page is blocked"), "%s", out);
+    ck_assert_int_eq(th_log_lines(gh.errlog, 1, "Kerberos user \"alice\"",
+                                  "is not in the directory (no such user)", NULL),
+                     1);
+}
+END_TEST
+
+/* The directory is down: the groups are unknown, so the ticket alone is
+ * refused (407, a log line saying why); with groups_optional the user
+ * goes on without directory groups, and the log says so. */
+START_TEST(directory_down_refuses_unless_optional)
+{
+    char out[8192];
+
+    SKIP_UNLESS_DIRECTORY();
+    sso_get(out, sizeof(out), "alice", ssodown, "/o1");
+    ck_assert_msg(strncmp(out, "407 ", 4) == 0, "%s", out);
+    ck_assert_int_eq(th_log_lines(gh.access, 1, "/o1 HTTP/1.1\" 407",
+                                  "why=proxy authentication: directory unavailable", NULL),
+                     1);
+    ck_assert_int_eq(th_log_lines(gh.errlog, 1, "user \"alice\"", "directory unavailable",
+                                  "Can't contact LDAP server", NULL),
+                     1);
+    sso_get(out, sizeof(out), "alice", ssoopt, "/o2");
+    ck_assert_str_eq(out, "200 hello from o to /o2\n");
+    ck_assert_int_eq(th_log_lines(gh.errlog, 1, "Kerberos user \"alice\"",
+                                  "without directory groups (groups_optional)",
+                                  "Can't contact LDAP server", NULL),
+                     1);
+}
+END_TEST
+
 /* `negotiate` mistakes stop `gatehouse -t` with file:line. */
 START_TEST(negotiate_settings_checked)
 {
@@ -200,11 +370,14 @@ Suite *negotiate_suite(void)
     TCase *tc = tcase_create("negotiate");
 
     tcase_add_unchecked_fixture(tc, rig_start, rig_stop);
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, negotiate_settings_checked);
     tcase_add_test(tc, both_schemes_are_offered);
     tcase_add_test(tc, a_ticket_is_enough);
     tcase_add_test(tc, no_ticket_no_entry);
+    tcase_add_test(tc, directory_groups_for_tickets);
+    tcase_add_test(tc, directory_down_refuses_unless_optional);
+    tcase_add_test(tc, search_account_for_tickets);
     suite_add_tcase(s, tc);
     return s;
 }

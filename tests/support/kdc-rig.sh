@@ -2,6 +2,8 @@
 # kdc-rig.sh DIR PORT — an MIT Kerberos realm for the Negotiate tests, made
 # afresh in DIR: GATEHOUSE.TEST, its KDC on 127.0.0.1:PORT (UDP and TCP),
 #   alice@GATEHOUSE.TEST  password alicepw
+#   bob@GATEHOUSE.TEST    password bobpw
+#   dave@GATEHOUSE.TEST   password davepw
 #   HTTP/localhost        the proxy's service key, in DIR/http.keytab
 # DIR/krb5.conf is the clients' configuration (KRB5_CONFIG).  Starts
 # krb5kdc (it forks) and prints its pid.
@@ -40,6 +42,8 @@ EOF
 export KRB5_CONFIG="$d/krb5.conf" KRB5_KDC_PROFILE="$d/kdc.conf"
 kdb5_util create -s -r GATEHOUSE.TEST -P masterpw > kdb5_util.log 2>&1
 kadmin.local -q "addprinc -pw alicepw alice" > kadmin.log 2>&1
+kadmin.local -q "addprinc -pw bobpw bob" >> kadmin.log 2>&1
+kadmin.local -q "addprinc -pw davepw dave" >> kadmin.log 2>&1
 kadmin.local -q "addprinc -randkey HTTP/localhost" >> kadmin.log 2>&1
 kadmin.local -q "ktadd -k $d/http.keytab HTTP/localhost" >> kadmin.log 2>&1
 chmod 755 "$d"

@@ -7,6 +7,10 @@
 #   uid=bob   (password builder)     in groupOfNames pupils (member), so
 #                                    memberOf=cn=pupils,... (the overlay)
 #   uid=carol (password carolpw)     in no group
+#   cn=reader (password readerpw)    a search account
+#   ou=staff: uid=dave (password davepw) in posixGroup staffers; anonymous
+#             clients may only bind there (find nothing): a search
+#             account is needed to find dave
 # Starts slapd on ldap://127.0.0.1:PORT (StartTLS) and ldaps://127.0.0.1:TLSPORT,
 # as nobody when run as root, and prints its pid.  DIR/start.sh starts it
 # again (after a test stopped it).
@@ -44,6 +48,7 @@ rootpw adminpw
 directory $d/db
 overlay memberof
 access to attrs=userPassword by anonymous auth by self read by * none
+access to dn.subtree="ou=staff,dc=example,dc=org" by users read by anonymous auth by * none
 access to * by * read
 EOF
 
@@ -82,6 +87,35 @@ EOF
     user alice 1001 wonderland
     user bob 1002 builder
     user carol 1003 carolpw
+    cat <<EOF
+dn: cn=reader,dc=example,dc=org
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: reader
+userPassword: $(slappasswd -s readerpw)
+
+dn: ou=staff,dc=example,dc=org
+objectClass: organizationalUnit
+ou: staff
+
+dn: uid=dave,ou=staff,dc=example,dc=org
+objectClass: inetOrgPerson
+objectClass: posixAccount
+uid: dave
+cn: dave
+sn: dave
+uidNumber: 1004
+gidNumber: 1004
+homeDirectory: /home/dave
+userPassword: $(slappasswd -s davepw)
+
+dn: cn=staffers,ou=staff,dc=example,dc=org
+objectClass: posixGroup
+cn: staffers
+gidNumber: 2003
+memberUid: dave
+
+EOF
     cat <<EOF
 dn: cn=teachers,ou=groups,dc=example,dc=org
 objectClass: posixGroup
