@@ -19,10 +19,15 @@
  * running. */
 #include "common.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 static struct origin origin;
@@ -219,6 +224,94 @@ START_TEST(a_ticket_is_enough)
 }
 END_TEST
 
+/* A fresh token for HTTP/localhost from alice's ticket, as a browser
+ * would send it: curl --proxy-negotiate is pointed at a stand-in proxy
+ * here that answers 407 Negotiate and keeps the token it then gets (so
+ * gatehouse sees it first, and no replay cache objects). */
+static void fresh_token(char *tok, size_t cap)
+{
+    int port = th_free_port(), ls, fd, one = 1, n;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    char cmd[512], req[16384], *t, *e;
+    size_t got = 0;
+    struct pollfd pf;
+    static const char ask[] = "HTTP/1.1 407 Proxy Authentication Required\r\n"
+                              "Proxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n";
+
+    ls = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    must(ls >= 0 && bind(ls, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(ls, 4) == 0,
+         "the stand-in proxy");
+    snprintf(cmd, sizeof(cmd),
+             "sh -c 'curl -s -m 10 --proxy-negotiate -U : -x http://localhost:%d "
+             "http://127.0.0.1:%d/t0 >/dev/null 2>&1 &'",
+             port, origin.port);
+    must(krb_sh(NULL, 0, "cc-alice", cmd) == 0, "curl to the stand-in proxy");
+    pf = (struct pollfd){.fd = ls, .events = POLLIN};
+    must(poll(&pf, 1, 10000) == 1 && (fd = accept(ls, NULL, NULL)) >= 0, "curl's connection");
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){10, 0}, sizeof(struct timeval));
+    /* its first request has no token: ask, and read the second */
+    while (!(t = strstr(req, "Proxy-Authorization: Negotiate ")) && got < sizeof(req) - 1) {
+        if ((n = (int)recv(fd, req + got, sizeof(req) - 1 - got, 0)) <= 0)
+            break;
+        got += (size_t)n;
+        req[got] = '\0';
+        if (strstr(req, "\r\n\r\n") && !strstr(req, "Negotiate") &&
+            send(fd, ask, sizeof(ask) - 1, 0) < 0)
+            break;
+        if (strstr(req, "\r\n\r\n") && !strstr(req, "Negotiate"))
+            got = 0, req[0] = '\0';
+    }
+    must(t && (e = strstr(t, "\r\n")), "a Negotiate token from curl");
+    t += strlen("Proxy-Authorization: ");
+    snprintf(tok, cap, "%.*s", (int)(e - t), t);
+    close(fd);
+    close(ls);
+}
+
+/* Negotiate is connection-based, as browsers use it (RFC 4559 section 6):
+ * once a connection has been authenticated they send no more tokens on
+ * it.  The proxy remembers the user for that connection: the second
+ * request on it is alice's, without another 407 round; another
+ * connection is asked again. */
+START_TEST(a_connection_stays_logged_in)
+{
+    char out[4096], tok[8192], req[9000];
+    struct tc_response r = {0};
+    int fd;
+
+    SKIP_UNLESS_READY();
+    ck_assert_int_eq(krb_sh(out, sizeof(out), "cc-alice", "sh -c 'echo alicepw | kinit alice >/dev/null 2>&1'"), 0);
+    fresh_token(tok, sizeof(tok));
+    fd = tc_connect("127.0.0.1", both);
+    snprintf(req, sizeof(req),
+             "GET http://127.0.0.1:%d/s1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "Proxy-Authorization: %s\r\n\r\n",
+             origin.port, origin.port, tok);
+    rig_exchange(fd, req, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "hello from o to /s1\n");
+    tc_response_free(&r);
+    snprintf(req, sizeof(req), "GET http://127.0.0.1:%d/s2 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+             origin.port, origin.port);
+    rig_exchange(fd, req, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "hello from o to /s2\n");
+    tc_response_free(&r);
+    tc_close(fd);
+    ck_assert_int_eq(th_log_lines(gh.access, 1, " alice [", "/s2 HTTP/1.1\" 200", NULL), 1);
+    /* another connection is not logged in */
+    fd = tc_connect("127.0.0.1", both);
+    snprintf(req, sizeof(req), "GET http://127.0.0.1:%d/s3 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+             origin.port, origin.port);
+    rig_exchange(fd, req, &r);
+    ck_assert_int_eq(r.status, 407);
+    tc_response_free(&r);
+    tc_close(fd);
+}
+END_TEST
+
 /* No ticket, or a token that is none: 407, and the log says why. */
 START_TEST(no_ticket_no_entry)
 {
@@ -375,6 +468,7 @@ Suite *negotiate_suite(void)
     tcase_add_test(tc, both_schemes_are_offered);
     tcase_add_test(tc, a_ticket_is_enough);
     tcase_add_test(tc, no_ticket_no_entry);
+    tcase_add_test(tc, a_connection_stays_logged_in);
     tcase_add_test(tc, directory_groups_for_tickets);
     tcase_add_test(tc, directory_down_refuses_unless_optional);
     tcase_add_test(tc, search_account_for_tickets);

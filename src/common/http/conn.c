@@ -166,6 +166,7 @@ static void free_conn(void *arg)
 
     buf_put(c->in);
     buf_put(c->out);
+    free(c->auth_user);
     free(c);
 }
 

@@ -154,6 +154,8 @@ struct conn {
     struct sockaddr_storage local;      /* the address the client connected to */
     uint8_t counted;                    /* admitted by the listener's connection limits */
     uint64_t count_key;                 /* under this key (connlimit.h), released at close */
+    char *auth_user;                    /* a connection-based login (Negotiate): the user it
+                                           authenticated, for its later requests; NULL none */
 };
 
 /* Takes an accepted, non-blocking client socket on worker w, for listener

@@ -51,6 +51,17 @@ const char *exchange_client_text(const struct exchange *ex)
     return ex->conn->peer_text;
 }
 
+void exchange_conn_set_user(struct exchange *ex, const char *user)
+{
+    free(ex->conn->auth_user);
+    ex->conn->auth_user = xstrdup(user);
+}
+
+const char *exchange_conn_user(const struct exchange *ex)
+{
+    return ex->conn->auth_user;
+}
+
 void exchange_set_label(struct exchange *ex, const char *label)
 {
     gh_cat_str(ex->label, sizeof(ex->label), 0, label);

@@ -36,6 +36,13 @@ const struct listener_conf *exchange_listener(const struct exchange *ex);
 const struct sockaddr_storage *exchange_client(const struct exchange *ex);
 /* The client address as text ("127.0.0.1", "::1"). */
 const char *exchange_client_text(const struct exchange *ex);
+/* Remembers that the client's connection is authenticated as `user`, for
+ * the connection-based schemes (Negotiate, RFC 4559 section 6: a browser
+ * sends no more tokens on a connection that has been authenticated); a
+ * later call replaces it.  exchange_conn_user() gives it back to the
+ * connection's later exchanges, or NULL. */
+void exchange_conn_set_user(struct exchange *ex, const char *user);
+const char *exchange_conn_user(const struct exchange *ex);
 
 /* ---- answering locally ---- */
 
