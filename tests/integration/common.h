@@ -59,5 +59,6 @@ Suite *admin_suite(void);
 Suite *h2_suite(void);
 Suite *h2up_suite(void);
 Suite *compress_suite(void);
+Suite *fleet_suite(void);
 
 #endif

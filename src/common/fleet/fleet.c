@@ -1,0 +1,585 @@
+/* fleet.c — the links to the fleet's Redis (see fleet.h): the `fleet`
+ * section, one command link per worker thread and a subscriber on worker
+ * 0, each reconnecting with a doubling backoff; a watchdog that gives up
+ * on an answer later than `timeout`; the outage logged once (and the
+ * recovery), and the /metrics series.  Owns its links and the thread's
+ * copy of the settings; what the keys and messages mean is the callers'. */
+#include "fleet.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "redis_loop.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <hiredis/hiredis.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* ---- the section ---- */
+
+#define DAY (86400L * 1000)
+
+/* A numeric "ip:port", "[v6]:port", or an absolute Unix socket path: the
+ * link never waits on a name lookup. */
+static int parse_address(struct gh_config *c, const struct config_key *k, const config_setting_t *s,
+                         char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    const char *a;
+
+    if (config_key_read(c, k, s, err, errlen) < 0)
+        return -1;
+    a = c->fleet.address;
+    if (!a || (a[0] == '/' && strlen(a) < sizeof(((struct sockaddr_un *)0)->sun_path)))
+        return 0;
+    if (a[0] != '*' && config_parse_addr(a, &ss, &len) == 0)
+        return 0;
+    config_error(err, errlen, s, "fleet: bad address '%s' (want \"ip:port\", \"[v6]:port\" or "
+                                 "a Unix socket's absolute path)", a);
+    return -1;
+}
+
+static const struct config_key fleet_keys[] = {
+    /* name, kind and field, range, default as README.md writes it, words, what, parse */
+    {"address", CONFIG_STRING(fleet.address), 0, 0, NULL, NULL, NULL, parse_address},
+    {"password", CONFIG_STRING(fleet.password), 0, 0, NULL, NULL, NULL, NULL},
+    {"db", CONFIG_U32(fleet.db), 0, 65535, "0", NULL, NULL, NULL},
+    {"prefix", CONFIG_STRING(fleet.prefix), 0, 0, "gatehouse:", NULL, NULL, NULL},
+    {"connect_timeout", CONFIG_MSEC(fleet.connect_timeout), 10, DAY, "1", NULL, NULL, NULL},
+    {"timeout", CONFIG_MSEC(fleet.timeout), 10, DAY, "0.5", NULL, NULL, NULL},
+    {"retry_min", CONFIG_MSEC(fleet.retry_min), 10, DAY, "0.1", NULL, NULL, NULL},
+    {"retry_max", CONFIG_MSEC(fleet.retry_max), 10, DAY, "5", NULL, NULL, NULL},
+    {"lease", CONFIG_U32(fleet.lease), 1, 1000000, "64", NULL, NULL, NULL},
+    {"share_bans", CONFIG_BOOL(fleet.share_bans), 0, 0, "true", NULL, NULL, NULL},
+    {0},
+};
+
+const struct config_section fleet_section = {"fleet", fleet_keys};
+
+/* ---- the process's view: outages, counters ---- */
+
+static atomic_int in_outage;         /* an outage is logged and not yet over */
+static atomic_int links_up;          /* command links up now */
+static atomic_ullong outage_start;   /* ms */
+static atomic_ullong n_outages, n_fallbacks, n_ok, n_failed, n_sent, n_received;
+static atomic_int have_fleet;        /* some thread attached with an address */
+static void (*message_fn)(const char *msg, size_t len);
+
+static void collect(struct metrics_out *o, void *arg)
+{
+    char l[64];
+
+    (void)arg;
+    if (!atomic_load(&have_fleet))
+        return;
+    metrics_family(o, "gatehouse_fleet_up", "gauge",
+                   "1 when the fleet's Redis answers, 0 during an outage (local state).");
+    metrics_sample(o, "gatehouse_fleet_up", "",
+                   !atomic_load(&in_outage) && atomic_load(&links_up) > 0 ? 1 : 0);
+    metrics_family(o, "gatehouse_fleet_outages_total", "counter",
+                   "Outages of the fleet's Redis seen by this process.");
+    metrics_sample(o, "gatehouse_fleet_outages_total", "", (double)atomic_load(&n_outages));
+    metrics_family(o, "gatehouse_fleet_fallbacks_total", "counter",
+                   "Decisions made on local state because the fleet's Redis was down.");
+    metrics_sample(o, "gatehouse_fleet_fallbacks_total", "", (double)atomic_load(&n_fallbacks));
+    metrics_family(o, "gatehouse_fleet_commands_total", "counter",
+                   "Commands sent to the fleet's Redis, by result (ok, failed).");
+    metrics_sample(o, "gatehouse_fleet_commands_total",
+                   metrics_labels(l, sizeof(l), "result", "ok", NULL), (double)atomic_load(&n_ok));
+    metrics_sample(o, "gatehouse_fleet_commands_total",
+                   metrics_labels(l, sizeof(l), "result", "failed", NULL),
+                   (double)atomic_load(&n_failed));
+    metrics_family(o, "gatehouse_fleet_messages_total", "counter",
+                   "Messages on the fleet's channel, by way (sent, received).");
+    metrics_sample(o, "gatehouse_fleet_messages_total",
+                   metrics_labels(l, sizeof(l), "way", "sent", NULL), (double)atomic_load(&n_sent));
+    metrics_sample(o, "gatehouse_fleet_messages_total",
+                   metrics_labels(l, sizeof(l), "way", "received", NULL),
+                   (double)atomic_load(&n_received));
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static uint64_t node_id;
+
+static void init_once(void)
+{
+    if (RAND_bytes((unsigned char *)&node_id, sizeof(node_id)) != 1)
+        node_id = (uint64_t)getpid() << 32 ^ gh_now_ms();
+    metrics_add_collector(collect, NULL);
+}
+
+uint64_t fleet_node_id(void)
+{
+    pthread_once(&once, init_once);
+    return node_id;
+}
+
+void fleet_on_message(void (*fn)(const char *msg, size_t len))
+{
+    message_fn = fn;
+}
+
+void fleet_note_fallback(void)
+{
+    atomic_fetch_add_explicit(&n_fallbacks, 1, memory_order_relaxed);
+}
+
+static void outage_begins(const char *address, const char *why)
+{
+    int no = 0;
+
+    if (!atomic_compare_exchange_strong(&in_outage, &no, 1))
+        return;
+    atomic_store(&outage_start, gh_now_ms());
+    atomic_fetch_add(&n_outages, 1);
+    log_warn("fleet: the store at %s is unreachable (%s): limits and bans are local until it "
+             "is back", address, why);
+}
+
+static void outage_ends(const char *address)
+{
+    int yes = 1;
+
+    if (!atomic_compare_exchange_strong(&in_outage, &yes, 0))
+        return;
+    log_info("fleet: the store at %s is reachable again after %.1f s: sharing resumes", address,
+             (double)(gh_now_ms() - atomic_load(&outage_start)) / 1000.0);
+}
+
+/* ---- links ---- */
+
+struct client;
+
+struct link {
+    struct client *cl;
+    redisAsyncContext *ac; /* NULL: closed (a retry may be armed) */
+    int sub;               /* the subscriber */
+    int up;                /* connected (and counted in links_up: the command link) */
+    int failing;           /* a deferred close is queued */
+    unsigned pending;      /* commands without an answer */
+    uint32_t backoff;      /* ms, the next retry's wait */
+    const char *why;       /* the deferred close's reason */
+    struct timer retry, dog;
+};
+
+struct client {
+    struct loop *loop;
+    unsigned id;
+    struct fleet_conf conf; /* copies */
+    char channel[256];
+    struct link cmd, sub;
+};
+
+static __thread struct client *here;
+
+static void link_open(struct link *L);
+
+static struct link *of_timer(struct timer *t, size_t off)
+{
+    return (struct link *)((char *)t - off);
+}
+
+static void on_retry(struct timer *t)
+{
+    link_open(of_timer(t, offsetof(struct link, retry)));
+}
+
+/* The link is closed (by hiredis or by us): note it, retry later. */
+static void link_down(struct link *L, const char *why)
+{
+    struct client *cl = L->cl;
+
+    if (L->up && !L->sub)
+        atomic_fetch_sub(&links_up, 1);
+    L->up = 0;
+    L->pending = 0;
+    loop_timer_cancel(cl->loop, &L->dog);
+    outage_begins(cl->conf.address, why);
+    loop_timer_set(cl->loop, &L->retry, L->backoff);
+    L->backoff = GH_MIN(cl->conf.retry_max, L->backoff * 2);
+}
+
+/* Closes the link outside hiredis's callbacks. */
+static void close_now(void *arg)
+{
+    struct link *L = arg;
+    redisAsyncContext *ac = L->ac;
+
+    L->failing = 0;
+    if (!ac)
+        return;
+    L->ac = NULL;
+    ac->data = NULL; /* its disconnect callback is ours no more */
+    redisAsyncFree(ac); /* unanswered commands hear ok = 0 */
+    link_down(L, L->why);
+}
+
+static void link_fail(struct link *L, const char *why)
+{
+    if (L->failing || !L->ac)
+        return;
+    L->failing = 1;
+    L->why = why;
+    loop_defer(L->cl->loop, close_now, L);
+}
+
+static void on_dog(struct timer *t)
+{
+    struct link *L = of_timer(t, offsetof(struct link, dog));
+
+    link_fail(L, L->up ? "no answer in time" : "connect timed out");
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    struct link *L = ac->data;
+
+    if (!L)
+        return;
+    if (status != REDIS_OK) {
+        L->ac = NULL; /* hiredis frees it */
+        link_down(L, ac->errstr[0] ? ac->errstr : "connect failed");
+        return;
+    }
+    loop_timer_cancel(L->cl->loop, &L->dog);
+    if (L->pending)
+        loop_timer_set(L->cl->loop, &L->dog, L->cl->conf.timeout);
+    L->up = 1;
+    L->backoff = L->cl->conf.retry_min;
+    if (!L->sub)
+        atomic_fetch_add(&links_up, 1);
+    outage_ends(L->cl->conf.address);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct link *L = ac->data;
+
+    (void)status;
+    if (!L)
+        return;
+    L->ac = NULL;
+    link_down(L, "connection lost");
+}
+
+/* An answer came (or the link closed: r NULL). */
+static void answered(struct link *L, const redisReply *r)
+{
+    if (L->pending)
+        L->pending--;
+    atomic_fetch_add_explicit(r && r->type != REDIS_REPLY_ERROR ? &n_ok : &n_failed, 1,
+                              memory_order_relaxed);
+    if (!L->ac || L->failing)
+        return;
+    if (L->pending)
+        loop_timer_set(L->cl->loop, &L->dog, L->cl->conf.timeout);
+    else
+        loop_timer_cancel(L->cl->loop, &L->dog);
+}
+
+static void sent(struct link *L)
+{
+    if (!L->pending++ && L->up)
+        loop_timer_set(L->cl->loop, &L->dog, L->cl->conf.timeout);
+}
+
+/* AUTH and SELECT: refused, the link is useless. */
+static void on_setup(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct link *L = ac->data;
+    const redisReply *r = reply;
+
+    (void)priv;
+    if (!L)
+        return;
+    answered(L, r);
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        log_error("fleet: %s refused the link's setup: %s", L->cl->conf.address, r->str);
+        link_fail(L, "setup refused");
+    }
+}
+
+static void on_message(redisAsyncContext *ac, void *reply, void *priv)
+{
+    const redisReply *r = reply;
+
+    (void)ac;
+    (void)priv;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0 ||
+        r->element[2]->type != REDIS_REPLY_STRING)
+        return; /* the subscription's confirmation */
+    atomic_fetch_add_explicit(&n_received, 1, memory_order_relaxed);
+    if (message_fn)
+        message_fn(r->element[2]->str, r->element[2]->len);
+}
+
+static redisAsyncContext *connect_to(const char *a)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *colon;
+    size_t n;
+
+    if (a[0] == '/')
+        return redisAsyncConnectUnix(a);
+    colon = strrchr(a, ':');
+    if (a[0] == '[') {
+        n = (size_t)(colon - a) - 2;
+        memcpy(host, a + 1, GH_MIN(n, sizeof(host) - 1));
+    } else {
+        n = (size_t)(colon - a);
+        memcpy(host, a, GH_MIN(n, sizeof(host) - 1));
+    }
+    host[GH_MIN(n, sizeof(host) - 1)] = '\0';
+    return redisAsyncConnect(host, atoi(colon + 1));
+}
+
+static void link_open(struct link *L)
+{
+    struct client *cl = L->cl;
+    redisAsyncContext *ac = connect_to(cl->conf.address);
+
+    if (!ac || ac->err) {
+        link_down(L, ac && ac->errstr[0] ? ac->errstr : "cannot connect");
+        if (ac)
+            redisAsyncFree(ac);
+        return;
+    }
+    if (redis_loop_attach(cl->loop, ac) < 0) {
+        redisAsyncFree(ac);
+        link_down(L, "cannot watch the socket");
+        return;
+    }
+    L->ac = ac;
+    ac->data = L;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    if (cl->conf.password) {
+        redisAsyncCommand(ac, on_setup, NULL, "AUTH %s", cl->conf.password);
+        sent(L);
+    }
+    if (L->sub) {
+        redisAsyncCommand(ac, on_message, NULL, "SUBSCRIBE %s", cl->channel);
+    } else if (cl->conf.db) {
+        redisAsyncCommand(ac, on_setup, NULL, "SELECT %u", cl->conf.db);
+        sent(L);
+    }
+    loop_timer_set(cl->loop, &L->dog, cl->conf.connect_timeout);
+}
+
+static void link_close(struct link *L)
+{
+    redisAsyncContext *ac = L->ac;
+
+    loop_timer_cancel(L->cl->loop, &L->retry);
+    loop_timer_cancel(L->cl->loop, &L->dog);
+    if (L->up && !L->sub)
+        atomic_fetch_sub(&links_up, 1);
+    L->up = 0;
+    if (ac) {
+        L->ac = NULL;
+        ac->data = NULL;
+        redisAsyncFree(ac);
+    }
+}
+
+static void link_init(struct client *cl, struct link *L, int sub)
+{
+    L->cl = cl;
+    L->sub = sub;
+    L->backoff = cl->conf.retry_min;
+    L->retry.on_fire = on_retry;
+    L->dog.on_fire = on_dog;
+}
+
+/* ---- the thread's client ---- */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+static void conf_copy(struct fleet_conf *d, const struct fleet_conf *s)
+{
+    *d = *s;
+    d->address = dup_or_null(s->address);
+    d->password = dup_or_null(s->password);
+    d->prefix = xstrdup(s->prefix ? s->prefix : "");
+}
+
+static void conf_drop(struct fleet_conf *d)
+{
+    free(d->address);
+    free(d->password);
+    free(d->prefix);
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int same_link(const struct fleet_conf *a, const struct fleet_conf *b)
+{
+    return same_str(a->address, b->address) && same_str(a->password, b->password) &&
+           a->db == b->db && same_str(a->prefix, b->prefix);
+}
+
+static void client_start(struct loop *l, const struct fleet_conf *fc, unsigned id)
+{
+    struct client *cl = xcalloc(1, sizeof(*cl));
+
+    pthread_once(&once, init_once);
+    atomic_store(&have_fleet, 1);
+    cl->loop = l;
+    cl->id = id;
+    conf_copy(&cl->conf, fc);
+    gh_fmt(cl->channel, sizeof(cl->channel), "%sevents", cl->conf.prefix);
+    link_init(cl, &cl->cmd, 0);
+    link_open(&cl->cmd);
+    if (id == 0) {
+        link_init(cl, &cl->sub, 1);
+        link_open(&cl->sub);
+    }
+    here = cl;
+}
+
+static void client_free(void *arg)
+{
+    struct client *cl = arg;
+
+    conf_drop(&cl->conf);
+    free(cl);
+}
+
+void fleet_detach(void)
+{
+    struct client *cl = here;
+
+    if (!cl)
+        return;
+    here = NULL;
+    link_close(&cl->cmd);
+    if (cl->id == 0)
+        link_close(&cl->sub);
+    /* after a close_now deferred already, which still reads the link */
+    loop_defer(cl->loop, client_free, cl);
+}
+
+void fleet_attach(struct loop *l, const struct gh_config *c, unsigned worker_id)
+{
+    if (c->fleet.address)
+        client_start(l, &c->fleet, worker_id);
+}
+
+void fleet_configure(const struct gh_config *c)
+{
+    struct client *cl = here;
+    struct loop *l;
+    unsigned id;
+
+    if (cl && c->fleet.address && same_link(&cl->conf, &c->fleet)) {
+        char *a = cl->conf.address, *p = cl->conf.password, *x = cl->conf.prefix;
+        cl->conf = c->fleet; /* timeouts and lease size: in place */
+        cl->conf.address = a;
+        cl->conf.password = p;
+        cl->conf.prefix = x;
+        return;
+    }
+    if (!cl && !c->fleet.address)
+        return;
+    if (!cl) {
+        log_warn("fleet: a reload cannot start the fleet's links: restart to share state");
+        return;
+    }
+    l = cl->loop;
+    id = cl->id;
+    fleet_detach();
+    if (c->fleet.address)
+        client_start(l, &c->fleet, id);
+}
+
+int fleet_ready(void)
+{
+    struct client *cl = here;
+    return cl && cl->cmd.up && !cl->cmd.failing;
+}
+
+const struct fleet_conf *fleet_conf_here(void)
+{
+    return here ? &here->conf : NULL;
+}
+
+/* ---- commands ---- */
+
+struct call {
+    fleet_int_fn *fn;
+    void *arg;
+};
+
+static void on_int(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct link *L = ac->data;
+    const redisReply *r = reply;
+    struct call *k = priv;
+    int ok = r && r->type == REDIS_REPLY_INTEGER;
+
+    if (L)
+        answered(L, r);
+    else
+        atomic_fetch_add_explicit(ok ? &n_ok : &n_failed, 1, memory_order_relaxed);
+    k->fn(k->arg, ok, ok ? r->integer : 0);
+    free(k);
+}
+
+static void on_ignored(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct link *L = ac->data;
+
+    (void)priv;
+    if (L)
+        answered(L, reply);
+}
+
+int fleet_incrby(const char *key, uint32_t n, uint64_t ttl_ms, fleet_int_fn *fn, void *arg)
+{
+    struct client *cl = here;
+    struct call *k;
+
+    if (!fleet_ready())
+        return -1;
+    k = xmalloc(sizeof(*k));
+    k->fn = fn;
+    k->arg = arg;
+    if (redisAsyncCommand(cl->cmd.ac, on_int, k, "INCRBY %s%s %u", cl->conf.prefix, key, n) !=
+        REDIS_OK) {
+        free(k);
+        return -1;
+    }
+    sent(&cl->cmd);
+    if (redisAsyncCommand(cl->cmd.ac, on_ignored, NULL, "PEXPIRE %s%s %llu", cl->conf.prefix, key,
+                          (unsigned long long)ttl_ms) == REDIS_OK)
+        sent(&cl->cmd);
+    return 0;
+}
+
+int fleet_publish(const char *msg, size_t len)
+{
+    struct client *cl = here;
+
+    if (!fleet_ready())
+        return -1;
+    if (redisAsyncCommand(cl->cmd.ac, on_ignored, NULL, "PUBLISH %s %b", cl->channel, msg, len) !=
+        REDIS_OK)
+        return -1;
+    sent(&cl->cmd);
+    atomic_fetch_add_explicit(&n_sent, 1, memory_order_relaxed);
+    return 0;
+}

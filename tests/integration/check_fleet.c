@@ -1,0 +1,295 @@
+/* check_fleet.c — three gatehouses (front doors on 127.0.0.2, .3 and .4)
+ * sharing one Redis that each test starts itself (redis-server on a port
+ * the test picks, in a temporary directory, no persistence) and stops by
+ * its PID: a rate limit held across the nodes within 5% of its rate, a ban
+ * made on one node refused by the others within a second, Redis killed
+ * and restarted under load without a client error and sharing resumed
+ * after, and the store's outage in each node's log and /metrics.  The
+ * clients are curl (keep-alive, its URL globbing for runs of requests). */
+#include "common.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NODES 3
+
+static struct origin origin;
+static struct th_gatehouse gh[NODES];
+static pid_t redis = -1;
+static int redis_port, port;
+static char dir[128];
+
+static void answer(const struct origin_request *rq, struct origin_reply *re)
+{
+    if (strcmp(rq->path, "/missing") == 0) {
+        origin_status(re, 404);
+        origin_text(re, "not found\n");
+    } else {
+        origin_text(re, "hello from %s\n", rq->name);
+    }
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t real_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void redis_start(void)
+{
+    char log[192], p[16];
+    char *argv[] = {"redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no", "--dir", dir, NULL};
+
+    snprintf(p, sizeof(p), "%d", redis_port);
+    snprintf(log, sizeof(log), "%s/redis.log", dir);
+    redis = th_spawn(log, argv);
+    ck_assert_int_gt(redis, 0);
+    ck_assert_msg(th_wait_port(redis_port) == 0, "redis-server did not listen: see %s", log);
+}
+
+static void redis_kill(void)
+{
+    if (redis > 0) {
+        kill(redis, SIGKILL);
+        waitpid(redis, NULL, 0);
+    }
+    redis = -1;
+}
+
+/* The node's /metrics value of a series (its line's start), or -1. */
+static long metric(int node, const char *series)
+{
+    char out[256];
+
+    if (th_sh(out, sizeof(out),
+              "curl -s --max-time 5 http://127.0.0.%d:%d/metrics | grep '^%s ' | cut -d' ' -f2",
+              node + 2, port, series) != 0 || !out[0])
+        return -1;
+    return atol(out);
+}
+
+/* Waits (up to 5 s) until every node's links are up. */
+static void all_up(void)
+{
+    for (int n = 0; n < NODES; n++) {
+        int i;
+        for (i = 0; i < 100 && metric(n, "gatehouse_fleet_up") != 1; i++)
+            th_sleep_ms(50);
+        ck_assert_msg(i < 100, "node %d: the fleet's store is not up", n);
+    }
+}
+
+static void rig_up(void)
+{
+    char conf[4096];
+
+    strcpy(dir, "/tmp/gh-fleet-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    chmod(dir, 0755);
+    redis_port = th_free_port();
+    port = th_free_port();
+    redis_start();
+    ck_assert_int_eq(origin_start(&origin, "o", answer), 0);
+    for (int n = 0; n < NODES; n++) {
+        snprintf(conf, sizeof(conf),
+                 "workers = 2;\n"
+                 "log = { access = \"@ACCESS@\"; };\n"
+                 "fleet = { address = \"127.0.0.1:%d\"; prefix = \"t%d:\"; timeout = 1;\n"
+                 "          retry_min = 0.05; retry_max = 0.2; };\n"
+                 "rate_limits = {\n"
+                 "  fleet = { rate = 200; per = 6; key = \"route\"; shared = true; };\n"
+                 "  roomy = { rate = 1000000; per = 1; key = \"route\"; shared = true; };\n"
+                 "};\n"
+                 "bans = { scanner = { events = [ \"4xx\" ]; count = 3; within = 60;\n"
+                 "                     duration = 600; }; };\n"
+                 "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.%d:%d\";\n"
+                 "    routes = \"r\"; trusted_proxies = [ \"127.0.0.0/8\" ];\n"
+                 "    metrics_path = \"/metrics\"; } );\n"
+                 "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+                 "routes = { r = (\n"
+                 "  { host = \"limit.test\"; pool = \"app\"; rate_limits = [ \"fleet\" ]; },\n"
+                 "  { host = \"roomy.test\"; pool = \"app\"; rate_limits = [ \"roomy\" ]; },\n"
+                 "  { host = \"ban.test\"; pool = \"app\"; bans = [ \"scanner\" ]; }\n"
+                 "); };\n",
+                 redis_port, (int)getpid(), n + 2, port, origin.port);
+        ck_assert_msg(th_gatehouse_start(&gh[n], conf) == 0, "node %d did not start", n);
+    }
+    all_up();
+}
+
+static void rig_down_all(void)
+{
+    for (int n = 0; n < NODES; n++)
+        rig_stop_clean(&gh[n]);
+    rig_origin_stop(&origin);
+    redis_kill();
+    th_sh(NULL, 0, "rm -rf %s", dir);
+}
+
+/* Counts the statuses of a run: `count` requests to each node at once
+ * (one keep-alive curl per node), Host `host`, client `xff`. */
+static void run(const char *host, int count, int *ok, int *limited, int *other)
+{
+    char out[256];
+
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "cd %s && for n in 2 3 4; do curl -s --max-time 60 -o /dev/null "
+                           "-w '%%{http_code}\\n' -H 'Host: %s' "
+                           "'http://127.0.0.'$n':%d/r?[1-%d]' > run.$n & done; wait; "
+                           "cat run.2 run.3 run.4 | grep -c '^200$'; "
+                           "cat run.2 run.3 run.4 | grep -c '^429$'; "
+                           "cat run.2 run.3 run.4 | grep -vc '^200$\\|^429$'; true",
+                           dir, host, port, count),
+                     0);
+    ck_assert_int_eq(sscanf(out, "%d %d %d", ok, limited, other), 3);
+}
+
+START_TEST(limit_held_across_nodes)
+{
+    int ok, limited, other;
+    uint64_t in;
+
+    rig_up();
+    /* the windows are cut from the clock: start early in one, so that the
+     * run (about a second; 6 s allowed) falls in it */
+    while ((in = real_ms() % 6000) > 300)
+        th_sleep_ms((int)(6000 - in + 20 < 1000 ? 6000 - in + 20 : 1000));
+    run("limit.test", 200, &ok, &limited, &other);
+    ck_assert_msg(real_ms() % 6000 > in, "the run crossed into the next window: too slow");
+    ck_assert_int_eq(other, 0);
+    ck_assert_int_eq(ok + limited, 600);
+    /* 200 per window across the fleet: each node alone would allow 600 */
+    ck_assert_msg(ok >= 190 && ok <= 210, "the fleet allowed %d of 600, want 200 +- 5%%", ok);
+    ck_assert_int_ge(metric(0, "gatehouse_fleet_commands_total{result=\"ok\"}"), 1);
+    rig_down_all();
+}
+END_TEST
+
+/* Sends `count` requests for `path` as client xff to node n; the last status. */
+static int as_client(int n, const char *xff, const char *path, int count)
+{
+    char out[64];
+
+    th_sh(out, sizeof(out),
+          "curl -s --max-time 5 -o /dev/null -w '%%{http_code}\\n' -H 'Host: ban.test' "
+          "-H 'X-Forwarded-For: %s' 'http://127.0.0.%d:%d%s?[1-%d]' | tail -n1",
+          xff, n + 2, port, path, count);
+    return atoi(out);
+}
+
+/* Milliseconds until node n refuses xff as banned (polling), or -1 after 5 s. */
+static long banned_after(int n, const char *xff, uint64_t from)
+{
+    for (int i = 0; i < 250; i++) {
+        if (as_client(n, xff, "/", 1) == 403)
+            return (long)(mono_ms() - from);
+        th_sleep_ms(20);
+    }
+    return -1;
+}
+
+START_TEST(ban_seen_elsewhere)
+{
+    uint64_t t0;
+    long ms;
+
+    rig_up();
+    ck_assert_int_eq(as_client(1, "198.51.100.7", "/", 1), 200);
+    ck_assert_int_eq(as_client(2, "198.51.100.7", "/", 1), 200);
+    /* three 404s on node A ban the client there ... */
+    ck_assert_int_eq(as_client(0, "198.51.100.7", "/missing", 3), 404);
+    t0 = mono_ms();
+    ck_assert_int_eq(as_client(0, "198.51.100.7", "/", 1), 403);
+    /* ... and on B and C within a second (a generous bound: pub/sub takes
+     * a round trip) */
+    for (int n = 1; n < NODES; n++) {
+        ms = banned_after(n, "198.51.100.7", t0);
+        ck_assert_msg(ms >= 0 && ms <= 1000, "node %d: the ban came after %ld ms", n, ms);
+    }
+    /* another client is not banned anywhere */
+    ck_assert_int_eq(as_client(2, "198.51.100.8", "/", 1), 200);
+    ck_assert_int_eq(th_log_lines(gh[1].errlog, 1, "ban scanner: 198.51.100.7 banned", "another node",
+                                  NULL),
+                     1);
+    rig_down_all();
+}
+END_TEST
+
+START_TEST(redis_restarted_under_load)
+{
+    char out[256];
+    int ok, limited, other;
+    uint64_t t0;
+    long ms;
+
+    rig_up();
+    /* a load on every node while Redis dies and comes back */
+    th_sh(NULL, 0,
+          "cd %s && for n in 2 3 4; do (for i in $(seq 1 30); do curl -s --max-time 10 "
+          "-o /dev/null -w '%%{http_code}\\n' -H 'Host: roomy.test' "
+          "'http://127.0.0.'$n':%d/r?[1-20]'; sleep 0.05; done > load.$n) & done",
+          dir, port);
+    th_sleep_ms(300);
+    redis_kill();
+    /* down: every node answers from local state, and says so */
+    run("roomy.test", 20, &ok, &limited, &other);
+    ck_assert_int_eq(ok, 60);
+    for (int n = 0; n < NODES; n++) {
+        ck_assert_int_eq(metric(n, "gatehouse_fleet_up"), 0);
+        ck_assert_int_ge(metric(n, "gatehouse_fleet_outages_total"), 1);
+        ck_assert_int_ge(metric(n, "gatehouse_fleet_fallbacks_total"), 1);
+        ck_assert_int_eq(th_log_lines(gh[n].errlog, 1, "fleet: the store at", "unreachable", NULL),
+                         1);
+    }
+    th_sleep_ms(500);
+    redis_start();
+    all_up();
+    for (int n = 0; n < NODES; n++)
+        ck_assert_int_eq(th_log_lines(gh[n].errlog, 1, "reachable again", "sharing resumes", NULL),
+                         1);
+    /* the load ends with every answer a 200 */
+    th_sh(NULL, 0, "cd %s && for i in $(seq 1 300); do [ $(cat load.2 load.3 load.4 | wc -l) "
+                   "-ge 1800 ] && break; sleep 0.1; done", dir);
+    ck_assert_int_eq(th_sh(out, sizeof(out), "cd %s && cat load.2 load.3 load.4 | sort | uniq -c",
+                           dir),
+                     0);
+    ck_assert_msg(strcmp(out, "   1800 200\n") == 0, "the load saw: %s", out);
+    /* sharing resumed: a ban made now reaches the others */
+    ck_assert_int_eq(as_client(2, "203.0.113.9", "/missing", 3), 404);
+    t0 = mono_ms();
+    ms = banned_after(0, "203.0.113.9", t0);
+    ck_assert_msg(ms >= 0 && ms <= 1000, "after the restart the ban came after %ld ms", ms);
+    ck_assert_int_eq(metric(1, "gatehouse_fleet_up"), 1);
+    rig_down_all();
+}
+END_TEST
+
+Suite *fleet_suite(void)
+{
+    Suite *s = suite_create("fleet");
+    TCase *tc = tcase_create("fleet");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, limit_held_across_nodes);
+    tcase_add_test(tc, ban_seen_elsewhere);
+    tcase_add_test(tc, redis_restarted_under_load);
+    suite_add_tcase(s, tc);
+    return s;
+}
