@@ -38,5 +38,6 @@ Suite *ratelimit_suite(void);
 Suite *bwlimit_suite(void);
 Suite *iptrie_suite(void);
 Suite *metrics_suite(void);
+Suite *fleet_lease_suite(void);
 
 #endif
