@@ -41,6 +41,15 @@ static uint32_t seen_of(const uint64_t v[2])
     return (uint32_t)(v[1] >> 32);
 }
 
+/* The debt a node may run up while its lease is on its way: a block not
+ * cut to max_block (a sixteenth of what the fleet has left), so a busy
+ * key far from its limit is not refused for a slow answer. */
+static int64_t debt_cap(uint32_t rate, uint32_t seen)
+{
+    uint32_t b = fleet_lease_block(rate, seen, UINT32_MAX);
+    return b > INT32_MAX / 2 ? INT32_MAX / 2 : (int64_t)(b ? b : 1);
+}
+
 static void put(uint64_t v[2], uint32_t seen, int32_t tokens)
 {
     v[1] = (uint64_t)seen << 32 | (uint32_t)tokens;
@@ -63,7 +72,7 @@ void fleet_lease_take(uint64_t v[2], uint64_t window, uint32_t rate, uint32_t ma
     if (tokens > 0) {
         tokens--;
         out->allowed = 1;
-    } else if (!(v[0] & FULL) && -tokens < (int32_t)(block ? block : 1)) {
+    } else if (!(v[0] & FULL) && -(int64_t)tokens < debt_cap(rate, seen)) {
         tokens--; /* a debt the next block pays */
         out->allowed = 1;
     }

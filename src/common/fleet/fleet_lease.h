@@ -8,8 +8,10 @@
  * and the tokens a node holds unspent at its end stay few.  The next block
  * is asked for while half of the current one is left, so requests rarely
  * find none; a request that does (the answer is on its way) is let
- * through as a debt the next block pays, up to one block: the fleet can
- * overshoot by what its nodes let through in one round trip, no more.
+ * through as a debt the next block pays, up to a sixteenth of what the
+ * fleet has left (a block not cut to max_block): the fleet can overshoot
+ * by what its nodes let through in one round trip, and a busy key far
+ * from its limit is never refused for a slow answer.
  *
  * The state is a key table entry's two words (keytab.h), read and written
  * under its lock by the caller:
