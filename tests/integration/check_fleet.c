@@ -51,6 +51,71 @@ static uint64_t real_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* ---- what a failed test leaves behind ----
+ *
+ * A failed assertion ends the test's process at once (CK_FORK), before
+ * rig_down_all: every process and directory a test makes is noted in a
+ * file of the runner's, and the tcase's unchecked teardown (in the
+ * runner) stops what is still running, by its PID, and removes them. */
+
+static pid_t runner;
+
+static void notes_path(char *p, size_t cap)
+{
+    snprintf(p, cap, "/tmp/gh-fleet-%d.left", (int)runner);
+}
+
+static void note(const char *what, long pid, const char *path)
+{
+    char p[64];
+    FILE *f;
+
+    notes_path(p, sizeof(p));
+    if ((f = fopen(p, "a"))) {
+        fprintf(f, "%s %ld %s\n", what, pid, path ? path : "-");
+        fclose(f);
+    }
+}
+
+static void notes_begin(void)
+{
+    runner = getpid();
+}
+
+/* The process pid runs `name` (its command line starts with it). */
+static int runs(long pid, const char *name)
+{
+    char p[64], cmd[256] = "";
+    FILE *f;
+
+    snprintf(p, sizeof(p), "/proc/%ld/cmdline", pid);
+    if (!(f = fopen(p, "r")))
+        return 0;
+    if (!fgets(cmd, sizeof(cmd), f))
+        cmd[0] = '\0';
+    fclose(f);
+    return strstr(cmd, name) != NULL;
+}
+
+static void notes_end(void)
+{
+    char p[64], what[32], path[200];
+    long pid;
+    FILE *f;
+
+    notes_path(p, sizeof(p));
+    if (!(f = fopen(p, "r")))
+        return;
+    while (fscanf(f, "%31s %ld %199s", what, &pid, path) == 3) {
+        if (pid > 0 && runs(pid, what))
+            kill((pid_t)pid, SIGKILL);
+        if (strncmp(path, "/tmp/gh-", 8) == 0)
+            th_sh(NULL, 0, "rm -rf %s", path);
+    }
+    fclose(f);
+    unlink(p);
+}
+
 static void redis_start(void)
 {
     char log[192], p[16];
@@ -61,6 +126,7 @@ static void redis_start(void)
     snprintf(log, sizeof(log), "%s/redis.log", dir);
     redis = th_spawn(log, argv);
     ck_assert_int_gt(redis, 0);
+    note("redis-server", redis, NULL);
     ck_assert_msg(th_wait_port(redis_port) == 0, "redis-server did not listen: see %s", log);
 }
 
@@ -96,23 +162,53 @@ static void all_up(void)
     }
 }
 
-static void rig_up(void)
+static int tport; /* the TLS listeners' port, 0: none */
+
+/* The TLS listener of a node, with the fleet's ticket key, when tport is set. */
+static void tls_listener(char *out, size_t cap, int n)
 {
-    char conf[4096];
+    if (!tport) {
+        out[0] = '\0';
+        return;
+    }
+    snprintf(out, cap,
+             ",\n  { name = \"tls\"; mode = \"reverse\"; listen = \"127.0.0.%d:%d\"; routes = \"r\";\n"
+             "    tls = { certificates = ( { cert = \"%s/certs/a-rsa.pem\";\n"
+             "                               key = \"%s/certs/a-rsa.key\"; } ); }; }",
+             n + 2, tport, dir, dir);
+}
+
+static void rig_up_tls(int tls)
+{
+    char conf[4096], tl[512], ticket[256], out[512];
 
     strcpy(dir, "/tmp/gh-fleet-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     chmod(dir, 0755);
+    note("-", 0, dir);
     redis_port = th_free_port();
     port = th_free_port();
+    tport = 0;
+    ticket[0] = '\0';
+    if (tls) {
+        tport = th_free_port();
+        ck_assert_msg(th_sh(out, sizeof(out),
+                            "sh tests/support/make-certs.sh %s/certs 2>&1 && chmod -R a+rX %s/certs "
+                            "&& head -c 48 /dev/urandom > %s/ticket.key && chmod 644 %s/ticket.key",
+                            dir, dir, dir, dir) == 0,
+                      "certificates: %s", out);
+        snprintf(ticket, sizeof(ticket), "          ticket_key_file = \"%s/ticket.key\";\n", dir);
+    }
     redis_start();
     ck_assert_int_eq(origin_start(&origin, "o", answer), 0);
+    note("gh-test-origin", origin.pid, NULL);
     for (int n = 0; n < NODES; n++) {
+        tls_listener(tl, sizeof(tl), n);
         snprintf(conf, sizeof(conf),
                  "workers = 2;\n"
                  "log = { access = \"@ACCESS@\"; };\n"
                  "fleet = { address = \"127.0.0.1:%d\"; prefix = \"t%d:\"; timeout = 1;\n"
-                 "          retry_min = 0.05; retry_max = 0.2; };\n"
+                 "          retry_min = 0.05; retry_max = 0.2;\n%s };\n"
                  "rate_limits = {\n"
                  "  fleet = { rate = 200; per = 6; key = \"route\"; shared = true; };\n"
                  "  roomy = { rate = 1000000; per = 1; key = \"route\"; shared = true; };\n"
@@ -121,17 +217,24 @@ static void rig_up(void)
                  "                     duration = 600; }; };\n"
                  "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.%d:%d\";\n"
                  "    routes = \"r\"; trusted_proxies = [ \"127.0.0.0/8\" ];\n"
-                 "    metrics_path = \"/metrics\"; } );\n"
+                 "    metrics_path = \"/metrics\"; }%s );\n"
                  "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
                  "routes = { r = (\n"
                  "  { host = \"limit.test\"; pool = \"app\"; rate_limits = [ \"fleet\" ]; },\n"
                  "  { host = \"roomy.test\"; pool = \"app\"; rate_limits = [ \"roomy\" ]; },\n"
-                 "  { host = \"ban.test\"; pool = \"app\"; bans = [ \"scanner\" ]; }\n"
+                 "  { host = \"ban.test\"; pool = \"app\"; bans = [ \"scanner\" ]; },\n"
+                 "  { host = \"*\"; pool = \"app\"; }\n"
                  "); };\n",
-                 redis_port, (int)getpid(), n + 2, port, origin.port);
+                 redis_port, (int)getpid(), ticket, n + 2, port, tl, origin.port);
         ck_assert_msg(th_gatehouse_start(&gh[n], conf) == 0, "node %d did not start", n);
+        note("gatehouse", gh[n].pid, gh[n].dir);
     }
     all_up();
+}
+
+static void rig_up(void)
+{
+    rig_up_tls(0);
 }
 
 static void rig_down_all(void)
@@ -281,15 +384,47 @@ START_TEST(redis_restarted_under_load)
 }
 END_TEST
 
+/* A TLS session made with node n, its ticket saved in (or read from) sess
+ * as `way` ("-sess_out" or "-sess_in"): s_client's report in out. */
+static void s_client(int n, const char *way, char *out, size_t cap)
+{
+    ck_assert_int_eq(
+        th_sh(out, cap,
+              "printf 'GET / HTTP/1.1\\r\\nHost: a.test\\r\\nConnection: close\\r\\n\\r\\n' | "
+              "timeout 10 openssl s_client -ign_eof -connect 127.0.0.%d:%d -servername a.test "
+              "-CAfile %s/certs/ca.pem %s %s/sess.pem 2>&1",
+              n + 2, tport, dir, way, dir),
+        0);
+}
+
+START_TEST(ticket_resumed_on_another_node)
+{
+    static char out[16384];
+
+    rig_up_tls(1);
+    /* a session with node A, resumed with B and then with C */
+    s_client(0, "-sess_out", out, sizeof(out));
+    ck_assert_msg(strstr(out, "New, TLSv1.3") && strstr(out, "hello from o"), "%.600s", out);
+    s_client(1, "-sess_in", out, sizeof(out));
+    ck_assert_msg(strstr(out, "Reused, TLSv1.3") && strstr(out, "hello from o"),
+                  "not resumed on node B: %.600s", out);
+    s_client(2, "-sess_in", out, sizeof(out));
+    ck_assert_msg(strstr(out, "Reused, TLSv1.3"), "not resumed on node C: %.600s", out);
+    rig_down_all();
+}
+END_TEST
+
 Suite *fleet_suite(void)
 {
     Suite *s = suite_create("fleet");
     TCase *tc = tcase_create("fleet");
 
     tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, notes_begin, notes_end);
     tcase_add_test(tc, limit_held_across_nodes);
     tcase_add_test(tc, ban_seen_elsewhere);
     tcase_add_test(tc, redis_restarted_under_load);
+    tcase_add_test(tc, ticket_resumed_on_another_node);
     suite_add_tcase(s, tc);
     return s;
 }

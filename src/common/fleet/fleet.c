@@ -14,7 +14,11 @@
 
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -46,6 +50,43 @@ static int parse_address(struct gh_config *c, const struct config_key *k, const 
     return -1;
 }
 
+/* The file every node of the fleet is given: at least 32 bytes (say, 
+ * `head -c 48 /dev/urandom`), read at each load; the secret is SHA-256 of
+ * a label and its bytes.  Reloads read it as the service user (-t checks). */
+static int parse_ticket_key(struct gh_config *c, const struct config_key *k,
+                            const config_setting_t *s, char *err, size_t errlen)
+{
+    unsigned char buf[4096];
+    size_t n;
+    char *path;
+    FILE *f;
+
+    if (config_key_read(c, k, s, err, errlen) < 0)
+        return -1;
+    if (!c->fleet.ticket_key_file)
+        return 0;
+    path = config_path(c, c->fleet.ticket_key_file);
+    free(c->fleet.ticket_key_file);
+    c->fleet.ticket_key_file = path;
+    config_note_reread(path);
+    if (!(f = fopen(path, "rb"))) {
+        config_error(err, errlen, s, "fleet: cannot read ticket_key_file '%s': %s", path,
+                     strerror(errno));
+        return -1;
+    }
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    if (n < 32) {
+        config_error(err, errlen, s, "fleet: ticket_key_file '%s' holds %zu bytes: at least 32 "
+                                     "random ones are needed", path, n);
+        OPENSSL_cleanse(buf, sizeof(buf));
+        return -1;
+    }
+    EVP_Digest(buf, n, c->fleet.ticket_secret, NULL, EVP_sha256(), NULL);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return 0;
+}
+
 static const struct config_key fleet_keys[] = {
     /* name, kind and field, range, default as README.md writes it, words, what, parse */
     {"address", CONFIG_STRING(fleet.address), 0, 0, NULL, NULL, NULL, parse_address},
@@ -58,6 +99,8 @@ static const struct config_key fleet_keys[] = {
     {"retry_max", CONFIG_MSEC(fleet.retry_max), 10, DAY, "5", NULL, NULL, NULL},
     {"lease", CONFIG_U32(fleet.lease), 1, 1000000, "64", NULL, NULL, NULL},
     {"share_bans", CONFIG_BOOL(fleet.share_bans), 0, 0, "true", NULL, NULL, NULL},
+    {"ticket_key_file", CONFIG_STRING(fleet.ticket_key_file), 0, 0, NULL, NULL, NULL,
+     parse_ticket_key},
     {0},
 };
 
@@ -412,6 +455,8 @@ static void conf_copy(struct fleet_conf *d, const struct fleet_conf *s)
     d->address = dup_or_null(s->address);
     d->password = dup_or_null(s->password);
     d->prefix = xstrdup(s->prefix ? s->prefix : "");
+    d->ticket_key_file = NULL; /* the links do not need it */
+    OPENSSL_cleanse(d->ticket_secret, sizeof(d->ticket_secret));
 }
 
 static void conf_drop(struct fleet_conf *d)
@@ -491,6 +536,8 @@ void fleet_configure(const struct gh_config *c)
         cl->conf.address = a;
         cl->conf.password = p;
         cl->conf.prefix = x;
+        cl->conf.ticket_key_file = NULL;
+        OPENSSL_cleanse(cl->conf.ticket_secret, sizeof(cl->conf.ticket_secret));
         return;
     }
     if (!cl && !c->fleet.address)

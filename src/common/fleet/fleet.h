@@ -25,6 +25,8 @@ struct fleet_conf {
     uint32_t connect_timeout, timeout, retry_min, retry_max; /* ms */
     uint32_t lease;   /* the largest block of a rate limit's tokens taken at once */
     int share_bans;   /* publish bans made here, impose bans made elsewhere */
+    char *ticket_key_file; /* the fleet's TLS session ticket secret, NULL: none */
+    unsigned char ticket_secret[32]; /* derived from the file (when it is set) */
 };
 
 /* The `fleet` section's keys (config.h's table; a core section). */
