@@ -27,7 +27,12 @@ static char dir[128];
 
 static void answer(const struct origin_request *rq, struct origin_reply *re)
 {
-    if (strcmp(rq->path, "/missing") == 0) {
+    static unsigned fetches; /* the origin's own count (it is a process of its own) */
+
+    if (strncmp(rq->path, "/obj", 4) == 0) {
+        origin_add(re, "Cache-Control: max-age=600");
+        origin_text(re, "fetch %u of %s\n", ++fetches, rq->path);
+    } else if (strcmp(rq->path, "/missing") == 0) {
         origin_status(re, 404);
         origin_text(re, "not found\n");
     } else {
@@ -151,12 +156,15 @@ static long metric(int node, const char *series)
     return atol(out);
 }
 
-/* Waits (up to 5 s) until every node's links are up. */
+/* Waits (up to 5 s) until every node's links are up: a command link per
+ * worker (2) and the subscriber, subscribed. */
 static void all_up(void)
 {
     for (int n = 0; n < NODES; n++) {
         int i;
-        for (i = 0; i < 100 && metric(n, "gatehouse_fleet_up") != 1; i++)
+        for (i = 0; i < 100 && (metric(n, "gatehouse_fleet_up") != 1 ||
+                                metric(n, "gatehouse_fleet_links") != 3);
+             i++)
             th_sleep_ms(50);
         ck_assert_msg(i < 100, "node %d: the fleet's store is not up", n);
     }
@@ -213,6 +221,7 @@ static void rig_up_tls(int tls)
                  "  fleet = { rate = 200; per = 6; key = \"route\"; shared = true; };\n"
                  "  roomy = { rate = 1000000; per = 1; key = \"route\"; shared = true; };\n"
                  "};\n"
+                 "cache = { memory_mb = 8; purge_allow = [ \"127.0.0.0/8\" ]; };\n"
                  "bans = { scanner = { events = [ \"4xx\" ]; count = 3; within = 60;\n"
                  "                     duration = 600; }; };\n"
                  "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.%d:%d\";\n"
@@ -223,6 +232,7 @@ static void rig_up_tls(int tls)
                  "  { host = \"limit.test\"; pool = \"app\"; rate_limits = [ \"fleet\" ]; },\n"
                  "  { host = \"roomy.test\"; pool = \"app\"; rate_limits = [ \"roomy\" ]; },\n"
                  "  { host = \"ban.test\"; pool = \"app\"; bans = [ \"scanner\" ]; },\n"
+                 "  { host = \"cache.test\"; pool = \"app\"; cache = true; },\n"
                  "  { host = \"*\"; pool = \"app\"; }\n"
                  "); };\n",
                  redis_port, (int)getpid(), ticket, n + 2, port, tl, origin.port);
@@ -384,6 +394,56 @@ START_TEST(redis_restarted_under_load)
 }
 END_TEST
 
+/* A request for `path` of cache.test to node n: its body and whether the
+ * cache answered it ("hit" in Cache-Status). */
+static void cached(int n, const char *method, const char *path, char *body, size_t cap, int *hit)
+{
+    char out[1024], *b;
+
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s --max-time 5 -X %s -D - -H 'Host: cache.test' "
+                           "'http://127.0.0.%d:%d%s'",
+                           method, n + 2, port, path),
+                     0);
+    *hit = strstr(out, "; hit") != NULL;
+    b = strstr(out, "\r\n\r\n");
+    snprintf(body, cap, "%s", b ? b + 4 : "");
+}
+
+START_TEST(purge_clears_every_node)
+{
+    char body[256], first[NODES][256];
+    int hit;
+
+    rig_up();
+    /* each node fetches the object once and then answers it from its cache */
+    for (int n = 0; n < NODES; n++) {
+        cached(n, "GET", "/obj/a", first[n], sizeof(first[n]), &hit);
+        ck_assert_int_eq(hit, 0);
+        cached(n, "GET", "/obj/a", body, sizeof(body), &hit);
+        ck_assert_msg(hit && strcmp(body, first[n]) == 0, "node %d: no hit: %s", n, body);
+    }
+    /* a PURGE on node A ... */
+    cached(0, "PURGE", "/obj/a", body, sizeof(body), &hit);
+    ck_assert_str_eq(body, "{\"purged\": 1}\n");
+    /* ... clears B and C too (within a second: pub/sub, polled) */
+    for (int n = 1; n < NODES; n++) {
+        int i;
+        for (i = 0; i < 50; i++) {
+            cached(n, "GET", "/obj/a", body, sizeof(body), &hit);
+            if (!hit)
+                break;
+            th_sleep_ms(20);
+        }
+        ck_assert_msg(i < 50, "node %d still answers the purged object from its cache", n);
+        ck_assert_msg(strcmp(body, first[n]) != 0, "node %d: %s", n, body); /* a new fetch */
+    }
+    cached(0, "GET", "/obj/a", body, sizeof(body), &hit);
+    ck_assert_int_eq(hit, 0);
+    rig_down_all();
+}
+END_TEST
+
 /* A TLS session made with node n, its ticket saved in (or read from) sess
  * as `way` ("-sess_out" or "-sess_in"): s_client's report in out. */
 static void s_client(int n, const char *way, char *out, size_t cap)
@@ -425,6 +485,7 @@ Suite *fleet_suite(void)
     tcase_add_test(tc, ban_seen_elsewhere);
     tcase_add_test(tc, redis_restarted_under_load);
     tcase_add_test(tc, ticket_resumed_on_another_node);
+    tcase_add_test(tc, purge_clears_every_node);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -99,6 +99,7 @@ static const struct config_key fleet_keys[] = {
     {"retry_max", CONFIG_MSEC(fleet.retry_max), 10, DAY, "5", NULL, NULL, NULL},
     {"lease", CONFIG_U32(fleet.lease), 1, 1000000, "64", NULL, NULL, NULL},
     {"share_bans", CONFIG_BOOL(fleet.share_bans), 0, 0, "true", NULL, NULL, NULL},
+    {"share_purges", CONFIG_BOOL(fleet.share_purges), 0, 0, "true", NULL, NULL, NULL},
     {"ticket_key_file", CONFIG_STRING(fleet.ticket_key_file), 0, 0, NULL, NULL, NULL,
      parse_ticket_key},
     {0},
@@ -110,10 +111,19 @@ const struct config_section fleet_section = {"fleet", fleet_keys};
 
 static atomic_int in_outage;         /* an outage is logged and not yet over */
 static atomic_int links_up;          /* command links up now */
+static atomic_int subs_up;           /* subscribers whose SUBSCRIBE was confirmed */
 static atomic_ullong outage_start;   /* ms */
 static atomic_ullong n_outages, n_fallbacks, n_ok, n_failed, n_sent, n_received;
 static atomic_int have_fleet;        /* some thread attached with an address */
-static void (*message_fn)(const char *msg, size_t len);
+
+/* The handlers by kind: written by the main thread (a new kind's entry is
+ * filled before the count shows it), read by worker 0's. */
+#define KINDS 8
+static struct {
+    const char *kind;
+    _Atomic(fleet_msg_fn *) fn;
+} kinds[KINDS];
+static atomic_uint nkinds;
 
 static void collect(struct metrics_out *o, void *arg)
 {
@@ -126,6 +136,11 @@ static void collect(struct metrics_out *o, void *arg)
                    "1 when the fleet's Redis answers, 0 during an outage (local state).");
     metrics_sample(o, "gatehouse_fleet_up", "",
                    !atomic_load(&in_outage) && atomic_load(&links_up) > 0 ? 1 : 0);
+    metrics_family(o, "gatehouse_fleet_links", "gauge",
+                   "Links to the fleet's Redis up now: a command link per worker, and the "
+                   "subscriber once subscribed.");
+    metrics_sample(o, "gatehouse_fleet_links", "",
+                   (double)(atomic_load(&links_up) + atomic_load(&subs_up)));
     metrics_family(o, "gatehouse_fleet_outages_total", "counter",
                    "Outages of the fleet's Redis seen by this process.");
     metrics_sample(o, "gatehouse_fleet_outages_total", "", (double)atomic_load(&n_outages));
@@ -164,9 +179,42 @@ uint64_t fleet_node_id(void)
     return node_id;
 }
 
-void fleet_on_message(void (*fn)(const char *msg, size_t len))
+void fleet_subscribe(const char *kind, fleet_msg_fn *fn)
 {
-    message_fn = fn;
+    unsigned n = atomic_load(&nkinds);
+
+    for (unsigned i = 0; i < n; i++)
+        if (strcmp(kinds[i].kind, kind) == 0) {
+            atomic_store(&kinds[i].fn, fn);
+            return;
+        }
+    if (n == KINDS)
+        log_fatal("fleet: more than %d kinds of message", KINDS);
+    kinds[n].kind = kind;
+    atomic_store(&kinds[n].fn, fn);
+    atomic_store(&nkinds, n + 1);
+}
+
+/* "KIND NODE rest": to the kind's handler, unless this process sent it. */
+static void dispatch(const char *m, size_t len)
+{
+    const char *sp = memchr(m, ' ', len), *rest;
+    unsigned n = atomic_load(&nkinds);
+    char node[17];
+
+    if (!sp || (size_t)(sp - m) + 18 > len || sp[17] != ' ')
+        return;
+    rest = sp + 18;
+    gh_fmt(node, sizeof(node), "%016llx", (unsigned long long)fleet_node_id());
+    if (memcmp(sp + 1, node, 16) == 0)
+        return;
+    for (unsigned i = 0; i < n; i++)
+        if (strlen(kinds[i].kind) == (size_t)(sp - m) && memcmp(kinds[i].kind, m, (size_t)(sp - m)) == 0) {
+            fleet_msg_fn *fn = atomic_load(&kinds[i].fn);
+            if (fn)
+                fn(rest, len - (size_t)(rest - m));
+            return;
+        }
 }
 
 void fleet_note_fallback(void)
@@ -205,6 +253,7 @@ struct link {
     redisAsyncContext *ac; /* NULL: closed (a retry may be armed) */
     int sub;               /* the subscriber */
     int up;                /* connected (and counted in links_up: the command link) */
+    int subscribed;        /* the subscriber's SUBSCRIBE is confirmed (counted in subs_up) */
     int failing;           /* a deferred close is queued */
     unsigned pending;      /* commands without an answer */
     uint32_t backoff;      /* ms, the next retry's wait */
@@ -241,7 +290,9 @@ static void link_down(struct link *L, const char *why)
 
     if (L->up && !L->sub)
         atomic_fetch_sub(&links_up, 1);
-    L->up = 0;
+    if (L->subscribed)
+        atomic_fetch_sub(&subs_up, 1);
+    L->up = L->subscribed = 0;
     L->pending = 0;
     loop_timer_cancel(cl->loop, &L->dog);
     outage_begins(cl->conf.address, why);
@@ -351,17 +402,22 @@ static void on_setup(redisAsyncContext *ac, void *reply, void *priv)
 
 static void on_message(redisAsyncContext *ac, void *reply, void *priv)
 {
+    struct link *L = ac->data;
     const redisReply *r = reply;
 
-    (void)ac;
     (void)priv;
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-        r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0 ||
-        r->element[2]->type != REDIS_REPLY_STRING)
-        return; /* the subscription's confirmation */
+        r->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    if (strcmp(r->element[0]->str, "subscribe") == 0 && L && !L->subscribed) {
+        L->subscribed = 1; /* from now on every message published reaches us */
+        atomic_fetch_add(&subs_up, 1);
+        return;
+    }
+    if (strcmp(r->element[0]->str, "message") != 0 || r->element[2]->type != REDIS_REPLY_STRING)
+        return;
     atomic_fetch_add_explicit(&n_received, 1, memory_order_relaxed);
-    if (message_fn)
-        message_fn(r->element[2]->str, r->element[2]->len);
+    dispatch(r->element[2]->str, r->element[2]->len);
 }
 
 static redisAsyncContext *connect_to(const char *a)
@@ -425,7 +481,9 @@ static void link_close(struct link *L)
     loop_timer_cancel(L->cl->loop, &L->dog);
     if (L->up && !L->sub)
         atomic_fetch_sub(&links_up, 1);
-    L->up = 0;
+    if (L->subscribed)
+        atomic_fetch_sub(&subs_up, 1);
+    L->up = L->subscribed = 0;
     if (ac) {
         L->ac = NULL;
         ac->data = NULL;
@@ -617,14 +675,20 @@ int fleet_incrby(const char *key, uint32_t n, uint64_t ttl_ms, fleet_int_fn *fn,
     return 0;
 }
 
-int fleet_publish(const char *msg, size_t len)
+int fleet_publish(const char *kind, const char *msg, size_t len)
 {
     struct client *cl = here;
+    char head[64];
+    size_t n;
 
-    if (!fleet_ready())
+    if (!fleet_ready()) {
+        if (cl)
+            fleet_note_fallback();
         return -1;
-    if (redisAsyncCommand(cl->cmd.ac, on_ignored, NULL, "PUBLISH %s %b", cl->channel, msg, len) !=
-        REDIS_OK)
+    }
+    n = gh_fmt(head, sizeof(head), "%s %016llx ", kind, (unsigned long long)fleet_node_id());
+    if (redisAsyncCommand(cl->cmd.ac, on_ignored, NULL, "PUBLISH %s %b%b", cl->channel, head, n,
+                          msg, len) != REDIS_OK)
         return -1;
     sent(&cl->cmd);
     atomic_fetch_add_explicit(&n_sent, 1, memory_order_relaxed);

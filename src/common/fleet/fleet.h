@@ -25,6 +25,7 @@ struct fleet_conf {
     uint32_t connect_timeout, timeout, retry_min, retry_max; /* ms */
     uint32_t lease;   /* the largest block of a rate limit's tokens taken at once */
     int share_bans;   /* publish bans made here, impose bans made elsewhere */
+    int share_purges; /* publish cache purges made here, carry out those made elsewhere */
     char *ticket_key_file; /* the fleet's TLS session ticket secret, NULL: none */
     unsigned char ticket_secret[32]; /* derived from the file (when it is set) */
 };
@@ -57,14 +58,21 @@ typedef void fleet_int_fn(void *arg, int ok, long long value);
  * 0, or -1 when the link is not ready (fn is not called). */
 int fleet_incrby(const char *key, uint32_t n, uint64_t ttl_ms, fleet_int_fn *fn, void *arg);
 
-/* Publishes msg on the fleet's channel (prefix + "events").  Returns 0, or
- * -1 when the link is not ready. */
-int fleet_publish(const char *msg, size_t len);
+/* Publishes a message of `kind` (a word: "ban", "purge") on the fleet's
+ * channel (prefix + "events") as "KIND NODE msg", NODE this process's id
+ * in hex.  Returns 0, or -1 when the link is not ready (then the fallback
+ * is counted). */
+int fleet_publish(const char *kind, const char *msg, size_t len);
 
-/* Who hears the channel's messages (on worker 0's thread): one handler
- * per process, set before the workers start.  Messages this process
- * published come back too: the handler must take them calmly. */
-void fleet_on_message(void (*fn)(const char *msg, size_t len));
+/* What hears a kind's messages: msg is what the publisher gave (binary
+ * safe, len bytes); called on worker 0's thread. */
+typedef void fleet_msg_fn(const char *msg, size_t len);
+
+/* Sets the handler of a kind (kind a string that lives as long as the
+ * process; at most 8 kinds).  Called while configurations load, in the
+ * main thread; a kind set again keeps one entry.  Messages this process
+ * published are not handed back. */
+void fleet_subscribe(const char *kind, fleet_msg_fn *fn);
 
 /* Counts a decision made on local state because the store was down. */
 void fleet_note_fallback(void);

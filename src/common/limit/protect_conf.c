@@ -6,7 +6,6 @@
 #include "config.h"
 #include "keytab.h"
 #include "protect_int.h"
-#include "fleet.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -284,7 +283,7 @@ int protect_conf_load(struct gh_config *c, const config_setting_t *root, char *e
              errlen) < 0)
         return -1;
     protect_table(); /* made now, by the thread that loads the first generation */
-    fleet_on_message(protect_fleet_message);
+    protect_fleet_subscribe();
     return 0;
 }
 

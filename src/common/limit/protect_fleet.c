@@ -128,10 +128,10 @@ int protect_shared_limit(const struct plimit *l, const void *key, size_t len,
 
 /* ---- bans ---- */
 
-/* "ban NODE MS KIND V4BITS V6BITS RULE TEXT" and "lift NODE TEXT": the
- * node's id (fleet_node_id) in hex, the ban's length, how the rule cuts
- * client addresses (so the key can be made again from its text), the
- * rule's name and the key as people read it (no spaces: key_text). */
+/* "ban MS KIND V4BITS V6BITS RULE TEXT" and "lift TEXT" (after the kind
+ * and the node's id, fleet.h): the ban's length, how the rule cuts client
+ * addresses (so the key can be made again from its text), the rule's
+ * name and the key as people read it (no spaces: key_text). */
 void protect_share_ban(const struct pban *b, const char *text)
 {
     const struct fleet_conf *fc = fleet_conf_here();
@@ -140,24 +140,18 @@ void protect_share_ban(const struct pban *b, const char *text)
 
     if (!fc || !fc->share_bans)
         return;
-    n = gh_fmt(msg, sizeof(msg), "ban %016llx %llu %d %u %u %s %s",
-               (unsigned long long)fleet_node_id(), (unsigned long long)b->rule.ban_ms,
+    n = gh_fmt(msg, sizeof(msg), "%llu %d %u %u %s %s", (unsigned long long)b->rule.ban_ms,
                (int)b->key.kind, b->key.v4_bits, b->key.v6_bits, b->name, text);
-    if (fleet_publish(msg, n) < 0)
-        fleet_note_fallback();
+    fleet_publish("ban", msg, n);
 }
 
 void protect_share_lift(const char *text)
 {
     const struct fleet_conf *fc = fleet_conf_here();
-    char msg[256];
-    size_t n;
 
     if (!fc || !fc->share_bans || strchr(text, ' '))
         return;
-    n = gh_fmt(msg, sizeof(msg), "lift %016llx %s", (unsigned long long)fleet_node_id(), text);
-    if (fleet_publish(msg, n) < 0)
-        fleet_note_fallback();
+    fleet_publish("lift", text, strlen(text));
 }
 
 /* The key's bytes from its text: a client's address (with "/bits" when
@@ -191,10 +185,22 @@ static int key_from_text(int kind, unsigned v4, unsigned v6, const char *text, u
     return 0;
 }
 
-void protect_fleet_message(const char *msg, size_t len)
+static void on_lift(const char *msg, size_t len)
+{
+    char text[PNOTE_TEXT * 2];
+
+    if (!len || len >= sizeof(text))
+        return;
+    memcpy(text, msg, len);
+    text[len] = '\0';
+    if (bans_lift(text, gh_now_ms()))
+        log_info("ban lifted on another node of the fleet: %s", text);
+}
+
+static void on_ban(const char *msg, size_t len)
 {
     char buf[512], rule[64], text[PNOTE_TEXT * 2];
-    unsigned long long node, ms;
+    unsigned long long ms;
     unsigned v4, v6;
     unsigned char a[17];
     const void *p;
@@ -205,14 +211,7 @@ void protect_fleet_message(const char *msg, size_t len)
         return;
     memcpy(buf, msg, len);
     buf[len] = '\0';
-    if (sscanf(buf, "lift %llx %95s", &node, text) == 2) {
-        if (node != fleet_node_id() && bans_lift(text, gh_now_ms()))
-            log_info("ban lifted on another node of the fleet: %s", text);
-        return;
-    }
-    if (sscanf(buf, "ban %llx %llu %d %u %u %63s %95s", &node, &ms, &kind, &v4, &v6, rule, text) !=
-            7 ||
-        node == fleet_node_id())
+    if (sscanf(buf, "%llu %d %u %u %63s %95s", &ms, &kind, &v4, &v6, rule, text) != 6)
         return;
     if (key_from_text(kind, v4, v6, text, a, &p, &n) < 0) {
         log_warn("fleet: a ban of '%s' under %s cannot be read: ignored", text, rule);
@@ -220,4 +219,10 @@ void protect_fleet_message(const char *msg, size_t len)
     }
     bans_put(keytab_hash(rule, p, n), rule, text, gh_now_ms(), ms);
     log_info("ban %s: %s banned for %llu s by another node of the fleet", rule, text, ms / 1000);
+}
+
+void protect_fleet_subscribe(void)
+{
+    fleet_subscribe("ban", on_ban);
+    fleet_subscribe("lift", on_lift);
 }

@@ -77,9 +77,9 @@ void protect_share_ban(const struct pban *b, const char *text);
 /* Tells the fleet that the bans of `text` ("*": all) were lifted here. */
 void protect_share_lift(const char *text);
 
-/* A message on the fleet's channel (fleet.h): a ban made or lifted on
- * another node, imposed or lifted here. */
-void protect_fleet_message(const char *msg, size_t len);
+/* Hears the fleet's channel (fleet.h) for bans made or lifted on other
+ * nodes, to impose or lift them here. */
+void protect_fleet_subscribe(void);
 
 /* The request's target in normal form, made on first need: returns 0 with
  * v->norm, v->pathlen and v->normlen set, or -1 when the target cannot be
