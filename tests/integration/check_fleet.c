@@ -22,7 +22,7 @@
 static struct origin origin;
 static struct th_gatehouse gh[NODES];
 static pid_t redis = -1;
-static int redis_port, port;
+static int redis_port, port, fport; /* Redis, the front doors, the gateways */
 static char dir[128];
 
 static void answer(const struct origin_request *rq, struct origin_reply *re)
@@ -196,6 +196,11 @@ static void rig_up_tls(int tls)
     note("-", 0, dir);
     redis_port = th_free_port();
     port = th_free_port();
+    fport = th_free_port();
+    ck_assert_msg(th_sh(out, sizeof(out),
+                        "htpasswd -cbB %s/users alice wonderland 2>&1 && chmod 644 %s/users", dir,
+                        dir) == 0,
+                  "htpasswd: %s", out);
     tport = 0;
     ticket[0] = '\0';
     if (tls) {
@@ -226,7 +231,10 @@ static void rig_up_tls(int tls)
                  "                     duration = 600; }; };\n"
                  "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.%d:%d\";\n"
                  "    routes = \"r\"; trusted_proxies = [ \"127.0.0.0/8\" ];\n"
-                 "    metrics_path = \"/metrics\"; }%s );\n"
+                 "    metrics_path = \"/metrics\"; },\n"
+                 "  { name = \"gw\"; mode = \"forward\"; listen = \"127.0.0.%d:%d\";\n"
+                 "    policy = \"staff\"; }%s );\n"
+                 "policies = { staff = { auth = { file = \"%s/users\"; }; }; };\n"
                  "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
                  "routes = { r = (\n"
                  "  { host = \"limit.test\"; pool = \"app\"; rate_limits = [ \"fleet\" ]; },\n"
@@ -235,7 +243,8 @@ static void rig_up_tls(int tls)
                  "  { host = \"cache.test\"; pool = \"app\"; cache = true; },\n"
                  "  { host = \"*\"; pool = \"app\"; }\n"
                  "); };\n",
-                 redis_port, (int)getpid(), ticket, n + 2, port, tl, origin.port);
+                 redis_port, (int)getpid(), ticket, n + 2, port, n + 2, fport, tl, dir,
+                 origin.port);
         ck_assert_msg(th_gatehouse_start(&gh[n], conf) == 0, "node %d did not start", n);
         note("gatehouse", gh[n].pid, gh[n].dir);
     }
@@ -444,6 +453,52 @@ START_TEST(purge_clears_every_node)
 }
 END_TEST
 
+/* A request through node n's gateway as alice with `password`: the status. */
+static int login(int n, const char *password)
+{
+    char out[64];
+
+    th_sh(out, sizeof(out),
+          "curl -s --max-time 20 -o /dev/null -w '%%{http_code}' -x http://127.0.0.%d:%d "
+          "-U alice:%s http://127.0.0.1:%d/",
+          n + 2, fport, password, origin.port);
+    return atoi(out);
+}
+
+/* Waits (up to 5 s) until node n has received `want` messages. */
+static void received(int n, long want)
+{
+    for (int i = 0; i < 100; i++) {
+        if (metric(n, "gatehouse_fleet_messages_total{way=\"received\"}") >= want)
+            return;
+        th_sleep_ms(50);
+    }
+    ck_abort_msg("node %d received fewer than %ld messages", n, want);
+}
+
+START_TEST(login_failures_counted_across_nodes)
+{
+    rig_up();
+    /* three wrong passwords on node A: free tries there */
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(login(0, "guess"), 407);
+    received(1, 3);
+    /* node B counts them: its first failure is the fourth, held back */
+    ck_assert_int_eq(login(1, "guess"), 407);
+    ck_assert_int_eq(th_log_lines(gh[1].errlog, 1, "proxy authentication failed from 127.0.0.1",
+                                  "(failures: 4 from the address, 4 for the name); 407 held back 250 ms",
+                                  NULL),
+                     1);
+    /* a good login on node C forgets them everywhere */
+    received(2, 4);
+    ck_assert_int_eq(login(2, "wonderland"), 200);
+    received(0, 2);
+    ck_assert_int_eq(login(0, "guess"), 407);
+    ck_assert_int_eq(th_log_lines(gh[0].errlog, 0, "(failures: 5", NULL), 0);
+    rig_down_all();
+}
+END_TEST
+
 /* A TLS session made with node n, its ticket saved in (or read from) sess
  * as `way` ("-sess_out" or "-sess_in"): s_client's report in out. */
 static void s_client(int n, const char *way, char *out, size_t cap)
@@ -486,6 +541,7 @@ Suite *fleet_suite(void)
     tcase_add_test(tc, redis_restarted_under_load);
     tcase_add_test(tc, ticket_resumed_on_another_node);
     tcase_add_test(tc, purge_clears_every_node);
+    tcase_add_test(tc, login_failures_counted_across_nodes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -26,6 +26,7 @@ struct fleet_conf {
     uint32_t lease;   /* the largest block of a rate limit's tokens taken at once */
     int share_bans;   /* publish bans made here, impose bans made elsewhere */
     int share_purges; /* publish cache purges made here, carry out those made elsewhere */
+    int share_auth;   /* publish failed proxy logins, count those made elsewhere */
     char *ticket_key_file; /* the fleet's TLS session ticket secret, NULL: none */
     unsigned char ticket_secret[32]; /* derived from the file (when it is set) */
 };
