@@ -29,7 +29,11 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
 {
     static unsigned fetches; /* the origin's own count (it is a process of its own) */
 
-    if (strncmp(rq->path, "/obj", 4) == 0) {
+    char n[32];
+
+    if (strcmp(rq->path, "/big") == 0 && origin_query(rq, "n", 0, n, sizeof(n)) == 0) {
+        origin_pattern(re, strtoull(n, NULL, 10));
+    } else if (strncmp(rq->path, "/obj", 4) == 0) {
         origin_add(re, "Cache-Control: max-age=600");
         origin_text(re, "fetch %u of %s\n", ++fetches, rq->path);
     } else if (strcmp(rq->path, "/missing") == 0) {
@@ -234,7 +238,8 @@ static void rig_up_tls(int tls)
                  "    metrics_path = \"/metrics\"; },\n"
                  "  { name = \"gw\"; mode = \"forward\"; listen = \"127.0.0.%d:%d\";\n"
                  "    policy = \"staff\"; }%s );\n"
-                 "policies = { staff = { auth = { file = \"%s/users\"; }; }; };\n"
+                 "policies = { staff = { auth = { file = \"%s/users\"; };\n"
+                 "  quota = { daily = 100000; file = \"%s/quota.%d\"; }; }; };\n"
                  "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
                  "routes = { r = (\n"
                  "  { host = \"limit.test\"; pool = \"app\"; rate_limits = [ \"fleet\" ]; },\n"
@@ -243,8 +248,8 @@ static void rig_up_tls(int tls)
                  "  { host = \"cache.test\"; pool = \"app\"; cache = true; },\n"
                  "  { host = \"*\"; pool = \"app\"; }\n"
                  "); };\n",
-                 redis_port, (int)getpid(), ticket, n + 2, port, n + 2, fport, tl, dir,
-                 origin.port);
+                 redis_port, (int)getpid(), ticket, n + 2, port, n + 2, fport, tl, dir, dir,
+                 n, origin.port);
         ck_assert_msg(th_gatehouse_start(&gh[n], conf) == 0, "node %d did not start", n);
         note("gatehouse", gh[n].pid, gh[n].dir);
     }
@@ -465,6 +470,37 @@ static int login(int n, const char *password)
     return atoi(out);
 }
 
+/* A download of `bytes` through node n's gateway as alice: the status. */
+static int download(int n, int bytes)
+{
+    char out[64];
+
+    th_sh(out, sizeof(out),
+          "curl -s --max-time 20 -o /dev/null -w '%%{http_code}' -x http://127.0.0.%d:%d "
+          "-U alice:wonderland 'http://127.0.0.1:%d/big?n=%d'",
+          n + 2, fport, origin.port, bytes);
+    return atoi(out);
+}
+
+START_TEST(quota_counted_across_nodes)
+{
+    int i, st = 0;
+
+    rig_up();
+    /* 60 kB on node A and 60 kB on node B: 120 kB of a day's 100 kB on the fleet */
+    ck_assert_int_eq(download(0, 60000), 200);
+    ck_assert_int_eq(download(1, 60000), 200);
+    /* B learns the fleet's total with its charge's answer, then refuses */
+    for (i = 0; i < 50 && (st = download(1, 10)) == 200; i++)
+        th_sleep_ms(20);
+    ck_assert_msg(st == 403, "node B still lets alice through: %d", st);
+    ck_assert_int_eq(th_log_lines(gh[1].access, 1, "alice", "\" 403 ", "why=daily quota used up",
+                                  NULL),
+                     1);
+    rig_down_all();
+}
+END_TEST
+
 /* Waits (up to 5 s) until node n has received `want` messages. */
 static void received(int n, long want)
 {
@@ -542,6 +578,7 @@ Suite *fleet_suite(void)
     tcase_add_test(tc, ticket_resumed_on_another_node);
     tcase_add_test(tc, purge_clears_every_node);
     tcase_add_test(tc, login_failures_counted_across_nodes);
+    tcase_add_test(tc, quota_counted_across_nodes);
     suite_add_tcase(s, tc);
     return s;
 }

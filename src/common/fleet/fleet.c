@@ -101,6 +101,7 @@ static const struct config_key fleet_keys[] = {
     {"share_bans", CONFIG_BOOL(fleet.share_bans), 0, 0, "true", NULL, NULL, NULL},
     {"share_purges", CONFIG_BOOL(fleet.share_purges), 0, 0, "true", NULL, NULL, NULL},
     {"share_auth", CONFIG_BOOL(fleet.share_auth), 0, 0, "true", NULL, NULL, NULL},
+    {"share_quotas", CONFIG_BOOL(fleet.share_quotas), 0, 0, "true", NULL, NULL, NULL},
     {"ticket_key_file", CONFIG_STRING(fleet.ticket_key_file), 0, 0, NULL, NULL, NULL,
      parse_ticket_key},
     {0},

@@ -27,6 +27,7 @@ struct fleet_conf {
     int share_bans;   /* publish bans made here, impose bans made elsewhere */
     int share_purges; /* publish cache purges made here, carry out those made elsewhere */
     int share_auth;   /* publish failed proxy logins, count those made elsewhere */
+    int share_quotas; /* count daily quotas in Redis too */
     char *ticket_key_file; /* the fleet's TLS session ticket secret, NULL: none */
     unsigned char ticket_secret[32]; /* derived from the file (when it is set) */
 };
