@@ -458,6 +458,9 @@ static void link_open(struct link *L)
         link_down(L, "cannot watch the socket");
         return;
     }
+    /* TCP keep-alive: a subscriber waits for messages, and only this
+     * tells it that a Redis which vanished without a FIN is gone */
+    redisEnableKeepAlive(&ac->c);
     L->ac = ac;
     ac->data = L;
     redisAsyncSetConnectCallback(ac, on_connect);
