@@ -8,7 +8,7 @@
 #   V=1          show full command lines;  CI=1  warnings are errors
 
 PKGS      := openssl libmaxminddb zlib libconfig libcares libpcre2-8 libcrypt libsystemd libnghttp2 \
-             libbrotlienc libbrotlidec libzstd ldap krb5-gssapi
+             libbrotlienc libbrotlidec libzstd ldap krb5-gssapi hiredis
 TEST_PKGS := check
 BUILD     ?= build
 FUZZ_SECONDS ?= 30

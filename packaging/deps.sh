@@ -7,7 +7,7 @@ set -eu
 
 BUILD="gcc make libc6-dev pkg-config libssl-dev libmaxminddb-dev zlib1g-dev \
 libconfig-dev libc-ares-dev libpcre2-dev libcrypt-dev libsystemd-dev libnghttp2-dev libbrotli-dev \
-libzstd-dev libldap-dev libkrb5-dev"
+libzstd-dev libldap-dev libkrb5-dev libhiredis-dev"
 # check: the test framework; curl, apt-utils, dpkg-dev, apache2-utils
 # (htpasswd), openssl and stunnel4: the real clients, repositories, password
 # files and TLS servers the integration suites use; clang and
@@ -32,11 +32,13 @@ libzstd-dev libldap-dev libkrb5-dev"
 # itself on a generated tree (installed unconfigured: no system database,
 # no service); krb5-kdc, krb5-admin-server (kadmin.local) and krb5-user
 # (kinit): the negotiate suite's realm and KDC in a temporary directory.
+# redis-server: the fleet suite's shared store, which it starts itself in a
+# temporary directory (the package's own service is not used).
 TEST="check curl openssl procps clang libclang-rt-14-dev apache2-utils apt-utils dpkg-dev stunnel4 \
 chromium libmaxmind-db-writer-perl sslscan python3 nftables iproute2 \
 prometheus sarg debhelper lintian logrotate ssl-cert nghttp2-client python3-h2 \
 brotli zstd python3-brotli slapd ldap-utils krb5-kdc krb5-admin-server krb5-user \
-python3-grpcio"
+python3-grpcio redis-server"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

@@ -3,6 +3,7 @@
  * each a set of 4-way buckets under striped locks; no lock is held across
  * two tables.  Names are kept only as digests. */
 #include "auth_delay.h"
+#include "fleet.h"
 #include "log.h"
 #include "util.h"
 
@@ -10,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -156,14 +158,102 @@ uint32_t auth_delay_for(uint32_t failures)
     return failures >= 9 ? 8000 : 250u << (failures - 4);
 }
 
+/* ---- the fleet's share (fleet.h) ----
+ * A failure is announced as "authfail ADDR USER", and a good login that
+ * forgot failures as "authok ADDR USER" (ADDR the 16 bytes of addr_key in
+ * hex, USER the rest), so every node counts every node's failures and the
+ * hold grows on all of them alike.  A good login with no failures to
+ * forget, the common case, sends nothing. */
+
+static void share(const char *kind, const unsigned char *addr, const char *user)
+{
+    const struct fleet_conf *fc = fleet_conf_here();
+    char m[32 + 2 + 256];
+    size_t n = 0;
+
+    if (!fc || !fc->share_auth)
+        return;
+    for (int i = 0; i < 16; i++)
+        n += gh_fmt(m + n, sizeof(m) - n, "%02x", addr[i]);
+    n += gh_fmt(m + n, sizeof(m) - n, " %s", user);
+    fleet_publish(kind, m, n);
+}
+
+/* The address and user of a message; 0, or -1 when it is not one. */
+static int from_message(const char *msg, size_t len, unsigned char *addr, char *user, size_t cap)
+{
+    if (len < 33 || msg[32] != ' ' || len - 33 >= cap)
+        return -1;
+    for (int i = 0; i < 16; i++) {
+        unsigned v;
+        char h[3] = {msg[2 * i], msg[2 * i + 1], 0};
+        if (sscanf(h, "%2x", &v) != 1)
+            return -1;
+        addr[i] = (unsigned char)v;
+    }
+    memcpy(user, msg + 33, len - 33);
+    user[len - 33] = '\0';
+    return 0;
+}
+
+static uint32_t failed_at(const unsigned char *addr, const char *user,
+                          struct auth_delay_counts *counts);
+static uint32_t succeeded_at(const unsigned char *addr, const char *user);
+
+static void on_fail(const char *msg, size_t len)
+{
+    unsigned char addr[16];
+    char user[256];
+
+    if (from_message(msg, len, addr, user, sizeof(user)) == 0)
+        failed_at(addr, user, NULL);
+}
+
+static void on_ok(const char *msg, size_t len)
+{
+    unsigned char addr[16];
+    char user[256];
+
+    if (from_message(msg, len, addr, user, sizeof(user)) == 0)
+        succeeded_at(addr, user);
+}
+
+void auth_delay_subscribe(void)
+{
+    fleet_subscribe("authfail", on_fail);
+    fleet_subscribe("authok", on_ok);
+}
+
 uint32_t auth_delay_failed(const struct sockaddr_storage *client, const char *user,
                            struct auth_delay_counts *counts)
 {
-    unsigned char addr[16], key[16];
-    struct auth_delay_counts c = {0, 0};
+    unsigned char addr[16];
+    uint32_t hold;
 
     pthread_once(&init_once, init);
     addr_key(client, addr);
+    hold = failed_at(addr, user, counts);
+    share("authfail", addr, user);
+    return hold;
+}
+
+void auth_delay_succeeded(const struct sockaddr_storage *client, const char *user)
+{
+    unsigned char addr[16];
+
+    pthread_once(&init_once, init);
+    addr_key(client, addr);
+    if (succeeded_at(addr, user))
+        share("authok", addr, user);
+}
+
+static uint32_t failed_at(const unsigned char *addr, const char *user,
+                          struct auth_delay_counts *counts)
+{
+    unsigned char key[16];
+    struct auth_delay_counts c = {0, 0};
+
+    pthread_once(&init_once, init);
     c.address = update(&by_addr, addr, ADD, 0);
     if (user[0]) {
         name_key(NULL, user, key);
@@ -176,21 +266,22 @@ uint32_t auth_delay_failed(const struct sockaddr_storage *client, const char *us
     return auth_delay_for(c.address > c.user ? c.address : c.user);
 }
 
-void auth_delay_succeeded(const struct sockaddr_storage *client, const char *user)
+/* Forgets addr's failures for user; returns how many it forgot. */
+static uint32_t succeeded_at(const unsigned char *addr, const char *user)
 {
-    unsigned char addr[16], key[16];
+    unsigned char key[16];
     uint32_t mine;
 
     pthread_once(&init_once, init);
-    addr_key(client, addr);
     /* the common case, an address with no failures: nothing to forget */
     if (update(&by_addr, addr, PEEK, 0) == 0)
-        return;
+        return 0;
     name_key(addr, user, key);
     mine = update(&by_pair, key, TAKE, UINT32_MAX);
     if (!mine)
-        return;
+        return 0;
     update(&by_addr, addr, TAKE, mine);
     name_key(NULL, user, key);
     update(&by_user, key, TAKE, mine);
+    return mine;
 }

@@ -29,6 +29,11 @@ uint32_t auth_delay_failed(const struct sockaddr_storage *client, const char *us
  * those.  Cheap when the address has no failures. */
 void auth_delay_succeeded(const struct sockaddr_storage *client, const char *user);
 
+/* Hears the fleet's channel (fleet.h) for the failures and good logins
+ * of other nodes (fleet.share_auth), which count here as if made here;
+ * this node's are announced by the two calls above.  At each load. */
+void auth_delay_subscribe(void);
+
 /* The hold for a number of failures: three free tries, then 250 ms,
  * doubling up to 8 s. */
 uint32_t auth_delay_for(uint32_t failures);

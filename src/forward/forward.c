@@ -3,6 +3,7 @@
  * socket; the core forwards what it names. */
 #include "forward.h"
 #include "apt.h"
+#include "auth_delay.h"
 #include "metrics.h"
 #include "top.h"
 #include "cache.h"
@@ -44,6 +45,7 @@ static void *load(const struct gh_config *cfg, config_t *file, char *err, size_t
 {
     struct forward_state *st = xcalloc(1, sizeof(*st));
 
+    auth_delay_subscribe();
     st->lists = lists_load(cfg, file, err, errlen);
     if (st->lists)
         st->policies = policy_load(cfg, file, st->lists, err, errlen);

@@ -68,5 +68,6 @@ Suite *h2link_suite(void);
 Suite *compress_suite(void);
 Suite *shard_suite(void);
 Suite *splice_suite(void);
+Suite *fleet_suite(void);
 
 #endif

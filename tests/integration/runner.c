@@ -36,6 +36,7 @@ int main(void)
     srunner_add_suite(sr, lifecycle_suite());
     srunner_add_suite(sr, ops_suite());
     srunner_add_suite(sr, admin_suite());
+    srunner_add_suite(sr, fleet_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -39,5 +39,6 @@ Suite *bwlimit_suite(void);
 Suite *iptrie_suite(void);
 Suite *metrics_suite(void);
 Suite *shard_suite(void);
+Suite *fleet_lease_suite(void);
 
 #endif

@@ -2,6 +2,7 @@
  * store) and the `cache` setting of a route or a policy (its rules,
  * RFC 9213 target list included). */
 #include "cache.h"
+#include "cache_fleet.h"
 #include "cache_targeted.h"
 #include "config.h"
 #include "util.h"
@@ -50,6 +51,7 @@ int cache_conf_load(struct cache_conf *c, const config_setting_t *g, char *err, 
     c->lock_ms = lock;
     c->heuristic_percent = percent;
     c->heuristic_max = hmax;
+    cache_fleet_subscribe();
     return 0;
 }
 

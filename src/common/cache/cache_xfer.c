@@ -6,6 +6,7 @@
 #include "cache_xfer.h"
 #include "cache_xfer_int.h"
 #include "cache_refresh.h"
+#include "cache_fleet.h"
 #include "cache_targeted.h"
 #include "log.h"
 #include "exchange_int.h"
@@ -146,6 +147,8 @@ static enum cache_outcome purge(struct exchange *ex)
         removed = cache_store_remove_prefix(key, (size_t)n - 1);
     else
         removed = cache_store_remove(key, (size_t)n);
+    /* the other nodes purge theirs whether this one held it or not */
+    cache_fleet_removed(key, key[n - 1] == '*' ? (size_t)n - 1 : (size_t)n, key[n - 1] == '*');
     n = (long)gh_fmt(body, sizeof(body), "{\"purged\": %zu}\n", removed);
     exchange_set_label(ex, "cache");
     exchange_respond(ex, removed ? 200 : 404, "application/json", NULL, body, (size_t)n);
@@ -355,8 +358,10 @@ static void invalidate(struct exchange *ex)
 
     cache_invalidation_targets(&ex->req, exchange_base(ex), &ex->resp, exchange_response_base(ex),
                                exchange_is_tls(ex), 1, inv);
-    for (unsigned i = 0; i < inv->n; i++)
+    for (unsigned i = 0; i < inv->n; i++) {
         cache_store_remove(inv->key[i], inv->len[i]);
+        cache_fleet_removed(inv->key[i], inv->len[i], 0);
+    }
     free(inv);
 }
 

@@ -484,7 +484,7 @@ static const struct config_section top_section = {NULL, top_keys};
 
 const struct config_section *const config_core_sections[] = {
     &top_section,      &log_section,        &http_section, &h2_section, &timeouts_section,
-    &resolver_section, &protection_section, NULL,
+    &resolver_section, &protection_section, &fleet_section, NULL,
 };
 
 /* The sections the root may hold besides the core's: the store, the

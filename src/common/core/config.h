@@ -18,6 +18,7 @@
 #define GH_CONFIG_H
 
 #include "cache.h"
+#include "fleet.h"
 #include "h2_conf.h"
 #include "http1.h"
 #include "listeners.h"
@@ -68,6 +69,7 @@ struct gh_config {
         uint32_t max_keys, max_bans, ipv6_prefix, ipv4_prefix;
     } protection;
     struct protect_conf *protect;    /* rate_limits, deny_rules, bans (protect_conf.c) */
+    struct fleet_conf fleet;         /* the `fleet` section (fleet.c) */
     struct listener_conf *listeners; /* the `listeners` list (listeners.c) */
     unsigned nlisteners;
     char **reread;    /* files a reload reads again (TLS certificates and keys), for -t */

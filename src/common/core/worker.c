@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "connlimit.h"
 #include "exchange_int.h"
+#include "fleet.h"
 #include "upstream.h"
 #include "h2_link.h"
 #include "util.h"
@@ -103,6 +104,8 @@ static void apply_update(struct worker *w, struct worker_update *u)
     free(u);
     if (reload) /* HTTP/2 clients are told to come back on a new connection */
         conn_reload_all(w);
+    if (reload)
+        fleet_configure(w->cfg);
     if (!w->resolver)
         w->resolver = resolver_new(w->loop, &w->cfg->dns);
     else
@@ -146,7 +149,9 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
 
     metrics_set_shard(w->id);
+    fleet_attach(w->loop, w->cfg, w->id);
     loop_run(w->loop);
+    fleet_detach();
     h2_link_close_all();
     upstream_pool_free(w->pool);
     w->pool = NULL;

@@ -139,6 +139,13 @@ int bans_event(struct keytab *t, const struct ban_rule *r, uint64_t key, const c
     return 1;
 }
 
+void bans_put(uint64_t key, const char *rule, const char *text, uint64_t now, uint64_t ms)
+{
+    struct ban_rule r = {.name = rule, .ban_ms = ms};
+
+    ban(key, &r, text, now);
+}
+
 uint64_t bans_check(uint64_t key, uint64_t now)
 {
     struct shard *s;

@@ -30,6 +30,10 @@ void bans_init(unsigned max_bans);
 int bans_event(struct keytab *t, const struct ban_rule *r, uint64_t key, const char *text,
                uint64_t now);
 
+/* Bans key under rule `rule` for ms from now, without counting events:
+ * a ban another node of the fleet made (fleet.h). */
+void bans_put(uint64_t key, const char *rule, const char *text, uint64_t now, uint64_t ms);
+
 /* Milliseconds the key's ban has left, 0 when it is not banned (cheap when
  * no ban is in force: no lock is taken).  Counts a refusal for the ban. */
 uint64_t bans_check(uint64_t key, uint64_t now);

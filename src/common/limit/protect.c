@@ -87,8 +87,7 @@ static const char *cookie(struct exchange *ex, const char *name, size_t *len)
     return NULL;
 }
 
-/* The client address cut to the key's prefix (IPv4-mapped as IPv4). */
-static void client_key(const struct pkey *k, const struct sockaddr_storage *ss, unsigned char *a)
+void protect_client_key(const struct pkey *k, const struct sockaddr_storage *ss, unsigned char *a)
 {
     const unsigned char *src;
     unsigned bits, bytes;
@@ -121,7 +120,7 @@ static int key_get(const struct pkey *k, struct protect_view *v, struct keyref *
 
     switch (k->kind) {
     case PK_CLIENT:
-        client_key(k, &v->client, kr->addr);
+        protect_client_key(k, &v->client, kr->addr);
         kr->p = kr->addr;
         kr->len = sizeof(kr->addr);
         return 0;
@@ -253,7 +252,8 @@ static int limit(struct protect_view *v, const struct plimit *l, uint64_t now)
 
     if (key_get(&l->key, v, &kr) < 0)
         return 1; /* nothing to count it under */
-    keytab_with(protect_table(), keytab_hash(l->name, kr.p, kr.len), judge, &j, 0);
+    if (!l->shared || protect_shared_limit(l, kr.p, kr.len, &rv) < 0)
+        keytab_with(protect_table(), keytab_hash(l->name, kr.p, kr.len), judge, &j, 0);
     if (!rv.allowed)
         return limited(v, l, &rv);
     pstats_add(l->st, rv.delay_us ? 1 : 0, 1);
@@ -374,6 +374,7 @@ void protect_end(struct exchange *ex)
             log_info("ban %s: %s banned for %llu s (%u events within %llu s)", b->name, n->text[i],
                      (unsigned long long)(b->rule.ban_ms / 1000), b->rule.count,
                      (unsigned long long)(b->rule.within_ms / 1000));
+            protect_share_ban(b, n->text[i]);
         }
     }
 }
@@ -464,5 +465,6 @@ long protect_lift_query(const char *q, size_t len)
     key[n] = '\0';
     if (!n)
         return -1;
+    protect_share_lift(key);
     return (long)bans_lift(key, gh_now_ms());
 }

@@ -25,7 +25,7 @@ const struct config_section protection_section = {"protection", protection_keys}
 
 static const char *const limit_keys[] = {"rate",   "per",       "burst",   "algorithm",
                                          "key",    "action",    "max_delay", "headers",
-                                         "ipv6_prefix", "ipv4_prefix", NULL};
+                                         "ipv6_prefix", "ipv4_prefix", "shared", NULL};
 static const char *const ban_keys[] = {"events", "count", "within", "duration", "key",
                                        "ipv6_prefix", "ipv4_prefix", NULL};
 
@@ -142,6 +142,7 @@ static int load_limit(const struct gh_config *c, struct plimit *l, const config_
         config_get_int(g, "burst", 1, 1000000000, &burst, err, errlen) < 0 ||
         config_get_seconds(g, "per", 0.001, 31 * 86400, &per, err, errlen) < 0 ||
         config_get_bool(g, "headers", &l->headers, err, errlen) < 0 ||
+        config_get_bool(g, "shared", &l->shared, err, errlen) < 0 ||
         load_algorithm(l, g, err, errlen) < 0 || load_key(c, &l->key, g, err, errlen) < 0)
         return -1;
     if (!rate) {
@@ -149,6 +150,12 @@ static int load_limit(const struct gh_config *c, struct plimit *l, const config_
                      l->name);
         return -1;
     }
+    if (l->shared && !c->fleet.address) {
+        config_error(err, errlen, config_setting_get_member(g, "shared"),
+                     "rate_limits '%s': 'shared' needs the fleet's store (fleet.address)", l->name);
+        return -1;
+    }
+    l->fleet_ns = notef("fleet:", l->name);
     l->rule.rate = (uint32_t)rate;
     l->rule.burst = (uint32_t)(burst ? burst : rate);
     l->rule.per_us = (uint64_t)per * 1000u;
@@ -276,6 +283,7 @@ int protect_conf_load(struct gh_config *c, const config_setting_t *root, char *e
              errlen) < 0)
         return -1;
     protect_table(); /* made now, by the thread that loads the first generation */
+    protect_fleet_subscribe();
     return 0;
 }
 
@@ -289,6 +297,7 @@ void protect_conf_free(struct gh_config *c)
         free(p->limits[i].name);
         free(p->limits[i].note);
         free(p->limits[i].why);
+        free(p->limits[i].fleet_ns);
         free(p->limits[i].key.name);
     }
     for (unsigned i = 0; i < p->nlists; i++)

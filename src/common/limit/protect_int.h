@@ -34,6 +34,8 @@ struct plimit {
     struct rate_rule rule;
     struct pkey key;
     int headers; /* RateLimit fields on the answers it lets through */
+    int shared;  /* counted across the fleet (fleet_lease.h) while its store answers */
+    char *fleet_ns; /* "fleet:NAME": the key table's namespace of its leases */
     struct pstats *st;
 };
 
@@ -56,6 +58,28 @@ struct protect_conf {
     unsigned nlimits, nlists, nbans;
     const struct geo *geo; /* the generation's, for country rules */
 };
+
+/* The client address cut to the key's prefix (IPv4-mapped as IPv4): a
+ * family byte (4 or 6), then the address, 17 bytes in all. */
+void protect_client_key(const struct pkey *k, const struct sockaddr_storage *ss, unsigned char *a);
+
+/* ---- the fleet's share (protect_fleet.c) ---- */
+
+/* Counts a request of a `shared` limit under key (len bytes) against the
+ * fleet's budget, leasing as fleet_lease.h says, and fills rv.  Returns 1
+ * allowed, 0 refused, or -1 when the fleet's store is not answering: the
+ * caller counts it locally (and the fallback is counted). */
+int protect_shared_limit(const struct plimit *l, const void *key, size_t len,
+                         struct rate_verdict *rv);
+
+/* Tells the fleet that b banned the key people read as `text` here. */
+void protect_share_ban(const struct pban *b, const char *text);
+/* Tells the fleet that the bans of `text` ("*": all) were lifted here. */
+void protect_share_lift(const char *text);
+
+/* Hears the fleet's channel (fleet.h) for bans made or lifted on other
+ * nodes, to impose or lift them here. */
+void protect_fleet_subscribe(void);
 
 /* The request's target in normal form, made on first need: returns 0 with
  * v->norm, v->pathlen and v->normlen set, or -1 when the target cannot be

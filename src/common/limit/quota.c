@@ -6,12 +6,17 @@
  * lines summed, and the file rewritten with one line a user. */
 #include "quota.h"
 #include "config.h"
+#include "fleet.h"
+#include "keytab.h"
+#include "protect.h"
 #include "log.h"
 #include "pstats.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,13 +212,106 @@ int quota_load(const struct gh_config *c, const char *name, const config_setting
         return -1;
     }
     q->ps = pstats_get(PS_QUOTA, name);
+    q->name = xstrdup(name);
+    q->fleet_ns = xmalloc(strlen(name) + 8);
+    memcpy(q->fleet_ns, "fleetq:", 7);
+    memcpy(q->fleet_ns + 7, name, strlen(name) + 1);
     *out = q;
     return 0;
 }
 
 void quota_free(struct quota *q)
 {
+    if (!q)
+        return;
+    free(q->name);
+    free(q->fleet_ns);
     free(q); /* the store lives on for the next generation */
+}
+
+/* ---- the fleet's share ----
+ * Each charge is also added to one counter per place, day and user in
+ * Redis ("q:PLACE:DAY:<SHA-256 of the user, 128 bits>", kept two days),
+ * and its answer, the fleet's total, is kept in the key table beside the
+ * local count (v[0] the day, v[1] the total).  So a user over the quota
+ * on the fleet is refused by a node from that node's next charge for the
+ * user on: each node may let one more exchange through. */
+
+static int sharing(void)
+{
+    const struct fleet_conf *fc = fleet_conf_here();
+    return fc && fc->share_quotas;
+}
+
+struct total {
+    uint32_t day;
+    long long n;
+};
+
+static long keep_total(uint64_t v[2], int fresh, void *arg)
+{
+    struct total *t = arg;
+
+    (void)fresh;
+    if (v[0] != t->day || (uint64_t)t->n > v[1]) {
+        v[0] = t->day;
+        v[1] = (uint64_t)t->n;
+    }
+    return 0;
+}
+
+static long read_total(uint64_t v[2], int fresh, void *arg)
+{
+    const struct total *t = arg;
+
+    (void)fresh;
+    return v[0] == t->day ? (long)GH_MIN(v[1], (uint64_t)LONG_MAX) : 0;
+}
+
+struct charge {
+    uint64_t key;
+    uint32_t day;
+};
+
+static void charged(void *arg, int ok, long long total)
+{
+    struct charge *c = arg;
+    struct total t = {c->day, total};
+
+    if (ok && total > 0)
+        keytab_with(protect_table(), c->key, keep_total, &t, 0);
+    free(c);
+}
+
+static void fleet_charge(const struct quota *q, const char *user, uint64_t bytes, uint32_t day)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    char key[256], hex[33];
+    struct charge *c;
+
+    if (!sharing())
+        return;
+    EVP_Digest(user, strlen(user), md, NULL, EVP_sha256(), NULL);
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    gh_fmt(key, sizeof(key), "q:%s:%u:%s", q->name, day, hex);
+    c = xmalloc(sizeof(*c));
+    c->key = keytab_hash(q->fleet_ns, user, strlen(user));
+    c->day = day;
+    if (fleet_incrby(key, (uint32_t)GH_MIN(bytes, UINT32_MAX), 2 * 86400 * 1000ull, charged, c) < 0) {
+        fleet_note_fallback();
+        free(c);
+    }
+}
+
+static uint64_t fleet_used(const struct quota *q, const char *user)
+{
+    struct total t = {quota_today(), 0};
+
+    if (!sharing())
+        return 0;
+    return (uint64_t)keytab_peek(protect_table(), keytab_hash(q->fleet_ns, user, strlen(user)),
+                                 read_total, &t, 0);
 }
 
 uint64_t quota_used(const struct quota *q, const char *user)
@@ -230,7 +328,7 @@ uint64_t quota_used(const struct quota *q, const char *user)
 
 int quota_over(const struct quota *q, const char *user)
 {
-    if (quota_used(q, user) < q->daily)
+    if (quota_used(q, user) < q->daily && (!plain(user) || fleet_used(q, user) < q->daily))
         return 0;
     pstats_add(q->ps, 0, 1);
     return 1;
@@ -251,4 +349,5 @@ void quota_charge(const struct quota *q, const char *user, uint64_t bytes)
     if (s->fd >= 0 && write(s->fd, line, (size_t)n) != n)
         log_warn("%s: %s", s->path, strerror(errno));
     pthread_mutex_unlock(&s->lock);
+    fleet_charge(q, user, bytes, today);
 }

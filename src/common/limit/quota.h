@@ -2,7 +2,10 @@
  * policy) gives each user so many bytes a day, both directions counted;
  * a user past it is refused with a page until the day ends.  What a user
  * used is appended to the place's file as exchanges end, and read back at
- * start-up, so a restart or a reload does not reset anybody's day. */
+ * start-up, so a restart or a reload does not reset anybody's day.  In a
+ * fleet (fleet.h, share_quotas) each charge is also added to the fleet's
+ * count of the user's day in Redis, and a user over the quota there is
+ * refused here too. */
 #ifndef GH_QUOTA_H
 #define GH_QUOTA_H
 
@@ -19,6 +22,8 @@ struct quota {
     uint64_t daily;    /* bytes a user may move a day */
     struct qstore *st; /* the file's (shared by every generation) */
     struct pstats *ps;
+    char *name;        /* the place's */
+    char *fleet_ns;    /* "fleetq:NAME": the key table's namespace of the fleet's totals */
 };
 
 /* Reads the `quota` group g (NULL: none) of the place `name` into *out.

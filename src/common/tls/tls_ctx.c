@@ -654,7 +654,8 @@ struct tls_server *tls_server_load(const struct gh_config *cfg, const config_set
         (def && (t->default_site = default_site(t, cfg, g, def, err, errlen)) < -1))
         goto fail;
     if (st.tickets)
-        t->tickets = tls_tickets_new(st.rotation);
+        t->tickets = tls_tickets_new(st.rotation,
+                                     cfg->fleet.ticket_key_file ? cfg->fleet.ticket_secret : NULL);
     if (!(t->front = new_ctx(t, g, &st, err, errlen)))
         goto fail;
     SSL_CTX_set_session_id_context(t->front, (const unsigned char *)"gatehouse-front", 15);

@@ -125,7 +125,9 @@ int tls_sni_parse(const unsigned char *p, size_t len, char *dst, size_t cap);
  * (wall-clock seconds / rotation): the current epoch's key issues tickets,
  * it and the previous one are accepted.  Every worker derives the same
  * keys, with no shared mutable state. */
-struct tls_tickets *tls_tickets_new(unsigned rotation_s);
+/* fleet_secret (32 bytes, NULL: the process's own random secret) keys the
+ * tickets: the fleet's (fleet.h) lets every node resume every other's. */
+struct tls_tickets *tls_tickets_new(unsigned rotation_s, const unsigned char *fleet_secret);
 void tls_tickets_free(struct tls_tickets *tk);
 /* Installs tk's key callback on ctx (tk must outlive ctx's handshakes). */
 int tls_tickets_attach(SSL_CTX *ctx, struct tls_tickets *tk);

@@ -6,7 +6,9 @@
  * key name, the AES-256-CBC key and the HMAC key.  Tickets are issued under
  * the current epoch and accepted under it and the previous one (those get a
  * fresh ticket), so a ticket lives between one and two rotations.  Reloads
- * keep the secret, so tickets survive them.  Algorithms are fetched when a
+ * keep the secret, so tickets survive them.  A fleet's nodes share one
+ * secret instead (fleet.ticket_key_file, derived by fleet.c), so a ticket
+ * one node issued resumes on any other.  Algorithms are fetched when a
  * listener is loaded, never per handshake. */
 #include "tls_int.h"
 #include "log.h"
@@ -39,7 +41,7 @@ static void init_once(void)
         log_fatal("OpenSSL: no ex_data index for session tickets");
 }
 
-struct tls_tickets *tls_tickets_new(unsigned rotation_s)
+struct tls_tickets *tls_tickets_new(unsigned rotation_s, const unsigned char *fleet_secret)
 {
     struct tls_tickets *tk = xcalloc(1, sizeof(*tk));
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -51,7 +53,8 @@ struct tls_tickets *tls_tickets_new(unsigned rotation_s)
     tk->aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
     tk->hmac = mac ? EVP_MAC_CTX_new(mac) : NULL;
     EVP_MAC_free(mac); /* the context keeps its own reference */
-    if (!tk->aes || !tk->hmac || !EVP_MAC_init(tk->hmac, secret, sizeof(secret), params))
+    if (!tk->aes || !tk->hmac ||
+        !EVP_MAC_init(tk->hmac, fleet_secret ? fleet_secret : secret, sizeof(secret), params))
         log_fatal("OpenSSL: AES-256-CBC or HMAC-SHA256 unavailable for session tickets");
     return tk;
 }
