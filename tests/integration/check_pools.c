@@ -480,6 +480,44 @@ START_TEST(sticky_sessions)
 }
 END_TEST
 
+/* A fleet needs no shared table for sticky sessions: the cookie names the
+ * server by a hash of its address, so another gatehouse with the same pool
+ * (its servers listed in another order here) sends the cookie's bearer to
+ * the same server. */
+START_TEST(sticky_cookie_holds_on_another_node)
+{
+    struct tc_response r = {0};
+    struct th_gatehouse other = {0};
+    char cookie[128], first[64], conf[1024];
+    const char *v;
+    size_t n;
+    int port = th_free_port();
+
+    snprintf(conf, sizeof(conf),
+             "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"r\"; } );\n"
+             "pools = { sticky = { servers = ( { address = \"127.0.0.1:%d\"; }, { address = \"127.0.0.1:%d\"; },\n"
+             "                                 { address = \"127.0.0.1:%d\"; } ); sticky_cookie = \"GHSRV\"; }; };\n"
+             "routes = { r = ( { host = \"sticky.test\"; pool = \"sticky\"; } ); };\n",
+             port, o3.port, o1.port, o2->port);
+    ck_assert_msg(th_gatehouse_start(&other, conf) == 0, "the second gatehouse (see %s)", other.errlog);
+    for (int k = 0; k < 3; k++) { /* a cookie for each of a few servers */
+        ck_assert_int_eq(get(site, "sticky.test", "/hello", NULL, &r), 200);
+        v = tc_header(&r, "Set-Cookie", &n);
+        ck_assert_msg(v && n > 6 && strncmp(v, "GHSRV=", 6) == 0, "no sticky cookie");
+        snprintf(first, sizeof(first), "%s", r.body);
+        snprintf(cookie, sizeof(cookie), "Cookie: %.*s\r\n", (int)strcspn(v, ";\r"), v);
+        tc_response_free(&r);
+        for (int i = 0; i < 5; i++) {
+            ck_assert_int_eq(get(port, "sticky.test", "/hello", cookie, &r), 200);
+            ck_assert_str_eq(r.body, first);
+            ck_assert_ptr_null(tc_header(&r, "Set-Cookie", &n));
+            tc_response_free(&r);
+        }
+    }
+    rig_stop_clean(&other);
+}
+END_TEST
+
 /* Where a key lands depends on the ring, and the ring on the servers'
  * labels, which hold ports the kernel chose: which key goes where changes
  * from run to run.  Twelve fixed keys missed a server in 2.2% of 20,000
@@ -955,6 +993,7 @@ Suite *pools_suite(void)
     tcase_add_test(tc, queue_at_max_conns);
     tcase_add_test(tc, queue_timeout);
     tcase_add_test(tc, sticky_sessions);
+    tcase_add_test(tc, sticky_cookie_holds_on_another_node);
     tcase_add_test(tc, hash_by_header);
     tcase_add_test(tc, websocket_echo);
     tcase_add_test(tc, geo_choice);
