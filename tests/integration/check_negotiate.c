@@ -230,10 +230,10 @@ END_TEST
  * gatehouse sees it first, and no replay cache objects). */
 static void fresh_token(char *tok, size_t cap)
 {
-    int port = th_free_port(), ls, fd, one = 1, n;
+    int port = th_free_port(), ls, fd = -1, one = 1, n;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    char cmd[512], req[16384], *t, *e;
+    char cmd[512], req[16384] = "", *t = NULL, *e = NULL;
     size_t got = 0;
     struct pollfd pf;
     static const char ask[] = "HTTP/1.1 407 Proxy Authentication Required\r\n"
