@@ -27,6 +27,7 @@ int main(void)
     srunner_add_suite(sr, geo_suite());
     srunner_add_suite(sr, proxyproto_suite());
     srunner_add_suite(sr, tls_suite());
+    srunner_add_suite(sr, tls_session_suite());
     srunner_add_suite(sr, cache_suite());
     srunner_add_suite(sr, cache_store_suite());
     srunner_add_suite(sr, apt_suite());

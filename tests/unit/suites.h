@@ -21,6 +21,7 @@ Suite *probe_suite(void);
 Suite *geo_suite(void);
 Suite *proxyproto_suite(void);
 Suite *tls_suite(void);
+Suite *tls_session_suite(void);
 Suite *cache_suite(void);
 Suite *cache_store_suite(void);
 Suite *apt_suite(void);
