@@ -44,6 +44,7 @@ int main(void)
     srunner_add_suite(sr, bwlimit_suite());
     srunner_add_suite(sr, iptrie_suite());
     srunner_add_suite(sr, config_suite());
+    srunner_add_suite(sr, config_errors_suite());
     srunner_add_suite(sr, config_keys_suite());
     srunner_add_suite(sr, fleet_lease_suite());
 

@@ -7,6 +7,7 @@
 Suite *http1_suite(void);
 Suite *buf_suite(void);
 Suite *config_suite(void);
+Suite *config_errors_suite(void);
 Suite *config_keys_suite(void);
 Suite *acl_suite(void);
 Suite *static_suite(void);
