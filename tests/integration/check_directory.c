@@ -85,23 +85,18 @@ static void staff_group(char *out, size_t cap, int port, const char *password)
 
 static void rig_start(void)
 {
-    char out[256], conf[12288], g_st[512], g_ad[512], g_short[512], g_dead[512], g_badca[512];
+    char conf[12288], g_st[512], g_ad[512], g_short[512], g_dead[512], g_badca[512];
     char g_srch[512], g_nosrch[512], g_badsrch[512], g_multi[512];
     int lport, tport;
     FILE *f;
 
-    if (access("/usr/sbin/slapd", X_OK) != 0 || system("command -v ldapadd >/dev/null") != 0) {
-        skip = "slapd and ldap-utils are not installed (packaging/deps.sh --test)";
-        return;
-    }
     strcpy(dir, "/tmp/gh-dir-XXXXXX");
     must(mkdtemp(dir) != NULL, "mkdtemp");
     chmod(dir, 0755);
-    lport = th_free_port();
-    tport = th_free_port();
-    must(th_sh(out, sizeof(out), "sh tests/support/slapd-rig.sh %s/ldap %d %d 2>&1", dir, lport,
-               tport) == 0,
-         "slapd");
+    if ((skip = rig_slapd_start(dir, &lport, &tport)) != NULL) {
+        rmdir(dir);
+        return;
+    }
     snprintf(conf, sizeof(conf), "%s/sites.txt", dir);
     must((f = fopen(conf, "w")) != NULL, "sites.txt");
     fputs("nothing.example\n", f);
@@ -180,10 +175,8 @@ static void rig_stop(void)
     if (skip)
         return;
     rig_stop_clean(&gh);
-    /* slapd forks: its pid is in its file (a test may have stopped it already) */
-    th_sh(out, sizeof(out),
-          "kill $(cat %s/ldap/slapd.pid 2>/dev/null) 2>/dev/null; rm -rf %s /tmp/gh-dir-seen-%d",
-          dir, dir, origin.port);
+    rig_slapd_stop(dir);
+    th_sh(out, sizeof(out), "rm -rf %s /tmp/gh-dir-seen-%d", dir, origin.port);
     rig_origin_stop(&origin);
 }
 

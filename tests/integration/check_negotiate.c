@@ -56,17 +56,12 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
 static void directory_policies(char *out, size_t cap)
 {
     char o[256];
-    int lport = th_free_port(), tport = th_free_port(), deadport = th_free_port();
+    int lport, tport, deadport = th_free_port();
     FILE *f;
 
     out[0] = '\0';
-    if (access("/usr/sbin/slapd", X_OK) != 0 || system("command -v ldapadd >/dev/null") != 0) {
-        noldap = "slapd and ldap-utils are not installed (packaging/deps.sh --test)";
+    if ((noldap = rig_slapd_start(dir, &lport, &tport)) != NULL)
         return;
-    }
-    must(th_sh(o, sizeof(o), "sh tests/support/slapd-rig.sh %s/ldap %d %d 2>&1", dir, lport,
-               tport) == 0,
-         "slapd");
     snprintf(o, sizeof(o), "%s/sites.txt", dir);
     must((f = fopen(o, "w")) != NULL, "sites.txt");
     fputs("nothing.example\n", f);
@@ -157,10 +152,9 @@ static void rig_stop(void)
         return;
     rig_stop_clean(&gh);
     rig_origin_stop(&origin);
+    rig_slapd_stop(dir);
     th_sh(out, sizeof(out),
-          "kill $(cat %s/kdc/kdc.pid 2>/dev/null) 2>/dev/null; "
-          "kill $(cat %s/ldap/slapd.pid 2>/dev/null) 2>/dev/null; rm -rf %s",
-          dir, dir, dir);
+          "kill $(cat %s/kdc/kdc.pid 2>/dev/null) 2>/dev/null; rm -rf %s", dir, dir);
 }
 
 #define SKIP_UNLESS_READY()                                                                        \

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Whether a log holds a sanitizer's report. */
 static int sanitizer_report(const char *log)
@@ -66,6 +67,28 @@ void rig_stop_clean(struct th_gatehouse *g)
         exit(1);
     }
     th_sh(NULL, 0, "rm -rf %s", g->dir);
+}
+
+const char *rig_slapd_start(const char *dir, int *ldap, int *ldaps)
+{
+    char out[512];
+
+    if (access("/usr/sbin/slapd", X_OK) != 0 || system("command -v ldapadd >/dev/null") != 0)
+        return "slapd and ldap-utils are not installed (packaging/deps.sh --test)";
+    *ldap = th_free_port();
+    *ldaps = th_free_port();
+    if (th_sh(out, sizeof(out), "sh tests/support/slapd-rig.sh %s/ldap %d %d 2>&1", dir, *ldap,
+              *ldaps) != 0) {
+        fprintf(stderr, "slapd-rig.sh failed:\n%s\n", out);
+        exit(1);
+    }
+    return NULL;
+}
+
+void rig_slapd_stop(const char *dir)
+{
+    /* slapd forks: its pid is in its file */
+    th_sh(NULL, 0, "kill $(cat %s/ldap/slapd.pid 2>/dev/null) 2>/dev/null", dir);
 }
 
 void rig_exchange(int fd, const char *raw, struct tc_response *r)

@@ -38,6 +38,15 @@ void rig_origin_stop(struct origin *o);
  * sanitizer report in its error log: for suites whose rig outlives a test. */
 void rig_stop_clean(struct th_gatehouse *g);
 
+/* Starts the test directory (tests/support/slapd-rig.sh: a generated tree,
+ * a CA in dir/ldap/ca.pem) in dir/ldap on two free ports, LDAP with
+ * StartTLS on *ldap and ldaps on *ldaps.  Returns NULL, or why it cannot
+ * run (slapd or ldap-utils not installed); exits the run when the rig
+ * fails. */
+const char *rig_slapd_start(const char *dir, int *ldap, int *ldaps);
+/* Stops it, if it still runs (a test may have stopped it already). */
+void rig_slapd_stop(const char *dir);
+
 /* Sends raw bytes on fd and reads one response into r (asserting success). */
 void rig_exchange(int fd, const char *raw, struct tc_response *r);
 
