@@ -125,18 +125,26 @@ static void notes_end(void)
     unlink(p);
 }
 
-static void redis_start(void)
+/* Starts a redis-server on rport (its log in dir/redis-PORT.log). */
+static pid_t redis_at(int rport)
 {
     char log[192], p[16];
-    char *argv[] = {"redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no", "--dir", dir, NULL};
+    char *argv[] = {"redis-server", "--port", p,       "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no",     "--dir", dir,      NULL};
+    pid_t pid;
 
-    snprintf(p, sizeof(p), "%d", redis_port);
-    snprintf(log, sizeof(log), "%s/redis.log", dir);
-    redis = th_spawn(log, argv);
-    ck_assert_int_gt(redis, 0);
-    note("redis-server", redis, NULL);
-    ck_assert_msg(th_wait_port(redis_port) == 0, "redis-server did not listen: see %s", log);
+    snprintf(p, sizeof(p), "%d", rport);
+    snprintf(log, sizeof(log), "%s/redis-%d.log", dir, rport);
+    pid = th_spawn(log, argv);
+    ck_assert_int_gt(pid, 0);
+    note("redis-server", pid, NULL);
+    ck_assert_msg(th_wait_port(rport) == 0, "redis-server did not listen: see %s", log);
+    return pid;
+}
+
+static void redis_start(void)
+{
+    redis = redis_at(redis_port);
 }
 
 static void redis_kill(void)
@@ -155,7 +163,8 @@ static long metric(int node, const char *series)
 
     if (th_sh(out, sizeof(out),
               "curl -s --max-time 5 http://127.0.0.%d:%d/metrics | grep '^%s ' | cut -d' ' -f2",
-              node + 2, port, series) != 0 || !out[0])
+              node + 2, port, series) != 0 ||
+        !out[0])
         return -1;
     return atol(out);
 }
@@ -183,16 +192,55 @@ static void tls_listener(char *out, size_t cap, int n)
         out[0] = '\0';
         return;
     }
-    snprintf(out, cap,
-             ",\n  { name = \"tls\"; mode = \"reverse\"; listen = \"127.0.0.%d:%d\"; routes = \"r\";\n"
-             "    tls = { certificates = ( { cert = \"%s/certs/a-rsa.pem\";\n"
-             "                               key = \"%s/certs/a-rsa.key\"; } ); }; }",
-             n + 2, tport, dir, dir);
+    snprintf(
+        out, cap,
+        ",\n  { name = \"tls\"; mode = \"reverse\"; listen = \"127.0.0.%d:%d\"; routes = \"r\";\n"
+        "    tls = { certificates = ( { cert = \"%s/certs/a-rsa.pem\";\n"
+        "                               key = \"%s/certs/a-rsa.key\"; } ); }; }",
+        n + 2, tport, dir, dir);
+}
+
+/* Node n's configuration, its fleet's store at 127.0.0.1:rport. */
+static void node_conf(char *conf, size_t cap, int n, int rport)
+{
+    char tl[512], ticket[256] = "";
+
+    tls_listener(tl, sizeof(tl), n);
+    if (tport)
+        snprintf(ticket, sizeof(ticket), "          ticket_key_file = \"%s/ticket.key\";\n", dir);
+    snprintf(conf, cap,
+             "workers = 2;\n"
+             "log = { access = \"@ACCESS@\"; };\n"
+             "fleet = { address = \"127.0.0.1:%d\"; prefix = \"t%d:\"; timeout = 1;\n"
+             "          retry_min = 0.05; retry_max = 0.2;\n%s };\n"
+             "rate_limits = {\n"
+             "  fleet = { rate = 200; per = 6; key = \"route\"; shared = true; };\n"
+             "  roomy = { rate = 1000000; per = 1; key = \"route\"; shared = true; };\n"
+             "};\n"
+             "cache = { memory_mb = 8; purge_allow = [ \"127.0.0.0/8\" ]; };\n"
+             "bans = { scanner = { events = [ \"4xx\" ]; count = 3; within = 60;\n"
+             "                     duration = 600; }; };\n"
+             "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.%d:%d\";\n"
+             "    routes = \"r\"; trusted_proxies = [ \"127.0.0.0/8\" ];\n"
+             "    metrics_path = \"/metrics\"; },\n"
+             "  { name = \"gw\"; mode = \"forward\"; listen = \"127.0.0.%d:%d\";\n"
+             "    policy = \"staff\"; }%s );\n"
+             "policies = { staff = { auth = { file = \"%s/users\"; };\n"
+             "  quota = { daily = 100000; file = \"%s/quota.%d\"; }; }; };\n"
+             "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
+             "routes = { r = (\n"
+             "  { host = \"limit.test\"; pool = \"app\"; rate_limits = [ \"fleet\" ]; },\n"
+             "  { host = \"roomy.test\"; pool = \"app\"; rate_limits = [ \"roomy\" ]; },\n"
+             "  { host = \"ban.test\"; pool = \"app\"; bans = [ \"scanner\" ]; },\n"
+             "  { host = \"cache.test\"; pool = \"app\"; cache = true; },\n"
+             "  { host = \"*\"; pool = \"app\"; }\n"
+             "); };\n",
+             rport, (int)getpid(), ticket, n + 2, port, n + 2, fport, tl, dir, dir, n, origin.port);
 }
 
 static void rig_up_tls(int tls)
 {
-    char conf[4096], tl[512], ticket[256], out[512];
+    char conf[4096], out[512];
 
     strcpy(dir, "/tmp/gh-fleet-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -206,50 +254,20 @@ static void rig_up_tls(int tls)
                         dir) == 0,
                   "htpasswd: %s", out);
     tport = 0;
-    ticket[0] = '\0';
     if (tls) {
         tport = th_free_port();
-        ck_assert_msg(th_sh(out, sizeof(out),
-                            "sh tests/support/make-certs.sh %s/certs 2>&1 && chmod -R a+rX %s/certs "
-                            "&& head -c 48 /dev/urandom > %s/ticket.key && chmod 644 %s/ticket.key",
-                            dir, dir, dir, dir) == 0,
-                      "certificates: %s", out);
-        snprintf(ticket, sizeof(ticket), "          ticket_key_file = \"%s/ticket.key\";\n", dir);
+        ck_assert_msg(
+            th_sh(out, sizeof(out),
+                  "sh tests/support/make-certs.sh %s/certs 2>&1 && chmod -R a+rX %s/certs "
+                  "&& head -c 48 /dev/urandom > %s/ticket.key && chmod 644 %s/ticket.key",
+                  dir, dir, dir, dir) == 0,
+            "certificates: %s", out);
     }
     redis_start();
     ck_assert_int_eq(origin_start(&origin, "o", answer), 0);
     note("gh-test-origin", origin.pid, NULL);
     for (int n = 0; n < NODES; n++) {
-        tls_listener(tl, sizeof(tl), n);
-        snprintf(conf, sizeof(conf),
-                 "workers = 2;\n"
-                 "log = { access = \"@ACCESS@\"; };\n"
-                 "fleet = { address = \"127.0.0.1:%d\"; prefix = \"t%d:\"; timeout = 1;\n"
-                 "          retry_min = 0.05; retry_max = 0.2;\n%s };\n"
-                 "rate_limits = {\n"
-                 "  fleet = { rate = 200; per = 6; key = \"route\"; shared = true; };\n"
-                 "  roomy = { rate = 1000000; per = 1; key = \"route\"; shared = true; };\n"
-                 "};\n"
-                 "cache = { memory_mb = 8; purge_allow = [ \"127.0.0.0/8\" ]; };\n"
-                 "bans = { scanner = { events = [ \"4xx\" ]; count = 3; within = 60;\n"
-                 "                     duration = 600; }; };\n"
-                 "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.%d:%d\";\n"
-                 "    routes = \"r\"; trusted_proxies = [ \"127.0.0.0/8\" ];\n"
-                 "    metrics_path = \"/metrics\"; },\n"
-                 "  { name = \"gw\"; mode = \"forward\"; listen = \"127.0.0.%d:%d\";\n"
-                 "    policy = \"staff\"; }%s );\n"
-                 "policies = { staff = { auth = { file = \"%s/users\"; };\n"
-                 "  quota = { daily = 100000; file = \"%s/quota.%d\"; }; }; };\n"
-                 "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
-                 "routes = { r = (\n"
-                 "  { host = \"limit.test\"; pool = \"app\"; rate_limits = [ \"fleet\" ]; },\n"
-                 "  { host = \"roomy.test\"; pool = \"app\"; rate_limits = [ \"roomy\" ]; },\n"
-                 "  { host = \"ban.test\"; pool = \"app\"; bans = [ \"scanner\" ]; },\n"
-                 "  { host = \"cache.test\"; pool = \"app\"; cache = true; },\n"
-                 "  { host = \"*\"; pool = \"app\"; }\n"
-                 "); };\n",
-                 redis_port, (int)getpid(), ticket, n + 2, port, n + 2, fport, tl, dir, dir,
-                 n, origin.port);
+        node_conf(conf, sizeof(conf), n, redis_port);
         ck_assert_msg(th_gatehouse_start(&gh[n], conf) == 0, "node %d did not start", n);
         note("gatehouse", gh[n].pid, gh[n].dir);
     }
@@ -352,9 +370,8 @@ START_TEST(ban_seen_elsewhere)
     }
     /* another client is not banned anywhere */
     ck_assert_int_eq(as_client(2, "198.51.100.8", "/", 1), 200);
-    ck_assert_int_eq(th_log_lines(gh[1].errlog, 1, "ban scanner: 198.51.100.7 banned", "another node",
-                                  NULL),
-                     1);
+    ck_assert_int_eq(
+        th_log_lines(gh[1].errlog, 1, "ban scanner: 198.51.100.7 banned", "another node", NULL), 1);
     rig_down_all();
 }
 END_TEST
@@ -392,11 +409,12 @@ START_TEST(redis_restarted_under_load)
         ck_assert_int_eq(th_log_lines(gh[n].errlog, 1, "reachable again", "sharing resumes", NULL),
                          1);
     /* the load ends with every answer a 200 */
-    th_sh(NULL, 0, "cd %s && for i in $(seq 1 300); do [ $(cat load.2 load.3 load.4 | wc -l) "
-                   "-ge 1800 ] && break; sleep 0.1; done", dir);
-    ck_assert_int_eq(th_sh(out, sizeof(out), "cd %s && cat load.2 load.3 load.4 | sort | uniq -c",
-                           dir),
-                     0);
+    th_sh(NULL, 0,
+          "cd %s && for i in $(seq 1 300); do [ $(cat load.2 load.3 load.4 | wc -l) "
+          "-ge 1800 ] && break; sleep 0.1; done",
+          dir);
+    ck_assert_int_eq(
+        th_sh(out, sizeof(out), "cd %s && cat load.2 load.3 load.4 | sort | uniq -c", dir), 0);
     ck_assert_msg(strcmp(out, "   1800 200\n") == 0, "the load saw: %s", out);
     /* sharing resumed: a ban made now reaches the others */
     ck_assert_int_eq(as_client(2, "203.0.113.9", "/missing", 3), 404);
@@ -494,9 +512,8 @@ START_TEST(quota_counted_across_nodes)
     for (i = 0; i < 50 && (st = download(1, 10)) == 200; i++)
         th_sleep_ms(20);
     ck_assert_msg(st == 403, "node B still lets alice through: %d", st);
-    ck_assert_int_eq(th_log_lines(gh[1].access, 1, "alice", "\" 403 ", "why=daily quota used up",
-                                  NULL),
-                     1);
+    ck_assert_int_eq(
+        th_log_lines(gh[1].access, 1, "alice", "\" 403 ", "why=daily quota used up", NULL), 1);
     rig_down_all();
 }
 END_TEST
@@ -521,10 +538,10 @@ START_TEST(login_failures_counted_across_nodes)
     received(1, 3);
     /* node B counts them: its first failure is the fourth, held back */
     ck_assert_int_eq(login(1, "guess"), 407);
-    ck_assert_int_eq(th_log_lines(gh[1].errlog, 1, "proxy authentication failed from 127.0.0.1",
-                                  "(failures: 4 from the address, 4 for the name); 407 held back 250 ms",
-                                  NULL),
-                     1);
+    ck_assert_int_eq(
+        th_log_lines(gh[1].errlog, 1, "proxy authentication failed from 127.0.0.1",
+                     "(failures: 4 from the address, 4 for the name); 407 held back 250 ms", NULL),
+        1);
     /* a good login on node C forgets them everywhere */
     received(2, 4);
     ck_assert_int_eq(login(2, "wonderland"), 200);
@@ -565,6 +582,76 @@ START_TEST(ticket_resumed_on_another_node)
 }
 END_TEST
 
+/* Clients connected to the Redis on rport, redis-cli's own not counted. */
+static int store_clients(int rport)
+{
+    char out[32];
+
+    if (th_sh(out, sizeof(out), "redis-cli -p %d CLIENT LIST | grep -vc 'cmd=client'", rport) != 0)
+        return -1;
+    return atoi(out);
+}
+
+/* Waits (up to 5 s) until the Redis on rport has `want` clients. */
+static int store_clients_become(int rport, int want)
+{
+    int i, n = -1;
+
+    for (i = 0; i < 100 && (n = store_clients(rport)) != want; i++)
+        th_sleep_ms(50);
+    return n;
+}
+
+/* A reload that names another store: node A's links leave the first Redis
+ * (closed, not leaked) and its shared state goes to the second, while the
+ * other two stay where they were.  A ban made on A is then not seen by B. */
+START_TEST(reload_moves_to_another_store)
+{
+    char conf[4096], out[256];
+    int second = th_free_port(), n;
+    pid_t other;
+
+    rig_up();
+    ck_assert_int_eq(store_clients(redis_port), 9); /* 3 nodes x (2 workers + subscriber) */
+    other = redis_at(second);
+    node_conf(conf, sizeof(conf), 0, second);
+    ck_assert_int_eq(th_gatehouse_reload(&gh[0], conf), 0);
+    n = store_clients_become(second, 3);
+    ck_assert_msg(n == 3, "the second store has %d clients, want node A's 3", n);
+    n = store_clients_become(redis_port, 6);
+    ck_assert_msg(n == 6, "the first store has %d clients, want the other nodes' 6", n);
+    for (int i = 0; i < 100 && (metric(0, "gatehouse_fleet_up") != 1 ||
+                                metric(0, "gatehouse_fleet_links") != 3);
+         i++)
+        th_sleep_ms(50);
+    ck_assert_int_eq(metric(0, "gatehouse_fleet_links"), 3);
+    /* a shared limit's counter is now kept in the second store */
+    ck_assert_int_eq(
+        th_sh(out, sizeof(out),
+              "curl -s --max-time 5 -o /dev/null -w '%%{http_code}' -H 'Host: limit.test' "
+              "http://127.0.0.2:%d/",
+              port),
+        0);
+    ck_assert_str_eq(out, "200");
+    for (int i = 0; i < 100; i++) {
+        th_sh(out, sizeof(out), "redis-cli -p %d --scan --pattern 't%d:*' | wc -l", second,
+              (int)getpid());
+        if (atoi(out) > 0)
+            break;
+        th_sleep_ms(50);
+    }
+    ck_assert_msg(atoi(out) > 0, "no key of the fleet's prefix in the second store");
+    /* separate stores now: A's ban stays on A */
+    ck_assert_int_eq(as_client(0, "198.51.100.9", "/missing", 3), 404);
+    ck_assert_int_eq(as_client(0, "198.51.100.9", "/", 1), 403);
+    th_sleep_ms(1000);
+    ck_assert_int_eq(as_client(1, "198.51.100.9", "/", 1), 200);
+    kill(other, SIGKILL);
+    waitpid(other, NULL, 0);
+    rig_down_all();
+}
+END_TEST
+
 Suite *fleet_suite(void)
 {
     Suite *s = suite_create("fleet");
@@ -579,6 +666,7 @@ Suite *fleet_suite(void)
     tcase_add_test(tc, purge_clears_every_node);
     tcase_add_test(tc, login_failures_counted_across_nodes);
     tcase_add_test(tc, quota_counted_across_nodes);
+    tcase_add_test(tc, reload_moves_to_another_store);
     suite_add_tcase(s, tc);
     return s;
 }
