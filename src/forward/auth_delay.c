@@ -200,8 +200,9 @@ static uint32_t failed_at(const unsigned char *addr, const char *user,
                           struct auth_delay_counts *counts);
 static uint32_t succeeded_at(const unsigned char *addr, const char *user);
 
-static void on_fail(const char *msg, size_t len)
+static void on_fail(const char *msg, size_t len, uint64_t age_ms)
 {
+    (void)age_ms;
     unsigned char addr[16];
     char user[256];
 
@@ -209,8 +210,9 @@ static void on_fail(const char *msg, size_t len)
         failed_at(addr, user, NULL);
 }
 
-static void on_ok(const char *msg, size_t len)
+static void on_ok(const char *msg, size_t len, uint64_t age_ms)
 {
+    (void)age_ms;
     unsigned char addr[16];
     char user[256];
 

@@ -222,7 +222,8 @@ static void node_conf(char *conf, size_t cap, int n, int rport)
              "                     duration = 600; }; };\n"
              "listeners = ( { name = \"site\"; mode = \"reverse\"; listen = \"127.0.0.%d:%d\";\n"
              "    routes = \"r\"; trusted_proxies = [ \"127.0.0.0/8\" ];\n"
-             "    metrics_path = \"/metrics\"; },\n"
+             "    metrics_path = \"/metrics\"; status_path = \"/.gh/status\";\n"
+             "    status_allow = [ \"127.0.0.0/8\" ]; },\n"
              "  { name = \"gw\"; mode = \"forward\"; listen = \"127.0.0.%d:%d\";\n"
              "    policy = \"staff\"; }%s );\n"
              "policies = { staff = { auth = { file = \"%s/users\"; };\n"
@@ -652,6 +653,40 @@ START_TEST(reload_moves_to_another_store)
 }
 END_TEST
 
+/* A node that was not listening when a ban was made (here: one started
+ * after it) reads it from the fleet's journal, with what is left of its
+ * time, and a ban lifted since stays lifted. */
+START_TEST(ban_kept_for_a_node_that_starts_later)
+{
+    char conf[4096], out[64];
+
+    rig_up();
+    ck_assert_int_eq(th_gatehouse_stop(&gh[2], SIGTERM, 10000), 0);
+    ck_assert_int_eq(as_client(0, "198.51.100.21", "/missing", 3), 404);
+    ck_assert_int_eq(as_client(0, "198.51.100.22", "/missing", 3), 404);
+    ck_assert_int_eq(as_client(0, "198.51.100.21", "/", 1), 403);
+    ck_assert_int_eq(as_client(0, "198.51.100.22", "/", 1), 403);
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s --max-time 5 -o /dev/null -w '%%{http_code}' -X DELETE "
+                           "'http://127.0.0.2:%d/.gh/status?ban=198.51.100.22'",
+                           port),
+                     0);
+    ck_assert_str_eq(out, "200");
+    ck_assert_int_eq(as_client(0, "198.51.100.22", "/", 1), 200);
+    node_conf(conf, sizeof(conf), 2, redis_port);
+    ck_assert_msg(th_gatehouse_start(&gh[2], conf) == 0, "node 2 did not start again");
+    note("gatehouse", gh[2].pid, gh[2].dir);
+    all_up();
+    ck_assert_int_eq(as_client(2, "198.51.100.21", "/", 1), 403);
+    ck_assert_int_eq(as_client(2, "198.51.100.22", "/", 1), 200);
+    ck_assert_int_eq(th_log_lines(gh[2].errlog, 1, "ban scanner: 198.51.100.21 banned",
+                                  "(from the fleet's journal)", NULL),
+                     1);
+    ck_assert_int_ge(metric(2, "gatehouse_fleet_messages_total{way=\"replayed\"}"), 3);
+    rig_down_all();
+}
+END_TEST
+
 Suite *fleet_suite(void)
 {
     Suite *s = suite_create("fleet");
@@ -667,6 +702,7 @@ Suite *fleet_suite(void)
     tcase_add_test(tc, login_failures_counted_across_nodes);
     tcase_add_test(tc, quota_counted_across_nodes);
     tcase_add_test(tc, reload_moves_to_another_store);
+    tcase_add_test(tc, ban_kept_for_a_node_that_starts_later);
     suite_add_tcase(s, tc);
     return s;
 }

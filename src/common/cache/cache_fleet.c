@@ -24,8 +24,9 @@ void cache_fleet_removed(const char *key, size_t len, int prefix)
     free(m);
 }
 
-static void on_purge(const char *msg, size_t len)
+static void on_purge(const char *msg, size_t len, uint64_t age_ms)
 {
+    (void)age_ms;
     if (len < 2)
         return;
     if (msg[0] == 'P')

@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- the section ---- */
@@ -115,7 +116,7 @@ static atomic_int in_outage;         /* an outage is logged and not yet over */
 static atomic_int links_up;          /* command links up now */
 static atomic_int subs_up;           /* subscribers whose SUBSCRIBE was confirmed */
 static atomic_ullong outage_start;   /* ms */
-static atomic_ullong n_outages, n_fallbacks, n_ok, n_failed, n_sent, n_received;
+static atomic_ullong n_outages, n_fallbacks, n_ok, n_failed, n_sent, n_received, n_replayed;
 static atomic_int have_fleet;        /* some thread attached with an address */
 
 /* The handlers by kind: written by the main thread (a new kind's entry is
@@ -157,12 +158,16 @@ static void collect(struct text *o, void *arg)
                    metrics_labels(l, sizeof(l), "result", "failed", NULL),
                    (double)atomic_load(&n_failed));
     metrics_family(o, "gatehouse_fleet_messages_total", "counter",
-                   "Messages on the fleet's channel, by way (sent, received).");
+                   "Messages on the fleet's channel, by way (sent, received, replayed from "
+                   "the journal).");
     metrics_sample(o, "gatehouse_fleet_messages_total",
                    metrics_labels(l, sizeof(l), "way", "sent", NULL), (double)atomic_load(&n_sent));
     metrics_sample(o, "gatehouse_fleet_messages_total",
                    metrics_labels(l, sizeof(l), "way", "received", NULL),
                    (double)atomic_load(&n_received));
+    metrics_sample(o, "gatehouse_fleet_messages_total",
+                   metrics_labels(l, sizeof(l), "way", "replayed", NULL),
+                   (double)atomic_load(&n_replayed));
 }
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -197,26 +202,28 @@ void fleet_subscribe(const char *kind, fleet_msg_fn *fn)
     atomic_store(&nkinds, n + 1);
 }
 
-/* "KIND NODE rest": to the kind's handler, unless this process sent it. */
-static void dispatch(const char *m, size_t len)
+/* "KIND NODE rest", age_ms old: to the kind's handler, unless this
+ * process sent it.  Returns 1 when a handler took it. */
+static int dispatch(const char *m, size_t len, uint64_t age_ms)
 {
     const char *sp = memchr(m, ' ', len), *rest;
     unsigned n = atomic_load(&nkinds);
     char node[17];
 
     if (!sp || (size_t)(sp - m) + 18 > len || sp[17] != ' ')
-        return;
+        return 0;
     rest = sp + 18;
     gh_fmt(node, sizeof(node), "%016llx", (unsigned long long)fleet_node_id());
     if (memcmp(sp + 1, node, 16) == 0)
-        return;
+        return 0;
     for (unsigned i = 0; i < n; i++)
         if (strlen(kinds[i].kind) == (size_t)(sp - m) && memcmp(kinds[i].kind, m, (size_t)(sp - m)) == 0) {
             fleet_msg_fn *fn = atomic_load(&kinds[i].fn);
             if (fn)
-                fn(rest, len - (size_t)(rest - m));
-            return;
+                fn(rest, len - (size_t)(rest - m), age_ms);
+            return fn != NULL;
         }
+    return 0;
 }
 
 void fleet_note_fallback(void)
@@ -269,11 +276,16 @@ struct client {
     struct fleet_conf conf; /* copies */
     char channel[256];
     struct link cmd, sub;
+    char seen[48];         /* the last journal entry read ("" none yet) */
+    uint8_t replay_wanted; /* the subscriber is back: read the journal once cmd is */
 };
 
 static __thread struct client *here;
 
 static void link_open(struct link *L);
+static void journal_read(struct client *cl);
+static void sent(struct link *L);
+static void answered(struct link *L, const redisReply *r);
 
 static struct link *of_timer(struct timer *t, size_t off)
 {
@@ -352,6 +364,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
     if (!L->sub)
         atomic_fetch_add(&links_up, 1);
     outage_ends(L->cl->conf.address);
+    if (!L->sub && L->cl->replay_wanted)
+        journal_read(L->cl);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -414,12 +428,13 @@ static void on_message(redisAsyncContext *ac, void *reply, void *priv)
     if (strcmp(r->element[0]->str, "subscribe") == 0 && L && !L->subscribed) {
         L->subscribed = 1; /* from now on every message published reaches us */
         atomic_fetch_add(&subs_up, 1);
+        journal_read(L->cl); /* and what was kept while we did not listen */
         return;
     }
     if (strcmp(r->element[0]->str, "message") != 0 || r->element[2]->type != REDIS_REPLY_STRING)
         return;
     atomic_fetch_add_explicit(&n_received, 1, memory_order_relaxed);
-    dispatch(r->element[2]->str, r->element[2]->len);
+    dispatch(r->element[2]->str, r->element[2]->len, 0);
 }
 
 static redisAsyncContext *connect_to(const char *a)
@@ -680,7 +695,71 @@ int fleet_incrby(const char *key, uint32_t n, uint64_t ttl_ms, fleet_int_fn *fn,
     return 0;
 }
 
-int fleet_publish(const char *kind, const char *msg, size_t len)
+/* ---- the journal: messages kept for the nodes that were not listening ---- */
+
+/* A stream, PREFIX "journal", keeps about JOURNAL_LEN of the messages sent
+ * with fleet_publish_kept.  A process reads the entries it has not seen
+ * when its subscriber is confirmed (at start, and after each outage), a
+ * page at a time, each handed on with its age (from the entry's id, the
+ * store's clock when it was added). */
+#define JOURNAL_LEN 10000
+#define JOURNAL_PAGE 500
+
+static void on_journal(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct link *L = ac->data;
+    const redisReply *r = reply;
+    struct timespec ts;
+    uint64_t now;
+
+    (void)priv;
+    if (!L)
+        return;
+    answered(L, r);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        L->cl->replay_wanted = 1; /* the next time the link is up */
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i], *f;
+        uint64_t at;
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING)
+            continue;
+        gh_fmt(L->cl->seen, sizeof(L->cl->seen), "%s", e->element[0]->str);
+        f = e->element[1];
+        if (f->type != REDIS_REPLY_ARRAY || f->elements != 2 ||
+            f->element[1]->type != REDIS_REPLY_STRING)
+            continue;
+        at = strtoull(e->element[0]->str, NULL, 10);
+        if (dispatch(f->element[1]->str, f->element[1]->len, now > at ? now - at : 0))
+            atomic_fetch_add_explicit(&n_replayed, 1, memory_order_relaxed);
+    }
+    if (r->elements == JOURNAL_PAGE)
+        journal_read(L->cl);
+}
+
+/* Asks for the next page of the journal after what cl has seen. */
+static void journal_read(struct client *cl)
+{
+    struct link *L = &cl->cmd;
+    char from[52] = "-";
+
+    if (!L->ac || L->failing) {
+        cl->replay_wanted = 1;
+        return;
+    }
+    cl->replay_wanted = 0;
+    if (cl->seen[0])
+        gh_fmt(from, sizeof(from), "(%s", cl->seen);
+    if (redisAsyncCommand(L->ac, on_journal, NULL, "XRANGE %sjournal %s + COUNT %d",
+                          cl->conf.prefix, from, JOURNAL_PAGE) == REDIS_OK)
+        sent(L);
+}
+
+static int publish(const char *kind, const char *msg, size_t len, int kept)
 {
     struct client *cl = here;
     char head[64];
@@ -697,5 +776,19 @@ int fleet_publish(const char *kind, const char *msg, size_t len)
         return -1;
     sent(&cl->cmd);
     atomic_fetch_add_explicit(&n_sent, 1, memory_order_relaxed);
+    if (kept && redisAsyncCommand(cl->cmd.ac, on_ignored, NULL,
+                                  "XADD %sjournal MAXLEN ~ %d * m %b%b", cl->conf.prefix,
+                                  JOURNAL_LEN, head, n, msg, len) == REDIS_OK)
+        sent(&cl->cmd);
     return 0;
+}
+
+int fleet_publish(const char *kind, const char *msg, size_t len)
+{
+    return publish(kind, msg, len, 0);
+}
+
+int fleet_publish_kept(const char *kind, const char *msg, size_t len)
+{
+    return publish(kind, msg, len, 1);
 }

@@ -65,10 +65,17 @@ int fleet_incrby(const char *key, uint32_t n, uint64_t ttl_ms, fleet_int_fn *fn,
  * in hex.  Returns 0, or -1 when the link is not ready (then the fallback
  * is counted). */
 int fleet_publish(const char *kind, const char *msg, size_t len);
+/* The same, and the message is also kept in the fleet's journal (a Redis
+ * stream of about 10,000 messages): a process that was not listening when
+ * it was sent (starting, or cut off from the store) hears it when its
+ * subscriber is back, with its age.  For state that lasts (bans). */
+int fleet_publish_kept(const char *kind, const char *msg, size_t len);
 
 /* What hears a kind's messages: msg is what the publisher gave (binary
- * safe, len bytes); called on worker 0's thread. */
-typedef void fleet_msg_fn(const char *msg, size_t len);
+ * safe, len bytes), age_ms how long ago (0 for a message heard as it was
+ * sent, more for one read from the journal, which may also repeat one
+ * heard before an outage); called on worker 0's thread. */
+typedef void fleet_msg_fn(const char *msg, size_t len, uint64_t age_ms);
 
 /* Sets the handler of a kind (kind a string that lives as long as the
  * process; at most 8 kinds).  Called while configurations load, in the

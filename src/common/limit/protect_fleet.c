@@ -142,7 +142,7 @@ void protect_share_ban(const struct pban *b, const char *text)
         return;
     n = gh_fmt(msg, sizeof(msg), "%llu %d %u %u %s %s", (unsigned long long)b->rule.ban_ms,
                (int)b->key.kind, b->key.v4_bits, b->key.v6_bits, b->name, text);
-    fleet_publish("ban", msg, n);
+    fleet_publish_kept("ban", msg, n);
 }
 
 void protect_share_lift(const char *text)
@@ -151,7 +151,7 @@ void protect_share_lift(const char *text)
 
     if (!fc || !fc->share_bans || strchr(text, ' '))
         return;
-    fleet_publish("lift", text, strlen(text));
+    fleet_publish_kept("lift", text, strlen(text));
 }
 
 /* The key's bytes from its text: a client's address (with "/bits" when
@@ -185,7 +185,7 @@ static int key_from_text(int kind, unsigned v4, unsigned v6, const char *text, u
     return 0;
 }
 
-static void on_lift(const char *msg, size_t len)
+static void on_lift(const char *msg, size_t len, uint64_t age_ms)
 {
     char text[PNOTE_TEXT * 2];
 
@@ -194,10 +194,11 @@ static void on_lift(const char *msg, size_t len)
     memcpy(text, msg, len);
     text[len] = '\0';
     if (bans_lift(text, gh_now_ms()))
-        log_info("ban lifted on another node of the fleet: %s", text);
+        log_info("ban lifted on another node of the fleet%s: %s",
+                 age_ms ? " (from the fleet's journal)" : "", text);
 }
 
-static void on_ban(const char *msg, size_t len)
+static void on_ban(const char *msg, size_t len, uint64_t age_ms)
 {
     char buf[512], rule[64], text[PNOTE_TEXT * 2];
     unsigned long long ms;
@@ -217,8 +218,12 @@ static void on_ban(const char *msg, size_t len)
         log_warn("fleet: a ban of '%s' under %s cannot be read: ignored", text, rule);
         return;
     }
+    if (ms <= age_ms)
+        return; /* from the journal, and over */
+    ms -= age_ms;
     bans_put(keytab_hash(rule, p, n), rule, text, gh_now_ms(), ms);
-    log_info("ban %s: %s banned for %llu s by another node of the fleet", rule, text, ms / 1000);
+    log_info("ban %s: %s banned for %llu s by another node of the fleet%s", rule, text, ms / 1000,
+             age_ms ? " (from the fleet's journal)" : "");
 }
 
 void protect_fleet_subscribe(void)
