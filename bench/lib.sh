@@ -291,6 +291,15 @@ cpu_ticks() {
     echo "$total"
 }
 
+# repin NAME CPUS — moves every thread of NAME's process tree to CPUS (a
+# taskset list such as "1" or "0-1"); nothing for no process.
+repin() {
+    local pid p
+    pid=${PIDS[$1]:-}
+    [ -n "$pid" ] || return 0
+    for p in $(tree_pids "$pid"); do taskset -a -p -c "$2" "$p" >/dev/null 2>&1 || true; done
+}
+
 # rss_kb NAME — VmRSS in kB summed over NAME's process tree.
 rss_kb() {
     local pid p total=0 kb

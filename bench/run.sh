@@ -209,9 +209,11 @@ scenario_forward() {
     FWD_URL=""
 }
 
-# bulk_run TARGET REP — BULK_MB through a CONNECT tunnel (or direct) with curl.
+# bulk_run TARGET REP [KIND [CPU]] — BULK_MB through a CONNECT tunnel (or
+# direct) with curl on CPU (the layout's load CPU by default), recorded as
+# KIND (bulk).
 bulk_run() {
-    local t=$1 rep=$2 before after out code size speed
+    local t=$1 rep=$2 kind=${3:-bulk} cpu=${4-$LOAD_CPU} before after out code size speed
     local -a via=()
     local port=$ORIGIN_PORT
     case $t in
@@ -220,19 +222,19 @@ bulk_run() {
     *) via=(-p -x "http://127.0.0.1:$(fwd_port "$t")") ;;
     esac
     before=$(cpu_ticks "${t#direct}")
-    out=$(pin "$LOAD_CPU" curl -sS --max-time 120 "${via[@]}" -o /dev/null \
+    out=$(pin "$cpu" curl -sS --max-time 120 "${via[@]}" -o /dev/null \
         -w '%{http_code} %{size_download} %{speed_download} %{time_total}' \
         "http://127.0.0.1:$port/bulk" 2>>"$RUN/logs/curl.log" || true)
     after=$(cpu_ticks "${t#direct}")
     read -r code size speed _ <<<"$out"
     if [ "${code:-}" != 200 ] || [ "${size:-0}" != $((BULK_MB * 1048576)) ]; then
         say "bench: bulk transfer through $t failed: \"$out\""
-        record bulk "$t" "$rep" errors 1
+        record "$kind" "$t" "$rep" errors 1
         return 0
     fi
-    record bulk "$t" "$rep" mbps "$(calc "$speed / 1e6")"
-    if [ "$t" != direct ]; then record bulk "$t" "$rep" cpu_s "$(calc "($after - $before) / $CLK_TCK")"; fi
-    say "$(printf '  bulk   %-10s rep %s  %s MB/s' "$t" "$rep" "$(calc "sprintf(\"%.0f\", $speed / 1e6)")")"
+    record "$kind" "$t" "$rep" mbps "$(calc "$speed / 1e6")"
+    if [ "$t" != direct ]; then record "$kind" "$t" "$rep" cpu_s "$(calc "($after - $before) / $CLK_TCK")"; fi
+    say "$(printf '  %-6s %-10s rep %s  %s MB/s' "$kind" "$t" "$rep" "$(calc "sprintf(\"%.0f\", $speed / 1e6)")")"
 }
 
 scenario_bulk() {
@@ -248,6 +250,28 @@ scenario_bulk() {
             if active "$t"; then bulk_run "$t" "$rep"; fi
         done
     done
+    bulk_own_core
+}
+
+# The same with the proxy alone on CPU 1 and curl and the origin on CPU 0
+# (kind "bulkown"): one client stream, with and without a hop through a
+# proxy that has a core of its own, as it has on a gateway.  On 2 cores the
+# other layouts measure three processes sharing two cores, where the
+# proxy's CPU is taken from the client's.  Everything is moved back after.
+bulk_own_core() {
+    local rep t all
+    if [ "$(nproc)" -lt 2 ] || ! command -v taskset >/dev/null; then return 0; fi
+    say "bench: 4b. CONNECT tunnel, $BULK_MB MB, the proxy on a core of its own"
+    all="0-$(($(nproc) - 1))"
+    repin origin 0
+    for t in gatehouse squid haproxy; do repin "$t" 1; done
+    for rep in $(seq "$REPS"); do
+        for t in gatehouse squid haproxy direct; do
+            if active "$t"; then bulk_run "$t" "$rep" bulkown 0; fi
+        done
+    done
+    repin origin "${ORIGIN_CPU:-$all}"
+    for t in gatehouse squid haproxy; do repin "$t" "${PROXY_CPU:-$all}"; done
 }
 
 # idle_run TARGET REP — a fresh TARGET, its RSS, then IDLE idle keep-alive
@@ -421,7 +445,12 @@ targets_table() {
         "$(ratio "$g" "$n") ($(fmt '%.2f' "$g") / $(fmt '%.2f' "$n") µs)"
     g=$(median bulk gatehouse mbps)
     n=$(median bulk direct mbps)
-    target_row 'CONNECT bulk ≥ 0.95× direct' "$(quot "$g" "$n")" '>= 0.95' "$(ratio "$g" "$n")"
+    target_row "CONNECT bulk ≥ 0.95× direct (layout $LAYOUT)" "$(quot "$g" "$n")" '>= 0.95' "$(ratio "$g" "$n")"
+    g=$(median bulkown gatehouse mbps)
+    n=$(median bulkown direct mbps)
+    if [ -n "$n" ]; then
+        target_row 'CONNECT bulk ≥ 0.95× direct (the proxy on a core of its own)' "$(quot "$g" "$n")" '>= 0.95' "$(ratio "$g" "$n")"
+    fi
     for s in 1k 64k 1m; do
         g=$(median "$s" gatehouse p99_us)
         n=$(median "$s" nginx p99_us)
@@ -435,6 +464,18 @@ targets_table() {
         case $s in fwd) v="gatehouse squid tinyproxy direct" ;; *) v="gatehouse nginx haproxy direct" ;; esac
         [ -n "$(median "$s" direct rps)" ] || continue
         printf '| rows of %s not client-bound (direct ≥ 1.5× the fastest proxy) | %s | – |\n' "$s" "$(bound "$s" "$v")"
+    done
+}
+
+# bulk_table KIND — the rows of a CONNECT scenario.
+bulk_table() {
+    local t g v
+    printf '| target | MB/s | proxy CPU s | gatehouse/peer | failed runs |\n|---|---:|---:|---:|---:|\n'
+    g=$(median "$1" gatehouse mbps)
+    for t in gatehouse squid haproxy direct; do
+        v=$(median "$1" "$t" mbps)
+        printf '| %s | %s | %s | %s | %s |\n' "$t$([ "$t" = haproxy ] && printf ' (TCP relay)')" "$(fmt '%.0f' "$v")" "$(fmt '%.2f' "$(median "$1" "$t" cpu_s)")" \
+            "$(peer_ratio "$t" "$g" "$v")" "$(total "$1" "$t" errors)"
     done
 }
 
@@ -467,13 +508,11 @@ report() {
     fi
     if want 4; then
         printf '\n## 4. CONNECT tunnel, %s MB with curl\n\n' "$BULK_MB"
-        printf '| target | MB/s | proxy CPU s | gatehouse/peer | failed runs |\n|---|---:|---:|---:|---:|\n'
-        g=$(median bulk gatehouse mbps)
-        for t in gatehouse squid haproxy direct; do
-            v=$(median bulk "$t" mbps)
-            printf '| %s | %s | %s | %s | %s |\n' "$t$([ "$t" = haproxy ] && printf ' (TCP relay)')" "$(fmt '%.0f' "$v")" "$(fmt '%.2f' "$(median bulk "$t" cpu_s)")" \
-                "$(peer_ratio "$t" "$g" "$v")" "$(total bulk "$t" errors)"
-        done
+        bulk_table bulk
+        if [ -n "$(median bulkown direct mbps)" ]; then
+            printf '\n### The proxy on a core of its own (curl and the origin on CPU 0, the proxy on CPU 1)\n\n'
+            bulk_table bulkown
+        fi
     fi
     if want 5; then
         printf '\n## 5. Memory: RSS with %s idle keep-alive client connections\n\n' "$IDLE"
