@@ -152,6 +152,33 @@ START_TEST(forward_rewrites_and_strips)
 }
 END_TEST
 
+/* A field named in any of several Connection fields is dropped: in the
+ * second of two, and in the tenth of ten (past the eight the head writer
+ * keeps track of, where it looks them up again). */
+START_TEST(forward_strips_every_connection_listed)
+{
+    char target[128], extra[512];
+    size_t n = 0;
+
+    snprintf(target, sizeof(target), "http://127.0.0.1:%d/headers", rig.o.port);
+    for (int fields = 2; fields <= 10; fields += 8) {
+        struct tc_response r = {0};
+
+        n = 0;
+        for (int i = 1; i <= fields; i++)
+            n += (size_t)snprintf(extra + n, sizeof(extra) - n, "Connection: x-c%d\r\nX-C%d: %d\r\n", i, i, i);
+        snprintf(extra + n, sizeof(extra) - n, "X-Kept: yes\r\n");
+        get(rig.fwd, target, extra, &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(strstr(r.body, "X-Kept: yes\r\n"));
+        ck_assert_msg(strstr(r.body, "X-C1") == NULL && strstr(r.body, "X-C2") == NULL, "origin got: %s", r.body);
+        ck_assert_msg(strstr(r.body, "X-C10") == NULL, "origin got: %s", r.body);
+        ck_assert_ptr_null(strstr(r.body, "x-c"));
+        tc_response_free(&r);
+    }
+}
+END_TEST
+
 /* Three requests on one client connection reach the origin on one
  * upstream connection: keep-alive on both sides. */
 static void keepalive_through(int port, const char *target)
@@ -748,6 +775,7 @@ Suite *proxy_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, reverse_serves_origin);
     tcase_add_test(tc, forward_rewrites_and_strips);
+    tcase_add_test(tc, forward_strips_every_connection_listed);
     tcase_add_test(tc, keepalive_reverse);
     tcase_add_test(tc, keepalive_forward);
     tcase_add_test(tc, pipelined_in_order);

@@ -14,9 +14,35 @@
 #include <strings.h>
 /* ---- serialising heads ---- */
 
+/* The Connection fields of a head, found once per head rather than once
+ * per field copied: their indexes, up to CONN_MAX; more is rare enough to
+ * be looked up again each time (n = -1). */
+#define CONN_MAX 8
+struct conn_fields {
+    int n;
+    unsigned idx[CONN_MAX];
+};
+
+static void find_connection(const struct http_head *h, const char *base, struct conn_fields *cf)
+{
+    cf->n = 0;
+    for (int i = http1_find(h, base, "connection", 0); i >= 0; i = http1_find(h, base, "connection", i + 1)) {
+        if (cf->n == CONN_MAX) {
+            cf->n = -1;
+            return;
+        }
+        cf->idx[cf->n++] = (unsigned)i;
+    }
+}
+
+static int list_names(const struct http_head *h, const char *base, unsigned i, const char *tmp)
+{
+    return http1_list_has(base + h->fields[i].value.off, h->fields[i].value.len, tmp);
+}
+
 /* Whether the field name at (name, len) is listed in a Connection field. */
-static int listed_in_connection(const struct http_head *h, const char *base, const char *name,
-                                size_t len)
+static int listed_in_connection(const struct http_head *h, const char *base, const struct conn_fields *cf,
+                                const char *name, size_t len)
 {
     char tmp[128];
 
@@ -24,9 +50,14 @@ static int listed_in_connection(const struct http_head *h, const char *base, con
         return 0;
     memcpy(tmp, name, len);
     tmp[len] = '\0';
-    for (int i = http1_find(h, base, "connection", 0); i >= 0;
-         i = http1_find(h, base, "connection", i + 1))
-        if (http1_list_has(base + h->fields[i].value.off, h->fields[i].value.len, tmp))
+    if (cf->n >= 0) {
+        for (int k = 0; k < cf->n; k++)
+            if (list_names(h, base, cf->idx[k], tmp))
+                return 1;
+        return 0;
+    }
+    for (int i = http1_find(h, base, "connection", 0); i >= 0; i = http1_find(h, base, "connection", i + 1))
+        if (list_names(h, base, (unsigned)i, tmp))
             return 1;
     return 0;
 }
@@ -55,13 +86,15 @@ static int put_added(const struct exchange *ex, int side, struct buf *out);
 static int copy_fields(const struct exchange *ex, const struct http_head *h, const char *base,
                        struct buf *out, int side)
 {
-    int has_connection = http1_find(h, base, "connection", 0) >= 0;
+    struct conn_fields cf;
+
+    find_connection(h, base, &cf);
 
     for (unsigned i = 0; i < h->nfields; i++) {
         const struct http_field *f = &h->fields[i];
         const char *name = base + f->name.off;
         if (http1_is_hop_by_hop(name, f->name.len) || gh_strcaseeq(name, f->name.len, "content-length") ||
-            (has_connection && listed_in_connection(h, base, name, f->name.len)) ||
+            (cf.n != 0 && listed_in_connection(h, base, &cf, name, f->name.len)) ||
             (side == EDITS_REQUEST && (hop_dropped(name, f->name.len) ||
                                        (ex->drop && ex->drop(name, f->name.len)))) ||
             (side != EDITS_NONE && removed_by_edit(ex, side, name, f->name.len)) ||
