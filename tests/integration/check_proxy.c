@@ -153,27 +153,28 @@ START_TEST(forward_rewrites_and_strips)
 END_TEST
 
 /* A field named in any of several Connection fields is dropped: in the
- * second of two, and in the tenth of ten (past the eight the head writer
- * keeps track of, where it looks them up again). */
+ * second of two, and after seventeen other names in one field (past the
+ * sixteen names the head writer keeps, where it looks them up again). */
 START_TEST(forward_strips_every_connection_listed)
 {
     char target[128], extra[512];
-    size_t n = 0;
 
     snprintf(target, sizeof(target), "http://127.0.0.1:%d/headers", rig.o.port);
-    for (int fields = 2; fields <= 10; fields += 8) {
+    for (int many = 0; many <= 1; many++) {
         struct tc_response r = {0};
+        size_t n = 0;
 
-        n = 0;
-        for (int i = 1; i <= fields; i++)
-            n += (size_t)snprintf(extra + n, sizeof(extra) - n, "Connection: x-c%d\r\nX-C%d: %d\r\n", i, i, i);
-        snprintf(extra + n, sizeof(extra) - n, "X-Kept: yes\r\n");
+        n += (size_t)snprintf(extra + n, sizeof(extra) - n, "Connection: ");
+        for (int i = 1; many && i <= 17; i++)
+            n += (size_t)snprintf(extra + n, sizeof(extra) - n, "t%d, ", i);
+        snprintf(extra + n, sizeof(extra) - n,
+                 "X-C1\r\nX-C1: 1\r\nConnection: x-c2\r\nX-C2: 2\r\nX-Kept: yes\r\nX-C: 3\r\n");
         get(rig.fwd, target, extra, &r);
         ck_assert_int_eq(r.status, 200);
         ck_assert_ptr_nonnull(strstr(r.body, "X-Kept: yes\r\n"));
+        ck_assert_ptr_nonnull(strstr(r.body, "X-C: 3\r\n"));
         ck_assert_msg(strstr(r.body, "X-C1") == NULL && strstr(r.body, "X-C2") == NULL, "origin got: %s", r.body);
-        ck_assert_msg(strstr(r.body, "X-C10") == NULL, "origin got: %s", r.body);
-        ck_assert_ptr_null(strstr(r.body, "x-c"));
+        ck_assert_msg(strstr(r.body, "t17") == NULL, "origin got: %s", r.body);
         tc_response_free(&r);
     }
 }

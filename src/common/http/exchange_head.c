@@ -14,30 +14,53 @@
 #include <strings.h>
 /* ---- serialising heads ---- */
 
-/* The Connection fields of a head, found once per head rather than once
- * per field copied: their indexes, up to CONN_MAX; more is rare enough to
- * be looked up again each time (n = -1). */
-#define CONN_MAX 8
+/* The elements of a head's Connection fields, cut once per head rather
+ * than once per field copied, with a mask of their lengths (mod 64) that
+ * most fields' names miss.  Up to CONN_MAX elements; a head with more is
+ * looked through again for each field (n = -1). */
+#define CONN_MAX 16
 struct conn_fields {
     int n;
-    unsigned idx[CONN_MAX];
+    uint64_t lengths;
+    struct {
+        const char *p;
+        size_t len;
+    } tok[CONN_MAX];
 };
 
 static void find_connection(const struct http_head *h, const char *base, struct conn_fields *cf)
 {
     cf->n = 0;
+    cf->lengths = 0;
     for (int i = http1_find(h, base, "connection", 0); i >= 0; i = http1_find(h, base, "connection", i + 1)) {
-        if (cf->n == CONN_MAX) {
-            cf->n = -1;
-            return;
+        const char *v = base + h->fields[i].value.off;
+        size_t pos = 0, s, len;
+
+        while (http1_list_next(v, h->fields[i].value.len, &pos, &s, &len)) {
+            if (len == 0)
+                continue;
+            if (cf->n == CONN_MAX) {
+                cf->n = -1;
+                return;
+            }
+            cf->tok[cf->n].p = v + s;
+            cf->tok[cf->n++].len = len;
+            cf->lengths |= (uint64_t)1 << (len & 63);
         }
-        cf->idx[cf->n++] = (unsigned)i;
     }
 }
 
-static int list_names(const struct http_head *h, const char *base, unsigned i, const char *tmp)
+/* ASCII case-insensitive equality of a[0..n) and b[0..n). */
+static int same_token(const char *a, const char *b, size_t n)
 {
-    return http1_list_has(base + h->fields[i].value.off, h->fields[i].value.len, tmp);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x != y && (x | 0x20) != (y | 0x20))
+            return 0;
+        if (x != y && ((x | 0x20) < 'a' || (x | 0x20) > 'z'))
+            return 0;
+    }
+    return 1;
 }
 
 /* Whether the field name at (name, len) is listed in a Connection field. */
@@ -48,16 +71,18 @@ static int listed_in_connection(const struct http_head *h, const char *base, con
 
     if (len >= sizeof(tmp))
         return 0;
-    memcpy(tmp, name, len);
-    tmp[len] = '\0';
     if (cf->n >= 0) {
+        if (!(cf->lengths >> (len & 63) & 1))
+            return 0;
         for (int k = 0; k < cf->n; k++)
-            if (list_names(h, base, cf->idx[k], tmp))
+            if (cf->tok[k].len == len && same_token(cf->tok[k].p, name, len))
                 return 1;
         return 0;
     }
+    memcpy(tmp, name, len);
+    tmp[len] = '\0';
     for (int i = http1_find(h, base, "connection", 0); i >= 0; i = http1_find(h, base, "connection", i + 1))
-        if (list_names(h, base, (unsigned)i, tmp))
+        if (http1_list_has(base + h->fields[i].value.off, h->fields[i].value.len, tmp))
             return 1;
     return 0;
 }

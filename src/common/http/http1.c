@@ -710,6 +710,11 @@ int http1_list_has(const char *v, size_t vlen, const char *token)
     return 0;
 }
 
+int http1_list_next(const char *v, size_t vlen, size_t *pos, size_t *start, size_t *len)
+{
+    return list_next(v, vlen, pos, start, len);
+}
+
 int http1_is_hop_by_hop(const char *name, size_t len)
 {
     /* by length first: this runs for every field of every proxied head */
