@@ -46,6 +46,14 @@ static const unsigned char tchar[256] = {
     ['|'] = 1, ['~'] = 1,
 };
 
+/* The tchar a field name may always hold: all but '_', which a setting
+ * allows. */
+static const unsigned char name_plain[256] = {
+    ['!'] = 1, ['#' ... '\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,
+    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['^'] = 1, ['`'] = 1, ['a' ... 'z'] = 1,
+    ['|'] = 1, ['~'] = 1,
+};
+
 /* Bytes of a host in a target or Host field: HOST_NAME for a reg-name
  * narrowed to RFC 3986 unreserved (no percent-encoding, no sub-delims, no
  * userinfo), HOST_V6 inside the brackets of an IPv6 literal. */
@@ -430,6 +438,8 @@ static int parse_field_line(struct parser *p, size_t s, size_t e)
         return fail(h, 400, "obs-fold or whitespace before field");
     for (i = s; i < e && b[i] != ':'; i++) {
         unsigned char c = (unsigned char)b[i];
+        if (name_plain[c])
+            continue; /* the common case, one lookup */
         if (is_ows((char)c))
             return fail(h, 400, "whitespace in field name");
         if (!tchar[c] || (c == '_' && !p->allow_underscore))

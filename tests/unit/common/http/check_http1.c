@@ -454,6 +454,27 @@ START_TEST(test_scan_every_byte)
             ck_assert_msg(r == HTTP1_ERROR && strcmp(h.error, why) == 0, "byte 0x%02x in a target: %d %s", c, r,
                           h.error ? h.error : "");
     }
+    /* In a field name: tchar of RFC 9110 (but '_' unless allowed), else
+     * whitespace or a bad character, after the line scan's own refusals. */
+    for (c = 0; c < 256; c++) {
+        int tchar = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c && strchr("!#$%&'*+-.^_`|~", c));
+        int scan = c < 0x20 ? c != '\t' : c == 0x7f;
+
+        n = snprintf(in, sizeof(in), "GET / HTTP/1.1\r\nHost: a\r\nX-%cA: 1\r\n\r\n", 'z');
+        in[27] = (char)c;
+        if (c == ':' || scan)
+            continue;
+        for (int under = 0; under <= 1; under++) {
+            free(parse_copy(in, (size_t)n, 1, 0, under ? &lim_underscore : &lim_default, &h, &r));
+            if (tchar && (c != '_' || under))
+                ck_assert_msg(r == n, "byte 0x%02x in a field name: %d (%s)", c, r, h.error ? h.error : "");
+            else
+                ck_assert_msg(r == HTTP1_ERROR && strcmp(h.error, c == ' ' || c == '\t' ? "whitespace in field name"
+                                                                                   : "bad character in field name") == 0,
+                              "byte 0x%02x in a field name: %d %s", c, r, h.error ? h.error : "");
+        }
+    }
     /* lim_small: a 32-byte start line.  32 bytes pass, the 33rd is 414 even
      * when it would be refused for itself; a control before it is 400. */
     for (n = 20; n <= 40; n++) {
