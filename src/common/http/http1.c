@@ -126,9 +126,11 @@ static int ci_eq(const char *a, size_t n, const char *lit)
 {
     size_t i;
 
-    for (i = 0; i < n; i++)
-        if (lit[i] == '\0' || lower((unsigned char)a[i]) != lower((unsigned char)lit[i]))
+    for (i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)lit[i];
+        if (y == '\0' || (x != y && lower(x) != lower(y)))
             return 0;
+    }
     return lit[n] == '\0';
 }
 
