@@ -11,7 +11,8 @@
 # `wrk -t1 -c50 -d5s`. CPU per request is utime + stime of the gatehouse
 # process (all its threads) over the run, from /proc/PID/stat, divided by
 # the requests wrk completed. Prints every run and the medians, and the
-# ratio B / A. Placement as in bench/lib.sh (BENCH_LAYOUT). BENCH_AB_PATH
+# ratio B / A; the same for user time alone (utime: the proxy's own code).
+# Placement as in bench/lib.sh (BENCH_LAYOUT). BENCH_AB_PATH
 # asks for another object than /1k (/64k, /1m).
 # Installs nginx and wrk from Debian when missing (as root).
 set -euo pipefail
@@ -48,26 +49,41 @@ install_needed() {
     return 0
 }
 
+# user_ticks NAME — utime alone of NAME's process tree (cpu_ticks adds
+# stime): the proxy's own code, which the kernel's TCP work does not blur.
+user_ticks() {
+    local pid p total=0
+    pid=${PIDS[$1]:-}
+    [ -n "$pid" ] || { echo 0; return; }
+    for p in $(tree_pids "$pid"); do
+        total=$((total + $(sed 's/.*) //' /proc/"$p"/stat 2>/dev/null | awk '{ print $12 }')))
+    done
+    echo "$total"
+}
+
 # one_run LABEL BINARY ROUND — starts BINARY, warms it, measures one wrk run,
 # stops it; appends "LABEL ROUND requests cpu_us_per_request" to $RES.
 one_run() {
-    local label=$1 bin=$2 round=$3 before after line req ticks
+    local label=$1 bin=$2 round=$3 before after ubefore uafter line req ticks uticks
     GATEHOUSE=$bin
     start_peer gatehouse || die "gatehouse ($bin) would not start; see $RUN/logs/gatehouse.out"
     pin "$LOAD_CPU" wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$GH_REV_PORT${BENCH_AB_PATH:-/1k}" >/dev/null 2>&1 || true
     before=$(cpu_ticks gatehouse)
+    ubefore=$(user_ticks gatehouse)
     line=$(pin "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DUR}s" -s bench/wrk.lua \
         "http://127.0.0.1:$GH_REV_PORT${BENCH_AB_PATH:-/1k}" 2>&1 | grep '^RESULT ' || true)
     after=$(cpu_ticks gatehouse)
+    uafter=$(user_ticks gatehouse)
     stop_proc gatehouse
     [ -n "$line" ] || die "wrk failed against $label"
     req=${line#*requests=}
     req=${req%% *}
     ticks=$((after - before))
-    printf '%s\t%s\t%s\t%s\n' "$label" "$round" "$req" \
-        "$(calc "$ticks / $CLK_TCK / $req * 1000000")" >>"$RES"
-    say "$(printf '  round %s  %s  requests %s  cpu %s ticks  %.3f us/request' "$round" "$label" \
-        "$req" "$ticks" "$(calc "$ticks / $CLK_TCK / $req * 1000000")")"
+    uticks=$((uafter - ubefore))
+    printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$round" "$req" \
+        "$(calc "$ticks / $CLK_TCK / $req * 1000000")" "$(calc "$uticks / $CLK_TCK / $req * 1000000")" >>"$RES"
+    say "$(printf '  round %s  %s  requests %s  cpu %s ticks  %.3f us/request (user %.3f)' "$round" "$label" \
+        "$req" "$ticks" "$(calc "$ticks / $CLK_TCK / $req * 1000000")" "$(calc "$uticks / $CLK_TCK / $req * 1000000")")"
 }
 
 med() {
@@ -96,6 +112,7 @@ done
 a=$(med A 4)
 b=$(med B 4)
 printf 'medians over %s rounds of %ss (%s, keep-alive, %s connections):\n' "$ROUNDS" "$DUR" "${BENCH_AB_PATH:-/1k}" "$CONNS"
-printf '  A  %.3f us CPU per request, %s requests per run\n' "$a" "$(med A 3)"
-printf '  B  %.3f us CPU per request, %s requests per run\n' "$b" "$(med B 3)"
-printf '  B / A = %s\n' "$(calc "sprintf(\"%.3f\", $b / $a)")"
+printf '  A  %.3f us CPU per request (user %.3f), %s requests per run\n' "$a" "$(med A 5)" "$(med A 3)"
+printf '  B  %.3f us CPU per request (user %.3f), %s requests per run\n' "$b" "$(med B 5)" "$(med B 3)"
+printf '  B / A = %s (user: %s)\n' "$(calc "sprintf(\"%.3f\", $b / $a)")" \
+    "$(calc "sprintf(\"%.3f\", $(med B 5) / $(med A 5))")"

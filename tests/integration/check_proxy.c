@@ -152,6 +152,34 @@ START_TEST(forward_rewrites_and_strips)
 }
 END_TEST
 
+/* A field named in any of several Connection fields is dropped: in the
+ * second of two, and after seventeen other names in one field (past the
+ * sixteen names the head writer keeps, where it looks them up again). */
+START_TEST(forward_strips_every_connection_listed)
+{
+    char target[128], extra[512];
+
+    snprintf(target, sizeof(target), "http://127.0.0.1:%d/headers", rig.o.port);
+    for (int many = 0; many <= 1; many++) {
+        struct tc_response r = {0};
+        size_t n = 0;
+
+        n += (size_t)snprintf(extra + n, sizeof(extra) - n, "Connection: ");
+        for (int i = 1; many && i <= 17; i++)
+            n += (size_t)snprintf(extra + n, sizeof(extra) - n, "t%d, ", i);
+        snprintf(extra + n, sizeof(extra) - n,
+                 "X-C1\r\nX-C1: 1\r\nConnection: x-c2\r\nX-C2: 2\r\nX-Kept: yes\r\nX-C: 3\r\n");
+        get(rig.fwd, target, extra, &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(strstr(r.body, "X-Kept: yes\r\n"));
+        ck_assert_ptr_nonnull(strstr(r.body, "X-C: 3\r\n"));
+        ck_assert_msg(strstr(r.body, "X-C1") == NULL && strstr(r.body, "X-C2") == NULL, "origin got: %s", r.body);
+        ck_assert_msg(strstr(r.body, "t17") == NULL, "origin got: %s", r.body);
+        tc_response_free(&r);
+    }
+}
+END_TEST
+
 /* Three requests on one client connection reach the origin on one
  * upstream connection: keep-alive on both sides. */
 static void keepalive_through(int port, const char *target)
@@ -748,6 +776,7 @@ Suite *proxy_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, reverse_serves_origin);
     tcase_add_test(tc, forward_rewrites_and_strips);
+    tcase_add_test(tc, forward_strips_every_connection_listed);
     tcase_add_test(tc, keepalive_reverse);
     tcase_add_test(tc, keepalive_forward);
     tcase_add_test(tc, pipelined_in_order);

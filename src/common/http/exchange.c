@@ -170,10 +170,28 @@ void exchange_add_field(struct exchange *ex, const char *name, const char *value
     add_edit(ex, 1, 0, name, value, len);
 }
 
+/* The removal and the addition share one copy of the name in the arena
+ * (four per request on a reverse listener: X-Forwarded-*, Forwarded). */
 void exchange_set_field(struct exchange *ex, const char *name, const char *value, size_t len)
 {
-    add_edit(ex, 0, 0, name, NULL, 0);
-    add_edit(ex, 1, 0, name, value, len);
+    struct field_edit *e;
+
+    if (ex->nedits + 2 > EXCHANGE_MAX_EDITS) {
+        add_edit(ex, 0, 0, name, NULL, 0);
+        add_edit(ex, 1, 0, name, value, len);
+        return;
+    }
+    e = &ex->edits[ex->nedits];
+    e[0].add = 0;
+    e[0].response = 0;
+    e[0].name_len = (uint32_t)strlen(name);
+    e[0].name_off = arena_put(ex, name, e[0].name_len);
+    e[0].value_off = e[0].value_len = 0;
+    e[1] = e[0];
+    e[1].add = 1;
+    e[1].value_len = (uint32_t)len;
+    e[1].value_off = arena_put(ex, value, len);
+    ex->nedits += 2;
 }
 
 void exchange_remove_response_field(struct exchange *ex, const char *name)

@@ -14,18 +14,74 @@
 #include <strings.h>
 /* ---- serialising heads ---- */
 
+/* The elements of a head's Connection fields, cut once per head rather
+ * than once per field copied, with a mask of their lengths (mod 64) that
+ * most fields' names miss.  Up to CONN_MAX elements; a head with more is
+ * looked through again for each field (n = -1). */
+#define CONN_MAX 16
+struct conn_fields {
+    int n;
+    uint64_t lengths;
+    struct {
+        const char *p;
+        size_t len;
+    } tok[CONN_MAX];
+};
+
+static void find_connection(const struct http_head *h, const char *base, struct conn_fields *cf)
+{
+    cf->n = 0;
+    cf->lengths = 0;
+    for (int i = http1_find(h, base, "connection", 0); i >= 0; i = http1_find(h, base, "connection", i + 1)) {
+        const char *v = base + h->fields[i].value.off;
+        size_t pos = 0, s, len;
+
+        while (http1_list_next(v, h->fields[i].value.len, &pos, &s, &len)) {
+            if (len == 0)
+                continue;
+            if (cf->n == CONN_MAX) {
+                cf->n = -1;
+                return;
+            }
+            cf->tok[cf->n].p = v + s;
+            cf->tok[cf->n++].len = len;
+            cf->lengths |= (uint64_t)1 << (len & 63);
+        }
+    }
+}
+
+/* ASCII case-insensitive equality of a[0..n) and b[0..n). */
+static int same_token(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x != y && (x | 0x20) != (y | 0x20))
+            return 0;
+        if (x != y && ((x | 0x20) < 'a' || (x | 0x20) > 'z'))
+            return 0;
+    }
+    return 1;
+}
+
 /* Whether the field name at (name, len) is listed in a Connection field. */
-static int listed_in_connection(const struct http_head *h, const char *base, const char *name,
-                                size_t len)
+static int listed_in_connection(const struct http_head *h, const char *base, const struct conn_fields *cf,
+                                const char *name, size_t len)
 {
     char tmp[128];
 
     if (len >= sizeof(tmp))
         return 0;
+    if (cf->n >= 0) {
+        if (!(cf->lengths >> (len & 63) & 1))
+            return 0;
+        for (int k = 0; k < cf->n; k++)
+            if (cf->tok[k].len == len && same_token(cf->tok[k].p, name, len))
+                return 1;
+        return 0;
+    }
     memcpy(tmp, name, len);
     tmp[len] = '\0';
-    for (int i = http1_find(h, base, "connection", 0); i >= 0;
-         i = http1_find(h, base, "connection", i + 1))
+    for (int i = http1_find(h, base, "connection", 0); i >= 0; i = http1_find(h, base, "connection", i + 1))
         if (http1_list_has(base + h->fields[i].value.off, h->fields[i].value.len, tmp))
             return 1;
     return 0;
@@ -47,6 +103,33 @@ static int removed_by_edit(const struct exchange *ex, int side, const char *name
     return 0;
 }
 
+/* The lengths (mod 64) of the names one side's edits remove, as bits: a
+ * field whose length has no bit is removed by none of them, and the edits
+ * (two dozen on a cached listener's request) are not searched for it. */
+static uint64_t removed_lengths(const struct exchange *ex, int side)
+{
+    uint64_t m = 0;
+
+    for (unsigned i = 0; i < ex->nedits; i++)
+        if (!ex->edits[i].add && ex->edits[i].response == side)
+            m |= (uint64_t)1 << (ex->edits[i].name_len & 63);
+    return m;
+}
+
+/* "name: value\r\n" at the end of out, which has room for it. */
+static void append_line(struct buf *out, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    char *p = buf_tail(out);
+
+    memcpy(p, name, nlen);
+    p[nlen] = ':';
+    p[nlen + 1] = ' ';
+    memcpy(p + nlen + 2, value, vlen);
+    p[nlen + 2 + vlen] = '\r';
+    p[nlen + 3 + vlen] = '\n';
+    out->end += (uint32_t)(nlen + vlen + 4);
+}
+
 /* Writes the added fields of one side. */
 static int put_added(const struct exchange *ex, int side, struct buf *out);
 
@@ -55,16 +138,19 @@ static int put_added(const struct exchange *ex, int side, struct buf *out);
 static int copy_fields(const struct exchange *ex, const struct http_head *h, const char *base,
                        struct buf *out, int side)
 {
-    int has_connection = http1_find(h, base, "connection", 0) >= 0;
+    struct conn_fields cf;
+    uint64_t removed = side != EDITS_NONE ? removed_lengths(ex, side) : 0;
+
+    find_connection(h, base, &cf);
 
     for (unsigned i = 0; i < h->nfields; i++) {
         const struct http_field *f = &h->fields[i];
         const char *name = base + f->name.off;
         if (http1_is_hop_by_hop(name, f->name.len) || gh_strcaseeq(name, f->name.len, "content-length") ||
-            (has_connection && listed_in_connection(h, base, name, f->name.len)) ||
+            (cf.n != 0 && listed_in_connection(h, base, &cf, name, f->name.len)) ||
             (side == EDITS_REQUEST && (hop_dropped(name, f->name.len) ||
                                        (ex->drop && ex->drop(name, f->name.len)))) ||
-            (side != EDITS_NONE && removed_by_edit(ex, side, name, f->name.len)) ||
+            ((removed >> (f->name.len & 63) & 1) && removed_by_edit(ex, side, name, f->name.len)) ||
             (side == EDITS_RESPONSE && (ex->zalg || ex->zdecode) &&
              gh_strcaseeq(name, f->name.len, "etag")) ||
             (side == EDITS_RESPONSE && ex->zdecode &&
@@ -74,10 +160,7 @@ static int copy_fields(const struct exchange *ex, const struct http_head *h, con
             buf_compact(out);
         if (buf_room(out) < (size_t)f->name.len + f->value.len + 4)
             return -1;
-        buf_append(out, name, f->name.len);
-        buf_append(out, ": ", 2);
-        buf_append(out, base + f->value.off, f->value.len);
-        buf_append(out, "\r\n", 2);
+        append_line(out, name, f->name.len, base + f->value.off, f->value.len);
     }
     return 0;
 }
@@ -126,8 +209,12 @@ static int put_u64(struct buf *out, uint64_t v)
 /* "name: value\r\n" */
 static int put_field(struct buf *out, const char *name, size_t nlen, const char *value, size_t vlen)
 {
-    return put_mem(out, name, nlen) | put_lit(out, ": ") | put_mem(out, value, vlen) |
-           put_lit(out, "\r\n");
+    if (buf_room(out) < nlen + vlen + 4)
+        buf_compact(out);
+    if (buf_room(out) < nlen + vlen + 4)
+        return -1;
+    append_line(out, name, nlen, value, vlen);
+    return 0;
 }
 
 /* "Via: 1.x name\r\n" */

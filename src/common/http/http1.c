@@ -29,11 +29,28 @@ static const unsigned char byte_class[256] = {
     [0x21 ... 0x7e] = B_VCHAR, [0x80 ... 0xff] = B_OBS,
 };
 
+/* The bytes at which scan_line's fast loop stops: CR, LF and the controls
+ * (HTAB aside) everywhere; HTAB and obs-text too on a strict (request) line. */
+static const unsigned char stop_field[256] = {
+    [0x00 ... 0x08] = 1, [0x0a ... 0x1f] = 1, [0x7f] = 1,
+};
+static const unsigned char stop_strict[256] = {
+    [0x00 ... 0x1f] = 1, [0x7f ... 0xff] = 1,
+};
+
 /* tchar of RFC 9110 section 5.6.2: what tokens (methods, field names,
  * codings) are made of. */
 static const unsigned char tchar[256] = {
     ['!'] = 1, ['#' ... '\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,
     ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['^' ... '`'] = 1, ['a' ... 'z'] = 1,
+    ['|'] = 1, ['~'] = 1,
+};
+
+/* The tchar a field name may always hold: all but '_', which a setting
+ * allows. */
+static const unsigned char name_plain[256] = {
+    ['!'] = 1, ['#' ... '\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,
+    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['^'] = 1, ['`'] = 1, ['a' ... 'z'] = 1,
     ['|'] = 1, ['~'] = 1,
 };
 
@@ -109,9 +126,11 @@ static int ci_eq(const char *a, size_t n, const char *lit)
 {
     size_t i;
 
-    for (i = 0; i < n; i++)
-        if (lit[i] == '\0' || lower((unsigned char)a[i]) != lower((unsigned char)lit[i]))
+    for (i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)lit[i];
+        if (y == '\0' || (x != y && lower(x) != lower(y)))
             return 0;
+    }
     return lit[n] == '\0';
 }
 
@@ -170,6 +189,28 @@ static int list_next(const char *v, size_t n, size_t *pos, size_t *start, size_t
 
 /* ---- phase 1: finding the end of a line ---- */
 
+/* Eight bytes at a time from i towards end, past words holding no byte the
+ * tables above stop at: none below 0x20 (CR, LF, controls, HTAB: a false
+ * stop for HTAB in a field value costs only the byte loop), no DEL, and on
+ * a strict line no byte from 0x80.  Returns where the byte loop goes on. */
+static size_t skip_words(const unsigned char *b, size_t i, size_t end, int strict)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const uint64_t bad_high = strict ? highs : 0;
+
+    while (i < end && end - i >= 8) {
+        uint64_t w, ctl, del;
+
+        memcpy(&w, b + i, 8);
+        ctl = (w - ones * 0x20) & ~w & highs;      /* some byte < 0x20 */
+        del = ((w ^ (ones * 0x7f)) - ones) & ~(w ^ (ones * 0x7f)) & highs; /* some byte == 0x7f */
+        if (ctl | del | (w & bad_high))
+            break;
+        i += 8;
+    }
+    return i;
+}
+
 /* Scans the line starting at `start` up to its CRLF and stores the offset of
  * the CR in *eol.  Returns 0, HTTP1_PARTIAL, or HTTP1_ERROR for a byte that
  * may not appear: NUL and other controls, a CR not followed by LF, a LF not
@@ -178,9 +219,19 @@ static int list_next(const char *v, size_t n, size_t *pos, size_t *start, size_t
  * past them exists, and a buffer of max_head bytes never gets PARTIAL. */
 static int scan_line(const struct parser *p, size_t start, size_t max_line, int strict, size_t *eol)
 {
-    size_t i;
+    const unsigned char *stop_at = strict ? stop_strict : stop_field;
+    const unsigned char *b = (const unsigned char *)p->buf;
+    size_t i = start, end = p->max_head < p->len ? p->max_head : p->len;
 
-    for (i = start;; i++) {
+    /* The fast part: bytes that cannot end the line nor break a rule, short
+     * of every limit.  The loop below decides whatever stopped it, exactly
+     * as it decides every byte. */
+    if (start < end && max_line < end - start)
+        end = start + max_line;
+    i = skip_words(b, i, end, strict);
+    while (i < end && !stop_at[b[i]])
+        i++;
+    for (;; i++) {
         unsigned cls;
 
         if (i >= p->max_head)
@@ -389,6 +440,8 @@ static int parse_field_line(struct parser *p, size_t s, size_t e)
         return fail(h, 400, "obs-fold or whitespace before field");
     for (i = s; i < e && b[i] != ':'; i++) {
         unsigned char c = (unsigned char)b[i];
+        if (name_plain[c])
+            continue; /* the common case, one lookup */
         if (is_ows((char)c))
             return fail(h, 400, "whitespace in field name");
         if (!tchar[c] || (c == '_' && !p->allow_underscore))
@@ -667,6 +720,11 @@ int http1_list_has(const char *v, size_t vlen, const char *token)
         if (len > 0 && ci_eq(v + s, len, token))
             return 1;
     return 0;
+}
+
+int http1_list_next(const char *v, size_t vlen, size_t *pos, size_t *start, size_t *len)
+{
+    return list_next(v, vlen, pos, start, len);
 }
 
 int http1_is_hop_by_hop(const char *name, size_t len)

@@ -120,6 +120,12 @@ int http1_find(const struct http_head *h, const char *base, const char *name, in
  * (case-insensitive, optional whitespace around elements). */
 int http1_list_has(const char *v, size_t vlen, const char *token);
 
+/* The next element of the comma-separated list v[0..vlen) from *pos on,
+ * trimmed of optional whitespace, as v[*start .. *start + *len) (empty
+ * elements too); *pos moves past it.  Returns 0 once the list is done.
+ * *pos starts at 0. */
+int http1_list_next(const char *v, size_t vlen, size_t *pos, size_t *start, size_t *len);
+
 /* Whether a field name is hop-by-hop by definition (Connection, Keep-Alive,
  * Proxy-Connection, Proxy-Authenticate, Proxy-Authorization, TE, Trailer,
  * Transfer-Encoding, Upgrade). Content-Length is not: it is framing, and the

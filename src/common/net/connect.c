@@ -140,7 +140,7 @@ int connect_greet(struct exchange *ex)
 {
     ex->up->connected = 1;
     ex->uphead_sent = 0;
-    gh_fmt(ex->up_addr, sizeof(ex->up_addr), "%s", ex->up->addr_text);
+    gh_cat_str(ex->up_addr, sizeof(ex->up_addr), 0, ex->up->addr_text);
     if (ex->proxy_header && !ex->up_reused && !ex->up_greeted && send_proxy_header(ex) < 0)
         return exchange_fail_upstream(ex, 502, "upstream write failed", RETRY_OTHER, 0);
     ex->up_greeted = 1;

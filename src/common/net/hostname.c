@@ -11,6 +11,31 @@
 #define NAME_MAX_LEN 253
 #define LABEL_MAX_LEN 63
 
+/* Whether s[0..len) is a dotted quad already in the form inet_ntop writes
+ * (four decimal numbers up to 255, no leading zero): then it is its own
+ * normal form, and the C library's round trip (inet_aton, inet_ntop and
+ * its sprintf: 8 % of a proxied request's instructions when clients name
+ * the proxy by address) is skipped.
+ * Every other spelling takes the round trip. */
+static int canonical_quad(const char *s, size_t len)
+{
+    size_t i = 0;
+
+    for (int part = 0; part < 4; part++) {
+        size_t start;
+        unsigned v = 0;
+
+        if (part > 0 && (i >= len || s[i++] != '.'))
+            return 0;
+        start = i;
+        while (i < len && i - start < 3 && s[i] >= '0' && s[i] <= '9')
+            v = v * 10 + (unsigned)(s[i++] - '0');
+        if (i == start || v > 255 || (s[start] == '0' && i - start > 1))
+            return 0;
+    }
+    return i == len;
+}
+
 /* An IP literal in normal form, or -1 when host is none. */
 static int normalize_ip(const char *host, size_t len, char *out, size_t cap)
 {
@@ -28,6 +53,12 @@ static int normalize_ip(const char *host, size_t len, char *out, size_t cap)
         if (inet_pton(AF_INET6, tmp, &a6) != 1 || !inet_ntop(AF_INET6, &a6, out, (socklen_t)cap))
             return -1;
         return (int)strlen(out);
+    }
+    if (canonical_quad(tmp, len)) {
+        if (cap <= len)
+            return -1;
+        memcpy(out, tmp, len + 1);
+        return (int)len;
     }
     /* inet_aton stops at white space and ignores what follows: hand it only
      * what could be a number */

@@ -420,6 +420,89 @@ START_TEST(test_limits_never_partial)
 }
 END_TEST
 
+/* Every byte value inside a field value and inside the request line, at
+ * every offset of a line that also crosses the start-line limit: what the
+ * line scan refuses (controls, a CR or LF alone; HTAB and obs-text on the
+ * request line) is refused with its reason, and the start-line limit fires
+ * on the first byte past it whatever the bytes before it are. */
+START_TEST(test_scan_every_byte)
+{
+    static struct http_head h;
+    char in[128];
+    int c, r, n;
+
+    for (c = 0; c < 256; c++) {
+        int ok = c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
+        const char *why = c == '\r' ? "bare CR" : c == '\n' ? "bare LF" : "forbidden byte in head";
+
+        n = snprintf(in, sizeof(in), "GET / HTTP/1.1\r\nHost: a\r\nX-A: 0123456789%c9\r\n\r\n", 'z');
+        in[n - 6] = (char)c;
+        free(parse_copy(in, (size_t)n, 1, 0, &lim_default, &h, &r));
+        if (ok)
+            ck_assert_msg(r == n, "byte 0x%02x in a field value: %d (%s)", c, r, h.error ? h.error : "");
+        else
+            ck_assert_msg(r == HTTP1_ERROR && strcmp(h.error, why) == 0, "byte 0x%02x in a field value: %d %s",
+                          c, r, h.error ? h.error : "");
+
+        n = snprintf(in, sizeof(in), "GET /abcdefghij%ck HTTP/1.1\r\nHost: a\r\n\r\n", 'z');
+        in[15] = (char)c;
+        free(parse_copy(in, (size_t)n, 1, 0, &lim_default, &h, &r));
+        if (c >= 0x21 && c <= 0x7e)
+            ck_assert_msg(r == HTTP1_ERROR ? strcmp(h.error, why) != 0 : r == n, "byte 0x%02x in a target: %d",
+                          c, r);
+        else if (c != ' ')
+            ck_assert_msg(r == HTTP1_ERROR && strcmp(h.error, why) == 0, "byte 0x%02x in a target: %d %s", c, r,
+                          h.error ? h.error : "");
+    }
+    /* In a field name: tchar of RFC 9110 (but '_' unless allowed), else
+     * whitespace or a bad character, after the line scan's own refusals. */
+    for (c = 0; c < 256; c++) {
+        int tchar = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c && strchr("!#$%&'*+-.^_`|~", c));
+        int scan = c < 0x20 ? c != '\t' : c == 0x7f;
+
+        n = snprintf(in, sizeof(in), "GET / HTTP/1.1\r\nHost: a\r\nX-%cA: 1\r\n\r\n", 'z');
+        in[27] = (char)c;
+        if (c == ':' || scan)
+            continue;
+        for (int under = 0; under <= 1; under++) {
+            free(parse_copy(in, (size_t)n, 1, 0, under ? &lim_underscore : &lim_default, &h, &r));
+            if (tchar && (c != '_' || under))
+                ck_assert_msg(r == n, "byte 0x%02x in a field name: %d (%s)", c, r, h.error ? h.error : "");
+            else
+                ck_assert_msg(r == HTTP1_ERROR && strcmp(h.error, c == ' ' || c == '\t' ? "whitespace in field name"
+                                                                                   : "bad character in field name") == 0,
+                              "byte 0x%02x in a field name: %d %s", c, r, h.error ? h.error : "");
+        }
+    }
+    /* lim_small: a 32-byte start line.  32 bytes pass, the 33rd is 414 even
+     * when it would be refused for itself; a control before it is 400. */
+    for (n = 20; n <= 40; n++) {
+        size_t len;
+
+        memset(in, 'a', sizeof(in));
+        memcpy(in, "GET /", 5);
+        memcpy(in + n - 9, " HTTP/1.1\r\nHost: a\r\n\r\n", 22);
+        len = (size_t)n + 13;
+        free(parse_copy(in, len, 1, 0, &lim_small, &h, &r));
+        if (n <= 32)
+            ck_assert_msg(r == (int)len, "start line of %d bytes: %d (%s)", n, r, h.error ? h.error : "");
+        else
+            ck_assert_msg(r == HTTP1_ERROR && h.error_status == 414, "start line of %d bytes: %d", n, r);
+        if (n <= 32)
+            continue;
+        in[32] = '\x01';
+        free(parse_copy(in, len, 1, 0, &lim_small, &h, &r));
+        ck_assert_msg(r == HTTP1_ERROR && h.error_status == 414, "line %d, control at 32: %d %d", n, r,
+                      h.error_status);
+        in[31] = '\x01';
+        free(parse_copy(in, len, 1, 0, &lim_small, &h, &r));
+        ck_assert_msg(r == HTTP1_ERROR && h.error_status == 400, "line %d, control at 31: %d %d", n, r,
+                      h.error_status);
+    }
+}
+END_TEST
+
 /* ---- property: prefixes agree with the whole, on generated inputs ---- */
 
 static uint32_t rng_state;
@@ -811,6 +894,7 @@ Suite *http1_suite(void)
     tcase_add_loop_test(tc, test_request_table, 0, (int)(sizeof(req_cases) / sizeof(req_cases[0])));
     tcase_add_test(tc, test_request_offsets);
     tcase_add_test(tc, test_limits_never_partial);
+    tcase_add_test(tc, test_scan_every_byte);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("responses");

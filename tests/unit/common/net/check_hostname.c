@@ -4,6 +4,9 @@
 #include "hostname.h"
 #include "suites.h"
 
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +36,17 @@ static const struct {
     {"0177.0.0.1", "127.0.0.1"},
     {"127.0.0.1.", "127.0.0.1"},
     {"1.2.3.999", NULL},
+    {"0.0.0.0", "0.0.0.0"},
+    {"255.255.255.255", "255.255.255.255"},
+    {"[10.20.30.40]", "10.20.30.40"},
+    {"256.0.0.1", NULL},
+    {"1.2.3.04", "1.2.3.4"},
+    {"1.2.3.08", NULL},
+    {"01.2.3.4", "1.2.3.4"},
+    {"1.2.3.4567", NULL},
+    {"1.2.3", "1.2.0.3"},
+    {"1.2.3.", "1.2.0.3"},
+    {"1..2.3", NULL},
     {"127.0.0.1 evil.example", NULL},
     {"127.0.0.1\tx", NULL},
     {"1.2.3.4.5", NULL},
@@ -60,6 +74,28 @@ START_TEST(normal_forms)
         ck_assert_str_eq(out, cases[i].out);
         ck_assert_int_eq(n, (int)strlen(cases[i].out));
     }
+}
+END_TEST
+
+/* Dotted quads: every address spelled as inet_ntop spells it is its own
+ * normal form, the C library agreeing; the output's room is respected. */
+START_TEST(dotted_quads)
+{
+    char in[32], want[INET_ADDRSTRLEN], out[HOSTNAME_MAX];
+    struct in_addr a;
+    uint32_t x = 12345u;
+
+    for (int i = 0; i < 20000; i++) {
+        x = x * 1103515245u + 12345u;
+        a.s_addr = i < 256 ? htonl((uint32_t)i * 0x01010101u) : x;
+        ck_assert_ptr_nonnull(inet_ntop(AF_INET, &a, want, sizeof(want)));
+        snprintf(in, sizeof(in), "%s", want);
+        ck_assert_int_eq(hostname_normalize(in, strlen(in), out, sizeof(out)), (int)strlen(want));
+        ck_assert_str_eq(out, want);
+    }
+    ck_assert_int_eq(hostname_normalize("1.2.3.4", 7, out, 7), -1);
+    ck_assert_int_eq(hostname_normalize("1.2.3.4", 7, out, 8), 7);
+    ck_assert_str_eq(out, "1.2.3.4");
 }
 END_TEST
 
@@ -126,6 +162,7 @@ Suite *hostname_suite(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, normal_forms);
+    tcase_add_test(tc, dotted_quads);
     tcase_add_test(tc, label_and_name_lengths);
     tcase_add_test(tc, under_domains);
     tcase_add_test(tc, config_names);
