@@ -226,7 +226,9 @@ bench:
 	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/compress.sh
 	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/compress.sh --count
 	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/h2.sh
-	$(Q)for f in cache tls protect compress compress-count h2; do printf '\n' >> bench/results/latest.md; cat bench/results/$$f.md >> bench/results/latest.md; done
+	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/fleet.sh
+	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/shard.sh
+	$(Q)for f in cache tls protect compress compress-count h2 fleet shard; do printf '\n' >> bench/results/latest.md; cat bench/results/$$f.md >> bench/results/latest.md; done
 
 clean:
 	rm -rf build build-asan
