@@ -40,6 +40,7 @@ int main(void)
     srunner_add_suite(sr, directory_suite());
     srunner_add_suite(sr, login_suite());
     srunner_add_suite(sr, keytab_suite());
+    srunner_add_suite(sr, bans_suite());
     srunner_add_suite(sr, ratelimit_suite());
     srunner_add_suite(sr, bwlimit_suite());
     srunner_add_suite(sr, iptrie_suite());

@@ -36,6 +36,7 @@ Suite *auth_delay_suite(void);
 Suite *directory_suite(void);
 Suite *login_suite(void);
 Suite *keytab_suite(void);
+Suite *bans_suite(void);
 Suite *ratelimit_suite(void);
 Suite *bwlimit_suite(void);
 Suite *iptrie_suite(void);

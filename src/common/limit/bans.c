@@ -18,6 +18,7 @@
 struct ban {
     uint64_t key;
     uint64_t until; /* monotonic ms; 0 or past: the slot is free */
+    uint64_t since; /* monotonic ms it (or its last renewal) began */
     uint64_t refused;
     char rule[48];
     char text[80];
@@ -86,11 +87,14 @@ static struct ban *slot(struct shard *s, uint64_t key)
     return best;
 }
 
-static void ban(uint64_t key, const struct ban_rule *r, const char *text, uint64_t now)
+/* Bans key from `start` (now, or earlier for a ban made elsewhere) for
+ * r->ban_ms; a ban in force keeps the later end and the later start. */
+static void ban(uint64_t key, const struct ban_rule *r, const char *text, uint64_t now,
+                uint64_t start)
 {
     struct shard *s = shard_of(key);
     struct ban *b;
-    uint64_t end = now + r->ban_ms, seen;
+    uint64_t end = start + r->ban_ms, seen;
 
     pthread_mutex_lock(&s->lock);
     b = find(s, key, now);
@@ -100,7 +104,8 @@ static void ban(uint64_t key, const struct ban_rule *r, const char *text, uint64
         gh_fmt(b->rule, sizeof(b->rule), "%s", r->name);
         gh_fmt(b->text, sizeof(b->text), "%s", text);
     }
-    b->until = end;
+    b->until = GH_MAX(b->until, end);
+    b->since = GH_MAX(b->since, start);
     pthread_mutex_unlock(&s->lock);
     seen = atomic_load(&last_end);
     while (seen < end && !atomic_compare_exchange_weak(&last_end, &seen, end))
@@ -135,15 +140,17 @@ int bans_event(struct keytab *t, const struct ban_rule *r, uint64_t key, const c
 
     if (keytab_with(t, key, count_event, &e, 0) != 1)
         return 0;
-    ban(key, r, text, now);
+    ban(key, r, text, now, now);
     return 1;
 }
 
-void bans_put(uint64_t key, const char *rule, const char *text, uint64_t now, uint64_t ms)
+void bans_put(uint64_t key, const char *rule, const char *text, uint64_t now, uint64_t ms,
+              uint64_t age_ms)
 {
     struct ban_rule r = {.name = rule, .ban_ms = ms};
 
-    ban(key, &r, text, now);
+    if (ms > age_ms)
+        ban(key, &r, text, now, now > age_ms ? now - age_ms : 0);
 }
 
 uint64_t bans_check(uint64_t key, uint64_t now)
@@ -191,7 +198,7 @@ size_t bans_list(struct ban_info *out, size_t max, uint64_t now)
     return n;
 }
 
-unsigned bans_lift(const char *text, uint64_t now)
+unsigned bans_lift(const char *text, uint64_t now, uint64_t before)
 {
     unsigned lifted = 0;
     int all = strcmp(text, "*") == 0;
@@ -202,7 +209,7 @@ unsigned bans_lift(const char *text, uint64_t now)
         pthread_mutex_lock(&s->lock);
         for (unsigned k = 0; k < s->n; k++) {
             struct ban *b = &s->b[k];
-            if (b->until <= now || (!all && strcmp(b->text, text) != 0))
+            if (b->until <= now || b->since > before || (!all && strcmp(b->text, text) != 0))
                 continue;
             b->until = 0;
             lifted++;

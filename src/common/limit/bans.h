@@ -30,9 +30,12 @@ void bans_init(unsigned max_bans);
 int bans_event(struct keytab *t, const struct ban_rule *r, uint64_t key, const char *text,
                uint64_t now);
 
-/* Bans key under rule `rule` for ms from now, without counting events:
- * a ban another node of the fleet made (fleet.h). */
-void bans_put(uint64_t key, const char *rule, const char *text, uint64_t now, uint64_t ms);
+/* Bans key under rule `rule` for ms from when it was made, age_ms ago,
+ * without counting events: a ban another node of the fleet made (fleet.h;
+ * age_ms > 0 when read from the fleet's journal).  Nothing when it is
+ * over.  A ban in force keeps whichever end is later. */
+void bans_put(uint64_t key, const char *rule, const char *text, uint64_t now, uint64_t ms,
+              uint64_t age_ms);
 
 /* Milliseconds the key's ban has left, 0 when it is not banned (cheap when
  * no ban is in force: no lock is taken).  Counts a refusal for the ban. */
@@ -50,8 +53,10 @@ struct ban_info {
 size_t bans_list(struct ban_info *out, size_t max, uint64_t now);
 
 /* Lifts the bans in force whose key text is `text` (under every rule), or
- * every ban for "*", counting each in its rule's counters (pstats.h).
- * Returns how many were lifted. */
-unsigned bans_lift(const char *text, uint64_t now);
+ * every ban for "*", made (or last renewed) at or before `before`
+ * (monotonic ms: now for a lift made now, earlier for one read from the
+ * fleet's journal, which must not lift the bans made after it), counting
+ * each in its rule's counters (pstats.h).  Returns how many were lifted. */
+unsigned bans_lift(const char *text, uint64_t now, uint64_t before);
 
 #endif

@@ -466,5 +466,5 @@ long protect_lift_query(const char *q, size_t len)
     if (!n)
         return -1;
     protect_share_lift(key);
-    return (long)bans_lift(key, gh_now_ms());
+    return (long)bans_lift(key, gh_now_ms(), gh_now_ms());
 }

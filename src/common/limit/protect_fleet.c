@@ -188,12 +188,14 @@ static int key_from_text(int kind, unsigned v4, unsigned v6, const char *text, u
 static void on_lift(const char *msg, size_t len, uint64_t age_ms)
 {
     char text[PNOTE_TEXT * 2];
+    uint64_t now;
 
     if (!len || len >= sizeof(text))
         return;
     memcpy(text, msg, len);
     text[len] = '\0';
-    if (bans_lift(text, gh_now_ms()))
+    now = gh_now_ms();
+    if (bans_lift(text, now, now > age_ms ? now - age_ms : 0))
         log_info("ban lifted on another node of the fleet%s: %s",
                  age_ms ? " (from the fleet's journal)" : "", text);
 }
@@ -220,10 +222,9 @@ static void on_ban(const char *msg, size_t len, uint64_t age_ms)
     }
     if (ms <= age_ms)
         return; /* from the journal, and over */
-    ms -= age_ms;
-    bans_put(keytab_hash(rule, p, n), rule, text, gh_now_ms(), ms);
-    log_info("ban %s: %s banned for %llu s by another node of the fleet%s", rule, text, ms / 1000,
-             age_ms ? " (from the fleet's journal)" : "");
+    bans_put(keytab_hash(rule, p, n), rule, text, gh_now_ms(), ms, age_ms);
+    log_info("ban %s: %s banned for %llu s by another node of the fleet%s", rule, text,
+             (ms - age_ms) / 1000, age_ms ? " (from the fleet's journal)" : "");
 }
 
 void protect_fleet_subscribe(void)
