@@ -59,6 +59,7 @@ Suite *gateway_suite(void);
 Suite *filter_suite(void);
 Suite *front_suite(void);
 Suite *pools_suite(void);
+Suite *pools_reload_suite(void);
 Suite *tls_suite(void);
 Suite *cache_suite(void);
 Suite *evasion_suite(void);

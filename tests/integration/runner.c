@@ -22,6 +22,7 @@ int main(void)
     srunner_add_suite(sr, lists_suite());
     srunner_add_suite(sr, front_suite());
     srunner_add_suite(sr, pools_suite());
+    srunner_add_suite(sr, pools_reload_suite());
     srunner_add_suite(sr, tls_suite());
     srunner_add_suite(sr, cache_suite());
     srunner_add_suite(sr, shard_suite());
