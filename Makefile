@@ -129,7 +129,7 @@ sanitize:
 # the chunked decoder, the PROXY protocol parser, the ClientHello reader and HTTP/2 frames; each runs FUZZ_SECONDS on a copy of its seed corpus
 # and the run fails on any crash or broken invariant.
 FUZZ_TARGETS := request response chunked proxyproto sni
-FUZZ_SRC     := src/common/http/http1.c src/common/core/util.c src/common/net/proxyproto.c src/common/net/sni.c
+FUZZ_SRC     := src/common/http/http1.c src/common/http/http1_chunked.c src/common/core/util.c src/common/net/proxyproto.c src/common/net/sni.c
 FUZZ_BIN      = $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE $(COMMON_INC)
 
@@ -143,7 +143,7 @@ build/fuzz/fuzz_h2: $(FUZZ_H2_SRC)
 
 fuzz-build: $(FUZZ_BIN)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h $(FUZZ_SRC) $(FUZZ_SRC:.c=.h)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h $(FUZZ_SRC) $(wildcard $(FUZZ_SRC:.c=.h))
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) $(FUZZ_LIBS)
