@@ -473,6 +473,23 @@ START_TEST(killed_owner_costs_no_client_an_error)
 }
 END_TEST
 
+/* `gatehouse -t` refuses a file whose cluster section is `cluster`, with
+ * `want` in what it says (case i of a table). */
+static void cluster_refused(size_t i, const char *cluster, const char *want)
+{
+    char conf[2048], out[4096];
+
+    snprintf(conf, sizeof(conf),
+             "pools = { o = { servers = ( { address = \"127.0.0.1:2\"; } ); }; };\n"
+             "cluster = {\n  %s\n};\n"
+             "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = \"127.0.0.1:1\";\n"
+             "                routes = \"r\"; } );\n"
+             "routes = { r = ( { host = \"*\"; pool = \"o\"; cache = true; } ); };\n",
+             cluster);
+    ck_assert_int_ne(th_gatehouse_check(conf, out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, want), "case %zu: want '%s' in: %s", i, want, out);
+}
+
 START_TEST(cluster_errors_at_file_line)
 {
     static const char *const bad[][2] = {
@@ -489,18 +506,9 @@ START_TEST(cluster_errors_at_file_line)
         {"nodes = ( \"127.0.0.2:80\" );", ":2: 'cluster' needs 'self'"},
         {"self = \"a\"; colour = 1;\n  nodes = ( \"127.0.0.2:80\" );", "colour"},
     };
-    char conf[2048], out[4096];
 
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        snprintf(conf, sizeof(conf),
-                 "pools = { o = { servers = ( { address = \"127.0.0.1:2\"; } ); }; };\n"
-                 "cluster = {\n  %s\n};\n"
-                 "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = \"127.0.0.1:1\"; routes = \"r\"; } );\n"
-                 "routes = { r = ( { host = \"*\"; pool = \"o\"; cache = true; } ); };\n",
-                 bad[i][0]);
-        ck_assert_int_ne(th_gatehouse_check(conf, out, sizeof(out)), 0);
-        ck_assert_msg(strstr(out, bad[i][1]), "case %zu: want '%s' in: %s", i, bad[i][1], out);
-    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cluster_refused(i, bad[i][0], bad[i][1]);
 }
 END_TEST
 
@@ -591,18 +599,9 @@ START_TEST(srv_errors_at_file_line)
         {"self = \"127.0.0.2:80\";\n  srv = \"\";", ":4: 'srv' is a DNS name"},
         {"self = \"127.0.0.2:80\"; srv = \"_g._tcp.x\";\n  refresh = 0;", ":4:"},
     };
-    char conf[2048], out[4096];
 
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        snprintf(conf, sizeof(conf),
-                 "pools = { o = { servers = ( { address = \"127.0.0.1:2\"; } ); }; };\n"
-                 "cluster = {\n  %s\n};\n"
-                 "listeners = ( { name = \"s\"; mode = \"reverse\"; listen = \"127.0.0.1:1\"; routes = \"r\"; } );\n"
-                 "routes = { r = ( { host = \"*\"; pool = \"o\"; cache = true; } ); };\n",
-                 bad[i][0]);
-        ck_assert_int_ne(th_gatehouse_check(conf, out, sizeof(out)), 0);
-        ck_assert_msg(strstr(out, bad[i][1]), "case %zu: want '%s' in: %s", i, bad[i][1], out);
-    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cluster_refused(i, bad[i][0], bad[i][1]);
 }
 END_TEST
 
