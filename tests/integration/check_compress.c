@@ -83,6 +83,19 @@ static void gzipped(const struct origin_request *rq, struct origin_reply *re)
     free(out);
 }
 
+/* Writes an answer's first part, waits until the test asks /release, then
+ * writes the rest (both NUL-terminated texts). */
+static void in_two_parts(struct origin_reply *re, const char *head, const char *tail)
+{
+    int fd = origin_take(re);
+
+    if (write(fd, head, strlen(head)) < 0)
+        return;
+    origin_hold();
+    if (write(fd, tail, strlen(tail)) < 0)
+        perror("origin: the second part");
+}
+
 /* /t?size=N&type=T&chunked=1&ce=C&cc=V&etag=E&vary=V&status=N: N bytes of
  * text (1000 by default) as type T (text/html), chunked or not, with the
  * fields the query names.  /p?size=N: N bytes of the pattern, as
@@ -108,12 +121,7 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
         static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
                                    "Transfer-Encoding: chunked\r\n\r\n";
         static const char tail[] = "c\r\n<p>late</p>\n\r\n0\r\n\r\n";
-        int fd = origin_take(re);
-        if (write(fd, head, sizeof(head) - 1) < 0)
-            return;
-        origin_hold();
-        if (write(fd, tail, sizeof(tail) - 1) < 0)
-            return;
+        in_two_parts(re, head, tail);
         return;
     }
     if (strcmp(rq->path, "/sse") == 0) {
@@ -121,12 +129,7 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
                                    "Transfer-Encoding: chunked\r\n\r\n"
                                    "b\r\ndata: one\n\n\r\n";
         static const char tail[] = "b\r\ndata: two\n\n\r\n0\r\n\r\n";
-        int fd = origin_take(re);
-        if (write(fd, head, sizeof(head) - 1) < 0)
-            return;
-        origin_hold();
-        if (write(fd, tail, sizeof(tail) - 1) < 0)
-            return;
+        in_two_parts(re, head, tail);
         return;
     }
     if (origin_query(rq, "size", 0, v, sizeof(v)) == 0)
