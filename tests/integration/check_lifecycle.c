@@ -29,38 +29,6 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
     }
 }
 
-/* A forward and a reverse listener; the reverse one's pool is the server
- * on origin_port. */
-static void conf(char *dst, size_t cap, const struct rig *r, int origin_port)
-{
-    snprintf(
-        dst, cap,
-        "workers = 2;\n"
-        "log = { level = \"info\"; access = \"@ACCESS@\"; };\n"
-        "timeouts = { drain = 5; };\n"
-        "listeners = (\n"
-        "  { name = \"gw\"; mode = \"forward\"; listen = [ \"127.0.0.1:%d\" ]; policy = \"lan\"; },\n"
-        "  { name = \"site\"; mode = \"reverse\"; listen = [ \"127.0.0.1:%d\" ]; routes = \"site\"; }\n"
-        ");\n"
-        "policies = { lan = { connect_ports = ( 443, \"1024-65535\" ); }; };\n"
-        "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
-        "routes = { site = ( { host = \"*\"; path = \"/\"; pool = \"app\"; } ); };\n",
-        r->fwd, r->rev, origin_port);
-}
-
-/* Starts origin "o1" and a gatehouse (conf) in front of it. */
-static void up(struct rig *r)
-{
-    char text[2048];
-
-    ck_assert_int_eq(origin_start(&r->o, "o1", answer), 0);
-    r->fwd = th_free_port();
-    r->rev = th_free_port();
-    conf(text, sizeof(text), r, r->o.port);
-    ck_assert_msg(th_gatehouse_start(&r->g, text) == 0, "gatehouse did not start (see %s)",
-                  r->g.errlog);
-}
-
 static const char *origin_of(const struct tc_response *r, char *dst, size_t cap)
 {
     size_t n;
@@ -80,14 +48,14 @@ START_TEST(reload_switches_pool_without_dropping)
     char text[2048], name[32];
     int held, fresh;
 
-    up(&r);
+    rig_up_gateway_and_site(&r, answer);
     ck_assert_int_eq(origin_start(&b, "o2", answer), 0);
     held = tc_connect("127.0.0.1", r.rev);
     rig_exchange(held, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", &resp);
     ck_assert_str_eq(origin_of(&resp, name, sizeof(name)), "o1");
     tc_response_free(&resp);
 
-    conf(text, sizeof(text), &r, b.port);
+    rig_conf(text, sizeof(text), &r, b.port);
     ck_assert_int_eq(th_gatehouse_reload(&r.g, text), 0);
 
     rig_exchange(held, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", &resp);
@@ -111,7 +79,7 @@ START_TEST(bad_reload_keeps_serving)
     struct tc_response resp = {0};
     int fd;
 
-    up(&r);
+    rig_up_gateway_and_site(&r, answer);
     ck_assert_int_eq(th_gatehouse_reload(&r.g, "listeners = ( { name = \"x\"; mode = \"sideways\"; } );\n"), -1);
     ck_assert_int_eq(th_log_lines(r.g.errlog, 1, "reload failed", "gatehouse.conf:1:",
                                   "unknown mode 'sideways'", NULL), 1);
@@ -132,7 +100,7 @@ START_TEST(reload_adds_and_removes_listeners)
     char text[2048];
     int extra = th_free_port(), fd;
 
-    up(&r);
+    rig_up_gateway_and_site(&r, answer);
     snprintf(
         text, sizeof(text),
         "log = { access = \"@ACCESS@\"; };\n"
@@ -162,7 +130,7 @@ START_TEST(sigterm_lets_slow_exchange_finish)
     const char *req = "GET /hold HTTP/1.1\r\nHost: a\r\n\r\n";
     int fd, other, i;
 
-    up(&r);
+    rig_up_gateway_and_site(&r, answer);
     fd = tc_connect("127.0.0.1", r.rev);
     ck_assert_int_eq(tc_send_all(fd, req, strlen(req)), 0);
     ck_assert_int_eq(th_log_lines(r.o.log, 1, " GET /hold", NULL), 1); /* held there */
@@ -195,7 +163,7 @@ START_TEST(sigusr1_reopens_access_log)
     char moved[256];
     int fd;
 
-    up(&r);
+    rig_up_gateway_and_site(&r, answer);
     snprintf(moved, sizeof(moved), "%s.1", r.g.access);
     ck_assert_int_eq(rename(r.g.access, moved), 0);
     /* as logrotate's "create" does: the daemon no longer runs as root */

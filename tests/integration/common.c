@@ -12,15 +12,10 @@ static int sanitizer_report(const char *log)
     return th_log_lines(log, 0, "Sanitizer", NULL) || th_log_lines(log, 0, "runtime error:", NULL);
 }
 
-void rig_up_gateway_and_site(struct rig *r, origin_fn *answer)
+void rig_conf(char *dst, size_t cap, const struct rig *r, int origin_port)
 {
-    char conf[2048];
-
-    ck_assert_int_eq(origin_start(&r->o, "o1", answer), 0);
-    r->fwd = th_free_port();
-    r->rev = th_free_port();
     snprintf(
-        conf, sizeof(conf),
+        dst, cap,
         "workers = 2;\n"
         "log = { level = \"info\"; access = \"@ACCESS@\"; };\n"
         "timeouts = { drain = 5; };\n"
@@ -31,7 +26,17 @@ void rig_up_gateway_and_site(struct rig *r, origin_fn *answer)
         "policies = { lan = { connect_ports = ( 443, \"1024-65535\" ); }; };\n"
         "pools = { app = { servers = ( { address = \"127.0.0.1:%d\"; } ); }; };\n"
         "routes = { site = ( { host = \"*\"; path = \"/\"; pool = \"app\"; } ); };\n",
-        r->fwd, r->rev, r->o.port);
+        r->fwd, r->rev, origin_port);
+}
+
+void rig_up_gateway_and_site(struct rig *r, origin_fn *answer)
+{
+    char conf[2048];
+
+    ck_assert_int_eq(origin_start(&r->o, "o1", answer), 0);
+    r->fwd = th_free_port();
+    r->rev = th_free_port();
+    rig_conf(conf, sizeof(conf), r, r->o.port);
     ck_assert_msg(th_gatehouse_start(&r->g, conf) == 0, "gatehouse did not start (see %s)",
                   r->g.errlog);
 }

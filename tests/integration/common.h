@@ -25,6 +25,9 @@ struct rig {
  * to 443 and 1024-65535) on r->fwd and a reverse listener on r->rev whose
  * only server is the origin.  Fails the test when either will not start. */
 void rig_up_gateway_and_site(struct rig *r, origin_fn *answer);
+/* That gatehouse's configuration, its pool's server on origin_port (a
+ * test reloads it with another). */
+void rig_conf(char *dst, size_t cap, const struct rig *r, int origin_port);
 
 /* Stops r's gatehouse and origin; fails the test on gatehouse's non-zero
  * exit or a sanitizer report in either's log. */
