@@ -47,10 +47,6 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
     }
 }
 
-#define TLS_BLOCK                                                                        \
-    "tls = { certificates = ( { cert = \"%s/a-rsa.pem\"; key = \"%s/a-rsa.key\"; } );\n" \
-    "        default_certificate = \"%s/a-rsa.pem\"; };"
-
 static void write_conf(void)
 {
     snprintf(
@@ -59,13 +55,13 @@ static void write_conf(void)
         "timeouts = { upstream_connect = 1; upstream_keepalive = 1; };\n"
         "listeners = (\n"
         "  { name = \"front\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"front\";\n"
-        "    " TLS_BLOCK " },\n"
+        "    " RIG_TLS_A_RSA " },\n"
         "  { name = \"plain\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"front\";\n"
         "    status_path = \"/.gatehouse/status\"; metrics_path = \"/metrics\"; },\n"
         "  { name = \"back_h2c\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"back\";\n"
         "    h2c = true; },\n"
         "  { name = \"back_tls\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"back\";\n"
-        "    " TLS_BLOCK " }\n"
+        "    " RIG_TLS_A_RSA " }\n"
         ");\n"
         "pools = {\n"
         "  o = { servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"

@@ -50,10 +50,6 @@ static void answer(const struct origin_request *rq, struct origin_reply *re)
     }
 }
 
-#define TLS_BLOCK                                                                        \
-    "tls = { certificates = ( { cert = \"%s/a-rsa.pem\"; key = \"%s/a-rsa.key\"; } );\n" \
-    "        default_certificate = \"%s/a-rsa.pem\"; };"
-
 static void write_conf(void)
 {
     snprintf(
@@ -61,11 +57,11 @@ static void write_conf(void)
         "log = { access = \"@ACCESS@\"; level = \"info\"; };\n"
         "listeners = (\n"
         "  { name = \"front\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"front\";\n"
-        "    " TLS_BLOCK " },\n"
+        "    " RIG_TLS_A_RSA " },\n"
         "  { name = \"back_h2c\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"back\";\n"
         "    h2c = true; },\n"
         "  { name = \"back_tls\"; mode = \"reverse\"; listen = \"127.0.0.1:%d\"; routes = \"back\";\n"
-        "    " TLS_BLOCK " }\n"
+        "    " RIG_TLS_A_RSA " }\n"
         ");\n"
         "pools = {\n"
         "  o = { servers = ( { address = \"127.0.0.1:%d\"; } ); };\n"

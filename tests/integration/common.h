@@ -29,6 +29,12 @@ void rig_up_gateway_and_site(struct rig *r, origin_fn *answer);
  * test reloads it with another). */
 void rig_conf(char *dst, size_t cap, const struct rig *r, int origin_port);
 
+/* A listener's tls block with tests/support/make-certs.sh's RSA
+ * certificate for a.test; three %s, each the certificates' directory. */
+#define RIG_TLS_A_RSA                                                                    \
+    "tls = { certificates = ( { cert = \"%s/a-rsa.pem\"; key = \"%s/a-rsa.key\"; } );\n" \
+    "        default_certificate = \"%s/a-rsa.pem\"; };"
+
 /* Stops r's gatehouse and origin; fails the test on gatehouse's non-zero
  * exit or a sanitizer report in either's log. */
 void rig_down(struct rig *r);
