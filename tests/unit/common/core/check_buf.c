@@ -319,6 +319,25 @@ START_TEST(test_read_again_then_eof)
 }
 END_TEST
 
+/* Reads use recv(2), which only sockets answer: a pipe is read with
+ * read(2), its end and its emptiness told the same way. */
+START_TEST(test_read_from_a_pipe)
+{
+    struct buf *b = buf_get();
+    int p[2];
+
+    ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+    ck_assert_int_eq(buf_read_fd(b, p[0]), GH_AGAIN);
+    ck_assert_int_eq(write(p[1], "piped", 5), 5);
+    ck_assert_int_eq(buf_read_fd(b, p[0]), 5);
+    ck_assert(memcmp(buf_head(b), "piped", 5) == 0);
+    close(p[1]);
+    ck_assert_int_eq(buf_read_fd(b, p[0]), 0);
+    close(p[0]);
+    buf_put(b);
+}
+END_TEST
+
 START_TEST(test_fd_errors)
 {
     struct buf *b = buf_get();
@@ -578,6 +597,7 @@ Suite *buf_suite(void)
     tc = tcase_create("fd");
     tcase_add_test(tc, test_fd_round_trip);
     tcase_add_test(tc, test_read_again_then_eof);
+    tcase_add_test(tc, test_read_from_a_pipe);
     tcase_add_test(tc, test_fd_errors);
     tcase_add_test(tc, test_write_again);
     tcase_add_test(tc, test_read_compacts);
