@@ -228,7 +228,8 @@ bench:
 	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/h2.sh
 	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/fleet.sh
 	$(Q)MAKE="$(MAKE)" GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/shard.sh
-	$(Q)for f in cache tls protect compress compress-count h2 fleet shard; do printf '\n' >> bench/results/latest.md; cat bench/results/$$f.md >> bench/results/latest.md; done
+	$(Q)GATEHOUSE=$(CURDIR)/$(GATEHOUSE) bash bench/kernel.sh
+	$(Q)for f in cache tls protect compress compress-count h2 fleet shard kernel; do printf '\n' >> bench/results/latest.md; cat bench/results/$$f.md >> bench/results/latest.md; done
 
 clean:
 	rm -rf build build-asan
