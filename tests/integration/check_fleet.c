@@ -653,19 +653,35 @@ START_TEST(reload_moves_to_another_store)
 }
 END_TEST
 
+/* Three 404s ban xff on node A (the scanner rule), which then refuses it. */
+static void ban_on_a(const char *xff)
+{
+    ck_assert_int_eq(as_client(0, xff, "/missing", 3), 404);
+    ck_assert_int_eq(as_client(0, xff, "/", 1), 403);
+}
+
+/* Starts node C (stopped by the test) again, and waits for all three. */
+static void restart_c(void)
+{
+    char conf[4096];
+
+    node_conf(conf, sizeof(conf), 2, redis_port);
+    ck_assert_msg(th_gatehouse_start(&gh[2], conf) == 0, "node 2 did not start again");
+    note("gatehouse", gh[2].pid, gh[2].dir);
+    all_up();
+}
+
 /* A node that was not listening when a ban was made (here: one started
  * after it) reads it from the fleet's journal, with what is left of its
  * time, and a ban lifted since stays lifted. */
 START_TEST(ban_kept_for_a_node_that_starts_later)
 {
-    char conf[4096], out[64];
+    char out[64];
 
     rig_up();
     ck_assert_int_eq(th_gatehouse_stop(&gh[2], SIGTERM, 10000), 0);
-    ck_assert_int_eq(as_client(0, "198.51.100.21", "/missing", 3), 404);
-    ck_assert_int_eq(as_client(0, "198.51.100.22", "/missing", 3), 404);
-    ck_assert_int_eq(as_client(0, "198.51.100.21", "/", 1), 403);
-    ck_assert_int_eq(as_client(0, "198.51.100.22", "/", 1), 403);
+    ban_on_a("198.51.100.21");
+    ban_on_a("198.51.100.22");
     ck_assert_int_eq(th_sh(out, sizeof(out),
                            "curl -s --max-time 5 -o /dev/null -w '%%{http_code}' -X DELETE "
                            "'http://127.0.0.2:%d/.gh/status?ban=198.51.100.22'",
@@ -673,16 +689,78 @@ START_TEST(ban_kept_for_a_node_that_starts_later)
                      0);
     ck_assert_str_eq(out, "200");
     ck_assert_int_eq(as_client(0, "198.51.100.22", "/", 1), 200);
-    node_conf(conf, sizeof(conf), 2, redis_port);
-    ck_assert_msg(th_gatehouse_start(&gh[2], conf) == 0, "node 2 did not start again");
-    note("gatehouse", gh[2].pid, gh[2].dir);
-    all_up();
+    restart_c();
     ck_assert_int_eq(as_client(2, "198.51.100.21", "/", 1), 403);
     ck_assert_int_eq(as_client(2, "198.51.100.22", "/", 1), 200);
     ck_assert_int_eq(th_log_lines(gh[2].errlog, 1, "ban scanner: 198.51.100.21 banned",
                                   "(from the fleet's journal)", NULL),
                      1);
     ck_assert_int_ge(metric(2, "gatehouse_fleet_messages_total{way=\"replayed\"}"), 3);
+    rig_down_all();
+}
+END_TEST
+
+/* The journal is read a page (500 entries) at a time to its end: a ban made
+ * after 600 other kept messages (lifts of addresses never banned) still
+ * reaches a node that starts later.  Read one page only, it would not. */
+START_TEST(journal_read_past_its_first_page)
+{
+    char out[64];
+
+    rig_up();
+    ck_assert_int_eq(th_gatehouse_stop(&gh[2], SIGTERM, 10000), 0);
+    ban_on_a("198.51.100.31");
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s --max-time 60 -o /dev/null -w '%%{http_code}\\n' -X DELETE "
+                           "'http://127.0.0.2:%d/.gh/status?ban=10.9.[1-3].[1-200]' | "
+                           "grep -c '^200$'",
+                           port),
+                     0);
+    ck_assert_int_eq(atoi(out), 600);
+    ban_on_a("198.51.100.32");
+    restart_c();
+    ck_assert_int_ge(banned_after(2, "198.51.100.31", mono_ms()), 0);
+    ck_assert_int_ge(banned_after(2, "198.51.100.32", mono_ms()), 0);
+    ck_assert_int_ge(metric(2, "gatehouse_fleet_messages_total{way=\"replayed\"}"), 602);
+    rig_down_all();
+}
+END_TEST
+
+/* A ban and a lift made on node A while it cannot reach the store wait
+ * there, and reach node B once the store is back. */
+START_TEST(bans_made_in_an_outage_announced_after)
+{
+    char out[64];
+    int i;
+
+    rig_up();
+    ban_on_a("198.51.100.41");
+    ck_assert_int_ge(banned_after(1, "198.51.100.41", mono_ms()), 0);
+    redis_kill();
+    for (i = 0; i < 100 && metric(0, "gatehouse_fleet_links") != 0; i++)
+        th_sleep_ms(50);
+    ck_assert_msg(i < 100, "node A still counts links to a dead store");
+    ban_on_a("198.51.100.42");
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s --max-time 5 -o /dev/null -w '%%{http_code}' -X DELETE "
+                           "'http://127.0.0.2:%d/.gh/status?ban=198.51.100.41'",
+                           port),
+                     0);
+    ck_assert_str_eq(out, "200");
+    ck_assert_int_eq(as_client(1, "198.51.100.42", "/", 1), 200);
+    ck_assert_int_eq(as_client(1, "198.51.100.41", "/", 1), 403);
+    redis_start();
+    all_up();
+    ck_assert_int_ge(banned_after(1, "198.51.100.42", mono_ms()), 0);
+    /* for what was left of its 600 s, not 600 s from now */
+    ck_assert_int_ge(
+        th_log_lines(gh[1].errlog, 1, "ban scanner: 198.51.100.42 banned for 59", NULL), 1);
+    for (i = 0; i < 250 && as_client(1, "198.51.100.41", "/", 1) != 200; i++)
+        th_sleep_ms(20);
+    ck_assert_msg(i < 250, "the lift made in the outage did not reach node B");
+    /* a line from each worker thread that held one */
+    ck_assert_int_ge(
+        th_log_lines(gh[0].errlog, 1, "made while the store was unreachable announced", NULL), 1);
     rig_down_all();
 }
 END_TEST
@@ -703,6 +781,8 @@ Suite *fleet_suite(void)
     tcase_add_test(tc, quota_counted_across_nodes);
     tcase_add_test(tc, reload_moves_to_another_store);
     tcase_add_test(tc, ban_kept_for_a_node_that_starts_later);
+    tcase_add_test(tc, journal_read_past_its_first_page);
+    tcase_add_test(tc, bans_made_in_an_outage_announced_after);
     suite_add_tcase(s, tc);
     return s;
 }

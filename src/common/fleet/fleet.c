@@ -202,6 +202,13 @@ void fleet_subscribe(const char *kind, fleet_msg_fn *fn)
     atomic_store(&nkinds, n + 1);
 }
 
+static _Atomic(fleet_ready_fn *) on_ready_fn;
+
+void fleet_on_ready(fleet_ready_fn *fn)
+{
+    atomic_store(&on_ready_fn, fn);
+}
+
 /* "KIND NODE rest", age_ms old: to the kind's handler, unless this
  * process sent it.  Returns 1 when a handler took it. */
 static int dispatch(const char *m, size_t len, uint64_t age_ms)
@@ -366,6 +373,11 @@ static void on_connect(const redisAsyncContext *ac, int status)
     outage_ends(L->cl->conf.address);
     if (!L->sub && L->cl->replay_wanted)
         journal_read(L->cl);
+    if (!L->sub) {
+        fleet_ready_fn *fn = atomic_load(&on_ready_fn);
+        if (fn && here == L->cl)
+            fn();
+    }
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)

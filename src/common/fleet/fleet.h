@@ -83,6 +83,13 @@ typedef void fleet_msg_fn(const char *msg, size_t len, uint64_t age_ms);
  * published are not handed back. */
 void fleet_subscribe(const char *kind, fleet_msg_fn *fn);
 
+/* What is called on a worker's thread each time its command link comes
+ * up (at start, and after an outage): fleet_ready() holds then, and what
+ * could not be published while it did not may go now.  Set once, while
+ * configurations load, in the main thread. */
+typedef void fleet_ready_fn(void);
+void fleet_on_ready(fleet_ready_fn *fn);
+
 /* Counts a decision made on local state because the store was down. */
 void fleet_note_fallback(void);
 

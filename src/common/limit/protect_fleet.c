@@ -7,8 +7,9 @@
  *
  * Bans travel by pub/sub, not by a polled set: a message reaches every
  * node within a round trip, and nothing is read while nothing happens.
- * A node whose subscriber is down when a ban is made does not hear it
- * (the ban still holds on the node that made it). */
+ * Each is also kept in the fleet's journal, which a node whose subscriber
+ * was down reads when it is back.  A ban or lift made while this node
+ * cannot reach the store waits here (held) and goes out when it can. */
 #include "protect_int.h"
 #include "fleet.h"
 #include "fleet_lease.h"
@@ -132,26 +133,101 @@ int protect_shared_limit(const struct plimit *l, const void *key, size_t len,
  * and the node's id, fleet.h): the ban's length, how the rule cuts client
  * addresses (so the key can be made again from its text), the rule's
  * name and the key as people read it (no spaces: key_text). */
+
+/* A ban (ms its length) or a lift (ms 0) that could not be published:
+ * what follows MS, or the lift's text.  Per worker thread, in order, at
+ * most HELD_MAX (the oldest make room, counted). */
+#define HELD_MAX 256
+struct held {
+    uint64_t made, ms;
+    uint8_t lift;
+    char rest[176];
+};
+static __thread struct held held[HELD_MAX];
+static __thread unsigned held_first, held_n, held_dropped;
+
+static int publish_ban(uint64_t ms, const char *rest)
+{
+    char msg[256];
+    size_t n = gh_fmt(msg, sizeof(msg), "%llu %s", (unsigned long long)ms, rest);
+    return fleet_publish_kept("ban", msg, n);
+}
+
+static void hold(int lift, uint64_t ms, const char *rest)
+{
+    struct held *h;
+
+    if (held_n == HELD_MAX) {
+        held_first = (held_first + 1) % HELD_MAX;
+        held_n--;
+        held_dropped++;
+    }
+    h = &held[(held_first + held_n++) % HELD_MAX];
+    h->made = gh_now_ms();
+    h->ms = ms;
+    h->lift = (uint8_t)lift;
+    gh_fmt(h->rest, sizeof(h->rest), "%s", rest);
+}
+
+/* The store is reachable again from this thread: what was held goes out,
+ * a ban with what is left of its time (one that ran out meanwhile not at
+ * all). */
+static void release_held(void)
+{
+    unsigned sent = 0;
+    uint64_t now = gh_now_ms();
+
+    while (held_n) {
+        const struct held *h = &held[held_first];
+        uint64_t gone = now > h->made ? now - h->made : 0;
+        int rc = 0;
+        if (h->lift)
+            rc = fleet_publish_kept("lift", h->rest, strlen(h->rest));
+        else if (h->ms > gone)
+            rc = publish_ban(h->ms - gone, h->rest);
+        if (rc < 0)
+            return; /* down again: the rest waits for the next time */
+        sent++;
+        held_first = (held_first + 1) % HELD_MAX;
+        held_n--;
+    }
+    if (sent || held_dropped)
+        log_info("fleet: %u bans and lifts made while the store was unreachable announced; "
+                 "%u older ones were not (at most %d wait)",
+                 sent, held_dropped, HELD_MAX);
+    held_dropped = 0;
+}
+
+/* Publishes a ban or a lift, behind what is held (in order), or holds it. */
+static void share(int lift, uint64_t ms, const char *rest)
+{
+    if (held_n && fleet_ready())
+        release_held();
+    if (!held_n &&
+        (lift ? fleet_publish_kept("lift", rest, strlen(rest)) : publish_ban(ms, rest)) == 0)
+        return;
+    hold(lift, ms, rest);
+}
+
 void protect_share_ban(const struct pban *b, const char *text)
 {
     const struct fleet_conf *fc = fleet_conf_here();
-    char msg[256];
-    size_t n;
+    char rest[sizeof(held[0].rest)];
 
     if (!fc || !fc->share_bans)
         return;
-    n = gh_fmt(msg, sizeof(msg), "%llu %d %u %u %s %s", (unsigned long long)b->rule.ban_ms,
-               (int)b->key.kind, b->key.v4_bits, b->key.v6_bits, b->name, text);
-    fleet_publish_kept("ban", msg, n);
+    gh_fmt(rest, sizeof(rest), "%d %u %u %s %s", (int)b->key.kind, b->key.v4_bits, b->key.v6_bits,
+           b->name, text);
+    share(0, b->rule.ban_ms, rest);
 }
 
 void protect_share_lift(const char *text)
 {
     const struct fleet_conf *fc = fleet_conf_here();
 
-    if (!fc || !fc->share_bans || strchr(text, ' '))
+    if (!fc || !fc->share_bans || strchr(text, ' ') || strlen(text) >= sizeof(held[0].rest))
         return;
-    fleet_publish_kept("lift", text, strlen(text));
+    share(1, 0, text);
 }
 
 /* The key's bytes from its text: a client's address (with "/bits" when
@@ -231,4 +307,5 @@ void protect_fleet_subscribe(void)
 {
     fleet_subscribe("ban", on_ban);
     fleet_subscribe("lift", on_lift);
+    fleet_on_ready(release_held);
 }
