@@ -132,9 +132,9 @@ int protect_shared_limit(const struct plimit *l, const void *key, size_t len,
 /* "ban MS KIND V4BITS V6BITS RULE TEXT" and "lift TEXT" (after the kind
  * and the node's id, fleet.h): the ban's length, how the rule cuts client
  * addresses (so the key can be made again from its text), the rule's
- * name and the key as people read it (no spaces: key_text). */
-
-/* A ban (ms its length) or a lift (ms 0) that could not be published:
+ * name and the key as people read it (no spaces: key_text).
+ *
+ * A ban (ms its length) or a lift (ms 0) that could not be published:
  * what follows MS, or the lift's text.  Per worker thread, in order, at
  * most HELD_MAX (the oldest make room, counted). */
 #define HELD_MAX 256
@@ -191,10 +191,12 @@ static void release_held(void)
         held_first = (held_first + 1) % HELD_MAX;
         held_n--;
     }
-    if (sent || held_dropped)
-        log_info("fleet: %u bans and lifts made while the store was unreachable announced; "
-                 "%u older ones were not (at most %d wait)",
+    if (held_dropped)
+        log_warn("fleet: %u bans and lifts made while the store was unreachable announced; "
+                 "%u older ones were dropped (at most %d wait)",
                  sent, held_dropped, HELD_MAX);
+    else if (sent)
+        log_info("fleet: %u bans and lifts made while the store was unreachable announced", sent);
     held_dropped = 0;
 }
 
