@@ -134,8 +134,9 @@ int protect_shared_limit(const struct plimit *l, const void *key, size_t len,
  * addresses (so the key can be made again from its text), the rule's
  * name and the key as people read it (no spaces: key_text).
  *
- * A ban (ms its length) or a lift (ms 0) that could not be published:
- * what follows MS, or the lift's text.  Per worker thread, in order, at
+ * A ban or a lift that could not be published waits in `held`: when it
+ * was made, the ban's length (0 for a lift) and `rest`, what follows MS in
+ * a ban's message or the lift's text.  Per worker thread, in order, at
  * most HELD_MAX (the oldest make room, counted). */
 #define HELD_MAX 256
 struct held {
