@@ -118,7 +118,7 @@ ssize_t io_read(int fd, void *p, size_t n)
 
     if (!ssl) {
         /* recv(2) skips the file layer's checks that read(2) makes on
-         * every call (bench/results/kernel.md); read(2) for what is not a
+         * every call (bench/results/findings.md); read(2) for what is not a
          * socket. */
         ssize_t r = recv(fd, p, n, 0);
         return r < 0 && errno == ENOTSOCK ? read(fd, p, n) : r;
