@@ -37,26 +37,14 @@ command -v perf >/dev/null || die "perf is missing (apt-get install linux-perf)"
 [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is missing"
 command -v nstat >/dev/null || die "nstat is missing (apt-get install iproute2)"
 
-port_of() {
-    case $1 in gatehouse) echo "$GH_REV_PORT" ;; nginx) echo "$NGINX_PORT" ;; haproxy) echo "$HAPROXY_PORT" ;; esac
-}
-
-# wrk_requests SECONDS URL — requests wrk completed.
-wrk_requests() {
-    local line
-    line=$(pin "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$1s" -s bench/wrk.lua "$2" 2>&1 | grep '^RESULT ' || true)
-    line=${line#*requests=}
-    echo "${line%% *}"
-}
-
 one_run() {
     local t=$1 obj=$2 r=$3 url req t0 t1 pids data=$RUN/perf-$1-$2-$3.data
-    url="http://127.0.0.1:$(port_of "$t")/$obj"
+    url="http://127.0.0.1:$(reverse_port "$t")/$obj"
     start_peer "$t" || die "$t would not start"
-    wrk_requests 1 "$url" >/dev/null
+    wrk_count 1 "$url" >/dev/null
     NSTAT_HISTORY=$RUN/nstat.history nstat -n
     t0=$(cpu_ticks "$t")
-    req=$(wrk_requests "$DUR" "$url")
+    req=$(wrk_count "$DUR" "$url")
     t1=$(cpu_ticks "$t")
     if [ -z "$req" ] || [ "$req" -eq 0 ]; then die "$t $obj: wrk completed no request"; fi
     printf '%s\t%s\t%s\tcpu_us\t%s\n' "$t" "$obj" "$r" "$(calc "($t1 - $t0) / $CLK_TCK / $req * 1e6")" >>"$RES"
@@ -69,7 +57,7 @@ one_run() {
         >/dev/null 2>"$RUN/logs/perf-$t-$obj-$r.err" &
     local ppid=$!
     sleep 0.5
-    wrk_requests "$DUR" "$url" >/dev/null
+    wrk_count "$DUR" "$url" >/dev/null
     wait "$ppid" || die "perf record failed: $(tail -2 "$RUN/logs/perf-$t-$obj-$r.err")"
     perf script -i "$data" -F ip,sym 2>/dev/null | /usr/bin/python3 bench/kstack.py |
         awk -v p="$t	$obj	$r" '{ print p "\t" $1 "\t" $2 }' >>"$RES"

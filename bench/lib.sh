@@ -265,6 +265,20 @@ start_peer() {
     esac
 }
 
+# reverse_port NAME — the reverse-proxy port of gatehouse, nginx or haproxy.
+reverse_port() {
+    case $1 in gatehouse) echo "$GH_REV_PORT" ;; nginx) echo "$NGINX_PORT" ;; haproxy) echo "$HAPROXY_PORT" ;; esac
+}
+
+# wrk_count SECONDS URL — requests `wrk -t1 -c$CONNS` completed (on the
+# layout's load CPU), or nothing when it failed.
+wrk_count() {
+    local line
+    line=$(pin "$LOAD_CPU" wrk -t1 -c"${CONNS:-50}" -d"$1s" -s bench/wrk.lua "$2" 2>&1 | grep '^RESULT ' || true)
+    line=${line#*requests=}
+    echo "${line%% *}"
+}
+
 # tree_pids PID — PID and its descendants (nginx's workers, squid's kids).
 tree_pids() {
     local p c kids

@@ -27,10 +27,6 @@ GATEHOUSE=${GATEHOUSE:-$PWD/build/gatehouse}
 [ -x "$GATEHOUSE" ] || die "no $GATEHOUSE: run make first"
 command -v strace >/dev/null || die "strace is missing: apt-get install strace"
 
-port_of() {
-    case $1 in gatehouse) echo "$GH_REV_PORT" ;; nginx) echo "$NGINX_PORT" ;; haproxy) echo "$HAPROXY_PORT" ;; esac
-}
-
 # ctx_switches NAME — voluntary + involuntary switches of every thread of
 # NAME's process tree.
 ctx_switches() {
@@ -53,25 +49,16 @@ user_ticks() {
     echo "$total"
 }
 
-# wrk_requests SECONDS PORT — requests wrk completed.
-wrk_requests() {
-    local line
-    line=$(pin "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$1s" -s bench/wrk.lua "http://127.0.0.1:$2/1k" 2>&1 |
-        grep '^RESULT ' || true)
-    line=${line#*requests=}
-    echo "${line%% *}"
-}
-
 one_round() {
-    local t=$1 r=$2 port req c0 c1 t0 t1 u0 u1 pids strace_out
-    port=$(port_of "$t")
+    local t=$1 r=$2 url req c0 c1 t0 t1 u0 u1 pids strace_out
+    url="http://127.0.0.1:$(reverse_port "$t")/1k"
     start_peer "$t" || die "$t would not start"
-    wrk_requests 1 "$port" >/dev/null
+    wrk_count 1 "$url" >/dev/null
     # without strace: CPU and context switches per request
     c0=$(ctx_switches "$t")
     t0=$(cpu_ticks "$t")
     u0=$(user_ticks "$t")
-    req=$(wrk_requests "$DUR" "$port")
+    req=$(wrk_count "$DUR" "$url")
     u1=$(user_ticks "$t")
     t1=$(cpu_ticks "$t")
     c1=$(ctx_switches "$t")
@@ -85,7 +72,7 @@ one_round() {
     strace -c -f -o "$strace_out" $pids &
     local spid=$!
     sleep 1
-    req=$(wrk_requests "$DUR" "$port")
+    req=$(wrk_count "$DUR" "$url")
     kill -INT "$spid" 2>/dev/null || true
     wait "$spid" 2>/dev/null || true
     awk -v t="$t" -v r="$r" -v n="$req" '
