@@ -15,14 +15,10 @@
  * the test asks the origin itself for /release. */
 static void answer(const struct origin_request *rq, struct origin_reply *re)
 {
+    if (origin_hold_paths(rq, re))
+        return;
     if (strcmp(rq->path, "/hello") == 0) {
         origin_text(re, "hello from %s\n", rq->name);
-    } else if (strcmp(rq->path, "/hold") == 0) {
-        origin_hold();
-        origin_text(re, "held\n");
-    } else if (strcmp(rq->path, "/release") == 0) {
-        origin_release();
-        origin_text(re, "released\n");
     } else {
         origin_status(re, 404);
         origin_text(re, "not found\n");

@@ -23,16 +23,12 @@ static int port;
  * of the origin itself (or after a minute). */
 static void answer(const struct origin_request *rq, struct origin_reply *re)
 {
+    if (origin_hold_paths(rq, re))
+        return;
     if (strcmp(rq->path, "/hello") == 0) {
         origin_text(re, "hello from %s\n", rq->name);
     } else if (strcmp(rq->path, "/sink") == 0) { /* the body's length and sum */
         origin_text(re, "bytes=%" PRIu64 " sum=%" PRIu64 "\n", rq->body_len, rq->body_sum);
-    } else if (strcmp(rq->path, "/hold") == 0) {
-        origin_hold();
-        origin_text(re, "held\n");
-    } else if (strcmp(rq->path, "/release") == 0) {
-        origin_release();
-        origin_text(re, "released\n");
     } else {
         origin_status(re, 404);
         origin_text(re, "not found\n");

@@ -93,6 +93,8 @@ void pools_answer(const struct origin_request *rq, struct origin_reply *re)
 {
     unsigned now, peak;
 
+    if (origin_hold_paths(rq, re))
+        return;
     if (strcmp(rq->path, "/hello") == 0) {
         origin_text(re, "hello from %s\n", rq->name);
     } else if (strcmp(rq->path, "/headers") == 0) { /* the head as it arrived */
@@ -104,12 +106,6 @@ void pools_answer(const struct origin_request *rq, struct origin_reply *re)
         origin_add(re, "X-Origin: %s", rq->name);
     } else if (strcmp(rq->path, "/ws") == 0) {
         websocket(rq, re);
-    } else if (strcmp(rq->path, "/hold") == 0) {
-        origin_hold();
-        origin_text(re, "held\n");
-    } else if (strcmp(rq->path, "/release") == 0) {
-        origin_release();
-        origin_text(re, "released\n");
     } else if (strcmp(rq->path, "/inflight") == 0) {
         origin_holding(&now, &peak);
         origin_text(re, "inflight=%u peak=%u\n", now, peak);

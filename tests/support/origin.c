@@ -95,6 +95,20 @@ void origin_release(void)
     pthread_mutex_unlock(&g_hold_lock);
 }
 
+int origin_hold_paths(const struct origin_request *rq, struct origin_reply *re)
+{
+    if (strcmp(rq->path, "/hold") == 0) {
+        origin_hold();
+        origin_text(re, "held\n");
+    } else if (strcmp(rq->path, "/release") == 0) {
+        origin_release();
+        origin_text(re, "released\n");
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 void origin_holding(unsigned *now, unsigned *peak)
 {
     pthread_mutex_lock(&g_hold_lock);

@@ -180,5 +180,8 @@ void origin_hold(void);
 void origin_release(void);
 /* How many handlers are held now, and the most there ever were at once. */
 void origin_holding(unsigned *now, unsigned *peak);
+/* Answers /hold ("held" once released) and /release ("released"), the
+ * paths tests use for the two.  Returns 1 when rq was one of them. */
+int origin_hold_paths(const struct origin_request *rq, struct origin_reply *re);
 
 #endif
