@@ -765,6 +765,36 @@ START_TEST(bans_made_in_an_outage_announced_after)
 }
 END_TEST
 
+/* What waits for the store is bounded: 600 lifts made in an outage (at
+ * least 300 on one of the two workers) keep the newest 256 per worker,
+ * and the log says older ones were dropped. */
+START_TEST(held_bans_bounded)
+{
+    char out[64];
+    int i;
+
+    rig_up();
+    redis_kill();
+    for (i = 0; i < 100 && metric(0, "gatehouse_fleet_links") != 0; i++)
+        th_sleep_ms(50);
+    ck_assert_msg(i < 100, "node A still counts links to a dead store");
+    ck_assert_int_eq(th_sh(out, sizeof(out),
+                           "curl -s --max-time 60 -o /dev/null -w '%%{http_code}\\n' -X DELETE "
+                           "'http://127.0.0.2:%d/.gh/status?ban=10.8.[1-3].[1-200]' | "
+                           "grep -c '^200$'",
+                           port),
+                     0);
+    ck_assert_int_eq(atoi(out), 600);
+    redis_start();
+    all_up();
+    ck_assert_int_ge(th_log_lines(gh[0].errlog, 1, "made while the store was unreachable announced",
+                                  "older ones were dropped (at most 256 wait)", NULL),
+                     1);
+    ck_assert_int_eq(as_client(0, "198.51.100.51", "/", 1), 200);
+    rig_down_all();
+}
+END_TEST
+
 Suite *fleet_suite(void)
 {
     Suite *s = suite_create("fleet");
@@ -783,6 +813,7 @@ Suite *fleet_suite(void)
     tcase_add_test(tc, ban_kept_for_a_node_that_starts_later);
     tcase_add_test(tc, journal_read_past_its_first_page);
     tcase_add_test(tc, bans_made_in_an_outage_announced_after);
+    tcase_add_test(tc, held_bans_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
